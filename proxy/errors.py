@@ -1,0 +1,99 @@
+"""The exception tree. Every error a request can meet carries the HTTP status it maps to.
+
+Handlers and stages raise; only ``server/middleware.py`` turns an error into a response,
+and only ``cli.py`` turns one into an exit code. Messages are one line, for a person.
+
+* ProxyError                500
+  x ConfigError             500  (bad setting or config file; raised at startup)
+  x BadRequest              400
+    + InvalidURL            400  (not an absolute http/https URL)
+  x Forbidden               403
+    + BlockedAddress        403  (upstream resolves to a loopback/private/reserved address)
+    + BadSignature          403  (image URL signature does not match)
+  x NotFound                404
+  x UpstreamError           502
+    + UpstreamUnreachable   502  (DNS failure, connection refused or reset)
+    + UpstreamStatus        502  (the upstream answered 4xx/5xx; keeps that status)
+    + BodyTooLarge          502
+    + TooManyRedirects      502
+    + NotAFeed              502
+    + NotAnImage            502
+    + UpstreamTimeout       504
+"""
+
+from __future__ import annotations
+
+
+class ProxyError(Exception):
+    """Base of every error feedscrub raises on purpose."""
+
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ConfigError(ProxyError):
+    status = 500
+
+
+class BadRequest(ProxyError):
+    status = 400
+
+
+class InvalidURL(BadRequest):
+    pass
+
+
+class Forbidden(ProxyError):
+    status = 403
+
+
+class BlockedAddress(Forbidden):
+    pass
+
+
+class BadSignature(Forbidden):
+    pass
+
+
+class NotFound(ProxyError):
+    status = 404
+
+
+class UpstreamError(ProxyError):
+    status = 502
+
+
+class UpstreamUnreachable(UpstreamError):
+    pass
+
+
+class UpstreamStatus(UpstreamError):
+    def __init__(self, message: str, upstream_status: int) -> None:
+        super().__init__(message)
+        self.upstream_status = upstream_status
+
+
+class BodyTooLarge(UpstreamError):
+    pass
+
+
+class TooManyRedirects(UpstreamError):
+    pass
+
+
+class NotAFeed(UpstreamError):
+    pass
+
+
+class NotAnImage(UpstreamError):
+    pass
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504

@@ -1,0 +1,101 @@
+"""Frozen values passed between pipeline stages. Imports nothing else from ``proxy``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a conditional GET sends back to the upstream."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One upstream response, read whole and within limits."""
+
+    url: str  # the final URL, after redirects
+    status: int  # 200, or 304 when the validators matched (body is then b"")
+    body: bytes
+    content_type: str  # the raw Content-Type header ("" when absent)
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: float = 0.0  # time.time() when the response arrived
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str | None = None
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    url: str
+    length: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    title: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item. ``summary`` and ``content`` are raw HTML fragments until cleaned."""
+
+    guid: str | None  # byte for byte as upstream wrote it
+    guid_is_permalink: bool | None
+    title: str | None
+    link: str | None
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: tuple[Person, ...] = ()
+    categories: tuple[str, ...] = ()
+    summary: str | None = None
+    content: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    base_url: str | None = None  # xml:base of the item HTML, for relative URLs
+    comments: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    kind: str  # "rss" or "atom": the family the upstream was written in
+    source_url: str  # where it was fetched from (after redirects)
+    title: str | None
+    link: str | None
+    description: str | None
+    language: str | None = None
+    image: Image | None = None
+    updated: datetime | None = None
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+    feed_id: str | None = None  # Atom <id>
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A served feed: bytes plus what the server needs for caching headers."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: float  # unix time the output last changed
+    stale: bool = False  # served from cache because the upstream failed
+    age: int = 0  # seconds since the upstream body was fetched
+    stale_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    body: bytes
+    content_type: str
+    etag: str
