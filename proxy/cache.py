@@ -1,0 +1,176 @@
+"""The cache behind one small interface: diskcache under FEEDSCRUB_CACHE_DIR. Only module importing diskcache.
+
+Only bytes and str go in (never pickles of objects: diskcache unpickles whatever it finds on
+disk, CVE-2025-69872). A record is a JSON header and the raw bytes, packed into one value so
+it is written atomically. Three namespaces:
+
+- ``feed:<url>``: the raw upstream body with its validators and fetch times, so rules can be
+  re-run and the last good copy served when the upstream fails;
+- ``out:<digest>``: rendered output, keyed by upstream body, format and settings;
+- images, in their own cache with their own size limit, so images never push feeds out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+logger = logging.getLogger(__name__)
+
+FEED_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of feeds and outputs
+IMAGE_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of images, evicted least-recently-used
+RENDERED_EXPIRE_SECONDS = 7 * 24 * 3600  # outputs are cheap to rebuild from the raw body
+_HEADER = struct.Struct("!I")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeed:
+    """A good upstream body, as last fetched."""
+
+    url: str  # the URL asked for (the key)
+    final_url: str  # after redirects: the base for relative links
+    body: bytes
+    content_type: str
+    kind: str  # "rss" or "atom", known once the body parsed as a feed
+    etag: str | None
+    last_modified: str | None
+    fetched_at: float  # when this body arrived
+    checked_at: float  # when the upstream last confirmed it (200 or 304)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutput:
+    body: bytes
+    etag: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    body: bytes
+    content_type: str
+    etag: str
+
+
+def _pack(header: dict[str, Any], body: bytes) -> bytes:
+    encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    return _HEADER.pack(len(encoded)) + encoded + body
+
+
+def _unpack(blob: Any) -> tuple[dict[str, Any], bytes] | None:
+    if not isinstance(blob, bytes) or len(blob) < _HEADER.size:
+        return None
+    (length,) = _HEADER.unpack_from(blob)
+    try:
+        header = json.loads(blob[_HEADER.size : _HEADER.size + length])
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    return header, blob[_HEADER.size + length :]
+
+
+class Cache:
+    """Feeds, outputs and images on disk. Every method is synchronous and never raises on a
+    cache fault: a broken cache makes feedscrub slower, not unavailable."""
+
+    def __init__(self, directory: str) -> None:
+        root = Path(directory)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.chmod(root, 0o700)
+        except OSError:  # pragma: no cover - a directory we do not own; keep going
+            logger.warning("cache: cannot make %s owner-only", root)
+        self.directory = root
+        self._feeds = diskcache.Cache(
+            str(root / "feeds"), size_limit=FEED_CACHE_BYTES, eviction_policy="least-recently-used"
+        )
+        self._images = diskcache.Cache(
+            str(root / "images"),
+            size_limit=IMAGE_CACHE_BYTES,
+            eviction_policy="least-recently-used",
+        )
+
+    def close(self) -> None:
+        self._feeds.close()
+        self._images.close()
+
+    def ping(self) -> None:
+        """Raise if the cache cannot be read or written (for readiness checks)."""
+        self._feeds.set("ping", b"1", expire=60)
+        self._feeds.get("ping")
+
+    # -- raw upstream feeds ------------------------------------------------------------------
+
+    def get_feed(self, url: str) -> StoredFeed | None:
+        unpacked = _unpack(self._safe_get(self._feeds, "feed:" + url))
+        if unpacked is None:
+            return None
+        header, body = unpacked
+        try:
+            return StoredFeed(body=body, **header)
+        except TypeError:
+            return None  # written by another version: treat as absent
+
+    def put_feed(self, stored: StoredFeed) -> None:
+        header = asdict(stored)
+        body = header.pop("body")
+        self._safe_set(self._feeds, "feed:" + stored.url, _pack(header, body))
+
+    # -- rendered outputs --------------------------------------------------------------------
+
+    def get_output(self, key: str) -> StoredOutput | None:
+        unpacked = _unpack(self._safe_get(self._feeds, "out:" + key))
+        if unpacked is None:
+            return None
+        header, body = unpacked
+        try:
+            return StoredOutput(body=body, etag=header["etag"], created_at=header["created_at"])
+        except KeyError:
+            return None
+
+    def put_output(self, key: str, output: StoredOutput) -> None:
+        header = {"etag": output.etag, "created_at": output.created_at}
+        self._safe_set(
+            self._feeds, "out:" + key, _pack(header, output.body), expire=RENDERED_EXPIRE_SECONDS
+        )
+
+    # -- images ------------------------------------------------------------------------------
+
+    def get_image(self, url: str) -> StoredImage | None:
+        unpacked = _unpack(self._safe_get(self._images, url))
+        if unpacked is None:
+            return None
+        header, body = unpacked
+        try:
+            return StoredImage(body=body, content_type=header["type"], etag=header["etag"])
+        except KeyError:
+            return None
+
+    def put_image(self, url: str, image: StoredImage) -> None:
+        header = {"type": image.content_type, "etag": image.etag}
+        self._safe_set(self._images, url, _pack(header, image.body))
+
+    # -- fault tolerance ---------------------------------------------------------------------
+
+    @staticmethod
+    def _safe_get(store: diskcache.Cache, key: str) -> Any:
+        try:
+            return store.get(key)
+        except Exception as exc:  # sqlite, OS and corruption errors all mean "not cached"
+            logger.warning("cache: read of %s failed: %s", key[:80], exc)
+            return None
+
+    @staticmethod
+    def _safe_set(store: diskcache.Cache, key: str, value: bytes, expire: float | None = None) -> None:
+        try:
+            store.set(key, value, expire=expire)
+        except Exception as exc:
+            logger.warning("cache: write of %s failed: %s", key[:80], exc)

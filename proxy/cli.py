@@ -1,0 +1,201 @@
+"""Command line: serve | clean | check-config | healthcheck. Loads the settings once, here.
+
+Every failure is one line on stderr and a non-zero exit; never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from proxy import __version__
+from proxy.config import Settings, load
+from proxy.errors import ProxyError
+
+logger = logging.getLogger("proxy")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedscrub", description="A self-hosted feed-cleaning proxy."
+    )
+    parser.add_argument("--version", action="version", version=f"feedscrub {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the proxy server")
+    serve.add_argument("--host", help="address to listen on (FEEDSCRUB_HOST, default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port to listen on (FEEDSCRUB_PORT, default 8080)")
+    serve.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+
+    clean = commands.add_parser("clean", help="clean one feed and print it")
+    clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
+    clean.add_argument("--format", choices=("rss", "atom"), help="output format (default: the input's)")
+    clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+
+    check = commands.add_parser("check-config", help="validate a config file and show the settings")
+    check.add_argument("file", help="the TOML config file")
+
+    health = commands.add_parser("healthcheck", help="exit 0 if the local server answers /healthz")
+    health.add_argument("--url", help="default: http://127.0.0.1:$FEEDSCRUB_PORT/healthz")
+    health.add_argument("--timeout", type=float, default=5.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "clean":
+            return _clean(args)
+        if args.command == "check-config":
+            return _check_config(args)
+        return _healthcheck(args)
+    except ProxyError as exc:
+        print(f"feedscrub: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(config: str | None, **overrides: Any) -> Settings:
+    return load(config, os.environ, overrides)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stdout,  # containers collect stdout
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from proxy.server import create_app
+
+    settings = _settings(args.config, host=args.host, port=args.port)
+    _configure_logging(settings)
+    app = create_app(settings)
+    logger.info(
+        "serve host=%s port=%d cache_dir=%s images=%s ttl=%d",
+        settings.host, settings.port, settings.cache_dir, settings.images, settings.ttl,
+    )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=5.0,  # in-flight requests get this long on SIGTERM
+        access_log_format='%a "%r" %s %b %Tfs',
+    )
+    return 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    settings = _settings(args.config)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
+    source: str = args.source
+    if source.lower().startswith(("http://", "https://")):
+        body = asyncio.run(_clean_url(settings, source, args.format))
+    else:
+        body = _clean_file(settings, source, args.format)
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+    return 0
+
+
+def _public_base(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") or f"http://localhost:{settings.port}"
+
+
+async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
+    """The same pipeline the server runs, cache included."""
+    from proxy import fetch
+    from proxy.cache import Cache
+    from proxy.pipeline import Pipeline
+    from proxy.signing import load_or_create_secret
+
+    key = load_or_create_secret(settings.secret, settings.cache_dir)
+    cache = Cache(settings.cache_dir)
+    session = fetch.new_session(settings)
+    try:
+        pipeline = Pipeline(settings, session, cache, key)
+        rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
+    finally:
+        await session.close()
+        cache.close()
+    if rendered.stale:
+        print(f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr)
+    return rendered.body
+
+
+def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
+    from proxy import parse, rewrite
+    from proxy.models import FetchResult
+    from proxy.pipeline import build_output, check_format
+    from proxy.signing import load_or_create_secret
+
+    if source == "-":
+        body = sys.stdin.buffer.read()
+        self_url = "stdin"
+    else:
+        path = Path(source)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            print(f"feedscrub: cannot read {source}: {exc.strerror}", file=sys.stderr)
+            raise SystemExit(1) from None
+        self_url = path.resolve().as_uri()
+    # A file has no URL: relative links resolve against xml:base, else each item's link.
+    feed = parse.parse(FetchResult(url="", status=200, body=body, content_type=""))
+    out_fmt = check_format(fmt) or feed.kind
+    key = (
+        load_or_create_secret(settings.secret, settings.cache_dir)
+        if settings.images == "proxy"
+        else b""
+    )
+    policy = rewrite.ImagePolicy(
+        mode=settings.images, public_base=_public_base(settings), key=key,
+        template=settings.image_template,
+    )
+    return build_output(
+        feed, out_fmt, policy=policy, self_url=self_url, fallback_date=datetime.now(UTC)
+    )
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = load(args.file, os.environ)
+    print(f"{args.file}: OK")
+    for name, value in settings.redacted().items():
+        print(f"  {name} = {value!r}")
+    return 0
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    url = args.url
+    if not url:
+        port = os.environ.get("FEEDSCRUB_PORT", "8080")
+        url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310
+            if response.status == 200:
+                return 0
+            print(f"feedscrub: {url} answered {response.status}", file=sys.stderr)
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"feedscrub: {url} did not answer: {exc}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

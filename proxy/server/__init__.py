@@ -1,0 +1,54 @@
+"""The aiohttp app factory: route table, error middleware, and the resources the app owns.
+
+One ClientSession (behind the address guard), one cache and one signing key per app, opened
+and closed in ``cleanup_ctx`` so there is a single place where they live and die.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import abc, web
+
+from proxy import fetch
+from proxy.cache import Cache
+from proxy.config import Settings
+from proxy.pipeline import Pipeline
+from proxy.server.keys import CACHE, PIPELINE, SETTINGS
+from proxy.server.middleware import error_middleware
+from proxy.server.routes import ROUTES
+from proxy.signing import load_or_create_secret
+
+__all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    resolver: abc.AbstractResolver | None = None,
+    address_policy: fetch.AddressPolicy | None = None,
+) -> web.Application:
+    """Build the web application.
+
+    Parameters:
+        settings: the loaded, validated settings.
+        resolver: a DNS resolver for upstream requests (tests inject a fake one).
+        address_policy: which connected-to IPs are allowed (tests treat 127.0.0.2 as public).
+    """
+    # Opened here, not lazily, so a bad cache dir or key file stops startup with one line.
+    key = load_or_create_secret(settings.secret, settings.cache_dir)
+    cache = Cache(settings.cache_dir)
+    app = web.Application(middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[CACHE] = cache
+    app.router.add_routes(ROUTES)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
+        app[PIPELINE] = Pipeline(settings, session, cache, key)
+        yield
+        await session.close()
+        cache.close()
+
+    app.cleanup_ctx.append(resources)
+    return app

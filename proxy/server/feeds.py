@@ -1,0 +1,46 @@
+"""GET /feed?url=…: validate input, call the pipeline, set caching headers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.errors import BadRequest
+from proxy.models import Rendered
+from proxy.server.http import http_date, not_modified, public_base
+from proxy.server.keys import PIPELINE, SETTINGS
+
+
+async def by_url(request: web.Request) -> web.StreamResponse:
+    url = request.query.get("url", "").strip()
+    if not url:
+        raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
+    rendered = await request.app[PIPELINE].feed(
+        url, fmt=request.query.get("format"), public_base=public_base(request)
+    )
+    return respond(request, rendered)
+
+
+def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
+    ttl = request.app[SETTINGS].ttl
+    headers = {
+        "ETag": rendered.etag,
+        "Last-Modified": http_date(rendered.last_modified),
+        "Cache-Control": f"public, max-age={min(ttl, 300)}",
+        "Vary": "Accept-Encoding",
+        "Age": str(rendered.age),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if rendered.stale:
+        # RFC 9211: we went to the upstream, it failed, and this is the stale copy.
+        reason = (rendered.stale_reason or "upstream failed").replace('"', "'")
+        headers["Cache-Status"] = f'feedscrub; fwd=stale; detail="{reason}"'
+        headers["Warning"] = '110 feedscrub "Response is Stale"'
+    else:
+        headers["Cache-Status"] = "feedscrub; hit"
+    if not_modified(request, rendered.etag, rendered.last_modified):
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=rendered.body, headers=headers)
+    response.content_type = rendered.content_type.split(";")[0]
+    response.charset = "utf-8"
+    response.enable_compression()
+    return response

@@ -1,0 +1,21 @@
+"""Liveness (/healthz: the process answers) and readiness (/readyz: the cache answers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from proxy.server.keys import CACHE
+
+
+async def live(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    try:
+        await asyncio.to_thread(request.app[CACHE].ping)
+    except Exception as exc:
+        return web.Response(status=503, text=f"not ready: cache does not answer: {exc}\n")
+    return web.Response(text="ready\n")

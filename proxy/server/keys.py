@@ -1,0 +1,13 @@
+"""Typed keys for what the app holds."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.cache import Cache
+from proxy.config import Settings
+from proxy.pipeline import Pipeline
+
+SETTINGS = web.AppKey("settings", Settings)
+CACHE = web.AppKey("cache", Cache)
+PIPELINE = web.AppKey("pipeline", Pipeline)

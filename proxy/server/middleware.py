@@ -1,0 +1,41 @@
+"""The one place where errors become responses: plain text, one line, the right status."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from proxy.errors import ProxyError
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(status: int, message: str) -> web.Response:
+    # text/plain and nosniff: the message may contain a URL someone else chose.
+    return web.Response(
+        status=status,
+        text=message.replace("\n", " ") + "\n",
+        content_type="text/plain",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ProxyError as exc:
+        logger.info("request path=%s status=%d error=%s", request.path, exc.status, exc.message)
+        return error_response(exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        reason = {404: "not found: see / for the routes feedscrub serves"}.get(
+            exc.status, exc.reason
+        )
+        return error_response(exc.status, reason)
+    except Exception:
+        logger.exception("request path=%s status=500 unexpected error", request.path)
+        return error_response(500, "internal error; the server log has the details")

@@ -1,0 +1,15 @@
+"""The whole route table, in one list."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.server import feeds, health, images, index
+
+ROUTES = [
+    web.get("/", index.page),
+    web.get("/feed", feeds.by_url),
+    web.get("/img/{signature}/{encoded}", images.proxy),
+    web.get("/healthz", health.live),
+    web.get("/readyz", health.ready),
+]

@@ -1,0 +1,79 @@
+"""Signed image URLs: HMAC-SHA256 over the upstream URL, and the key that signs them.
+
+The key is FEEDSCRUB_SECRET when set; otherwise one is generated on first start and kept in
+the cache directory (owner-only), so image links in feeds readers already hold keep working
+across restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from proxy.errors import BadSignature, ConfigError
+
+SECRET_FILE = "secret"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(url: str, key: bytes) -> str:
+    return _b64(hmac.new(key, url.encode("utf-8"), hashlib.sha256).digest())
+
+
+def image_path(url: str, key: bytes) -> str:
+    """The proxy path for an image: /img/<signature>/<base64url(url)>."""
+    return f"/img/{sign(url, key)}/{_b64(url.encode('utf-8'))}"
+
+
+def verify(signature: str, encoded_url: str, key: bytes) -> str:
+    """Return the upstream URL if the signature matches; BadSignature (403) otherwise."""
+    try:
+        url = _unb64(encoded_url).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadSignature("image: the URL part of this link is not valid") from None
+    if not hmac.compare_digest(sign(url, key).encode(), signature.encode("ascii", "replace")):
+        raise BadSignature("image: signature does not match; the link was altered or expired")
+    return url
+
+
+def load_or_create_secret(configured: str, cache_dir: str) -> bytes:
+    """The signing key: the configured secret, else the one kept in the cache dir.
+
+    The file is created with mode 0600 in a 0700 directory; it is read back on every start.
+    """
+    if configured:
+        return configured.encode("utf-8")
+    directory = Path(cache_dir)
+    path = directory / SECRET_FILE
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.exists():
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key.encode("ascii")
+        key = secrets.token_urlsafe(32)
+        # O_EXCL: two processes starting at once must not each write a different key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip().encode("ascii")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+        return key.encode("ascii")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot keep the image signing key in {path}: {exc.strerror}; "
+            "set FEEDSCRUB_SECRET or make FEEDSCRUB_CACHE_DIR writable"
+        ) from None

@@ -1,0 +1,46 @@
+"""Helpers shared by end-to-end tests: feeds with their upstream URLs swapped in, and the
+proxy app wired to a temp cache."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import feedparser
+from aiohttp.test_utils import TestClient
+
+
+DATA = Path(__file__).parent / "data"
+SEED_IMAGE = (
+    "https://s.rfi.fr/media/display/7f64401a-0dd8-11ee-a580-005056bfb2b6/w:1280/p:16x9/"
+    "AP23169258707262.jpg"
+)
+
+
+def seed_feed(image_base: str | None = None, encoding: str = "utf-8") -> bytes:
+    """The seed feed; with image_base, its images point at the local upstream instead."""
+    name = "feedx-rfi-gbk.xml" if encoding == "gbk" else "feedx-rfi.xml"
+    body = (DATA / "feeds" / name).read_bytes()
+    if image_base:
+        body = body.replace(SEED_IMAGE.encode(), f"{image_base}/seed.jpg".encode())
+    return body
+
+
+def read_feed(body: bytes) -> Any:
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return parsed
+
+
+def img_paths(html: str) -> list[str]:
+    return re.findall(r'src="https?://[^/"]+(/img/[^"]+)"', html)
+
+
+def move_clock(client: TestClient[Any, Any], seconds: float) -> None:
+    """Advance the pipeline's clock: the cache sees `seconds` pass without sleeping."""
+    from proxy.server import PIPELINE
+
+    pipeline = client.server.app[PIPELINE]
+    base = pipeline.clock
+    pipeline.clock = lambda: base() + seconds

@@ -1,0 +1,169 @@
+"""The real CLI, run as a subprocess: clean (file, stdin, URL), check-config, serve + healthcheck."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+
+from tests.helpers import DATA, seed_feed
+from tests.upstream import Upstream
+
+FEEDSCRUB = [sys.executable, "-m", "proxy"]
+JUNK = ("获取更多RSS", "feedx.net", "分享", "share-button", "data-selfpromo", "<span")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSCRUB_")}
+    env.update(
+        FEEDSCRUB_CACHE_DIR=str(tmp_path / "cache"),
+        FEEDSCRUB_PUBLIC_URL="http://proxy.test",
+        **extra,
+    )
+    return env
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "feedscrub"
+    assert script.exists(), "pip install the project: the feedscrub command is missing"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.startswith("feedscrub ")
+
+
+def test_clean_file_prints_the_cleaned_feed(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*FEEDSCRUB, "clean", str(DATA / "feeds" / "feedx-rfi.xml"), "--format", "atom"],
+        capture_output=True, env=_env(tmp_path), timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    feed = feedparser.parse(done.stdout)
+    assert not feed.bozo and feed.version == "atom10"
+    content = feed.entries[0].content[0].value
+    assert "布林肯原本计划二月份访华" in content
+    for junk in JUNK:
+        assert junk not in content, junk
+    assert "http://proxy.test/img/" in content
+
+
+def test_clean_stdin(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*FEEDSCRUB, "clean", "-"], input=seed_feed(), capture_output=True,
+        env=_env(tmp_path, FEEDSCRUB_IMAGES="none"), timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    feed = feedparser.parse(done.stdout)
+    assert feed.version == "rss20"
+    assert "https://s.rfi.fr/media/display/" in feed.entries[0].description
+
+
+def test_clean_errors_are_one_line(tmp_path: Path) -> None:
+    cases = [
+        ([str(tmp_path / "missing.xml")], "cannot read"),
+        ([str(DATA / "pages" / "wptavern.html")], "did not return a feed"),
+        (["ftp://example.com/feed"], "not an http"),
+    ]
+    for args, expected in cases:
+        done = subprocess.run(
+            [*FEEDSCRUB, "clean", *args], capture_output=True, text=True,
+            env=_env(tmp_path), timeout=60,
+        )
+        assert done.returncode == 1, args
+        assert expected in done.stderr.lower(), done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+async def test_clean_url_runs_the_real_pipeline(upstream: Upstream, tmp_path: Path) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    process = await asyncio.create_subprocess_exec(
+        *FEEDSCRUB, "clean", url, "--format", "rss",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=_env(tmp_path, FEEDSCRUB_ALLOW_PRIVATE="true"),
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr
+    feed = feedparser.parse(stdout)
+    assert not feed.bozo
+    assert [e.id for e in feed.entries] == ["1687126501000", "1687126502000"]
+    for junk in JUNK:
+        assert junk not in feed.entries[0].description
+    assert upstream.hits["/rfi.xml"] == 1
+
+
+async def test_clean_url_refuses_private_address_by_default(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    process = await asyncio.create_subprocess_exec(
+        *FEEDSCRUB, "clean", url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_env(tmp_path),
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert b"Traceback" not in stderr
+    assert upstream.hits["/rfi.xml"] == 0
+
+
+def test_check_config(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[server]\nttl = 60\nsecret = "hunter2"\nimages = "absolute"\n')
+    done = subprocess.run(
+        [*FEEDSCRUB, "check-config", str(good)], capture_output=True, text=True,
+        env=_env(tmp_path), timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ttl = 60" in done.stdout and "<redacted>" in done.stdout
+    assert "hunter2" not in done.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[server]\nttl = "soon"\n')
+    done = subprocess.run(
+        [*FEEDSCRUB, "check-config", str(bad)], capture_output=True, text=True,
+        env=_env(tmp_path), timeout=30,
+    )
+    assert done.returncode == 1
+    assert "ttl" in done.stderr and "Traceback" not in done.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_healthcheck_and_graceful_stop(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(tmp_path, FEEDSCRUB_HOST="127.0.0.1", FEEDSCRUB_PORT=str(port))
+    server = subprocess.Popen(
+        [*FEEDSCRUB, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        healthy = False
+        while time.monotonic() < deadline and not healthy:
+            check = subprocess.run(
+                [*FEEDSCRUB, "healthcheck"], env=env, capture_output=True, timeout=30
+            )
+            healthy = check.returncode == 0
+            if not healthy:
+                time.sleep(0.2)
+        assert healthy, "server never became healthy"
+        assert (tmp_path / "cache" / "secret").stat().st_mode & 0o777 == 0o600
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = server.stdout.read().decode() if server.stdout else ""
+    assert "Traceback" not in output
+    # Nothing listens any more: the healthcheck now fails, with one line.
+    check = subprocess.run(
+        [*FEEDSCRUB, "healthcheck"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert check.returncode == 1 and check.stderr.count("\n") == 1
