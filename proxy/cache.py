@@ -1,4 +1,6 @@
-"""The cache behind one small interface: diskcache under FEEDSCRUB_CACHE_DIR. Only module importing diskcache.
+"""The cache behind one small interface: diskcache under FEEDSCRUB_CACHE_DIR.
+
+The only module importing diskcache.
 
 Only bytes and str go in (never pickles of objects: diskcache unpickles whatever it finds on
 disk, CVE-2025-69872). A record is a JSON header and the raw bytes, packed into one value so
@@ -50,6 +52,7 @@ class StoredOutput:
     body: bytes
     etag: str
     created_at: float
+    gzip_body: bytes = b""  # compressed once here, not on every request
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,16 +133,23 @@ class Cache:
         unpacked = _unpack(self._safe_get(self._feeds, "out:" + key))
         if unpacked is None:
             return None
-        header, body = unpacked
+        header, blob = unpacked
         try:
-            return StoredOutput(body=body, etag=header["etag"], created_at=header["created_at"])
-        except KeyError:
+            size = header["size"]
+            return StoredOutput(
+                body=blob[:size], etag=header["etag"], created_at=header["created_at"],
+                gzip_body=blob[size:],
+            )
+        except (KeyError, TypeError):
             return None
 
     def put_output(self, key: str, output: StoredOutput) -> None:
-        header = {"etag": output.etag, "created_at": output.created_at}
+        header = {"etag": output.etag, "created_at": output.created_at, "size": len(output.body)}
         self._safe_set(
-            self._feeds, "out:" + key, _pack(header, output.body), expire=RENDERED_EXPIRE_SECONDS
+            self._feeds,
+            "out:" + key,
+            _pack(header, output.body + output.gzip_body),
+            expire=RENDERED_EXPIRE_SECONDS,
         )
 
     # -- images ------------------------------------------------------------------------------
@@ -169,7 +179,9 @@ class Cache:
             return None
 
     @staticmethod
-    def _safe_set(store: diskcache.Cache, key: str, value: bytes, expire: float | None = None) -> None:
+    def _safe_set(
+        store: diskcache.Cache, key: str, value: bytes, expire: float | None = None
+    ) -> None:
         try:
             store.set(key, value, expire=expire)
         except Exception as exc:

@@ -106,7 +106,7 @@ def _clean(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
     source: str = args.source
-    if source.lower().startswith(("http://", "https://")):
+    if "://" in source:  # a URL (check_url refuses schemes other than http and https)
         body = asyncio.run(_clean_url(settings, source, args.format))
     else:
         body = _clean_file(settings, source, args.format)

@@ -89,6 +89,7 @@ class Rendered:
     content_type: str
     etag: str
     last_modified: float  # unix time the output last changed
+    gzip_body: bytes = b""  # the same bytes gzip-compressed once, for readers that accept it
     stale: bool = False  # served from cache because the upstream failed
     age: int = 0  # seconds since the upstream body was fetched
     stale_reason: str | None = None

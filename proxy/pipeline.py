@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gzip
 import hashlib
 import logging
 import time
@@ -164,6 +165,7 @@ class Pipeline:
             stale=state.stale_reason is not None,
             age=max(0, int(now - stored.checked_at)),
             stale_reason=state.stale_reason,
+            gzip_body=output.gzip_body,
         )
         fresh_until = (
             now + min(STALE_RETRY_SECONDS, self.settings.ttl)
@@ -249,19 +251,19 @@ class Pipeline:
         self_url = f"{public_base}/feed?url={quote(stored.url, safe='')}"
         if asked_fmt:
             self_url += f"&format={asked_fmt}"
-        body = await asyncio.to_thread(
+        body, compressed = await asyncio.to_thread(
             self._build, feed, stored, fmt, public_base, self_url
         )
         output = StoredOutput(
             body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            created_at=self.clock(),
+            created_at=self.clock(), gzip_body=compressed,
         )
         await asyncio.to_thread(self.cache.put_output, key, output)
         return output
 
     def _build(
         self, feed: Feed | None, stored: StoredFeed, fmt: str, public_base: str, self_url: str
-    ) -> bytes:
+    ) -> tuple[bytes, bytes]:
         if feed is None:
             feed = parse.parse(
                 FetchResult(
@@ -269,7 +271,7 @@ class Pipeline:
                     content_type=stored.content_type,
                 )
             )
-        return build_output(
+        body = build_output(
             feed,
             fmt,
             policy=self.policy(public_base),
@@ -277,6 +279,8 @@ class Pipeline:
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
             rule_names=self.rule_names,
         )
+        # Compressed once per output; readers poll the same bytes many times.
+        return body, gzip.compress(body, compresslevel=6, mtime=0)
 
     # -- images ------------------------------------------------------------------------------
 

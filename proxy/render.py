@@ -73,8 +73,9 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
     title = xml_safe(feed.title) or link
     generator.title(title)
     generator.id(xml_safe(feed.feed_id) or link)
-    generator.link(href=link, rel="alternate")
+    # feedgen takes the RSS <link> from the last link added: the alternate goes last.
     generator.link(href=self_url, rel="self")
+    generator.link(href=link, rel="alternate")
     generator.description(xml_safe(feed.description) or title)
     if feed.language:
         generator.language(xml_safe(feed.language))
@@ -118,6 +119,9 @@ def _add_entry(generator: FeedGenerator, entry: Entry, fmt: str, feed_date: date
         )
         item.title(title or "(untitled)")
         item.updated(entry.updated or entry.published or feed_date)
+        if not content:
+            # An RSS <description> is usually the whole item: readers show Atom <content>.
+            content, summary = summary, None
         if content:
             item.content(content, type="html")
         if summary:

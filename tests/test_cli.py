@@ -155,12 +155,13 @@ def test_serve_healthcheck_and_graceful_stop(tmp_path: Path) -> None:
         assert healthy, "server never became healthy"
         assert (tmp_path / "cache" / "secret").stat().st_mode & 0o777 == 0o600
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=10) == 0
+        stdout, _ = server.communicate(timeout=10)
+        assert server.returncode == 0
     finally:
         if server.poll() is None:
             server.kill()
-            server.wait()
-    output = server.stdout.read().decode() if server.stdout else ""
+            server.communicate()
+    output = stdout.decode()
     assert "Traceback" not in output
     # Nothing listens any more: the healthcheck now fails, with one line.
     check = subprocess.run(

@@ -77,6 +77,7 @@ async def test_both_formats_keep_items(upstream: Upstream, make_client: MakeClie
     ]
     assert feed.feed.title == "法广 RFI 中文 - feedx"
     assert feed.feed.language == "zh-cn"
+    assert feed.feed.link == "https://www.rfi.fr/cn/"
     links = {link.rel: link.href for link in feed.feed.links}
     assert links["self"].startswith("http://proxy.test/feed?url=")
     assert "hub" not in links
@@ -366,11 +367,9 @@ async def test_upstream_error_status_is_502(upstream: Upstream, make_client: Mak
     assert "410" in await response.text()
 
 
-async def test_dead_upstream_is_502(
-    make_client: MakeClient, aiohttp_unused_port: Callable[[], int]
-) -> None:
+async def test_dead_upstream_is_502(make_client: MakeClient, unused_tcp_port: int) -> None:
     client = await make_client()
-    port = aiohttp_unused_port()
+    port = unused_tcp_port
     response = await client.get("/feed", params={"url": f"http://127.0.0.1:{port}/x"})
     assert response.status == 502
 

@@ -39,8 +39,9 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
         headers["Cache-Status"] = "feedscrub; hit"
     if not_modified(request, rendered.etag, rendered.last_modified):
         return web.Response(status=304, headers=headers)
-    response = web.Response(body=rendered.body, headers=headers)
-    response.content_type = rendered.content_type.split(";")[0]
-    response.charset = "utf-8"
-    response.enable_compression()
-    return response
+    body = rendered.body
+    if rendered.gzip_body and "gzip" in request.headers.get("Accept-Encoding", ""):
+        body = rendered.gzip_body
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Type"] = rendered.content_type
+    return web.Response(body=body, headers=headers)
