@@ -1,0 +1,229 @@
+"""The last pass over item HTML: nh3 (ammonia). Does no I/O.
+
+Runs after clean and rewrite, on the serialised item. nh3 parses with html5ever (a real
+HTML5 parser) and writes the output itself, so nothing re-parses the HTML with a different
+parser after it (that is how mutation XSS gets in). The only other step is a small lxml
+pre-pass that removes iframes from unknown hosts entirely, which nh3 cannot do (it can
+only strip their attributes); nh3 still checks every iframe `src` as a backstop.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import threading
+from urllib.parse import urlsplit
+
+import nh3
+from lxml import etree
+from lxml.html import HtmlElement, HTMLParser
+
+__all__ = ["IFRAME_HOSTS", "NOT_XML_CHARS", "allowed_iframe_src", "sanitize_html"]
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "audio", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
+        "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption",
+        "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "ins", "kbd",
+        "li", "mark", "ol", "p", "picture", "pre", "q", "rp", "rt", "ruby", "s", "samp", "small",
+        "source", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "time", "tr", "u", "ul", "var", "video", "wbr",
+    }
+)
+# <span> is not kept: once style/class are gone a span means nothing. Its text stays.
+
+# Dropped together with their content: code, or raw text that would show up as markup soup
+# (html5ever reads <noscript>, <textarea>, <xmp>… as raw text).
+CLEAN_CONTENT_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "title", "textarea", "select", "xmp",
+        "noembed", "noframes", "plaintext", "object", "embed", "applet",
+    }
+)
+
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "*": {"title", "lang", "dir"},
+    "a": {"href"},
+    "img": {"src", "srcset", "alt", "width", "height", "sizes", "loading"},
+    "source": {"src", "srcset", "type", "media", "sizes"},
+    "video": {"src", "controls", "poster", "width", "height"},
+    "audio": {"src", "controls"},
+    "iframe": {"src", "width", "height", "allowfullscreen"},
+    "td": {"colspan", "rowspan", "headers"},
+    "th": {"colspan", "rowspan", "headers", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "ol": {"start", "reversed"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "time": {"datetime"},
+    "details": {"open"},
+}
+
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone
+# surrogates). Item HTML ends up inside a feed document, and nh3 refuses surrogates.
+NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+# Players an item may embed: (host, path prefix). Anything else in an iframe is removed.
+IFRAME_HOSTS: tuple[tuple[str, str], ...] = (
+    ("www.youtube.com", "/embed/"),
+    ("youtube.com", "/embed/"),
+    ("m.youtube.com", "/embed/"),
+    ("www.youtube-nocookie.com", "/embed/"),
+    ("youtube-nocookie.com", "/embed/"),
+    ("player.vimeo.com", "/video/"),
+    ("www.dailymotion.com", "/embed/"),
+    ("dailymotion.com", "/embed/"),
+    ("geo.dailymotion.com", "/player"),
+    ("player.bilibili.com", "/"),
+    ("w.soundcloud.com", "/player"),
+    ("open.spotify.com", "/embed"),
+    ("bandcamp.com", "/EmbeddedPlayer"),
+    ("embed.ted.com", "/talks/"),
+)
+
+# Embeds keep scripts (players need them) but may not navigate the reader's page.
+_IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+# Characters browsers drop from URLs before reading the scheme ("jav\tascript:").
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _scheme_ok(url: str) -> bool:
+    """Whether url is relative or uses an allowed scheme (after the noise browsers ignore)."""
+    match = _SCHEME.match(_URL_NOISE.sub("", url))
+    return match is None or match.group(1).lower() in URL_SCHEMES
+
+
+def _srcset_ok(srcset: str) -> bool:
+    # Splitting on every comma also checks pieces of URLs that contain commas: stricter,
+    # never looser, than a full srcset parser.
+    for candidate in srcset.split(","):
+        words = candidate.split()
+        if words and not _scheme_ok(words[0]):
+            return False
+    return True
+
+
+def allowed_iframe_src(src: str | None) -> str | None:
+    """The https URL of an allowed embed player, or None for any other iframe source."""
+    if not src:
+        return None
+    src = src.strip()
+    if "\\" in src or _URL_NOISE.search(src):
+        return None  # browsers read "\\" as "/" and drop tabs, so the host would not be ours
+    if src.startswith("//"):
+        src = "https:" + src
+    try:
+        parts = urlsplit(src)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or parts.username or parts.password:
+        return None
+    if port is not None:
+        return None
+    path = parts.path.lower()
+    if not any(host == h and path.startswith(p.lower()) for h, p in IFRAME_HOSTS):
+        return None
+    if parts.scheme.lower() == "http":
+        return "https:" + src[len("http:"):]  # players all serve https; avoid mixed content
+    return src
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 callback, after nh3's own scheme check on href/src/poster. Must not raise."""
+    try:
+        if tag == "iframe" and attribute == "src":
+            return allowed_iframe_src(value)
+        if attribute == "srcset":
+            return value if _srcset_ok(value) else None
+        if attribute == "cite":
+            return value if _scheme_ok(value) else None
+        return value
+    except Exception:  # a raising callback is reported as "unraisable"; dropping is safe
+        return None
+
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(CLEAN_CONTENT_TAGS),
+    attributes=ALLOWED_ATTRIBUTES,
+    attribute_filter=_attribute_filter,
+    url_schemes=set(URL_SCHEMES),
+    strip_comments=True,
+    link_rel="noopener noreferrer",
+    set_tag_attribute_values={"iframe": {"sandbox": _IFRAME_SANDBOX}},
+)
+
+_MAX_EXTRA_PASSES = 3
+
+_parsers = threading.local()
+
+
+def _remove_foreign_iframes(html: str) -> str:
+    """Remove iframes not from IFRAME_HOSTS (with their fallback content) and empty the rest.
+
+    html5ever keeps an iframe's content as raw text, so it is cleared here too.
+    """
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = HTMLParser(no_network=True)
+    try:
+        document = etree.fromstring("<html><body>" + html, parser)
+    except (etree.LxmlError, ValueError):
+        return html  # nh3 still strips every unknown iframe's src
+    body = document.find("body") if document is not None else None
+    if body is None:
+        return html
+    for iframe in list(body.iter("iframe")):
+        if allowed_iframe_src(iframe.get("src")) is None:
+            iframe.drop_tree()
+        else:
+            iframe.text = None
+            for child in list(iframe):
+                iframe.remove(child)
+    return _inner_html(body)
+
+
+def _inner_html(node: HtmlElement) -> str:
+    # The same as proxy.clean.serialise, which this leaf module cannot import (clean
+    # imports it).
+    parts = [html_lib.escape(node.text, quote=False)] if node.text else []
+    parts.extend(
+        str(etree.tostring(child, method="html", encoding="unicode", with_tail=True))
+        for child in node
+    )
+    return "".join(parts)
+
+
+def sanitize_html(html: str) -> str:
+    """Make item HTML safe to serve: an allow-list of tags, attributes and URL schemes.
+
+    Removes script/style (with content), event handlers, javascript:/vbscript:/data: URLs,
+    <base>, <meta>, forms, <object>/<embed>, comments, style attributes, iframes other than
+    known video and audio players, and characters XML cannot carry. Idempotent:
+    sanitize_html(sanitize_html(x)) equals sanitize_html(x). Never raises.
+
+    Expects HTML that has been through the clean stage (lxml caps its depth); html5ever's
+    work grows with nesting depth.
+    """
+    html = NOT_XML_CHARS.sub("", html)
+    if "<iframe" in html.lower():
+        html = _remove_foreign_iframes(html)
+    cleaned = str(_CLEANER.clean(html))
+    # Unwrapping can leave a tree that html5 parsing reads differently the next time (the
+    # newline right after <pre> is dropped; unwrapping <marquee> exposes a nested <a>), so
+    # clean again until the output is stable. One extra pass is the usual case.
+    for _ in range(_MAX_EXTRA_PASSES):
+        again = str(_CLEANER.clean(cleaned))
+        if again == cleaned:
+            break
+        cleaned = again
+    return cleaned
