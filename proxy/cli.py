@@ -130,7 +130,9 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     cache = Cache(settings.cache_dir)
     session = fetch.new_session(settings)
     try:
-        pipeline = Pipeline(settings, session, cache, key)
+        from proxy.reload import load_feeds
+
+        pipeline = Pipeline(settings, session, cache, key, load_feeds(settings.config or None))
         rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
     finally:
         await session.close()
@@ -169,16 +171,40 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
         mode=settings.images, public_base=_public_base(settings), key=key,
         template=settings.image_template,
     )
+    from proxy.reload import load_feeds
+
+    loaded = load_feeds(settings.config or None)
     return build_output(
-        feed, out_fmt, policy=policy, self_url=self_url, fallback_date=datetime.now(UTC)
+        feed, out_fmt, policy=policy, self_url=self_url, fallback_date=datetime.now(UTC),
+        ruleset=loaded.defaults,
     )
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    settings = load(args.file, os.environ)
-    print(f"{args.file}: OK")
+    """Validate settings and feeds; print every problem with its path, or the result."""
+    from proxy.reload import load_feeds
+
+    problems: list[str] = []
+    settings = None
+    try:
+        settings = load(args.file, os.environ)
+    except ProxyError as exc:
+        problems.append(exc.message)
+    try:
+        loaded = load_feeds(args.file)
+    except ProxyError as exc:
+        problems.append(exc.message)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    assert settings is not None
+    print(f"{args.file}: OK, {len(loaded.feeds.feeds)} named feed(s)")
     for name, value in settings.redacted().items():
         print(f"  {name} = {value!r}")
+    for feed in loaded.feeds.feeds:
+        packs = ", ".join(loaded.rulesets[feed.name].packs)
+        print(f"  feeds.{feed.name}: {feed.url} (packs: {packs})")
     return 0
 
 

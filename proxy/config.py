@@ -90,6 +90,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_redirects", 5, int, "Redirects followed per upstream request"),
     Option("per_host_connections", 4, int, "Concurrent connections to one upstream host"),
     Option("log_level", "INFO", str, "DEBUG, INFO, WARNING or ERROR"),
+    Option(
+        "adhoc",
+        True,
+        _bool,
+        "Serve ad-hoc /feed?url= requests; false serves only the config file's named feeds",
+    ),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
@@ -114,6 +120,7 @@ class Settings:
     max_redirects: int = 5
     per_host_connections: int = 4
     log_level: str = "INFO"
+    adhoc: bool = True
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -222,9 +229,9 @@ def load(
         for key, raw in merged.items():
             option = OPTIONS_BY_NAME.get(key)
             if option is None:
-                known = ", ".join(o.name for o in OPTIONS)
-                raise ConfigError(f"{config_path}: unknown setting {key!r} (known: {known})")
-            values[key] = _cast(option, raw, f"{config_path}: {key}")
+                known = ", ".join(o.name for o in OPTIONS if o.name != "config")
+                raise ConfigError(f"{config_path}: server.{key}: unknown setting (known: {known})")
+            values[key] = _cast(option, raw, f"{config_path}: server.{key}")
         values["config"] = config_path
     for option in OPTIONS:
         if option.env in environ:

@@ -13,17 +13,20 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 import aiohttp
 
-from proxy import clean, fetch, parse, render, rewrite, sanitize, signing
+from proxy import clean, fetch, filters, parse, render, rewrite, sanitize, signing
 from proxy.cache import Cache, StoredFeed, StoredImage, StoredOutput
+from proxy.clean import custom
 from proxy.config import Settings
-from proxy.errors import BadRequest, NotAFeed, UpstreamError
+from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError
+from proxy.feedconfig import FeedOptions, FeedsConfig
+from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.imagetype import image_type
 from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.singleflight import SingleFlight
@@ -32,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when cleaning or rendering changes what the same input produces, so cached outputs
 # made by an older version are not served.
-OUTPUT_VERSION = "1"
+OUTPUT_VERSION = "2"
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 
@@ -52,14 +55,44 @@ class _Hot:
     checked_at: float  # when the upstream last confirmed the body (for Age)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    """One request for a cleaned feed, with everything that shapes its output."""
+
+    url: str  # the normalised upstream URL
+    fmt: str | None  # None: the upstream's family
+    public_base: str
+    options: FeedOptions
+    ruleset: custom.Ruleset
+    limit: int | None = None  # asked for on an ad-hoc request
+    name: str = ""  # the named feed, or "" for ad-hoc /feed
+
+    @property
+    def self_path(self) -> str:
+        if self.name:
+            return f"/feeds/{self.name}" + (f".{self.fmt}" if self.fmt else "")
+        path = f"/feed?url={quote(self.url, safe='')}"
+        if self.fmt:
+            path += f"&format={self.fmt}"
+        if self.limit:
+            path += f"&limit={self.limit}"
+        return path
+
+
+DEFAULT_RULESET = custom.Ruleset(packs=tuple(clean.DEFAULT_RULES))
+
+
 def transform(
     feed: Feed,
     *,
     policy: rewrite.ImagePolicy,
-    rule_names: Sequence[str] = clean.DEFAULT_RULES,
+    ruleset: custom.Ruleset = DEFAULT_RULESET,
+    feed_name: str = "",
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML; keep everything else as it was."""
-    entries = tuple(_transform_entry(feed, entry, policy, rule_names) for entry in feed.entries)
+    entries = tuple(
+        _transform_entry(feed, entry, policy, ruleset, feed_name) for entry in feed.entries
+    )
     image = feed.image
     if image is not None and policy.mode in ("proxy", "template"):
         image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, policy))
@@ -67,15 +100,21 @@ def transform(
 
 
 def _transform_entry(
-    feed: Feed, entry: Entry, policy: rewrite.ImagePolicy, rule_names: Sequence[str]
+    feed: Feed,
+    entry: Entry,
+    policy: rewrite.ImagePolicy,
+    ruleset: custom.Ruleset,
+    feed_name: str,
 ) -> Entry:
     base = entry.base_url or feed.source_url or entry.link
-    context = f"feed={feed.source_url} item={entry.guid or entry.link or entry.title}"
+    context = (
+        f"feed={feed_name or feed.source_url} item={entry.guid or entry.link or entry.title}"
+    )
 
     def one(html: str | None) -> str | None:
         if html is None:
             return None
-        root = clean.clean_tree(html, rule_names, context=context)
+        root = custom.clean_with(html, ruleset, context=context)
         rewrite.rewrite_tree(root, base_url=base, policy=policy)
         return sanitize.sanitize_html(clean.serialise(root))
 
@@ -89,10 +128,11 @@ def build_output(
     policy: rewrite.ImagePolicy,
     self_url: str,
     fallback_date: datetime,
-    rule_names: Sequence[str] = clean.DEFAULT_RULES,
+    ruleset: custom.Ruleset = DEFAULT_RULESET,
+    feed_name: str = "",
 ) -> bytes:
     """Parsed feed → served bytes (the synchronous core, also used by `feedscrub clean`)."""
-    cleaned = transform(feed, policy=policy, rule_names=rule_names)
+    cleaned = transform(feed, policy=policy, ruleset=ruleset, feed_name=feed_name)
     return render.render(cleaned, fmt, self_url=self_url, fallback_date=fallback_date)
 
 
@@ -114,47 +154,85 @@ class Pipeline:
         session: aiohttp.ClientSession,
         cache: Cache,
         key: bytes,
-        rule_names: Sequence[str] = clean.DEFAULT_RULES,
+        feeds: LoadedFeeds | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
         self.cache = cache
         self.key = key
-        self.rule_names = tuple(rule_names)
+        self.feeds = feeds or compile_feeds(FeedsConfig())
         self._flights = SingleFlight()
-        self._hot: OrderedDict[tuple[str, str | None, str], _Hot] = OrderedDict()
+        self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
         # Freshness decisions read this clock; tests move it instead of sleeping.
         self.clock: Callable[[], float] = time.time
 
-    def policy(self, public_base: str) -> rewrite.ImagePolicy:
+    def reload(self, feeds: LoadedFeeds) -> None:
+        """Swap in a new feeds config; the next request applies it, with no refetch."""
+        self.feeds = feeds
+        self._hot.clear()
+
+    def policy(self, public_base: str, mode: str | None = None) -> rewrite.ImagePolicy:
         s = self.settings
         return rewrite.ImagePolicy(
-            mode=s.images, public_base=public_base, key=self.key, template=s.image_template
+            mode=mode or s.images, public_base=public_base, key=self.key,
+            template=s.image_template,
         )
 
     # -- feeds -------------------------------------------------------------------------------
 
-    async def feed(self, url: str, *, fmt: str | None, public_base: str) -> Rendered:
-        """The cleaned feed for an upstream URL.
+    async def feed(
+        self, url: str, *, fmt: str | None, public_base: str, limit: int | None = None
+    ) -> Rendered:
+        """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
 
         Parameters:
             url: the upstream feed URL as the reader gave it.
             fmt: "rss", "atom", or None for the upstream's own family.
             public_base: scheme://host[:port] readers reach the proxy at (image and self links).
+            limit: keep only the newest N items.
         """
-        fmt = check_format(fmt)
-        url = fetch.check_url(url, allow_private=self.settings.allow_private)
-        hot_key = (url, fmt, public_base)
-        hot = self._hot.get(hot_key)
+        loaded = self.feeds
+        job = FeedJob(
+            url=fetch.check_url(url, allow_private=self.settings.allow_private),
+            fmt=check_format(fmt) or loaded.feeds.defaults.format,
+            public_base=public_base,
+            options=loaded.feeds.defaults,
+            ruleset=loaded.defaults,
+            limit=limit,
+        )
+        return await self._serve(job)
+
+    async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
+        """A feed from the config file, by name."""
+        loaded = self.feeds
+        config = loaded.feeds.get(name)
+        if config is None:
+            names = ", ".join(loaded.feeds.names) or "none are configured"
+            raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+        job = FeedJob(
+            url=fetch.check_url(config.url, allow_private=self.settings.allow_private),
+            fmt=check_format(fmt) or config.options.format,
+            public_base=public_base,
+            options=config.options,
+            ruleset=loaded.rulesets[name],
+            name=name,
+        )
+        return await self._serve(job)
+
+    def _ttl(self, job: FeedJob) -> int:
+        return job.options.ttl or self.settings.ttl
+
+    async def _serve(self, job: FeedJob) -> Rendered:
+        hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
-            self._hot.move_to_end(hot_key)
+            self._hot.move_to_end(job)
             return dataclasses.replace(hot.rendered, age=max(0, int(self.clock() - hot.checked_at)))
-        state = await self._flights.run(("body", url), lambda: self._body(url))
+        state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
-        out_fmt = fmt or stored.kind
+        out_fmt = job.fmt or stored.kind
         output = await self._flights.run(
-            ("out", self._output_key(stored, out_fmt, public_base)),
-            lambda: self._output(state, out_fmt, fmt, public_base),
+            ("out", self._output_key(stored, job, out_fmt)),
+            lambda: self._output(state, job, out_fmt),
         )
         now = self.clock()
         rendered = Rendered(
@@ -167,30 +245,33 @@ class Pipeline:
             stale_reason=state.stale_reason,
             gzip_body=output.gzip_body,
         )
+        ttl = self._ttl(job)
         fresh_until = (
-            now + min(STALE_RETRY_SECONDS, self.settings.ttl)
-            if rendered.stale
-            else stored.checked_at + self.settings.ttl
+            now + min(STALE_RETRY_SECONDS, ttl) if rendered.stale else stored.checked_at + ttl
         )
-        self._remember(hot_key, _Hot(rendered, fresh_until, stored.checked_at))
+        self._remember(job, _Hot(rendered, fresh_until, stored.checked_at))
         return rendered
 
-    def _remember(self, key: tuple[str, str | None, str], hot: _Hot) -> None:
+    def _remember(self, key: FeedJob, hot: _Hot) -> None:
         self._hot[key] = hot
         self._hot.move_to_end(key)
         while len(self._hot) > _HOT_ENTRIES:
             self._hot.popitem(last=False)
 
-    async def _body(self, url: str) -> BodyState:
+    async def _body(self, job: FeedJob) -> BodyState:
         """The upstream body: cached while fresh, else revalidated; stale if the upstream fails."""
+        url = job.url
         stored = await asyncio.to_thread(self.cache.get_feed, url)
         started = time.monotonic()
-        if stored is not None and self.clock() - stored.checked_at < self.settings.ttl:
+        if stored is not None and self.clock() - stored.checked_at < self._ttl(job):
             return BodyState(stored)
         validators = Validators(stored.etag, stored.last_modified) if stored else None
+        headers = dict(job.options.headers)
+        if job.options.user_agent:
+            headers["User-Agent"] = job.options.user_agent
         try:
             result = await fetch.fetch(
-                self.session, url, settings=self.settings, validators=validators
+                self.session, url, settings=self.settings, validators=validators, headers=headers
             )
             if result.status == 304:
                 if stored is None:
@@ -228,32 +309,26 @@ class Pipeline:
         )
         return BodyState(fresh, feed=feed)
 
-    def _output_key(self, stored: StoredFeed, fmt: str, public_base: str) -> str:
+    def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str) -> str:
         s = self.settings
+        # max_age filters move with the clock: let such outputs age out hourly.
+        hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
         digest = hashlib.sha256()
         for part in (
-            OUTPUT_VERSION, stored.url, stored.final_url, fmt, public_base,
-            s.images, s.image_template, ",".join(self.rule_names),
+            OUTPUT_VERSION, stored.url, stored.final_url, fmt, job.public_base, job.self_path,
+            s.images, s.image_template, job.ruleset.fingerprint, str(job.limit), hour,
         ):
             digest.update(part.encode("utf-8") + b"\0")
         digest.update(stored.body)
         return digest.hexdigest()
 
-    async def _output(
-        self, state: BodyState, fmt: str, asked_fmt: str | None, public_base: str
-    ) -> StoredOutput:
+    async def _output(self, state: BodyState, job: FeedJob, fmt: str) -> StoredOutput:
         stored = state.stored
-        key = self._output_key(stored, fmt, public_base)
+        key = self._output_key(stored, job, fmt)
         cached = await asyncio.to_thread(self.cache.get_output, key)
         if cached is not None:
             return cached
-        feed = state.feed
-        self_url = f"{public_base}/feed?url={quote(stored.url, safe='')}"
-        if asked_fmt:
-            self_url += f"&format={asked_fmt}"
-        body, compressed = await asyncio.to_thread(
-            self._build, feed, stored, fmt, public_base, self_url
-        )
+        body, compressed = await asyncio.to_thread(self._build, state.feed, stored, job, fmt)
         output = StoredOutput(
             body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
             created_at=self.clock(), gzip_body=compressed,
@@ -262,7 +337,7 @@ class Pipeline:
         return output
 
     def _build(
-        self, feed: Feed | None, stored: StoredFeed, fmt: str, public_base: str, self_url: str
+        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str
     ) -> tuple[bytes, bytes]:
         if feed is None:
             feed = parse.parse(
@@ -271,13 +346,21 @@ class Pipeline:
                     content_type=stored.content_type,
                 )
             )
+        feed = filters.filter_entries(
+            feed,
+            job.options,
+            now=datetime.fromtimestamp(self.clock(), tz=UTC),
+            limit=job.limit,
+            feed_name=job.name or job.url,
+        )
         body = build_output(
             feed,
             fmt,
-            policy=self.policy(public_base),
-            self_url=self_url,
+            policy=self.policy(job.public_base, job.options.images),
+            self_url=job.public_base + job.self_path,
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
-            rule_names=self.rule_names,
+            ruleset=job.ruleset,
+            feed_name=job.name,
         )
         # Compressed once per output; readers poll the same bytes many times.
         return body, gzip.compress(body, compresslevel=6, mtime=0)

@@ -70,7 +70,7 @@ def test_file_problems(tmp_path: Path) -> None:
         load(str(broken), {})
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("[server]\ntll = 3\n")
-    with pytest.raises(ConfigError, match="unknown setting 'tll'"):
+    with pytest.raises(ConfigError, match="server.tll: unknown setting"):
         load(str(unknown), {})
     wrong_type = tmp_path / "wrong.toml"
     wrong_type.write_text("[server]\nport = true\n")

@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import abc, web
 
-from proxy import fetch
+import asyncio
+import contextlib
+
+from proxy import fetch, reload
 from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.pipeline import Pipeline
@@ -35,7 +38,9 @@ def create_app(
         resolver: a DNS resolver for upstream requests (tests inject a fake one).
         address_policy: which connected-to IPs are allowed (tests treat 127.0.0.2 as public).
     """
-    # Opened here, not lazily, so a bad cache dir or key file stops startup with one line.
+    # Opened here, not lazily, so a bad config, cache dir or key file stops startup with
+    # the reason, before the port is bound.
+    feeds = reload.load_feeds(settings.config or None)
     key = load_or_create_secret(settings.secret, settings.cache_dir)
     cache = Cache(settings.cache_dir)
     app = web.Application(middlewares=[error_middleware])
@@ -45,8 +50,18 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
-        app[PIPELINE] = Pipeline(settings, session, cache, key)
+        pipeline = Pipeline(settings, session, cache, key, feeds)
+        app[PIPELINE] = pipeline
+        watcher = (
+            asyncio.create_task(reload.watch(settings.config, pipeline.reload))
+            if settings.config
+            else None
+        )
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await session.close()
         cache.close()
 

@@ -1,23 +1,52 @@
-"""GET /feed?url=…: validate input, call the pipeline, set caching headers."""
+"""GET /feed?url=… and /feeds/{name}[.rss|.atom]: validate input, call the pipeline, set
+caching headers."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.errors import BadRequest
+from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
 from proxy.server.http import http_date, not_modified, public_base
 from proxy.server.keys import PIPELINE, SETTINGS
 
 
 async def by_url(request: web.Request) -> web.StreamResponse:
+    if not request.app[SETTINGS].adhoc:
+        raise Forbidden(
+            "ad-hoc /feed is turned off on this instance (FEEDSCRUB_ADHOC=false); "
+            "the named feeds are listed at /"
+        )
     url = request.query.get("url", "").strip()
     if not url:
         raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
     rendered = await request.app[PIPELINE].feed(
-        url, fmt=request.query.get("format"), public_base=public_base(request)
+        url,
+        fmt=request.query.get("format"),
+        public_base=public_base(request),
+        limit=_limit(request.query.get("limit")),
     )
     return respond(request, rendered)
+
+
+async def by_name(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    fmt = request.query.get("format")
+    for suffix in (".rss", ".atom"):
+        if name.endswith(suffix):
+            name, fmt = name.removesuffix(suffix), suffix[1:]
+    rendered = await request.app[PIPELINE].named_feed(
+        name, fmt=fmt, public_base=public_base(request)
+    )
+    return respond(request, rendered)
+
+
+def _limit(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or int(raw) <= 0:
+        raise BadRequest(f"limit must be a whole number greater than 0, not {raw!r}")
+    return int(raw)
 
 
 def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:

@@ -1,4 +1,4 @@
-"""GET /: a plain page saying what this instance serves and building a /feed link. No JavaScript."""
+"""GET /: a plain page listing the named feeds and building a /feed link. No JavaScript."""
 
 from __future__ import annotations
 
@@ -8,25 +8,51 @@ from aiohttp import web
 
 from proxy import __version__
 from proxy.server.http import public_base
+from proxy.server.keys import PIPELINE, SETTINGS
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>feedscrub</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}
-input[type=url]{{width:100%}}code{{background:#f4f4f4;padding:0 .2em}}</style></head>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}}
+input[type=url]{{width:100%}}code{{background:#f4f4f4;padding:0 .2em}}
+table{{border-collapse:collapse}}td,th{{padding:.2em .6em;text-align:left}}</style></head>
 <body><h1>feedscrub {version}</h1>
-<p>A feed-cleaning proxy: subscribe your reader to
-<code>{base}/feed?url=&lt;feed URL&gt;</code> and get the feed back without promo footers,
-share buttons and empty markup, with images served through this proxy.</p>
+<p>A feed-cleaning proxy: feeds come back without promo footers, share buttons and empty
+markup, with images served through this proxy.</p>
+{named}
+{adhoc}
+</body></html>
+"""
+
+_ADHOC = """<h2>Clean any feed</h2>
+<p>Subscribe your reader to <code>{base}/feed?url=&lt;feed URL&gt;</code>, or build the link here:</p>
 <form action="/feed" method="get">
 <p><label>Feed URL<br><input type="url" name="url" required placeholder="https://example.org/feed.xml"></label></p>
 <p><label>Format <select name="format"><option value="">same as upstream</option>
 <option value="rss">RSS 2.0</option><option value="atom">Atom 1.0</option></select></label>
-<button type="submit">Open cleaned feed</button></p></form>
-</body></html>
-"""
+<button type="submit">Open cleaned feed</button></p></form>"""
 
 
 async def page(request: web.Request) -> web.Response:
-    body = _PAGE.format(version=__version__, base=html.escape(public_base(request)))
+    base = public_base(request)
+    feeds = request.app[PIPELINE].feeds.feeds.feeds
+    if feeds:
+        rows = "\n".join(
+            "<tr><td>{title}</td><td><a href=\"{proxy}\">{proxy}</a></td>"
+            "<td><a href=\"{url}\">upstream</a></td></tr>".format(
+                title=html.escape(f.title or f.name),
+                proxy=html.escape(f"{base}/feeds/{f.name}"),
+                url=html.escape(f.url),
+            )
+            for f in feeds
+        )
+        named = (
+            "<h2>Feeds</h2><table><tr><th>feed</th><th>subscribe to</th><th></th></tr>\n"
+            f"{rows}</table>\n<p>All of them at once, for your reader: "
+            f'<a href="/opml">{html.escape(base)}/opml</a></p>'
+        )
+    else:
+        named = ""
+    adhoc = _ADHOC.format(base=html.escape(base)) if request.app[SETTINGS].adhoc else ""
+    body = _PAGE.format(version=__version__, named=named, adhoc=adhoc)
     return web.Response(text=body, content_type="text/html")

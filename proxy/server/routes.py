@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.server import feeds, health, images, index
+from proxy.server import feeds, health, images, index, opml
 
 ROUTES = [
     web.get("/", index.page),
     web.get("/feed", feeds.by_url),
+    web.get("/feeds/{name}", feeds.by_name),
+    web.get("/opml", opml.export),
     web.get("/img/{signature}/{encoded}", images.proxy),
     web.get("/healthz", health.live),
     web.get("/readyz", health.ready),

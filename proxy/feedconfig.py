@@ -1,0 +1,307 @@
+"""The feeds part of the config file: [defaults] and [[feeds]], validated into frozen values.
+
+Every problem is reported with its path (``feeds[2].remove[0]: invalid CSS selector …``), all
+at once, so one run of ``feedscrub check-config`` shows everything to fix. Selectors and
+regexes are compiled here, at load time, so a bad one never reaches a request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from proxy.config import IMAGE_MODES
+from proxy.errors import ConfigError
+
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FILTER_FIELDS = ("title", "content", "author", "category", "link")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    pattern: str
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFilter:
+    field: str
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOptions:
+    """What [defaults] and each [[feeds]] entry may set. None means "not set here"."""
+
+    format: str | None = None
+    ttl: int | None = None
+    images: str | None = None
+    user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    rules: tuple[str, ...] | None = None  # built-in packs; None = every generic pack
+    remove: tuple[str, ...] = ()
+    remove_xpath: tuple[str, ...] = ()
+    remove_text: tuple[str, ...] = ()
+    remove_after: tuple[str, ...] = ()
+    unwrap: tuple[str, ...] = ()
+    replace: tuple[Replacement, ...] = ()
+    strip_params: tuple[str, ...] = ()
+    include: tuple[FieldFilter, ...] = ()
+    exclude: tuple[FieldFilter, ...] = ()
+    max_age: int | None = None  # seconds
+    limit: int | None = None
+
+    def merged_over(self, defaults: FeedOptions) -> FeedOptions:
+        """This feed's options on top of [defaults]: scalars replace, rule lists add up."""
+        changes: dict[str, Any] = {}
+        for item in fields(self):
+            mine, theirs = getattr(self, item.name), getattr(defaults, item.name)
+            if item.name in _ADDITIVE:
+                changes[item.name] = tuple(theirs) + tuple(mine)
+            elif mine is None or (item.name == "headers" and not mine):
+                changes[item.name] = theirs
+            elif item.name == "headers":
+                changes[item.name] = tuple({**dict(theirs), **dict(mine)}.items())
+        return replace(self, **changes)
+
+    def has_custom_rules(self) -> bool:
+        return any(getattr(self, name) for name in _CUSTOM_RULES)
+
+
+_CUSTOM_RULES = (
+    "remove", "remove_xpath", "remove_text", "remove_after", "unwrap", "replace", "strip_params",
+)
+_ADDITIVE = (*_CUSTOM_RULES, "include", "exclude")
+OPTION_KEYS = tuple(f.name for f in fields(FeedOptions))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    name: str
+    url: str
+    options: FeedOptions  # already merged over [defaults]
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    defaults: FeedOptions = field(default_factory=FeedOptions)
+    feeds: tuple[FeedConfig, ...] = ()
+
+    def get(self, name: str) -> FeedConfig | None:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        return None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(feed.name for feed in self.feeds)
+
+
+Validator = Callable[[str, str], str | None]  # (kind, value) -> error message or None
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+
+def parse_duration(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match and int(match.group(1)) > 0:
+            return int(match.group(1)) * _UNITS[match.group(2)]
+    raise ValueError(f"{value!r} is not a duration such as \"30d\", \"12h\" or 3600")
+
+
+def _strings(value: Any, path: str, problems: _Problems) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(path, "must be a list of strings")
+        return ()
+    return tuple(value)
+
+
+def _options(
+    table: Mapping[str, Any],
+    path: str,
+    problems: _Problems,
+    check: Validator,
+    pack_names: Iterable[str],
+    extra_keys: tuple[str, ...] = (),
+) -> FeedOptions:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        where = f"{path}.{key}"
+        if key in extra_keys:
+            continue
+        if key not in OPTION_KEYS:
+            known = ", ".join((*extra_keys, *OPTION_KEYS))
+            problems.add(where, f"unknown key (known: {known})")
+            continue
+        if key == "format":
+            if value not in ("rss", "atom"):
+                problems.add(where, f"must be \"rss\" or \"atom\", not {value!r}")
+            else:
+                values[key] = value
+        elif key in ("ttl", "limit"):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                problems.add(where, f"must be a whole number greater than 0, not {value!r}")
+            else:
+                values[key] = value
+        elif key == "max_age":
+            try:
+                values[key] = parse_duration(value)
+            except ValueError as exc:
+                problems.add(where, str(exc))
+        elif key == "images":
+            if value not in IMAGE_MODES or value == "template":
+                problems.add(where, f"must be one of proxy, absolute, none; not {value!r}")
+            else:
+                values[key] = value
+        elif key == "user_agent":
+            if not isinstance(value, str) or not value.strip():
+                problems.add(where, "must be a non-empty string")
+            else:
+                values[key] = value
+        elif key == "headers":
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                problems.add(where, "must be a table of header = \"value\" strings")
+            else:
+                values[key] = tuple(value.items())
+        elif key == "rules":
+            names = _strings(value, where, problems)
+            known = tuple(pack_names)
+            for i, name in enumerate(names):
+                if name not in known:
+                    problems.add(f"{where}[{i}]", f"unknown rule pack {name!r} (known: {', '.join(known)})")
+            values[key] = names
+        elif key == "replace":
+            replacements = []
+            items = value if isinstance(value, list) else None
+            if items is None:
+                problems.add(where, "must be a list of {pattern = \"…\", with = \"…\"} tables")
+                continue
+            for i, item in enumerate(items):
+                if (
+                    not isinstance(item, dict)
+                    or set(item) != {"pattern", "with"}
+                    or not all(isinstance(v, str) for v in item.values())
+                ):
+                    problems.add(f"{where}[{i}]", "must be {pattern = \"…\", with = \"…\"}")
+                    continue
+                error = check("regex", item["pattern"])
+                if error:
+                    problems.add(f"{where}[{i}].pattern", error)
+                replacements.append(Replacement(item["pattern"], item["with"]))
+            values[key] = tuple(replacements)
+        elif key in ("include", "exclude"):
+            filters = []
+            items = value if isinstance(value, list) else None
+            if items is None:
+                problems.add(where, "must be a list of {field = \"title\", pattern = \"…\"} tables")
+                continue
+            for i, item in enumerate(items):
+                if not isinstance(item, dict) or set(item) != {"field", "pattern"}:
+                    problems.add(f"{where}[{i}]", "must be {field = \"…\", pattern = \"…\"}")
+                    continue
+                if item["field"] not in FILTER_FIELDS:
+                    problems.add(
+                        f"{where}[{i}].field",
+                        f"must be one of {', '.join(FILTER_FIELDS)}; not {item['field']!r}",
+                    )
+                error = check("regex", item["pattern"]) if isinstance(item["pattern"], str) else (
+                    "must be a string"
+                )
+                if error:
+                    problems.add(f"{where}[{i}].pattern", error)
+                filters.append(FieldFilter(str(item["field"]), str(item["pattern"])))
+            values[key] = tuple(filters)
+        else:  # the selector and regex lists
+            kind = {
+                "remove": "css", "unwrap": "css", "remove_xpath": "xpath",
+                "remove_text": "regex", "remove_after": "regex", "strip_params": "glob",
+            }[key]
+            items = _strings(value, where, problems)
+            for i, item in enumerate(items):
+                error = check(kind, item)
+                if error:
+                    problems.add(f"{where}[{i}]", error)
+            values[key] = items
+    return FeedOptions(**values)
+
+
+def parse_feeds(
+    document: Mapping[str, Any], *, source: str, check: Validator, pack_names: Iterable[str]
+) -> FeedsConfig:
+    """Validate [defaults] and [[feeds]] of a parsed TOML document.
+
+    Parameters:
+        document: the whole parsed file.
+        source: the file name, for messages.
+        check: compiles one selector/regex/glob and returns an error message or None.
+        pack_names: the built-in rule packs a feed may name.
+
+    Raises ConfigError listing every problem, one per line.
+    """
+    problems = _Problems()
+    pack_names = tuple(pack_names)
+    defaults_table = document.get("defaults", {})
+    if not isinstance(defaults_table, dict):
+        problems.add("defaults", "must be a table")
+        defaults_table = {}
+    defaults = _options(defaults_table, "defaults", problems, check, pack_names)
+    feeds_list = document.get("feeds", [])
+    if not isinstance(feeds_list, list):
+        problems.add("feeds", "must be an array of tables: [[feeds]]")
+        feeds_list = []
+    feeds: list[FeedConfig] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(feeds_list):
+        path = f"feeds[{index}]"
+        if not isinstance(table, dict):
+            problems.add(path, "must be a table")
+            continue
+        name = table.get("name")
+        if not isinstance(name, str) or not NAME.match(name):
+            problems.add(
+                f"{path}.name",
+                "required: letters, digits, - and _ only (it becomes /feeds/<name>)",
+            )
+            name = None
+        elif name in seen:
+            problems.add(f"{path}.name", f"{name!r} is already used by feeds[{seen[name]}]")
+        else:
+            seen[name] = index
+        url = table.get("url")
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            problems.add(f"{path}.url", "required: an http:// or https:// feed URL")
+            url = None
+        title = table.get("title")
+        if title is not None and not isinstance(title, str):
+            problems.add(f"{path}.title", "must be a string")
+            title = None
+        options = _options(
+            table, path, problems, check, pack_names, extra_keys=("name", "url", "title")
+        )
+        if name and url:
+            feeds.append(FeedConfig(name, url, options.merged_over(defaults), title))
+    for key in document:
+        if key not in ("server", "defaults", "feeds") and isinstance(document[key], dict | list):
+            problems.add(key, "unknown table (known: [server], [defaults], [[feeds]])")
+    if problems.items:
+        raise ConfigError(f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items))
+    return FeedsConfig(defaults=defaults, feeds=tuple(feeds))

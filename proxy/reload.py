@@ -1,0 +1,92 @@
+"""Loads the feeds config, and reloads it on SIGHUP or when the file changes.
+
+A reload that brings an invalid file is refused with the same messages check-config prints;
+the server keeps serving with the config it had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proxy import clean
+from proxy.clean import custom
+from proxy.config import read_config_file
+from proxy.errors import ConfigError
+from proxy.feedconfig import FeedsConfig, parse_feeds
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFeeds:
+    feeds: FeedsConfig
+    rulesets: dict[str, custom.Ruleset]  # feed name -> compiled rules
+    defaults: custom.Ruleset  # for ad-hoc /feed requests
+
+
+def compile_feeds(feeds: FeedsConfig) -> LoadedFeeds:
+    packs = clean.DEFAULT_RULES
+    return LoadedFeeds(
+        feeds=feeds,
+        rulesets={f.name: custom.compile_ruleset(f.options, packs) for f in feeds.feeds},
+        defaults=custom.compile_ruleset(feeds.defaults, packs),
+    )
+
+
+def load_feeds(path: str | None) -> LoadedFeeds:
+    """The feeds of a config file (or none). Raises ConfigError listing every problem."""
+    if not path:
+        return compile_feeds(FeedsConfig())
+    document = read_config_file(path)
+    feeds = parse_feeds(document, source=path, check=custom.check, pack_names=clean.RULES)
+    return compile_feeds(feeds)
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime_ns / 1e9
+    except OSError:
+        return None
+
+
+async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
+    """Reload on SIGHUP and whenever the file's modification time changes."""
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, wake.set)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no SIGHUP
+        logger.debug("config: SIGHUP reload unavailable here; watching the file only")
+    seen = _mtime(path)
+    try:
+        while True:
+            try:
+                await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+            except TimeoutError:
+                pass
+            signalled = wake.is_set()
+            wake.clear()
+            current = _mtime(path)
+            if not signalled and current == seen:
+                continue
+            seen = current
+            try:
+                loaded = await asyncio.to_thread(load_feeds, path)
+            except ConfigError as exc:
+                logger.error("config: reload refused, still serving the previous config: %s",
+                             exc.message.replace("\n", "; "))
+                continue
+            apply(loaded)
+            logger.info("config: reloaded %s (%d named feeds)", path, len(loaded.feeds.feeds))
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGHUP)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass

@@ -1,0 +1,33 @@
+"""GET /opml: every named feed as an OPML 2.0 subscription list pointing at this proxy."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+from xml.sax.saxutils import quoteattr
+
+from aiohttp import web
+
+from proxy.server.http import public_base
+from proxy.server.keys import PIPELINE
+
+
+async def export(request: web.Request) -> web.Response:
+    base = public_base(request)
+    feeds = request.app[PIPELINE].feeds.feeds.feeds
+    outlines = "\n".join(
+        f'    <outline type="rss" text={quoteattr(f.title or f.name)} '
+        f"title={quoteattr(f.title or f.name)} xmlUrl={quoteattr(f'{base}/feeds/{f.name}')} "
+        f"htmlUrl={quoteattr(f.url)}/>"
+        for f in feeds
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n'
+        "    <title>feedscrub feeds</title>\n"
+        f"    <dateCreated>{formatdate(usegmt=True)}</dateCreated>\n  </head>\n"
+        f"  <body>\n{outlines}\n  </body>\n</opml>\n"
+    )
+    return web.Response(
+        text=body,
+        content_type="text/x-opml",
+        headers={"Content-Disposition": 'attachment; filename="feedscrub.opml"'},
+    )
