@@ -20,14 +20,14 @@ from urllib.parse import quote
 
 import aiohttp
 
-from proxy import clean, fetch, filters, parse, render, rewrite, sanitize, signing
-from proxy.cache import Cache, StoredFeed, StoredImage, StoredOutput
+from proxy import clean, fetch, filters, parse, render, rewrite, sanitize
+from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.reload import LoadedFeeds, compile_feeds
-from proxy.imagetype import image_type
+from proxy.imageproxy import ImageProxy
 from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.singleflight import SingleFlight
 
@@ -161,6 +161,7 @@ class Pipeline:
         self.cache = cache
         self.key = key
         self.feeds = feeds or compile_feeds(FeedsConfig())
+        self.images = ImageProxy(settings, session, cache, key)
         self._flights = SingleFlight()
         self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
         # Freshness decisions read this clock; tests move it instead of sleeping.
@@ -368,35 +369,8 @@ class Pipeline:
     # -- images ------------------------------------------------------------------------------
 
     async def image(self, signature: str, encoded_url: str) -> ImageResult:
-        """A proxied image: signature checked first, then cache, then the upstream."""
-        url = signing.verify(signature, encoded_url, self.key)
-        url = fetch.check_url(url, allow_private=self.settings.allow_private)
-        stored = await asyncio.to_thread(self.cache.get_image, url)
-        if stored is None:
-            stored = await self._flights.run(("img", url), lambda: self._fetch_image(url))
-        return ImageResult(body=stored.body, content_type=stored.content_type, etag=stored.etag)
-
-    async def _fetch_image(self, url: str) -> StoredImage:
-        started = time.monotonic()
-        result = await fetch.fetch(
-            self.session,
-            url,
-            settings=self.settings,
-            accept=fetch.IMAGE_ACCEPT,
-            max_bytes=self.settings.max_image_bytes,
-        )
-        kind = image_type(result.content_type, result.body, url=url)
-        stored = StoredImage(
-            body=result.body,
-            content_type=kind,
-            etag='"' + hashlib.sha256(result.body).hexdigest()[:32] + '"',
-        )
-        await asyncio.to_thread(self.cache.put_image, url, stored)
-        logger.info(
-            "fetch image_url=%s status=200 bytes=%d elapsed_ms=%d",
-            url, len(result.body), _ms(started),
-        )
-        return stored
+        """A proxied image (see imageproxy.py)."""
+        return await self.images.get(signature, encoded_url)
 
 
 def _ms(started: float) -> int:
