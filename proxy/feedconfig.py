@@ -17,6 +17,7 @@ from proxy.errors import ConfigError
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_FIELDS = ("title", "content", "author", "category", "link")
+REFERER_POLICIES = ("none", "origin", "image")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -54,6 +55,9 @@ class FeedOptions:
     exclude: tuple[FieldFilter, ...] = ()
     max_age: int | None = None  # seconds
     limit: int | None = None
+    fulltext: bool | None = None  # fetch each item's link and extract the article
+    fulltext_selector: str | None = None  # CSS, or XPath when it starts with "/"
+    image_referer: str | None = None  # none | origin | image | a fixed http(s) URL
 
     def merged_over(self, defaults: FeedOptions) -> FeedOptions:
         """This feed's options on top of [defaults]: scalars replace, rule lists add up."""
@@ -168,6 +172,29 @@ def _options(
         elif key == "images":
             if value not in IMAGE_MODES or value == "template":
                 problems.add(where, f"must be one of proxy, absolute, none; not {value!r}")
+            else:
+                values[key] = value
+        elif key == "fulltext":
+            if not isinstance(value, bool):
+                problems.add(where, f"must be true or false, not {value!r}")
+            else:
+                values[key] = value
+        elif key == "fulltext_selector":
+            if not isinstance(value, str) or not value.strip():
+                problems.add(where, "must be a CSS selector or an XPath starting with /")
+            else:
+                error = check("xpath" if value.startswith("/") else "css", value)
+                if error:
+                    problems.add(where, error)
+                values[key] = value
+        elif key == "image_referer":
+            if not isinstance(value, str) or not (
+                value in REFERER_POLICIES or value.startswith(("http://", "https://"))
+            ):
+                problems.add(
+                    where,
+                    f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL; not {value!r}",
+                )
             else:
                 values[key] = value
         elif key == "user_agent":

@@ -201,7 +201,8 @@ def compile_ruleset(options: FeedOptions, default_packs: Sequence[str]) -> Rules
     fingerprint = repr(
         (packs, options.remove, options.remove_xpath, options.remove_text, options.remove_after,
          options.unwrap, options.replace, options.strip_params, options.include, options.exclude,
-         options.max_age, options.limit, options.images)
+         options.max_age, options.limit, options.images, options.fulltext,
+         options.fulltext_selector, options.image_referer)
     )
     return Ruleset(
         packs=packs,
