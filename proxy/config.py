@@ -52,6 +52,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache_dir", "./data", str, "Directory of the embedded cache (/data in the container)"),
     Option("ttl", 900, int, "Seconds an upstream feed is fresh before it is revalidated"),
     Option(
+        "stale_while_revalidate",
+        300,
+        int,
+        "Seconds past the TTL during which the cached feed is served at once while one "
+        "background refresh runs; later requests wait for the upstream",
+    ),
+    Option(
+        "negative_ttl",
+        300,
+        int,
+        "Seconds a 404/410 from an upstream is remembered, so a dead feed is not re-asked",
+    ),
+    Option(
         "public_url",
         "",
         str,
@@ -108,6 +121,8 @@ class Settings:
     config: str = ""
     cache_dir: str = "./data"
     ttl: int = 900
+    stale_while_revalidate: int = 300
+    negative_ttl: int = 300
     public_url: str = ""
     secret: str = ""
     allow_private: bool = False
@@ -144,6 +159,9 @@ class Settings:
                 f"FEEDSCRUB_LOG_LEVEL has value {self.log_level!r}. "
                 f"Use one of: {', '.join(LOG_LEVELS)}."
             )
+        for name in ("stale_while_revalidate", "negative_ttl"):
+            if getattr(self, name) < 0:
+                problems.append(f"{ENV_PREFIX}{name.upper()} must be 0 or more.")
         for name in ("ttl", "max_body_bytes", "max_image_bytes", "per_host_connections"):
             if getattr(self, name) <= 0:
                 problems.append(f"{ENV_PREFIX}{name.upper()} must be greater than 0.")

@@ -18,6 +18,7 @@ and only ``cli.py`` turns one into an exit code. Messages are one line, for a pe
     + TooManyRedirects      502
     + NotAFeed              502
     + NotAnImage            502
+    + UpstreamBackoff       503  (not asking this host until its Retry-After or backoff passes)
     + UpstreamTimeout       504
 """
 
@@ -74,9 +75,20 @@ class UpstreamUnreachable(UpstreamError):
 
 
 class UpstreamStatus(UpstreamError):
-    def __init__(self, message: str, upstream_status: int) -> None:
+    def __init__(self, message: str, upstream_status: int, retry_after: str | None = None) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
+        self.retry_after = retry_after  # the upstream's Retry-After header, raw
+
+
+class UpstreamBackoff(UpstreamError):
+    """We are not asking this host for now (it said Retry-After, or keeps failing)."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BodyTooLarge(UpstreamError):

@@ -422,7 +422,11 @@ async def _read(
         )
     if not 200 <= status < 300:
         # 4xx/5xx, a 304 to an unconditional request, a 3xx that is not a redirect.
-        raise UpstreamStatus(f"fetch: upstream answered {_status_text(response)} ({shown})", status)
+        raise UpstreamStatus(
+            f"fetch: upstream answered {_status_text(response)} ({shown})",
+            status,
+            retry_after=response.headers.get("Retry-After"),
+        )
     announced = response.content_length
     if announced is not None and announced > limit:
         response.close()

@@ -90,6 +90,7 @@ class Rendered:
     etag: str
     last_modified: float  # unix time the output last changed
     gzip_body: bytes = b""  # the same bytes gzip-compressed once, for readers that accept it
+    revalidating: bool = False  # past its TTL; one background refresh is on its way
     stale: bool = False  # served from cache because the upstream failed
     age: int = 0  # seconds since the upstream body was fetched
     stale_reason: str | None = None

@@ -24,7 +24,8 @@ from proxy import clean, fetch, filters, parse, render, rewrite, sanitize
 from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
 from proxy.config import Settings
-from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError
+from proxy.backoff import HostBackoff
+from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.imageproxy import ImageProxy
@@ -46,6 +47,7 @@ class BodyState:
     feed: Feed | None = None  # parsed already when it was just fetched
     stale_reason: str | None = None
     stale_status: int | None = None
+    revalidating: bool = False  # past its TTL, served while a background refresh runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,10 @@ class Pipeline:
         self.key = key
         self.feeds = feeds or compile_feeds(FeedsConfig())
         self.images = ImageProxy(settings, session, cache, key)
+        self.backoff = HostBackoff(clock=lambda: self.clock())
+        self._background: set[asyncio.Future[None]] = set()
+        # URL -> (until, message, status) for upstreams that answered 404/410.
+        self._gone: dict[str, tuple[float, str, int]] = {}
         self._flights = SingleFlight()
         self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
         # Freshness decisions read this clock; tests move it instead of sleeping.
@@ -245,11 +251,15 @@ class Pipeline:
             age=max(0, int(now - stored.checked_at)),
             stale_reason=state.stale_reason,
             gzip_body=output.gzip_body,
+            revalidating=state.revalidating,
         )
         ttl = self._ttl(job)
-        fresh_until = (
-            now + min(STALE_RETRY_SECONDS, ttl) if rendered.stale else stored.checked_at + ttl
-        )
+        if rendered.stale:
+            fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
+        elif rendered.revalidating:
+            fresh_until = 0.0  # the refresh may land any moment: look again next time
+        else:
+            fresh_until = stored.checked_at + ttl
         self._remember(job, _Hot(rendered, fresh_until, stored.checked_at))
         return rendered
 
@@ -260,17 +270,57 @@ class Pipeline:
             self._hot.popitem(last=False)
 
     async def _body(self, job: FeedJob) -> BodyState:
-        """The upstream body: cached while fresh, else revalidated; stale if the upstream fails."""
+        """The upstream body: cached while fresh; past the TTL served at once while one
+        background refresh runs (stale-while-revalidate); older than that, revalidated
+        before answering; stale-marked if the upstream fails."""
         url = job.url
         stored = await asyncio.to_thread(self.cache.get_feed, url)
+        if stored is not None:
+            age = self.clock() - stored.checked_at
+            ttl = self._ttl(job)
+            if age < ttl:
+                return BodyState(stored)
+            if age < ttl + self.settings.stale_while_revalidate:
+                self._refresh_in_background(job, stored)
+                return BodyState(stored, revalidating=True)
+        return await self._flights.run(("fetch", url), lambda: self._fetch_body(job, stored))
+
+    def _refresh_in_background(self, job: FeedJob, stored: StoredFeed) -> None:
+        async def refresh() -> None:
+            try:
+                await self._flights.run(("fetch", job.url), lambda: self._fetch_body(job, stored))
+            except Exception as exc:  # logged by _fetch_body for upstream errors
+                logger.debug("refresh feed_url=%s failed: %s", job.url, exc)
+
+        if ("fetch", job.url) in self._flights:
+            return  # exactly one refresh per URL
+        task = asyncio.ensure_future(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settle(self) -> None:
+        """Wait for background refreshes (tests; shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def _fetch_body(self, job: FeedJob, stored: StoredFeed | None) -> BodyState:
+        url = job.url
         started = time.monotonic()
-        if stored is not None and self.clock() - stored.checked_at < self._ttl(job):
-            return BodyState(stored)
         validators = Validators(stored.etag, stored.last_modified) if stored else None
         headers = dict(job.options.headers)
         if job.options.user_agent:
             headers["User-Agent"] = job.options.user_agent
+        gone = self._gone.get(url)
         try:
+            if gone is not None and gone[0] > self.clock():
+                # A dead feed polled by a reader: answer from memory for a few minutes.
+                raise UpstreamStatus(gone[1], gone[2])
+            self.backoff.check(url)
             result = await fetch.fetch(
                 self.session, url, settings=self.settings, validators=validators, headers=headers
             )
@@ -279,18 +329,31 @@ class Pipeline:
                     raise NotAFeed(f"upstream answered 304 to an unconditional request ({url})")
                 refreshed = dataclasses.replace(stored, checked_at=self.clock())
                 await asyncio.to_thread(self.cache.put_feed, refreshed)
+                self.backoff.success(url)
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
                 return BodyState(refreshed)
             feed = await asyncio.to_thread(parse.parse, result)
         except UpstreamError as exc:
-            logger.warning(
-                "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
-                url, exc.status, exc.message, _ms(started),
-            )
+            if not (gone is not None and exc.message == gone[1]):
+                logger.warning(
+                    "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
+                    url, exc.status, exc.message, _ms(started),
+                )
+                self.backoff.failure(url, exc)
+                if (
+                    isinstance(exc, UpstreamStatus)
+                    and exc.upstream_status in (404, 410)
+                    and self.settings.negative_ttl
+                ):
+                    self._gone[url] = (
+                        self.clock() + self.settings.negative_ttl, exc.message, exc.upstream_status
+                    )
             if stored is None:
                 raise
             # A failed fetch never replaces the good copy: serve it, marked stale.
             return BodyState(stored, stale_reason=exc.message, stale_status=exc.status)
+        self.backoff.success(url)
+        self._gone.pop(url, None)
         now = self.clock()
         fresh = StoredFeed(
             url=url,

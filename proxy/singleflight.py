@@ -20,6 +20,9 @@ class SingleFlight:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._tasks
+
     async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
         task = self._tasks.get(key)
         if task is None:

@@ -217,7 +217,7 @@ async def test_conditional_get_to_the_upstream_after_ttl(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
     url = upstream.route("/rfi.xml", seed_feed(), validators=True)
-    client = await make_client(ttl=60)
+    client = await make_client(ttl=60, stale_while_revalidate=0)
     _, first = await get_feed(client, url)
     move_clock(client, 61)
     _, second = await get_feed(client, url)
@@ -245,7 +245,7 @@ async def test_etag_changes_only_when_output_changes(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
-    client = await make_client(ttl=60)
+    client = await make_client(ttl=60, stale_while_revalidate=0)
     first, _ = await get_feed(client, url)
     move_clock(client, 61)
     second, _ = await get_feed(client, url)
@@ -271,7 +271,7 @@ async def test_stale_copy_served_when_upstream_goes_down(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
-    client = await make_client(ttl=60)
+    client = await make_client(ttl=60, stale_while_revalidate=0)
     _, good = await get_feed(client, url)
     upstream.route("/rfi.xml", b"down", status=503, content_type="text/plain")
     move_clock(client, 120)
@@ -282,7 +282,7 @@ async def test_stale_copy_served_when_upstream_goes_down(
     assert int(response.headers["Age"]) >= 120
     # The good copy is still there for a fresh app on the same cache.
     upstream.route("/rfi.xml", b"<html>oops</html>", content_type="text/html")
-    fresh = await make_client(ttl=60)
+    fresh = await make_client(ttl=60, stale_while_revalidate=0)
     move_clock(fresh, 240)
     response, body = await get_feed(fresh, url)
     assert body == good
@@ -401,3 +401,83 @@ async def test_unexpected_error_is_500_without_traceback(
     assert response.status == 500
     text = await response.text()
     assert "Traceback" not in text and "boom" not in text
+
+
+async def test_stale_while_revalidate_serves_at_once_and_refreshes_once(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    from proxy.server import PIPELINE
+
+    url = upstream.route("/rfi.xml", seed_feed(), validators=True)
+    client = await make_client(ttl=60, stale_while_revalidate=300)
+    _, first = await get_feed(client, url)
+    upstream.route("/rfi.xml", seed_feed().replace("第二条新闻".encode(), "更新后的新闻".encode()),
+                   delay=0.3)
+    move_clock(client, 90)
+    responses = await asyncio.gather(*(client.get("/feed", params={"url": url}) for _ in range(10)))
+    bodies = {await r.read() for r in responses}
+    # Served at cache speed: the old body, while the refresh is still in flight.
+    assert bodies == {first}
+    assert all("revalidating" in r.headers["Cache-Status"] for r in responses)
+    await client.server.app[PIPELINE].settle()
+    assert upstream.hits["/rfi.xml"] == 2  # exactly one background refresh
+    _, after = await get_feed(client, url)
+    assert "更新后的新闻".encode() in after
+
+
+async def test_beyond_the_revalidate_window_the_reader_waits_for_fresh(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    client = await make_client(ttl=60, stale_while_revalidate=300)
+    await get_feed(client, url)
+    upstream.route("/rfi.xml", seed_feed().replace("第二条新闻".encode(), "更新后的新闻".encode()))
+    move_clock(client, 400)
+    _, body = await get_feed(client, url)
+    assert "更新后的新闻".encode() in body
+
+
+async def test_dead_feed_is_remembered_for_a_while(upstream: Upstream, make_client: MakeClient) -> None:
+    url = upstream.route("/gone.xml", b"gone", status=404, content_type="text/plain")
+    client = await make_client(negative_ttl=300)
+    for _ in range(5):
+        response = await client.get("/feed", params={"url": url})
+        assert response.status == 502
+        assert "404" in await response.text()
+    assert upstream.hits["/gone.xml"] == 1
+    move_clock(client, 301)
+    await client.get("/feed", params={"url": url})
+    assert upstream.hits["/gone.xml"] == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "blocked_for"),
+    [("120", 120), ("garbage", 60), ("99999999", 3600), ("Wed, 21 Oct 2015 07:28:00 GMT", 1)],
+    ids=["seconds", "garbage", "absurd", "past-date"],
+)
+async def test_retry_after_is_honoured(
+    upstream: Upstream, make_client: MakeClient, retry_after: str, blocked_for: int
+) -> None:
+    url = upstream.route("/busy.xml", b"busy", status=429, content_type="text/plain",
+                         headers={"Retry-After": retry_after})
+    other = upstream.url("/other.xml")
+    upstream.route("/other.xml", seed_feed())
+    client = await make_client()
+    first = await client.get("/feed", params={"url": url})
+    assert first.status == 502 and "429" in await first.text()
+    if blocked_for > 1:
+        second = await client.get("/feed", params={"url": other})  # same host: not asked
+        assert second.status == 503
+        assert 0 < int(second.headers["Retry-After"]) <= blocked_for
+        assert upstream.hits["/other.xml"] == 0
+    move_clock(client, blocked_for + 1)
+    assert (await client.get("/feed", params={"url": other})).status == 200
+    assert upstream.hits["/other.xml"] == 1
+
+
+async def test_repeated_failures_back_off(upstream: Upstream, make_client: MakeClient) -> None:
+    url = upstream.route("/down.xml", b"down", status=500, content_type="text/plain")
+    client = await make_client()
+    statuses = [(await client.get("/feed", params={"url": url})).status for _ in range(4)]
+    assert statuses == [502, 502, 503, 503]
+    assert upstream.hits["/down.xml"] == 2

@@ -58,6 +58,7 @@ def create_app(
             else None
         )
         yield
+        await pipeline.close()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

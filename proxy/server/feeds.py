@@ -64,6 +64,8 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
         reason = (rendered.stale_reason or "upstream failed").replace('"', "'")
         headers["Cache-Status"] = f'feedscrub; fwd=stale; detail="{reason}"'
         headers["Warning"] = '110 feedscrub "Response is Stale"'
+    elif rendered.revalidating:
+        headers["Cache-Status"] = 'feedscrub; hit; detail="revalidating"'
     else:
         headers["Cache-Status"] = "feedscrub; hit"
     if not_modified(request, rendered.etag, rendered.last_modified):

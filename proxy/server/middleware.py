@@ -12,13 +12,16 @@ from proxy.errors import ProxyError
 logger = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str) -> web.Response:
+def error_response(status: int, message: str, retry_after: int | None = None) -> web.Response:
     # text/plain and nosniff: the message may contain a URL someone else chose.
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return web.Response(
         status=status,
         text=message.replace("\n", " ") + "\n",
         content_type="text/plain",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+        headers=headers,
     )
 
 
@@ -28,7 +31,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ProxyError as exc:
         logger.info("request path=%s status=%d error=%s", request.path, exc.status, exc.message)
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, getattr(exc, "retry_after", None)
+                              if isinstance(getattr(exc, "retry_after", None), int) else None)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
