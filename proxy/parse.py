@@ -7,6 +7,7 @@ clean and sanitize stages decide what stays, and the rewrite stage resolves URLs
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +17,9 @@ import feedparser
 from proxy.errors import NotAFeed
 from proxy.models import Enclosure, Entry, Feed, FetchResult, Image, Person
 
-# feedparser reports these when the document is not any kind of feed it knows.
 _NOT_A_FEED_HINT = "upstream did not return a feed"
+# expat's words for a document that ends early.
+_TRUNCATION = re.compile(r"no element found|unclosed token|unclosed CDATA section")
 
 
 def parse(result: FetchResult) -> Feed:
@@ -49,6 +51,12 @@ def parse(result: FetchResult) -> Feed:
     if not version:
         what = _describe_non_feed(result)
         raise NotAFeed(f"{_NOT_A_FEED_HINT}: {what} ({result.url})")
+    problem = parsed.get("bozo_exception")
+    if problem is not None and _TRUNCATION.search(str(problem)):
+        # The document stops before its root element closes (a dropped connection behind a
+        # proxy, a generator that died): serving the items that parsed would silently lose
+        # the rest, and must not replace a good cached copy.
+        raise NotAFeed(f"upstream sent a truncated feed: {problem} ({result.url})")
     meta = parsed.feed
     kind = "atom" if version.startswith("atom") else "rss"
     entries = tuple(_entry(raw) for raw in parsed.entries)
