@@ -4,12 +4,13 @@ The only module importing diskcache.
 
 Only bytes and str go in (never pickles of objects: diskcache unpickles whatever it finds on
 disk, CVE-2025-69872). A record is a JSON header and the raw bytes, packed into one value so
-it is written atomically. Three namespaces:
+it is written atomically. Four namespaces:
 
 - ``feed:<url>``: the raw upstream body with its validators and fetch times, so rules can be
   re-run and the last good copy served when the upstream fails;
 - ``out:<digest>``: rendered output, keyed by upstream body, format and settings;
-- images, in their own cache with their own size limit, so images never push feeds out.
+- images, in their own cache with their own size limit, so images never push feeds out;
+- ``article:<url>``: full-text articles as extracted (or why extraction failed), with expiry.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import struct
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +59,43 @@ class StoredOutput:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """A full-text article as extracted from an item's link; ``html`` None: it failed."""
+
+    url: str  # the item link asked for (the key)
+    final_url: str  # after redirects: what the article's relative URLs were resolved against
+    html: str | None
+    recipe: str  # extractor version + selector + site config it was extracted with
+    fetched_at: float
+    digest: str = ""  # sha256 of html: names this version of the article in output keys
+    reason: str = ""  # why html is None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredImage:
     body: bytes
     content_type: str
     etag: str
+
+
+def _open(directory: Path, size_limit: int) -> diskcache.Cache:
+    """Open one diskcache; a corrupted one is moved aside and started afresh.
+
+    The cache only holds copies: losing it costs refetches, while refusing to start would
+    cost the whole service.
+    """
+    try:
+        return diskcache.Cache(
+            str(directory), size_limit=size_limit, eviction_policy="least-recently-used"
+        )
+    except (sqlite3.DatabaseError, OSError) as exc:
+        aside = directory.with_name(f"{directory.name}.broken-{int(time.time())}")
+        logger.warning("cache: %s cannot be opened (%s); moved to %s, starting empty",
+                       directory, exc, aside)
+        os.replace(directory, aside)
+        return diskcache.Cache(
+            str(directory), size_limit=size_limit, eviction_policy="least-recently-used"
+        )
 
 
 def _pack(header: dict[str, Any], body: bytes) -> bytes:
@@ -92,14 +128,8 @@ class Cache:
         except OSError:  # pragma: no cover - a directory we do not own; keep going
             logger.warning("cache: cannot make %s owner-only", root)
         self.directory = root
-        self._feeds = diskcache.Cache(
-            str(root / "feeds"), size_limit=FEED_CACHE_BYTES, eviction_policy="least-recently-used"
-        )
-        self._images = diskcache.Cache(
-            str(root / "images"),
-            size_limit=IMAGE_CACHE_BYTES,
-            eviction_policy="least-recently-used",
-        )
+        self._feeds = _open(root / "feeds", FEED_CACHE_BYTES)
+        self._images = _open(root / "images", IMAGE_CACHE_BYTES)
 
     def close(self) -> None:
         self._feeds.close()
@@ -167,6 +197,28 @@ class Cache:
     def put_image(self, url: str, image: StoredImage) -> None:
         header = {"type": image.content_type, "etag": image.etag}
         self._safe_set(self._images, url, _pack(header, image.body))
+
+    # -- full-text articles ------------------------------------------------------------------
+
+    def get_article(self, url: str) -> StoredArticle | None:
+        unpacked = _unpack(self._safe_get(self._feeds, "article:" + url))
+        if unpacked is None:
+            return None
+        header, body = unpacked
+        try:
+            ok = header.pop("ok")
+            html = body.decode("utf-8") if ok else None
+            return StoredArticle(html=html, **header)
+        except (KeyError, TypeError, UnicodeDecodeError):
+            return None  # written by another version: treat as absent
+
+    def put_article(self, article: StoredArticle, *, expire: float) -> None:
+        """Keep an article (or a failure) for ``expire`` seconds."""
+        header = asdict(article)
+        html = header.pop("html")
+        header["ok"] = html is not None
+        body = html.encode("utf-8") if html is not None else b""
+        self._safe_set(self._feeds, "article:" + article.url, _pack(header, body), expire=expire)
 
     # -- fault tolerance ---------------------------------------------------------------------
 
