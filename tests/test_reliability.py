@@ -202,3 +202,24 @@ async def test_hundred_slow_upstreams_end_at_their_timeout(
     assert connector is not None
     await asyncio.sleep(0.1)
     assert not connector._acquired, "connections left open after timeouts"  # noqa: SLF001
+
+
+async def test_restart_keeps_image_links_and_a_warm_cache(
+    aiohttp_client: AiohttpClient, make_settings: Any, upstream: Upstream
+) -> None:
+    from tests.helpers import DATA, img_paths
+
+    png = (DATA / "images" / "red.png").read_bytes()
+    upstream.route("/seed.jpg", png, content_type="image/png")
+    url = upstream.route("/rfi.xml", seed_feed(image_base=upstream.base_url))
+    settings = make_settings(secret="")  # the key is generated and kept in the cache dir
+    first = await aiohttp_client(create_app(settings))
+    body = await (await first.get("/feed", params={"url": url})).read()
+    path = img_paths(read_feed(body).entries[0].description)[0]
+    await first.close()
+    second = await aiohttp_client(create_app(settings))
+    again = await second.get("/feed", params={"url": url})
+    assert await again.read() == body
+    image = await second.get(path)
+    assert image.status == 200 and await image.read() == png
+    assert upstream.hits["/rfi.xml"] == 1 and upstream.hits["/seed.jpg"] == 1
