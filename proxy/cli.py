@@ -214,7 +214,9 @@ def _healthcheck(args: argparse.Namespace) -> int:
         port = os.environ.get("FEEDSCRUB_PORT", "8080")
         url = f"http://127.0.0.1:{port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310
+        # No proxies: HTTP_PROXY set for the server's own use must not send the check away.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=args.timeout) as response:
             if response.status == 200:
                 return 0
             print(f"feedscrub: {url} answered {response.status}", file=sys.stderr)

@@ -91,6 +91,7 @@ class Rendered:
     last_modified: float  # unix time the output last changed
     gzip_body: bytes = b""  # the same bytes gzip-compressed once, for readers that accept it
     revalidating: bool = False  # past its TTL; one background refresh is on its way
+    fetched: bool = False  # this request brought a new body from the upstream (a cache miss)
     stale: bool = False  # served from cache because the upstream failed
     age: int = 0  # seconds since the upstream body was fetched
     stale_reason: str | None = None

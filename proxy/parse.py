@@ -41,12 +41,18 @@ def parse(result: FetchResult) -> Feed:
         # Whitespace before the XML declaration (a common WordPress plugin bug) makes the
         # document ill-formed and hides its declared encoding from feedparser.
         body = body.lstrip()
-    parsed = feedparser.parse(
-        body,
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            body,
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser has crashed on odd documents (found by fuzzing)
+        raise NotAFeed(
+            f"{_NOT_A_FEED_HINT}: the feed parser failed on it ({type(exc).__name__}) "
+            f"({result.url})"
+        ) from exc
     version = parsed.get("version") or ""
     if not version:
         what = _describe_non_feed(result)

@@ -116,9 +116,15 @@ def _transform_entry(
     def one(html: str | None) -> str | None:
         if html is None:
             return None
-        root = custom.clean_with(html, ruleset, context=context)
-        rewrite.rewrite_tree(root, base_url=base, policy=policy)
-        return sanitize.sanitize_html(clean.serialise(root))
+        try:
+            root = custom.clean_with(html, ruleset, context=context)
+            rewrite.rewrite_tree(root, base_url=base, policy=policy)
+            return sanitize.sanitize_html(clean.serialise(root))
+        except Exception:
+            # Last resort: one odd item must not fail the feed. It goes out uncleaned but
+            # still sanitised, and the log says which.
+            logger.exception("item %s could not be cleaned; served sanitised only", context)
+            return sanitize.sanitize_html(html)
 
     return dataclasses.replace(entry, summary=one(entry.summary), content=one(entry.content))
 
@@ -233,7 +239,9 @@ class Pipeline:
         hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
             self._hot.move_to_end(job)
-            return dataclasses.replace(hot.rendered, age=max(0, int(self.clock() - hot.checked_at)))
+            return dataclasses.replace(
+                hot.rendered, age=max(0, int(self.clock() - hot.checked_at)), fetched=False
+            )
         state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
         out_fmt = job.fmt or stored.kind
@@ -252,6 +260,7 @@ class Pipeline:
             stale_reason=state.stale_reason,
             gzip_body=output.gzip_body,
             revalidating=state.revalidating,
+            fetched=state.feed is not None,
         )
         ttl = self._ttl(job)
         if rendered.stale:

@@ -8,6 +8,7 @@ about the upstream, not about us).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -49,10 +50,68 @@ class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+# A URL's scheme as a browser reads it: it ignores whitespace and control characters first.
+_URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _web_url(url: str | None) -> str | None:
+    """url when it is http(s) or relative; None for javascript:, vbscript:, data:, file:…"""
+    if url is None:
+        return None
+    match = _URL_SCHEME.match(_URL_NOISE.sub("", url))
+    return url if match is None or match.group(1).lower() in ("http", "https") else None
+
+
+def _web_urls_only(feed: Feed) -> Feed:
+    """Drop URLs with other schemes from the fields readers open as they are (research §D6).
+
+    The sanitiser only sees item HTML; item links, enclosures, comment and author links and
+    the feed's link and logo go to the reader untouched, and a javascript: link there runs
+    when clicked. Such a link or enclosure is dropped (the feed link falls back to the
+    upstream URL); a guid is kept byte for byte but no longer claims to be a permalink.
+    """
+    image = feed.image
+    if image is not None:
+        image = None if _web_url(image.url) is None else (
+            dataclasses.replace(image, link=_web_url(image.link))
+        )
+    entries = tuple(
+        dataclasses.replace(
+            entry,
+            link=_web_url(entry.link),
+            comments=_web_url(entry.comments),
+            guid_is_permalink=entry.guid_is_permalink and _web_url(entry.guid) is not None,
+            authors=tuple(dataclasses.replace(p, uri=_web_url(p.uri)) for p in entry.authors),
+            enclosures=tuple(e for e in entry.enclosures if _web_url(e.url) is not None),
+        )
+        for entry in feed.entries
+    )
+    return dataclasses.replace(feed, link=_web_url(feed.link), image=image, entries=entries)
+
+
 def xml_safe(text: str | None) -> str | None:
     if text is None:
         return None
     return _XML_FORBIDDEN.sub("", text)
+
+
+def _xml_safe_everywhere(value: Any) -> Any:
+    """Strip XML-forbidden characters from every string of a Feed (and its entries, people,
+    enclosures, image): one control character in any field would fail the whole output."""
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, tuple):
+        return tuple(_xml_safe_everywhere(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _xml_safe_everywhere(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if isinstance(getattr(value, f.name), str | tuple)
+            or dataclasses.is_dataclass(getattr(value, f.name))
+        }
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> bytes:
@@ -67,6 +126,9 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
+    feed = _xml_safe_everywhere(feed)
+    self_url = xml_safe(self_url) or ""
+    feed = _web_urls_only(feed)
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     link = feed.link or feed.source_url or self_url
@@ -122,8 +184,10 @@ def _add_entry(generator: FeedGenerator, entry: Entry, fmt: str, feed_date: date
         if not content:
             # An RSS <description> is usually the whole item: readers show Atom <content>.
             content, summary = summary, None
-        if content:
-            item.content(content, type="html")
+        if content or not entry.link:
+            # Atom needs a content element or an alternate link: an item with neither (only a
+            # title) gets an empty content element rather than failing the whole feed.
+            item.content(content or "", type="html")
         if summary:
             item.summary(summary, type="html")
     else:

@@ -77,10 +77,10 @@ def _resolve(url: str, base: str | None) -> str:
     url = url.strip()
     if not url or not base:
         return url
-    scheme = urlsplit(url).scheme.lower()
-    if scheme and scheme not in ("http", "https"):
-        return url
-    try:
+    try:  # urlsplit raises on malformed URLs such as "http://[::1"
+        scheme = urlsplit(url).scheme.lower()
+        if scheme and scheme not in ("http", "https"):
+            return url
         return urljoin(base, url)
     except ValueError:
         return url

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from proxy import access
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
 from proxy.server.http import http_date, not_modified, public_base
@@ -18,6 +19,8 @@ async def by_url(request: web.Request) -> web.StreamResponse:
             "the named feeds are listed at /"
         )
     url = request.query.get("url", "").strip()
+    # Before anything else: a request without the key learns nothing about the URL.
+    access.require_feed_access(request.app[SETTINGS], request.query, request.headers, url)
     if not url:
         raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
     rendered = await request.app[PIPELINE].feed(
@@ -35,6 +38,8 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     for suffix in (".rss", ".atom"):
         if name.endswith(suffix):
             name, fmt = name.removesuffix(suffix), suffix[1:]
+    # Before the lookup, so that without the key an unknown name looks like a known one.
+    access.require_named_access(request.app[SETTINGS], request.query, request.headers, name)
     rendered = await request.app[PIPELINE].named_feed(
         name, fmt=fmt, public_base=public_base(request)
     )
@@ -64,6 +69,8 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
         reason = (rendered.stale_reason or "upstream failed").replace('"', "'")
         headers["Cache-Status"] = f'feedscrub; fwd=stale; detail="{reason}"'
         headers["Warning"] = '110 feedscrub "Response is Stale"'
+    elif rendered.fetched:
+        headers["Cache-Status"] = "feedscrub; fwd=miss; stored"
     elif rendered.revalidating:
         headers["Cache-Status"] = 'feedscrub; hit; detail="revalidating"'
     else:
