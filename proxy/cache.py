@@ -15,6 +15,7 @@ it is written atomically. Four namespaces:
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import struct
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import diskcache
 
@@ -76,6 +77,44 @@ class StoredImage:
     body: bytes
     content_type: str
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """What is kept beside a cached image's bytes."""
+
+    content_type: str
+    etag: str
+    modified: float = 0.0  # the upstream's Last-Modified (else the fetch time); 0 = unknown
+
+
+class OpenImage:
+    """A cached image, open for reading: its record and a file positioned nowhere in
+    particular. The body starts at ``offset`` and is ``size`` bytes long. Close it."""
+
+    def __init__(self, record: ImageRecord, file: BinaryIO, offset: int, size: int) -> None:
+        self.record = record
+        self.file = file
+        self.offset = offset
+        self.size = size
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Prefixed:
+    """A file-like reader: ``prefix`` then the rest of ``body`` (diskcache reads values
+    with read=True through ``read(n)`` alone, so no copy of the image is made)."""
+
+    def __init__(self, prefix: bytes, body: BinaryIO) -> None:
+        self._prefix = prefix
+        self._body = body
+
+    def read(self, size: int = -1) -> bytes:
+        if self._prefix:
+            head, self._prefix = self._prefix, b""
+            return head
+        return self._body.read(size)
 
 
 def _open(directory: Path, size_limit: int) -> diskcache.Cache:
@@ -197,6 +236,73 @@ class Cache:
     def put_image(self, url: str, image: StoredImage) -> None:
         header = {"type": image.content_type, "etag": image.etag}
         self._safe_set(self._images, url, _pack(header, image.body))
+
+    def open_image(self, url: str) -> OpenImage | None:
+        """The cached image for url, open for streaming (ranges read from disk, not memory)."""
+        try:
+            value = self._images.get(url, read=True)
+        except Exception as exc:
+            logger.warning("cache: read of %s failed: %s", url[:80], exc)
+            return None
+        if value is None:
+            return None
+        # Small values live inside sqlite and come back as bytes, large ones as open files.
+        file: BinaryIO = io.BytesIO(value) if isinstance(value, bytes) else value
+        try:
+            prefix = file.read(_HEADER.size)
+            (length,) = _HEADER.unpack(prefix)
+            header = json.loads(file.read(length))
+            record = ImageRecord(
+                content_type=str(header["type"]),
+                etag=str(header["etag"]),
+                modified=float(header.get("modified", 0.0)),
+            )
+            offset = _HEADER.size + length
+            size = file.seek(0, io.SEEK_END) - offset
+        except Exception:  # truncated, another version's record, not ours: treat as absent
+            file.close()
+            return None
+        if size < 0:
+            file.close()
+            return None
+        return OpenImage(record, file, offset, size)
+
+    def put_image_file(self, url: str, record: ImageRecord, body: BinaryIO) -> None:
+        """Store an image from a file (read from its current position to its end)."""
+        header = {"type": record.content_type, "etag": record.etag, "modified": record.modified}
+        reader = _Prefixed(_pack(header, b""), body)
+        try:
+            self._images.set(url, reader, read=True)
+        except Exception as exc:
+            logger.warning("cache: write of %s failed: %s", url[:80], exc)
+
+    def limit_images(self, size_limit: int) -> None:
+        """Set the image cache's size (FEEDSCRUB_IMAGE_CACHE_BYTES); evicts down to it."""
+        try:
+            if self._images.size_limit != size_limit:
+                self._images.reset("size_limit", size_limit)
+                self._images.cull()
+        except Exception as exc:
+            logger.warning("cache: cannot set the image cache size: %s", exc)
+
+    def image_volume(self) -> int:
+        """Bytes the image cache takes on disk (approximately, as diskcache counts)."""
+        try:
+            return int(self._images.volume())
+        except Exception:
+            return 0
+
+    # -- learned Referer policies (kept with the images they are for) ----------------------
+
+    def get_referer(self, host: str) -> str | None:
+        unpacked = _unpack(self._safe_get(self._images, "referer:" + host))
+        if unpacked is None:
+            return None
+        policy = unpacked[0].get("policy")
+        return policy if isinstance(policy, str) and policy else None
+
+    def put_referer(self, host: str, policy: str, expire: float) -> None:
+        self._safe_set(self._images, "referer:" + host, _pack({"policy": policy}, b""), expire)
 
     # -- full-text articles ------------------------------------------------------------------
 

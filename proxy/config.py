@@ -109,6 +109,85 @@ OPTIONS: tuple[Option, ...] = (
         _bool,
         "Serve ad-hoc /feed?url= requests; false serves only the config file's named feeds",
     ),
+    Option(
+        "fulltext_budget",
+        10.0,
+        float,
+        "Seconds a full-text feed request waits for article fetches; "
+        "the rest are filled in the background for the next request",
+    ),
+    Option("fulltext_ttl", 7 * 24 * 3600, int, "Seconds a fetched full-text article is kept"),
+    Option("fulltext_concurrency", 8, int, "Full-text article fetches running at once, overall"),
+    Option("fulltext_per_host", 2, int, "Full-text article fetches running at once per host"),
+    Option(
+        "site_config_dir",
+        "",
+        str,
+        "Folder of FiveFilters site-config <host>.txt files (ftr-site-config) used by full text",
+    ),
+    # Access control and observability (proxy/access.py, proxy/metrics.py).
+    Option(
+        "access_key",
+        "",
+        str,
+        "When set, ad-hoc /feed needs key=<this> or a signed link's sig= (feedscrub sign URL); "
+        "keep it long and random",
+        secret=True,
+    ),
+    Option(
+        "protect_named",
+        False,
+        _bool,
+        "Named feeds (/feeds/{name}) need the access key or a signed link too",
+    ),
+    Option(
+        "allow_hosts",
+        "",
+        str,
+        "Comma-separated glob patterns (*, ?) of upstream hosts that may be fetched, for "
+        "feeds, redirects and images; empty allows every host",
+    ),
+    Option(
+        "deny_hosts",
+        "",
+        str,
+        "Comma-separated glob patterns (*, ?) of upstream hosts never fetched; beats the "
+        "allow list",
+    ),
+    Option("metrics", True, _bool, "Serve /metrics (Prometheus text format)"),
+    Option(
+        "protect_metrics",
+        False,
+        _bool,
+        "/metrics needs the access key (key= or Authorization: Bearer)",
+    ),
+    # The image proxy (proxy/imageproxy.py, proxy/referer.py).
+    Option(
+        "proxy_media",
+        False,
+        _bool,
+        "Also proxy audio and video enclosures (podcasts); off by default because they are big",
+    ),
+    Option(
+        "image_cache_bytes",
+        1024 * MB,
+        int,
+        "Size of the image cache, evicted least-recently-used; separate from the feed cache",
+    ),
+    Option(
+        "image_referer",
+        "none",
+        str,
+        "Default Referer policy of the image proxy: none, origin (of the item link), image "
+        "(the image's own origin) or a fixed http(s) URL; a policy learned for the host, a "
+        "feed's image_referer and the built-in host table come first",
+    ),
+    Option(
+        "max_media_bytes",
+        200 * MB,
+        int,
+        "Largest audio or video file the proxy passes on (with FEEDSCRUB_PROXY_MEDIA=true)",
+    ),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
@@ -136,6 +215,21 @@ class Settings:
     per_host_connections: int = 4
     log_level: str = "INFO"
     adhoc: bool = True
+    fulltext_budget: float = 10.0
+    fulltext_ttl: int = 7 * 24 * 3600
+    fulltext_concurrency: int = 8
+    fulltext_per_host: int = 2
+    site_config_dir: str = ""
+    access_key: str = ""
+    protect_named: bool = False
+    allow_hosts: str = ""
+    deny_hosts: str = ""
+    metrics: bool = True
+    protect_metrics: bool = False
+    proxy_media: bool = False
+    image_cache_bytes: int = 1024 * MB
+    image_referer: str = "none"
+    max_media_bytes: int = 200 * MB
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -177,6 +271,12 @@ class Settings:
                 f"FEEDSCRUB_PUBLIC_URL has value {self.public_url!r}. "
                 "It must start with http:// or https://."
             )
+        # Full text: a zero budget is allowed (serve at once, fill everything in the background).
+        if self.fulltext_budget < 0:
+            problems.append("FEEDSCRUB_FULLTEXT_BUDGET must be 0 or more.")
+        for name in ("fulltext_ttl", "fulltext_concurrency", "fulltext_per_host"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{ENV_PREFIX}{name.upper()} must be greater than 0.")
         if problems:
             raise ConfigError(" ".join(problems))
         return self

@@ -28,7 +28,9 @@ from proxy.backoff import HostBackoff
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.reload import LoadedFeeds, compile_feeds
+from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
+from proxy.siteconfig import SiteConfigs
 from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.singleflight import SingleFlight
 
@@ -68,6 +70,7 @@ class FeedJob:
     ruleset: custom.Ruleset
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
+    fulltext: bool = False  # replace item content with the article behind each link
 
     @property
     def self_path(self) -> str:
@@ -78,6 +81,8 @@ class FeedJob:
             path += f"&format={self.fmt}"
         if self.limit:
             path += f"&limit={self.limit}"
+        if self.fulltext:
+            path += "&fulltext=1"
         return path
 
 
@@ -91,13 +96,22 @@ def transform(
     ruleset: custom.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
 ) -> Feed:
-    """Clean, rewrite and sanitise every item's HTML; keep everything else as it was."""
+    """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
+    its images; keep everything else as it was."""
     entries = tuple(
-        _transform_entry(feed, entry, policy, ruleset, feed_name) for entry in feed.entries
+        rewrite.rewrite_attachments(
+            _transform_entry(feed, entry, item_policy, ruleset, feed_name),
+            item_policy,
+            base_url=feed.source_url or entry.link,
+        )
+        # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
+        for entry in feed.entries
+        for item_policy in (rewrite.for_item(policy, entry.link or feed.link),)
     )
     image = feed.image
     if image is not None and policy.mode in ("proxy", "template"):
-        image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, policy))
+        feed_policy = rewrite.for_item(policy, feed.link)
+        image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, feed_policy))
     return dataclasses.replace(feed, entries=entries, image=image)
 
 
@@ -170,6 +184,8 @@ class Pipeline:
         self.key = key
         self.feeds = feeds or compile_feeds(FeedsConfig())
         self.images = ImageProxy(settings, session, cache, key)
+        site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
+        self.fulltext = FullText(settings, session, cache, site_configs)
         self.backoff = HostBackoff(clock=lambda: self.clock())
         self._background: set[asyncio.Future[None]] = set()
         # URL -> (until, message, status) for upstreams that answered 404/410.
@@ -194,7 +210,13 @@ class Pipeline:
     # -- feeds -------------------------------------------------------------------------------
 
     async def feed(
-        self, url: str, *, fmt: str | None, public_base: str, limit: int | None = None
+        self,
+        url: str,
+        *,
+        fmt: str | None,
+        public_base: str,
+        limit: int | None = None,
+        fulltext: bool = False,
     ) -> Rendered:
         """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
 
@@ -203,6 +225,7 @@ class Pipeline:
             fmt: "rss", "atom", or None for the upstream's own family.
             public_base: scheme://host[:port] readers reach the proxy at (image and self links).
             limit: keep only the newest N items.
+            fulltext: replace each item's content with the article behind its link.
         """
         loaded = self.feeds
         job = FeedJob(
@@ -212,6 +235,7 @@ class Pipeline:
             options=loaded.feeds.defaults,
             ruleset=loaded.defaults,
             limit=limit,
+            fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
         )
         return await self._serve(job)
 
@@ -229,6 +253,7 @@ class Pipeline:
             options=config.options,
             ruleset=loaded.rulesets[name],
             name=name,
+            fulltext=bool(config.options.fulltext),
         )
         return await self._serve(job)
 
@@ -245,9 +270,14 @@ class Pipeline:
         state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
         out_fmt = job.fmt or stored.kind
+        filled: FillResult | None = None
+        if job.fulltext:
+            filled = await self._flights.run(
+                ("fill", job, stored.fetched_at), lambda: self._fill(state, job)
+            )
+        key = self._output_key(stored, job, out_fmt, filled.digest if filled else "")
         output = await self._flights.run(
-            ("out", self._output_key(stored, job, out_fmt)),
-            lambda: self._output(state, job, out_fmt),
+            ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
         )
         now = self.clock()
         rendered = Rendered(
@@ -265,8 +295,9 @@ class Pipeline:
         ttl = self._ttl(job)
         if rendered.stale:
             fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
-        elif rendered.revalidating:
-            fresh_until = 0.0  # the refresh may land any moment: look again next time
+        elif rendered.revalidating or (filled is not None and filled.pending):
+            # A refresh or article fetches may land any moment: look again next time.
+            fresh_until = 0.0
         else:
             fresh_until = stored.checked_at + ttl
         self._remember(job, _Hot(rendered, fresh_until, stored.checked_at))
@@ -316,6 +347,7 @@ class Pipeline:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.fulltext.close()
 
     async def _fetch_body(self, job: FeedJob, stored: StoredFeed | None) -> BodyState:
         url = job.url
@@ -382,7 +414,7 @@ class Pipeline:
         )
         return BodyState(fresh, feed=feed)
 
-    def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str) -> str:
+    def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str, articles: str) -> str:
         s = self.settings
         # max_age filters move with the clock: let such outputs age out hourly.
         hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
@@ -390,18 +422,31 @@ class Pipeline:
         for part in (
             OUTPUT_VERSION, stored.url, stored.final_url, fmt, job.public_base, job.self_path,
             s.images, s.image_template, job.ruleset.fingerprint, str(job.limit), hour,
+            # Which articles full text filled in: a partial result never passes for the whole.
+            articles,
         ):
             digest.update(part.encode("utf-8") + b"\0")
         digest.update(stored.body)
         return digest.hexdigest()
 
-    async def _output(self, state: BodyState, job: FeedJob, fmt: str) -> StoredOutput:
+    async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
+        # Filter first: no article is fetched for an item that is filtered out or cut.
+        feed = await asyncio.to_thread(self._filtered, state.feed, state.stored, job)
+        return await self.fulltext.fill(
+            feed, selector=job.options.fulltext_selector, user_agent=job.options.user_agent
+        )
+
+    async def _output(
+        self, state: BodyState, job: FeedJob, fmt: str, filled: FillResult | None, key: str
+    ) -> StoredOutput:
         stored = state.stored
-        key = self._output_key(stored, job, fmt)
         cached = await asyncio.to_thread(self.cache.get_output, key)
         if cached is not None:
             return cached
-        body, compressed = await asyncio.to_thread(self._build, state.feed, stored, job, fmt)
+        feed = filled.feed if filled is not None else None
+        body, compressed = await asyncio.to_thread(
+            self._build, feed or state.feed, stored, job, fmt, feed is not None
+        )
         output = StoredOutput(
             body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
             created_at=self.clock(), gzip_body=compressed,
@@ -409,9 +454,7 @@ class Pipeline:
         await asyncio.to_thread(self.cache.put_output, key, output)
         return output
 
-    def _build(
-        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str
-    ) -> tuple[bytes, bytes]:
+    def _filtered(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:
         if feed is None:
             feed = parse.parse(
                 FetchResult(
@@ -419,13 +462,20 @@ class Pipeline:
                     content_type=stored.content_type,
                 )
             )
-        feed = filters.filter_entries(
+        return filters.filter_entries(
             feed,
             job.options,
             now=datetime.fromtimestamp(self.clock(), tz=UTC),
             limit=job.limit,
             feed_name=job.name or job.url,
         )
+
+    def _build(
+        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str, filtered: bool = False
+    ) -> tuple[bytes, bytes]:
+        if not filtered:
+            feed = self._filtered(feed, stored, job)
+        assert feed is not None
         body = build_output(
             feed,
             fmt,

@@ -28,6 +28,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         fmt=request.query.get("format"),
         public_base=public_base(request),
         limit=_limit(request.query.get("limit")),
+        fulltext=request.query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
     )
     return respond(request, rendered)
 
