@@ -24,22 +24,23 @@ upstream's cookies must not follow another reader's request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import http
 import logging
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import aiohttp
 import aiohttp.abc
 from aiohappyeyeballs import AddrInfoType
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from proxy import __version__, addresses
+from proxy import __version__, access, addresses, metrics
 from proxy.config import Settings
 from proxy.errors import (
     BlockedAddress,
@@ -80,14 +81,19 @@ _HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 # --- pre-flight ------------------------------------------------------------------------------
 
 
-def check_url(url: str, *, allow_private: bool) -> str:
+def check_url(
+    url: str, *, allow_private: bool, hosts: access.HostRules | None = None
+) -> str:
     """Check an upstream URL before any I/O and return it normalised.
 
     Refuses (``InvalidURL``, 400) anything but an absolute http(s) URL with a host: other
     schemes, scheme-relative ``//host``, backslashes, control characters, blank input, URLs
     over 4096 characters and URLs carrying a user name or password. Refuses
     (``BlockedAddress``, 403) hosts that spell a non-public IP address in any notation, and
-    ``localhost`` / ``*.localhost``, unless ``allow_private``.
+    ``localhost`` / ``*.localhost``, unless ``allow_private``. Refuses (``BlockedHost``, 403)
+    hosts outside ``hosts.allow`` or inside ``hosts.deny`` (``access.host_rules(settings)``:
+    FEEDSCRUB_ALLOW_HOSTS / FEEDSCRUB_DENY_HOSTS); ``fetch`` passes them for every URL and
+    redirect hop. A refusal counts as a "refused" upstream fetch in the metrics.
 
     This gives clean errors early; the connect-time guard in ``new_session`` is what actually
     keeps requests off private addresses.
@@ -95,10 +101,16 @@ def check_url(url: str, *, allow_private: bool) -> str:
     Returns the URL as yarl normalises it: lowercased scheme and host, IDNA host, default port
     and fragment dropped.
     """
-    return str(_checked_url(url, allow_private=allow_private))
+    try:
+        return str(_checked_url(url, allow_private=allow_private, hosts=hosts))
+    except BlockedAddress:
+        metrics.record_fetch("refused")
+        raise
 
 
-def _checked_url(url: str, *, allow_private: bool) -> URL:
+def _checked_url(
+    url: str, *, allow_private: bool, hosts: access.HostRules | None = None
+) -> URL:
     text = url.strip()
     if not text:
         raise InvalidURL("fetch: no URL given")
@@ -136,6 +148,8 @@ def _checked_url(url: str, *, allow_private: bool) -> URL:
         name = host.rstrip(".")
         if name == "localhost" or name.endswith(".localhost"):
             raise BlockedAddress(f"fetch: {name} is a local host name; refused ({_show(text)})")
+    if hosts is not None:
+        hosts.check(host, ip=None if ip is None else str(ip), shown=_show(text))
     # After the host check, so that http://example.com@127.0.0.1/ reads as "127.0.0.1 refused".
     if parsed.raw_user is not None or parsed.raw_password is not None:
         raise InvalidURL(f"fetch: {_show(text)} carries a user name or password; refused")
@@ -268,7 +282,13 @@ async def fetch(
     UpstreamStatus / UpstreamUnreachable / BodyTooLarge / TooManyRedirects / UpstreamError
     (502, the last for a redirect to a non-http(s) URL), UpstreamTimeout (504).
     """
-    target = _checked_url(url, allow_private=settings.allow_private)
+    try:
+        target = _checked_url(
+            url, allow_private=settings.allow_private, hosts=access.host_rules(settings)
+        )
+    except BlockedAddress:
+        metrics.record_fetch("refused")
+        raise
     limit = settings.max_body_bytes if max_bytes is None else max_bytes
     request_headers = _request_headers(accept, validators, headers)
     progress = _Progress(target)
@@ -285,6 +305,7 @@ async def fetch(
                 limit=limit,
             )
     except TimeoutError as exc:
+        metrics.record_fetch("timeout", time.monotonic() - started)
         elapsed_ms = int((time.monotonic() - started) * 1000)
         logger.info(
             "fetch: timeout feed_url=%s elapsed_ms=%d", _show(str(progress.url)), elapsed_ms
@@ -294,6 +315,11 @@ async def fetch(
         else:
             message = f"no response within {settings.fetch_timeout:g}s"
         raise UpstreamTimeout(f"fetch: {message} ({_show(str(progress.url))})") from exc
+    except ProxyError as exc:
+        outcome: metrics.FetchOutcome = "refused" if isinstance(exc, BlockedAddress) else "error"
+        metrics.record_fetch(outcome, time.monotonic() - started)
+        raise
+    metrics.record_fetch("304" if result.status == 304 else "fresh", time.monotonic() - started)
     logger.debug(
         "fetch: done feed_url=%s status=%s bytes=%d elapsed_ms=%d",
         _show(result.url),
@@ -380,7 +406,9 @@ def _next_hop(response: aiohttp.ClientResponse, current: URL, settings: Settings
     except ValueError:
         joined = location
     try:
-        return _checked_url(joined, allow_private=settings.allow_private)
+        return _checked_url(
+            joined, allow_private=settings.allow_private, hosts=access.host_rules(settings)
+        )
     except BlockedAddress as exc:
         raise BlockedAddress(
             f"fetch: redirect from {_show(str(current))} refused: {_reason(exc)}"
@@ -451,6 +479,182 @@ async def _read(
         last_modified=last_modified,
         fetched_at=time.time(),
     )
+
+
+# --- streaming (the image proxy) -------------------------------------------------------------
+
+
+class UpstreamStream:
+    """An upstream 2xx response whose body is read piece by piece, within a byte limit.
+
+    Made by ``open_stream``; the body is only read when ``read`` is called, so memory stays at
+    one piece however large the body is.
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse, url: URL, limit: int) -> None:
+        self.url = str(url)  # the final URL, after redirects
+        self.status = response.status
+        self.headers: CIMultiDictProxy[str] = response.headers
+        self.content_type = response.headers.get("Content-Type", "")
+        coding = response.headers.get("Content-Encoding", "").strip().lower()
+        # aiohttp decompresses as it reads: a Content-Length then counts compressed bytes,
+        # which is not the length the reader will get.
+        self.content_length = response.content_length if coding in ("", "identity") else None
+        self.received = 0  # body bytes handed out so far (after decompression)
+        self._response = response
+        self._limit = limit
+
+    async def read(self, size: int = _READ_CHUNK) -> bytes:
+        """Up to ``size`` more body bytes; b"" at the end.
+
+        Raises BodyTooLarge (and drops the connection) once more than the limit has come,
+        UpstreamUnreachable when the body is cut short or corrupt.
+        """
+        try:
+            chunk = await self._response.content.read(size)
+        except (ProxyError, TimeoutError):
+            raise
+        except (aiohttp.ClientError, OSError, EOFError, ValueError) as exc:
+            raise _transfer_error(exc, URL(self.url)) from exc
+        self.received += len(chunk)
+        if self.received > self._limit:
+            self._response.close()  # the rest is never read, and the connection is not reused
+            raise BodyTooLarge(f"fetch: body exceeds {self._limit} bytes ({_show(self.url)})")
+        return chunk
+
+
+@contextlib.asynccontextmanager
+async def open_stream(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    settings: Settings,
+    accept: str = IMAGE_ACCEPT,
+    max_bytes: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> AsyncIterator[UpstreamStream]:
+    """GET one upstream URL and hand its body over as a stream (``async with``).
+
+    The same guard, URL checks, host rules, redirect handling and errors as ``fetch``; the
+    status and announced length are checked before the block runs, so a caller can still
+    answer with an error. Leaving the block closes the response; a body not read to the end
+    closes its connection too.
+
+    Parameters:
+        session, url, settings, accept, headers: as for ``fetch`` (no validators).
+        max_bytes: body limit counted while reading (``settings.max_body_bytes`` when None);
+            a larger announced Content-Length is refused at once with BodyTooLarge.
+        timeout: seconds for everything, the block's own work included (the upstream
+            connection is held that long at most); ``settings.fetch_timeout`` when None.
+
+    Raises what ``fetch`` raises, UpstreamStatus for any non-2xx answer among them.
+    """
+    try:
+        target = _checked_url(
+            url, allow_private=settings.allow_private, hosts=access.host_rules(settings)
+        )
+    except BlockedAddress:
+        metrics.record_fetch("refused")
+        raise
+    limit = settings.max_body_bytes if max_bytes is None else max_bytes
+    seconds = settings.fetch_timeout if timeout is None else timeout
+    client_timeout = aiohttp.ClientTimeout(total=seconds, sock_connect=settings.connect_timeout)
+    request_headers = _request_headers(accept, None, headers)
+    progress = _Progress(target)
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(seconds):
+            try:
+                response, final = await _open_final(
+                    session, target, progress, settings=settings, headers=request_headers,
+                    timeout=client_timeout,
+                )
+                stream = _stream_of(response, final, limit)
+            except ProxyError as exc:
+                outcome: metrics.FetchOutcome = (
+                    "refused" if isinstance(exc, BlockedAddress) else "error"
+                )
+                metrics.record_fetch(outcome, time.monotonic() - started)
+                raise
+            metrics.record_fetch("fresh", time.monotonic() - started)
+            try:
+                yield stream
+            finally:
+                if response.content.at_eof():
+                    response.release()  # read to the end: the connection can be reused
+                else:
+                    response.close()  # the rest is never read
+    except TimeoutError as exc:
+        metrics.record_fetch("timeout", time.monotonic() - started)
+        raise UpstreamTimeout(
+            f"fetch: no complete response within {seconds:g}s ({_show(str(progress.url))})"
+        ) from exc
+
+
+def _stream_of(response: aiohttp.ClientResponse, final: URL, limit: int) -> UpstreamStream:
+    """The stream of a final response, or the error to answer instead (response closed)."""
+    shown = _show(str(final))
+    try:
+        if not 200 <= response.status < 300:
+            raise UpstreamStatus(
+                f"fetch: upstream answered {_status_text(response)} ({shown})", response.status
+            )
+        stream = UpstreamStream(response, final, limit)
+        if stream.content_length is not None and stream.content_length > limit:
+            raise BodyTooLarge(
+                f"fetch: upstream announces {stream.content_length} bytes, over the "
+                f"{limit}-byte limit ({shown})"
+            )
+    except ProxyError:
+        response.close()
+        raise
+    return stream
+
+
+async def _open_final(
+    session: aiohttp.ClientSession,
+    target: URL,
+    progress: _Progress,
+    *,
+    settings: Settings,
+    headers: CIMultiDict[str],
+    timeout: aiohttp.ClientTimeout,
+) -> tuple[aiohttp.ClientResponse, URL]:
+    """Like ``_follow``, but return the final response open, its body unread."""
+    current = target
+    hop_headers = headers
+    for redirects in range(settings.max_redirects + 1):
+        progress.url = current
+        log = _GuardLog()
+        token = _guard_log.set(log)
+        try:
+            response = await session.get(
+                current, headers=hop_headers, allow_redirects=False, timeout=timeout
+            )
+        except (ProxyError, TimeoutError):
+            raise
+        except aiohttp.ClientConnectorError as exc:
+            raise _connect_error(exc, current, log) from exc
+        except (aiohttp.ClientError, OSError, EOFError, ValueError) as exc:
+            raise _transfer_error(exc, current) from exc
+        finally:
+            _guard_log.reset(token)
+        if response.status not in _REDIRECT_STATUSES:
+            return response, current
+        try:
+            if redirects == settings.max_redirects:
+                raise TooManyRedirects(
+                    f"fetch: more than {settings.max_redirects} redirects ({_show(str(target))})"
+                )
+            current = _next_hop(response, current, settings)
+        finally:
+            response.release()
+        if _origin(current) != _origin(target):
+            hop_headers = headers.copy()
+            for name in _CREDENTIAL_HEADERS:
+                hop_headers.popall(name, None)
+    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
 # --- turning library errors into ours --------------------------------------------------------

@@ -19,7 +19,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from proxy import __version__
-from proxy.models import Enclosure, Entry, Feed
+from proxy.models import Enclosure, Entry, Feed, Media
 
 FORMATS = ("rss", "atom")
 CONTENT_TYPES = {
@@ -70,7 +70,10 @@ def _web_urls_only(feed: Feed) -> Feed:
     the feed's link and logo go to the reader untouched, and a javascript: link there runs
     when clicked. Such a link or enclosure is dropped (the feed link falls back to the
     upstream URL); a guid is kept byte for byte but no longer claims to be a permalink.
+    Readers take an item's link from its guid/id when it has none, so an item left without a
+    link whose guid is not a web URL links to the feed's site instead.
     """
+    site = _web_url(feed.link) or _web_url(feed.source_url)
     image = feed.image
     if image is not None:
         image = None if _web_url(image.url) is None else (
@@ -79,11 +82,13 @@ def _web_urls_only(feed: Feed) -> Feed:
     entries = tuple(
         dataclasses.replace(
             entry,
-            link=_web_url(entry.link),
+            link=_web_url(entry.link)
+            or (site if entry.guid is not None and _web_url(entry.guid) is None else None),
             comments=_web_url(entry.comments),
             guid_is_permalink=entry.guid_is_permalink and _web_url(entry.guid) is not None,
             authors=tuple(dataclasses.replace(p, uri=_web_url(p.uri)) for p in entry.authors),
             enclosures=tuple(e for e in entry.enclosures if _web_url(e.url) is not None),
+            media=tuple(m for m in entry.media if _web_url(m.url) is not None),
         )
         for entry in feed.entries
     )
@@ -131,6 +136,9 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
     feed = _web_urls_only(feed)
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
+    if any(entry.media for entry in feed.entries):
+        # Only then: the media namespace would otherwise change every feed's output.
+        generator.load_extension("media", atom=True, rss=True)
     link = feed.link or feed.source_url or self_url
     title = xml_safe(feed.title) or link
     generator.title(title)
@@ -238,6 +246,24 @@ def _add_entry(generator: FeedGenerator, entry: Entry, fmt: str, feed_date: date
         item.enclosure(
             url=enclosure.url, length=enclosure.length or "0", type=enclosure.type or ""
         )
+    for media in entry.media:
+        _add_media(item, media)
+
+
+def _add_media(item: Any, media: Media) -> None:
+    # group=None: at item level, as upstream feeds mostly write them (feedgen's default
+    # would wrap every one in a <media:group>).
+    if media.kind == "thumbnail":
+        fields = {"url": media.url, "width": media.width, "height": media.height}
+        item.media.thumbnail(
+            {k: v for k, v in fields.items() if v is not None}, group=None
+        )
+        return
+    fields = {
+        "url": media.url, "type": media.type, "medium": media.medium, "width": media.width,
+        "height": media.height, "fileSize": media.file_size, "duration": media.duration,
+    }
+    item.media.content({k: v for k, v in fields.items() if v is not None}, group=None)
 
 
 def utc_now() -> datetime:

@@ -12,14 +12,16 @@ from aiohttp import abc, web
 
 import asyncio
 import contextlib
+import logging
 
-from proxy import fetch, reload
+from proxy import access, fetch, reload
 from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.pipeline import Pipeline
 from proxy.server.keys import CACHE, PIPELINE, SETTINGS
-from proxy.server.middleware import error_middleware
-from proxy.server.routes import ROUTES
+from proxy.server.metrics import count_requests
+from proxy.server.middleware import error_middleware, host_middleware
+from proxy.server.routes import METRICS_ROUTES, ROUTES
 from proxy.signing import load_or_create_secret
 
 __all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
@@ -40,13 +42,18 @@ def create_app(
     """
     # Opened here, not lazily, so a bad config, cache dir or key file stops startup with
     # the reason, before the port is bound.
+    access.validate(settings)
+    _redact_access_log()
     feeds = reload.load_feeds(settings.config or None)
     key = load_or_create_secret(settings.secret, settings.cache_dir)
     cache = Cache(settings.cache_dir)
-    app = web.Application(middlewares=[error_middleware])
+    # Outermost first: count every answer, turn errors into answers, then check the Host.
+    app = web.Application(middlewares=[count_requests, error_middleware, host_middleware])
     app[SETTINGS] = settings
     app[CACHE] = cache
     app.router.add_routes(ROUTES)
+    if settings.metrics:
+        app.router.add_routes(METRICS_ROUTES)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
@@ -68,3 +75,11 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+def _redact_access_log() -> None:
+    # aiohttp's access log writes the request line, query string included: key= and sig=
+    # would land in the log. Idempotent, as tests build many apps in one process.
+    log = logging.getLogger("aiohttp.access")
+    if not any(isinstance(f, access.RedactSecrets) for f in log.filters):
+        log.addFilter(access.RedactSecrets())

@@ -6,7 +6,8 @@ import html
 
 from aiohttp import web
 
-from proxy import __version__
+from proxy import __version__, access
+from proxy.errors import ProxyError
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
 
@@ -26,11 +27,18 @@ markup, with images served through this proxy.</p>
 
 _ADHOC = """<h2>Clean any feed</h2>
 <p>Subscribe your reader to <code>{base}/feed?url=&lt;feed URL&gt;</code>, or build the link here:</p>
-<form action="/feed" method="get">
+{signed}<form action="/feed" method="get">{key_field}
 <p><label>Feed URL<br><input type="url" name="url" required placeholder="https://example.org/feed.xml"></label></p>
 <p><label>Format <select name="format"><option value="">same as upstream</option>
 <option value="rss">RSS 2.0</option><option value="atom">Atom 1.0</option></select></label>
-<button type="submit">Open cleaned feed</button></p></form>"""
+<button type="submit">Open cleaned feed</button>{sign_button}</p></form>"""
+
+# FEEDSCRUB_ACCESS_KEY set and no key given: no form (research §A7), just how to get in.
+_LOCKED = """<h2>Clean any feed</h2>
+<p>This instance needs an access key for ad-hoc feeds. With the key, open
+<code>{base}/?key=&lt;access key&gt;</code> to build links here. A signed link works for one
+feed without the key: <code>{base}/feed?url=&lt;feed URL&gt;&amp;sig=&lt;signature&gt;</code>;
+the operator makes one with <code>feedscrub sign URL</code>, or here with the key.</p>"""
 
 
 async def page(request: web.Request) -> web.Response:
@@ -53,6 +61,36 @@ async def page(request: web.Request) -> web.Response:
         )
     else:
         named = ""
-    adhoc = _ADHOC.format(base=html.escape(base)) if request.app[SETTINGS].adhoc else ""
+    adhoc = _adhoc(request, base) if request.app[SETTINGS].adhoc else ""
     body = _PAGE.format(version=__version__, named=named, adhoc=adhoc)
-    return web.Response(text=body, content_type="text/html")
+    # The page may carry ?key=: keep it out of shared caches and other sites' Referer.
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return web.Response(text=body, content_type="text/html", headers=headers)
+
+
+def _adhoc(request: web.Request, base: str) -> str:
+    settings = request.app[SETTINGS]
+    if not settings.access_key:
+        return _ADHOC.format(base=html.escape(base), signed="", key_field="", sign_button="")
+    key = request.query.get("key", "")
+    if not access.key_matches(settings, key):
+        return _LOCKED.format(base=html.escape(base))
+    signed = ""
+    url = request.query.get("url", "").strip()
+    if url:  # the "Make a signed link" button submits here
+        try:
+            link = base + access.sign_feed_url(url, settings.access_key)
+            if request.query.get("format") in ("rss", "atom"):
+                link += f"&format={request.query['format']}"
+            signed = (
+                "<p>Signed link, for this feed only, without the key:<br>"
+                f'<a href="{html.escape(link)}"><code>{html.escape(link)}</code></a></p>\n'
+            )
+        except ProxyError as exc:
+            signed = f"<p>{html.escape(exc.message)}</p>\n"
+    return _ADHOC.format(
+        base=html.escape(base),
+        signed=signed,
+        key_field=f'<input type="hidden" name="key" value="{html.escape(key)}">',
+        sign_button=' <button type="submit" formaction="/">Make a signed link</button>',
+    )

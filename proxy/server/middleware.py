@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from proxy.errors import ProxyError
+from proxy.errors import BadRequest, ProxyError
+from proxy.server.keys import SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +45,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         logger.exception("request path=%s status=500 unexpected error", request.path)
         return error_response(500, "internal error; the server log has the details")
+
+
+# host[:port], where host is a name, an IPv4 address or a bracketed IPv6 one: nothing that could
+# break out of a URL or an attribute (quotes, angle brackets, spaces, "@", "/") in links.
+_HOST_HEADER = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
+
+
+@web.middleware
+async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1):
+    refuse a Host that is not a plain host[:port] (400) rather than echo it into output.
+    With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links."""
+    if not request.app[SETTINGS].public_url and not _HOST_HEADER.match(request.host):
+        raise BadRequest("bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL")
+    return await handler(request)

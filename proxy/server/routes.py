@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.server import feeds, health, images, index, opml
+from proxy.server import feeds, health, images, index, metrics, opml
 
 ROUTES = [
     web.get("/", index.page),
@@ -15,3 +15,6 @@ ROUTES = [
     web.get("/healthz", health.live),
     web.get("/readyz", health.ready),
 ]
+
+# Added by create_app only when enabled (FEEDSCRUB_METRICS, on by default).
+METRICS_ROUTES = [web.get("/metrics", metrics.export)]
