@@ -42,6 +42,20 @@ class Enclosure:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """A Media RSS ``media:thumbnail`` or ``media:content`` of an item."""
+
+    url: str
+    kind: str  # "thumbnail" or "content"
+    type: str | None = None  # MIME type (content only)
+    medium: str | None = None  # image | audio | video | document | executable (content only)
+    width: str | None = None
+    height: str | None = None
+    file_size: str | None = None  # fileSize, bytes (content only)
+    duration: str | None = None  # seconds (content only)
+
+
+@dataclass(frozen=True, slots=True)
 class Image:
     url: str
     title: str | None = None
@@ -65,6 +79,7 @@ class Entry:
     enclosures: tuple[Enclosure, ...] = ()
     base_url: str | None = None  # xml:base of the item HTML, for relative URLs
     comments: str | None = None
+    media: tuple[Media, ...] = ()  # media:content, then media:thumbnail, each in order
 
 
 @dataclass(frozen=True, slots=True)

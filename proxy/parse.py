@@ -15,7 +15,7 @@ from typing import Any
 import feedparser
 
 from proxy.errors import NotAFeed
-from proxy.models import Enclosure, Entry, Feed, FetchResult, Image, Person
+from proxy.models import Enclosure, Entry, Feed, FetchResult, Image, Media, Person
 
 _NOT_A_FEED_HINT = "upstream did not return a feed"
 # expat's words for a document that ends early.
@@ -156,7 +156,32 @@ def _entry(raw: Any) -> Entry:
         ),
         base_url=_text(base),
         comments=_text(raw.get("comments")),
+        media=_media(raw),
     )
+
+
+def _media(raw: Any) -> tuple[Media, ...]:
+    """Media RSS: media:content, then media:thumbnail (media:group members included)."""
+    found: list[Media] = []
+    for item in raw.get("media_content") or []:
+        if _text(item.get("url")):
+            found.append(
+                Media(
+                    url=item["url"].strip(), kind="content", type=_text(item.get("type")),
+                    medium=_text(item.get("medium")), width=_text(item.get("width")),
+                    height=_text(item.get("height")), file_size=_text(item.get("filesize")),
+                    duration=_text(item.get("duration")),
+                )
+            )
+    for item in raw.get("media_thumbnail") or []:
+        if _text(item.get("url")):
+            found.append(
+                Media(
+                    url=item["url"].strip(), kind="thumbnail", width=_text(item.get("width")),
+                    height=_text(item.get("height")),
+                )
+            )
+    return tuple(found)
 
 
 def _escape_plain(text: str) -> str:

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when cleaning or rendering changes what the same input produces, so cached outputs
 # made by an older version are not served.
-OUTPUT_VERSION = "2"
+OUTPUT_VERSION = "3"  # 3: image links carry a signed referer hint
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 
@@ -200,11 +200,13 @@ class Pipeline:
         self.feeds = feeds
         self._hot.clear()
 
-    def policy(self, public_base: str, mode: str | None = None) -> rewrite.ImagePolicy:
+    def policy(
+        self, public_base: str, mode: str | None = None, referer: str | None = None
+    ) -> rewrite.ImagePolicy:
         s = self.settings
         return rewrite.ImagePolicy(
             mode=mode or s.images, public_base=public_base, key=self.key,
-            template=s.image_template,
+            template=s.image_template, referer=referer or "", proxy_media=s.proxy_media,
         )
 
     # -- feeds -------------------------------------------------------------------------------
@@ -347,6 +349,7 @@ class Pipeline:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.images.aclose()
         await self.fulltext.close()
 
     async def _fetch_body(self, job: FeedJob, stored: StoredFeed | None) -> BodyState:
@@ -421,7 +424,8 @@ class Pipeline:
         digest = hashlib.sha256()
         for part in (
             OUTPUT_VERSION, stored.url, stored.final_url, fmt, job.public_base, job.self_path,
-            s.images, s.image_template, job.ruleset.fingerprint, str(job.limit), hour,
+            s.images, s.image_template, str(s.proxy_media), job.ruleset.fingerprint,
+            str(job.limit), hour,
             # Which articles full text filled in: a partial result never passes for the whole.
             articles,
         ):
@@ -479,7 +483,7 @@ class Pipeline:
         body = build_output(
             feed,
             fmt,
-            policy=self.policy(job.public_base, job.options.images),
+            policy=self.policy(job.public_base, job.options.images, job.options.image_referer),
             self_url=job.public_base + job.self_path,
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
             ruleset=job.ruleset,

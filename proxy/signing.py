@@ -1,5 +1,14 @@
 """Signed image URLs: HMAC-SHA256 over the upstream URL, and the key that signs them.
 
+Two link shapes, both served:
+
+- ``/img/<sig>/<b64url(url)>``, sig = HMAC(key, url): the original form, still in readers'
+  caches;
+- ``/img/<sig>/<b64url(url)>?h=<b64url(hint)>``, sig = HMAC(key, "feedscrub-img-2" NUL url
+  NUL hint): the hint (``referer.Hint``: the feed's Referer policy, the item origin, whether
+  it is media) is signed together with the URL, so a reader can neither add, change nor
+  strip it. The prefix keeps the two forms apart: no http(s) URL starts with it.
+
 The key is FEEDSCRUB_SECRET when set; otherwise one is generated on first start and kept in
 the cache directory (owner-only), so image links in feeds readers already hold keep working
 across restarts.
@@ -28,24 +37,53 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(url: str, key: bytes) -> str:
-    return _b64(hmac.new(key, url.encode("utf-8"), hashlib.sha256).digest())
+HINT_PARAM = "h"  # the query parameter carrying the signed hint
+_HINTED = b"feedscrub-img-2\0"
 
 
-def image_path(url: str, key: bytes) -> str:
-    """The proxy path for an image: /img/<signature>/<base64url(url)>."""
-    return f"/img/{sign(url, key)}/{_b64(url.encode('utf-8'))}"
+def sign(url: str, key: bytes, hint: str = "") -> str:
+    """The signature of an image link; over the URL alone when there is no hint."""
+    message = url.encode("utf-8")
+    if hint:
+        message = _HINTED + message + b"\0" + hint.encode("utf-8")
+    return _b64(hmac.new(key, message, hashlib.sha256).digest())
+
+
+def image_path(url: str, key: bytes, hint: str = "") -> str:
+    """The proxy path for an image: /img/<signature>/<base64url(url)>[?h=<base64url(hint)>]."""
+    path = f"/img/{sign(url, key, hint)}/{_b64(url.encode('utf-8'))}"
+    if hint:
+        path += f"?{HINT_PARAM}={_b64(hint.encode('utf-8'))}"
+    return path
 
 
 def verify(signature: str, encoded_url: str, key: bytes) -> str:
-    """Return the upstream URL if the signature matches; BadSignature (403) otherwise."""
+    """Return the upstream URL of an old-style link if the signature matches; BadSignature
+    (403) otherwise."""
+    return verify_link(signature, encoded_url, None, key)[0]
+
+
+def verify_link(
+    signature: str, encoded_url: str, encoded_hint: str | None, key: bytes
+) -> tuple[str, str]:
+    """Return (upstream URL, hint text) if the signature matches; BadSignature (403) otherwise.
+
+    ``encoded_hint`` is the ``h`` query parameter, None (or empty) for an old-style link.
+    """
     try:
         url = _unb64(encoded_url).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadSignature("image: the URL part of this link is not valid") from None
-    if not hmac.compare_digest(sign(url, key).encode(), signature.encode("ascii", "replace")):
+    hint = ""
+    if encoded_hint:
+        try:
+            hint = _unb64(encoded_hint).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise BadSignature("image: the hint part of this link is not valid") from None
+    expected = sign(url, key, hint).encode()
+    if not hmac.compare_digest(expected, signature.encode("ascii", "replace")):
         raise BadSignature("image: signature does not match; the link was altered or expired")
-    return url
+    return url, hint
 
 
 def load_or_create_secret(configured: str, cache_dir: str) -> bytes:

@@ -481,3 +481,75 @@ async def test_repeated_failures_back_off(upstream: Upstream, make_client: MakeC
     statuses = [(await client.get("/feed", params={"url": url})).status for _ in range(4)]
     assert statuses == [502, 502, 503, 503]
     assert upstream.hits["/down.xml"] == 2
+
+
+# --- enclosures and Media RSS (image proxy) -------------------------------------------------
+
+
+async def test_podcast_audio_enclosures_untouched_by_default(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    url = upstream.serve_file("/cre-media.xml", "feeds/podcast-cre-feedburner-enclosures.xml")
+    original = read_feed((DATA / "feeds" / "podcast-cre-feedburner-enclosures.xml").read_bytes())
+    client = await make_client()  # FEEDSCRUB_PROXY_MEDIA is off by default
+    _, body = await get_feed(client, url)
+    served = read_feed(body)
+    assert [e.enclosures[0].href for e in served.entries] == [
+        e.enclosures[0].href for e in original.entries
+    ]
+    assert all("/img/" not in e.enclosures[0].href for e in served.entries)
+    # The channel image is an image: proxied.
+    assert "/img/" in served.feed.image.href
+
+
+async def test_media_thumbnails_and_image_content_are_proxied(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    from proxy.server import PIPELINE
+    from proxy.signing import verify_link
+
+    name = "feeds/wpvip-indianexpress-pixel-only-description.xml"
+    url = upstream.serve_file("/ie.xml", name)
+    original = read_feed((DATA / name).read_bytes())
+    client = await make_client()
+    app = client.app
+    assert app is not None
+    key: bytes = app[PIPELINE].key
+    for fmt in ("rss", "atom"):
+        _, body = await get_feed(client, url, format=fmt)
+        served = read_feed(body)
+        assert len(served.entries) == len(original.entries) == 200
+        for before, after in zip(original.entries, served.entries, strict=True):
+            pairs = [
+                (b["url"], a["url"])
+                for field in ("media_thumbnail", "media_content")
+                for b, a in zip(before.get(field, []), after.get(field, []), strict=True)
+            ]
+            assert pairs, before.id
+            for upstream_url, proxied_url in pairs:
+                route, _, query = proxied_url.removeprefix("http://proxy.test").partition("?")
+                assert route.startswith("/img/")
+                _, _, signature, encoded = route.split("/")
+                assert verify_link(signature, encoded, query.removeprefix("h="), key)[0] == (
+                    upstream_url
+                )
+
+
+async def test_media_thumbnail_loads_through_the_proxy(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    png = (DATA / "images" / "red.png").read_bytes()
+    image = upstream.route("/thumb.png", png, content_type="image/png")
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+        "<channel><title>t</title><link>https://blog.test/</link><description>d</description>"
+        "<item><title>one</title><link>https://blog.test/1</link><guid>1</guid>"
+        f'<media:thumbnail url="{image}" width="72" height="72"/></item></channel></rss>'
+    ).encode()
+    url = upstream.route("/thumbs.xml", feed)
+    client = await make_client()
+    _, body = await get_feed(client, url)
+    thumbnail = read_feed(body).entries[0].media_thumbnail[0]
+    assert thumbnail["width"] == "72"
+    response = await client.get(thumbnail["url"].removeprefix("http://proxy.test"))
+    assert response.status == 200 and await response.read() == png
