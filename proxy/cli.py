@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file and show the settings")
     check.add_argument("file", help="the TOML config file")
 
+    sign = commands.add_parser(
+        "sign", help="print a signed link for one feed (needs FEEDSCRUB_ACCESS_KEY)"
+    )
+    sign.add_argument("url", help="the upstream feed URL, or feeds/<name> for a named feed")
+    sign.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+
     health = commands.add_parser("healthcheck", help="exit 0 if the local server answers /healthz")
     health.add_argument("--url", help="default: http://127.0.0.1:$FEEDSCRUB_PORT/healthz")
     health.add_argument("--timeout", type=float, default=5.0)
@@ -59,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _clean(args)
         if args.command == "check-config":
             return _check_config(args)
+        if args.command == "sign":
+            return _sign(args)
         return _healthcheck(args)
     except ProxyError as exc:
         print(f"feedscrub: {exc.message}", file=sys.stderr)
@@ -178,6 +186,24 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
         feed, out_fmt, policy=policy, self_url=self_url, fallback_date=datetime.now(UTC),
         ruleset=loaded.defaults,
     )
+
+
+def _sign(args: argparse.Namespace) -> int:
+    """A link a reader can subscribe to without the access key, for this one feed."""
+    from proxy import access
+
+    settings = _settings(args.config)
+    if not settings.access_key:
+        print("feedscrub: sign needs FEEDSCRUB_ACCESS_KEY (links are signed with it)",
+              file=sys.stderr)
+        return 1
+    target: str = args.url
+    if target.startswith("feeds/"):
+        path = access.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
+    else:
+        path = access.sign_feed_url(target, settings.access_key)
+    print(_public_base(settings) + path)
+    return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:

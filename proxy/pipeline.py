@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from proxy import clean, fetch, filters, parse, render, rewrite, sanitize
+from proxy import access, clean, fetch, filters, metrics, parse, render, rewrite, sanitize
 from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
 from proxy.config import Settings
@@ -50,6 +50,7 @@ class BodyState:
     stale_reason: str | None = None
     stale_status: int | None = None
     revalidating: bool = False  # past its TTL, served while a background refresh runs
+    asked_upstream: bool = False  # this request went to the upstream (200 or 304)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,16 @@ class FeedJob:
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link
+    signature: str = ""  # sig= for the self link, when an access key guards this feed
 
     @property
     def self_path(self) -> str:
         if self.name:
-            return f"/feeds/{self.name}" + (f".{self.fmt}" if self.fmt else "")
+            path = f"/feeds/{self.name}" + (f".{self.fmt}" if self.fmt else "")
+            return path + (f"?sig={self.signature}" if self.signature else "")
         path = f"/feed?url={quote(self.url, safe='')}"
+        if self.signature:
+            path += f"&sig={self.signature}"
         if self.fmt:
             path += f"&format={self.fmt}"
         if self.limit:
@@ -231,7 +236,7 @@ class Pipeline:
         """
         loaded = self.feeds
         job = FeedJob(
-            url=fetch.check_url(url, allow_private=self.settings.allow_private),
+            url=self._checked(url),
             fmt=check_format(fmt) or loaded.feeds.defaults.format,
             public_base=public_base,
             options=loaded.feeds.defaults,
@@ -239,6 +244,11 @@ class Pipeline:
             limit=limit,
             fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
         )
+        if self.settings.access_key:
+            # The self link a reader sees must work without the key.
+            job = dataclasses.replace(
+                job, signature=access.feed_signature(job.url, self.settings.access_key)
+            )
         return await self._serve(job)
 
     async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
@@ -249,7 +259,7 @@ class Pipeline:
             names = ", ".join(loaded.feeds.names) or "none are configured"
             raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
         job = FeedJob(
-            url=fetch.check_url(config.url, allow_private=self.settings.allow_private),
+            url=self._checked(config.url),
             fmt=check_format(fmt) or config.options.format,
             public_base=public_base,
             options=config.options,
@@ -257,7 +267,18 @@ class Pipeline:
             name=name,
             fulltext=bool(config.options.fulltext),
         )
+        if self.settings.access_key and self.settings.protect_named:
+            job = dataclasses.replace(
+                job, signature=access.named_signature(name, self.settings.access_key)
+            )
         return await self._serve(job)
+
+    def _checked(self, url: str) -> str:
+        # Host rules are checked before the cache too: a host denied after it was cached
+        # is not served from the cache either.
+        return fetch.check_url(
+            url, allow_private=self.settings.allow_private, hosts=access.host_rules(self.settings)
+        )
 
     def _ttl(self, job: FeedJob) -> int:
         return job.options.ttl or self.settings.ttl
@@ -266,6 +287,7 @@ class Pipeline:
         hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
             self._hot.move_to_end(job)
+            metrics.record_cache("hit")
             return dataclasses.replace(
                 hot.rendered, age=max(0, int(self.clock() - hot.checked_at)), fetched=False
             )
@@ -294,6 +316,12 @@ class Pipeline:
             revalidating=state.revalidating,
             fetched=state.feed is not None,
         )
+        if rendered.stale:
+            metrics.record_cache("stale")
+        elif state.asked_upstream:
+            metrics.record_cache("miss")
+        else:
+            metrics.record_cache("hit")
         ttl = self._ttl(job)
         if rendered.stale:
             fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
@@ -375,7 +403,7 @@ class Pipeline:
                 await asyncio.to_thread(self.cache.put_feed, refreshed)
                 self.backoff.success(url)
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
-                return BodyState(refreshed)
+                return BodyState(refreshed, asked_upstream=True)
             feed = await asyncio.to_thread(parse.parse, result)
         except UpstreamError as exc:
             if not (gone is not None and exc.message == gone[1]):
@@ -415,7 +443,7 @@ class Pipeline:
             "fetch feed_url=%s status=200 bytes=%d items=%d elapsed_ms=%d",
             url, len(result.body), len(feed.entries), _ms(started),
         )
-        return BodyState(fresh, feed=feed)
+        return BodyState(fresh, feed=feed, asked_upstream=True)
 
     def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str, articles: str) -> str:
         s = self.settings

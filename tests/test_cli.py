@@ -168,3 +168,22 @@ def test_serve_healthcheck_and_graceful_stop(tmp_path: Path) -> None:
         [*FEEDSCRUB, "healthcheck"], env=env, capture_output=True, text=True, timeout=30
     )
     assert check.returncode == 1 and check.stderr.count("\n") == 1
+
+
+def test_sign_prints_a_link_that_works_without_the_key(tmp_path: Path) -> None:
+    from proxy import access
+
+    env = _env(tmp_path, FEEDSCRUB_ACCESS_KEY="a-long-enough-access-key-1234")
+    done = subprocess.run([*FEEDSCRUB, "sign", "https://Example.org:443/feed#x"],
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.strip()
+    assert link.startswith("http://proxy.test/feed?url=https%3A%2F%2Fexample.org%2Ffeed&sig=")
+    sig = link.rsplit("sig=", 1)[1]
+    assert sig == access.feed_signature("https://example.org/feed", "a-long-enough-access-key-1234")
+    named = subprocess.run([*FEEDSCRUB, "sign", "feeds/rfi"], capture_output=True, text=True,
+                           env=env, timeout=30)
+    assert named.stdout.strip().startswith("http://proxy.test/feeds/rfi?sig=")
+    without = subprocess.run([*FEEDSCRUB, "sign", "https://example.org/feed"],
+                             capture_output=True, text=True, env=_env(tmp_path), timeout=30)
+    assert without.returncode == 1 and "FEEDSCRUB_ACCESS_KEY" in without.stderr

@@ -209,3 +209,19 @@ def test_server_refuses_to_start_on_a_bad_config(tmp_path: Path, make_settings: 
     bad.write_text('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove = ["div["]\n')
     with pytest.raises(ConfigError, match=r'feeds\[0\]\.remove\[0\]: invalid CSS selector "div\["'):
         create_app(make_settings(config=str(bad)))
+
+
+async def test_protected_named_feeds_list_signed_links_only_with_the_key(
+    config_file: Callable[[str], Path], make_client: MakeClient
+) -> None:
+    key = "a-long-enough-access-key-1234"
+    client = await make_client(config=str(config_file("")), access_key=key, protect_named=True)
+    assert (await client.get("/opml")).status == 401
+    assert "signed links" in await (await client.get("/")).text()
+    opml = etree.fromstring(await (await client.get("/opml", params={"key": key})).read())
+    link = opml.findall("./body/outline")[0].get("xmlUrl")
+    assert link is not None and "?sig=" in link
+    feed = await client.get(link.removeprefix("http://proxy.test"))
+    assert feed.status == 200
+    self_link = [x.href for x in read_feed(await feed.read()).feed.links if x.rel == "self"][0]
+    assert self_link == link  # the self link works without the key too

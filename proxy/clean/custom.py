@@ -19,7 +19,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
-from proxy import clean
+from proxy import clean, metrics
 from proxy.feedconfig import FeedOptions, Replacement
 
 logger = logging.getLogger(__name__)
@@ -229,6 +229,7 @@ def clean_with(html: str, ruleset: Ruleset, *, context: str = "") -> HtmlElement
     for rule in ruleset.tree_rules:
         try:
             rule.apply(root)
+            metrics.count_rule("custom:" + rule.name.split("[")[0])
         except Exception as exc:
             logger.warning("rule=%s %s failed, item left as it was: %s", rule.name, context, exc)
             return clean.parse_fragment(original)

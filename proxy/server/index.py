@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -10,6 +11,7 @@ from proxy import __version__, access
 from proxy.errors import ProxyError
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
+from proxy.server.named_links import may_list_named, named_feed_link
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>feedscrub</title>
@@ -44,12 +46,19 @@ the operator makes one with <code>feedscrub sign URL</code>, or here with the ke
 async def page(request: web.Request) -> web.Response:
     base = public_base(request)
     feeds = request.app[PIPELINE].feeds.feeds.feeds
-    if feeds:
+    key = request.query.get("key", "")
+    opml_link = "/opml" + (f"?key={quote(key, safe='')}" if key else "")
+    if feeds and not may_list_named(request):
+        named = (
+            f"<h2>Feeds</h2><p>{len(feeds)} named feeds; open this page with "
+            "<code>?key=&lt;access key&gt;</code> to see their signed links.</p>"
+        )
+    elif feeds:
         rows = "\n".join(
             "<tr><td>{title}</td><td><a href=\"{proxy}\">{proxy}</a></td>"
             "<td><a href=\"{url}\">upstream</a></td></tr>".format(
                 title=html.escape(f.title or f.name),
-                proxy=html.escape(f"{base}/feeds/{f.name}"),
+                proxy=html.escape(named_feed_link(request, base, f.name)),
                 url=html.escape(f.url),
             )
             for f in feeds
@@ -57,7 +66,7 @@ async def page(request: web.Request) -> web.Response:
         named = (
             "<h2>Feeds</h2><table><tr><th>feed</th><th>subscribe to</th><th></th></tr>\n"
             f"{rows}</table>\n<p>All of them at once, for your reader: "
-            f'<a href="/opml">{html.escape(base)}/opml</a></p>'
+            f'<a href="{html.escape(opml_link)}">{html.escape(base)}/opml</a></p>'
         )
     else:
         named = ""

@@ -1,4 +1,6 @@
-"""GET /opml: every named feed as an OPML 2.0 subscription list pointing at this proxy."""
+"""GET /opml: every named feed as an OPML 2.0 subscription list pointing at this proxy.
+
+With FEEDSCRUB_PROTECT_NAMED it needs the key, and its links are signed per feed."""
 
 from __future__ import annotations
 
@@ -8,15 +10,21 @@ from xml.sax.saxutils import quoteattr
 from aiohttp import web
 
 from proxy.server.http import public_base
-from proxy.server.keys import PIPELINE
+from proxy import access
+from proxy.server.keys import PIPELINE, SETTINGS
+from proxy.server.named_links import named_feed_link
 
 
 async def export(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if settings.protect_named:
+        access.require_key(settings, request.query, request.headers, "/opml")
     base = public_base(request)
     feeds = request.app[PIPELINE].feeds.feeds.feeds
     outlines = "\n".join(
         f'    <outline type="rss" text={quoteattr(f.title or f.name)} '
-        f"title={quoteattr(f.title or f.name)} xmlUrl={quoteattr(f'{base}/feeds/{f.name}')} "
+        f"title={quoteattr(f.title or f.name)} "
+        f"xmlUrl={quoteattr(named_feed_link(request, base, f.name))} "
         f"htmlUrl={quoteattr(f.url)}/>"
         for f in feeds
     )
