@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("url", help="the upstream feed URL, or feeds/<name> for a named feed")
     sign.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
+    rotate = commands.add_parser(
+        "rotate-secret",
+        help="replace the generated image-signing key; old links keep working for a grace period",
+    )
+    rotate.add_argument("--grace-days", type=int, default=30)
+    rotate.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+
     health = commands.add_parser("healthcheck", help="exit 0 if the local server answers /healthz")
     health.add_argument("--url", help="default: http://127.0.0.1:$FEEDSCRUB_PORT/healthz")
     health.add_argument("--timeout", type=float, default=5.0)
@@ -67,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args)
         if args.command == "sign":
             return _sign(args)
+        if args.command == "rotate-secret":
+            return _rotate_secret(args)
         return _healthcheck(args)
     except ProxyError as exc:
         print(f"feedscrub: {exc.message}", file=sys.stderr)
@@ -186,6 +195,25 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
         feed, out_fmt, policy=policy, self_url=self_url, fallback_date=datetime.now(UTC),
         ruleset=loaded.defaults,
     )
+
+
+def _rotate_secret(args: argparse.Namespace) -> int:
+    from proxy.signing import rotate_secret
+
+    settings = _settings(args.config)
+    if settings.secret:
+        print(
+            "feedscrub: FEEDSCRUB_SECRET is set: rotate it by setting a new one and moving the "
+            "old one into FEEDSCRUB_PREVIOUS_SECRETS until the old links have aged out",
+            file=sys.stderr,
+        )
+        return 1
+    rotate_secret(settings.cache_dir, args.grace_days * 86400)
+    print(
+        f"new image-signing key in {settings.cache_dir}/secret; links signed with the old one "
+        f"work for {args.grace_days} more days. Restart the server to use the new key."
+    )
+    return 0
 
 
 def _sign(args: argparse.Namespace) -> int:

@@ -79,6 +79,14 @@ OPTIONS: tuple[Option, ...] = (
         secret=True,
     ),
     Option(
+        "previous_secrets",
+        "",
+        str,
+        "Comma-separated image-signing keys rotated out by hand, still accepted for old "
+        "image links until removed from this setting",
+        secret=True,
+    ),
+    Option(
         "allow_private",
         False,
         _bool,
@@ -204,6 +212,7 @@ class Settings:
     negative_ttl: int = 300
     public_url: str = ""
     secret: str = ""
+    previous_secrets: str = ""
     allow_private: bool = False
     images: str = "proxy"
     image_template: str = ""

@@ -166,6 +166,7 @@ class ImageProxy:
         key: bytes,
         *,
         referer_table: dict[str, str] | None = None,
+        previous_keys: tuple[bytes, ...] = (),
     ) -> None:
         # Checked here because the settings table only parses: the proxy is built at startup,
         # so a bad value still stops the server with its name.
@@ -181,6 +182,7 @@ class ImageProxy:
         self.session = session
         self.cache = cache
         self.key = key
+        self.previous_keys = previous_keys  # rotated out, still in their grace period
         self.referer_table = referer.KNOWN_HOSTS if referer_table is None else referer_table
         self.partial_dir = Path(cache.directory) / PARTIAL_DIR
         self._transfers: dict[tuple[str, bool], _Transfer] = {}
@@ -195,7 +197,9 @@ class ImageProxy:
         400/403 refused URL, 404 media proxying off, 502/504 upstream failures, not an
         image), so the caller can still answer with an error.
         """
-        url, hint_text = signing.verify_link(signature, encoded_url, encoded_hint, self.key)
+        url, hint_text = signing.verify_link(
+            signature, encoded_url, encoded_hint, self.key, self.previous_keys
+        )
         # Host rules here too, not only in the fetch: a host denied later is not served from
         # the cache either.
         url = fetch.check_url(

@@ -182,13 +182,16 @@ class Pipeline:
         cache: Cache,
         key: bytes,
         feeds: LoadedFeeds | None = None,
+        previous_keys: tuple[bytes, ...] = (),
     ) -> None:
         self.settings = settings
         self.session = session
         self.cache = cache
         self.key = key
         self.feeds = feeds or compile_feeds(FeedsConfig())
-        self.images = ImageProxy(settings, session, cache, key)
+        self.images = ImageProxy(settings, session, cache, key, previous_keys=previous_keys)
+        # Outputs embed links signed with the key: a new key must not reuse them.
+        self._key_id = hashlib.sha256(key).hexdigest()[:16]
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
         self.fulltext = FullText(settings, session, cache, site_configs)
         self.backoff = HostBackoff(clock=lambda: self.clock())
@@ -452,7 +455,7 @@ class Pipeline:
         digest = hashlib.sha256()
         for part in (
             OUTPUT_VERSION, stored.url, stored.final_url, fmt, job.public_base, job.self_path,
-            s.images, s.image_template, str(s.proxy_media), job.ruleset.fingerprint,
+            s.images, s.image_template, str(s.proxy_media), self._key_id, job.ruleset.fingerprint,
             str(job.limit), hour,
             # Which articles full text filled in: a partial result never passes for the whole.
             articles,

@@ -22,6 +22,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from proxy.errors import BadSignature, ConfigError
@@ -64,7 +66,11 @@ def verify(signature: str, encoded_url: str, key: bytes) -> str:
 
 
 def verify_link(
-    signature: str, encoded_url: str, encoded_hint: str | None, key: bytes
+    signature: str,
+    encoded_url: str,
+    encoded_hint: str | None,
+    key: bytes,
+    previous: tuple[bytes, ...] = (),
 ) -> tuple[str, str]:
     """Return (upstream URL, hint text) if the signature matches; BadSignature (403) otherwise.
 
@@ -80,10 +86,13 @@ def verify_link(
             hint = _unb64(encoded_hint).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise BadSignature("image: the hint part of this link is not valid") from None
-    expected = sign(url, key, hint).encode()
-    if not hmac.compare_digest(expected, signature.encode("ascii", "replace")):
-        raise BadSignature("image: signature does not match; the link was altered or expired")
-    return url, hint
+    presented = signature.encode("ascii", "replace")
+    # The current key, then keys rotated out but still in their grace period: links that
+    # readers fetched before a rotation keep working until the grace ends.
+    for candidate in (key, *previous):
+        if hmac.compare_digest(sign(url, candidate, hint).encode(), presented):
+            return url, hint
+    raise BadSignature("image: signature does not match; the link was altered or expired")
 
 
 def load_or_create_secret(configured: str, cache_dir: str) -> bytes:
@@ -115,3 +124,73 @@ def load_or_create_secret(configured: str, cache_dir: str) -> bytes:
             f"cannot keep the image signing key in {path}: {exc.strerror}; "
             "set FEEDSCRUB_SECRET or make FEEDSCRUB_CACHE_DIR writable"
         ) from None
+
+
+PREVIOUS_FILE = "secret.previous"  # lines "<unix expiry> <key>": rotated-out keys in grace
+DEFAULT_GRACE_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeys:
+    current: bytes
+    previous: tuple[bytes, ...] = ()  # still accepted when verifying, never used to sign
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the signing key does: cached outputs made with another key are rebuilt."""
+        return hashlib.sha256(self.current).hexdigest()[:16]
+
+
+def load_keys(configured: str, previous_configured: str, cache_dir: str) -> SigningKeys:
+    """The signing key and the keys still accepted in their grace period.
+
+    Parameters:
+        configured: FEEDSCRUB_SECRET (empty: the generated key in the cache dir).
+        previous_configured: FEEDSCRUB_PREVIOUS_SECRETS, comma-separated keys an operator
+            rotated out by hand; accepted until removed from the setting.
+        cache_dir: where the generated key and the rotated-out keys are kept.
+    """
+    current = load_or_create_secret(configured, cache_dir)
+    previous = [k.strip().encode("utf-8") for k in previous_configured.split(",") if k.strip()]
+    path = Path(cache_dir) / PREVIOUS_FILE
+    now = time.time()
+    try:
+        lines = path.read_text(encoding="ascii").splitlines() if path.exists() else []
+    except OSError:
+        lines = []
+    for line in lines:
+        expiry, _, key = line.partition(" ")
+        if key and expiry.isdigit() and int(expiry) > now:
+            previous.append(key.strip().encode("ascii"))
+    return SigningKeys(current, tuple(k for k in previous if k != current))
+
+
+def rotate_secret(cache_dir: str, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> None:
+    """Replace the generated key with a new one; the old one stays valid for the grace period.
+
+    Only for the generated key: a FEEDSCRUB_SECRET set by the operator is rotated by setting a
+    new one and moving the old one into FEEDSCRUB_PREVIOUS_SECRETS.
+    """
+    directory = Path(cache_dir)
+    path = directory / SECRET_FILE
+    old = load_or_create_secret("", cache_dir).decode("ascii")
+    previous = directory / PREVIOUS_FILE
+    now = int(time.time())
+    kept = []
+    if previous.exists():
+        for line in previous.read_text(encoding="ascii").splitlines():
+            expiry, _, key = line.partition(" ")
+            if key and expiry.isdigit() and int(expiry) > now:
+                kept.append(line)
+    kept.append(f"{now + grace_seconds} {old}")
+    _write_private(previous, "\n".join(kept) + "\n")
+    _write_private(path, secrets.token_urlsafe(32) + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write owner-only, replacing the file atomically."""
+    temporary = path.with_name(path.name + ".new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text)
+    os.replace(temporary, path)

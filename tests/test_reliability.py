@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -223,3 +224,35 @@ async def test_restart_keeps_image_links_and_a_warm_cache(
     image = await second.get(path)
     assert image.status == 200 and await image.read() == png
     assert upstream.hits["/rfi.xml"] == 1 and upstream.hits["/seed.jpg"] == 1
+
+
+async def test_key_rotation_keeps_old_image_links_for_the_grace_period(
+    aiohttp_client: AiohttpClient, make_settings: Any, upstream: Upstream
+) -> None:
+    from proxy import signing
+    from tests.helpers import DATA, img_paths
+
+    png = (DATA / "images" / "red.png").read_bytes()
+    upstream.route("/seed.jpg", png, content_type="image/png")
+    url = upstream.route("/rfi.xml", seed_feed(image_base=upstream.base_url))
+    settings = make_settings(secret="")
+    first = await aiohttp_client(create_app(settings))
+    old_path = img_paths(read_feed(await (await first.get("/feed", params={"url": url})).read())
+                         .entries[0].description)[0]
+    await first.close()
+    signing.rotate_secret(settings.cache_dir, grace_seconds=3600)
+    assert (Path(settings.cache_dir) / "secret.previous").stat().st_mode & 0o777 == 0o600
+    second = await aiohttp_client(create_app(settings))
+    assert (await second.get(old_path)).status == 200  # in its grace period
+    new_path = img_paths(read_feed(await (await second.get("/feed", params={"url": url})).read())
+                         .entries[0].description)[0]
+    assert new_path != old_path  # new links are signed with the new key
+    assert (await second.get(new_path)).status == 200
+    await second.close()
+    # After the grace period the old link is refused.
+    previous = Path(settings.cache_dir) / "secret.previous"
+    key = previous.read_text().split()[1]
+    previous.write_text(f"{int(time.time()) - 1} {key}\n")
+    third = await aiohttp_client(create_app(settings))
+    assert (await third.get(old_path)).status == 403
+    assert (await third.get(new_path)).status == 200

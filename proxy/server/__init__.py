@@ -22,7 +22,7 @@ from proxy.server.keys import CACHE, PIPELINE, SETTINGS
 from proxy.server.metrics import count_requests
 from proxy.server.middleware import error_middleware, host_middleware
 from proxy.server.routes import METRICS_ROUTES, ROUTES
-from proxy.signing import load_or_create_secret
+from proxy.signing import load_keys
 
 __all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
 
@@ -45,7 +45,7 @@ def create_app(
     access.validate(settings)
     _redact_access_log()
     feeds = reload.load_feeds(settings.config or None)
-    key = load_or_create_secret(settings.secret, settings.cache_dir)
+    keys = load_keys(settings.secret, settings.previous_secrets, settings.cache_dir)
     cache = Cache(settings.cache_dir)
     # Outermost first: count every answer, turn errors into answers, then check the Host.
     app = web.Application(middlewares=[count_requests, error_middleware, host_middleware])
@@ -57,7 +57,7 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
-        pipeline = Pipeline(settings, session, cache, key, feeds)
+        pipeline = Pipeline(settings, session, cache, keys.current, feeds, keys.previous)
         app[PIPELINE] = pipeline
         watcher = (
             asyncio.create_task(reload.watch(settings.config, pipeline.reload))
