@@ -63,8 +63,9 @@ def rss_mb(pid: int) -> float:
 
 
 async def round_(base: str, up: str, connections: int, seconds: float) -> dict[str, object]:
-    statuses: dict[str, Counter[int]] = {k: Counter() for k in ("healthy", "fails-after-first",
-                                                                "never-worked")}
+    statuses: dict[str, Counter[int]] = {
+        k: Counter() for k in ("healthy", "fails-after-first", "never-worked")
+    }
     latencies: list[float] = []
     end = time.monotonic() + seconds
     rng = random.Random(1)
@@ -77,7 +78,9 @@ async def round_(base: str, up: str, connections: int, seconds: float) -> dict[s
                 n = rng.randrange(50)
                 started = time.monotonic()
                 try:
-                    async with session.get(f"{base}/feed", params={"url": f"{up}/feed{n}.xml"}) as r:
+                    async with session.get(
+                        f"{base}/feed", params={"url": f"{up}/feed{n}.xml"}
+                    ) as r:
                         await r.read()
                         statuses[kind(n)][r.status] += 1
                 except aiohttp.ClientError:
@@ -104,8 +107,12 @@ async def main(connections: int, seconds: float, rounds: int) -> None:
         feed_file.write_bytes(seed_like_feed(30, short_seed()))
         up_port, proxy_port = free_port(), free_port()
         upstream = _start([sys.executable, "-c", UPSTREAM, str(up_port), str(feed_file)])
-        proxy = _feedscrub(proxy_port, str(Path(tmp) / "cache"), FEEDSCRUB_TTL="5",
-                           FEEDSCRUB_STALE_WHILE_REVALIDATE="0")
+        proxy = _feedscrub(
+            proxy_port,
+            str(Path(tmp) / "cache"),
+            FEEDSCRUB_TTL="5",
+            FEEDSCRUB_STALE_WHILE_REVALIDATE="0",
+        )
         try:
             up = f"http://127.0.0.1:{up_port}"
             base = f"http://127.0.0.1:{proxy_port}"
@@ -113,22 +120,29 @@ async def main(connections: int, seconds: float, rounds: int) -> None:
             await _wait_up(f"{base}/healthz")
             async with aiohttp.ClientSession() as session:  # warm: one good copy of each
                 for n in range(50):
-                    async with session.get(f"{base}/feed", params={"url": f"{up}/feed{n}.xml"}) as r:
+                    async with session.get(
+                        f"{base}/feed", params={"url": f"{up}/feed{n}.xml"}
+                    ) as r:
                         await r.read()
-            print(f"machine: {os.cpu_count()} cores; {connections} connections, {seconds:.0f} s "
-                  f"x {rounds} rounds; server RSS after warm-up {rss_mb(proxy.pid):.0f} MB")
+            print(
+                f"machine: {os.cpu_count()} cores; {connections} connections, {seconds:.0f} s "
+                f"x {rounds} rounds; server RSS after warm-up {rss_mb(proxy.pid):.0f} MB"
+            )
             memory = []
             for i in range(rounds):
                 result = await round_(base, up, connections, seconds)
                 memory.append(rss_mb(proxy.pid))
                 cached_5xx = sum(
-                    count for k in ("healthy", "fails-after-first")
+                    count
+                    for k in ("healthy", "fails-after-first")
                     for status, count in result["statuses"][k].items()  # type: ignore[index]
                     if status >= 500 or status == 0
                 )
-                print(f"round {i + 1}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.0f} ms, "
-                      f"p99 {result['p99_ms']:.0f} ms, 5xx on cached feeds: {cached_5xx}, "
-                      f"statuses {result['statuses']}, server RSS {memory[-1]:.0f} MB")
+                print(
+                    f"round {i + 1}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.0f} ms, "
+                    f"p99 {result['p99_ms']:.0f} ms, 5xx on cached feeds: {cached_5xx}, "
+                    f"statuses {result['statuses']}, server RSS {memory[-1]:.0f} MB"
+                )
             growth = memory[-1] - memory[1] if len(memory) > 1 else 0.0
             print(f"RSS growth from round 2 to round {rounds}: {growth:+.1f} MB")
         finally:
@@ -139,8 +153,9 @@ async def main(connections: int, seconds: float, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--connections", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=3)

@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from lxml import html as lxml_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +73,9 @@ def _best(run: callable, repeat: int) -> float:  # type: ignore[valid-type]
 
 def bench_a(items: int = 500, repeat: int = 5) -> dict[str, float]:
     body = seed_like_feed(items)
-    feed = parse.parse(FetchResult(url="https://bench.test/feed", status=200, body=body, content_type=""))
+    feed = parse.parse(
+        FetchResult(url="https://bench.test/feed", status=200, body=body, content_type="")
+    )
     htmls = [e.summary or "" for e in feed.entries]
     policy = rewrite.ImagePolicy(mode="proxy", public_base="https://p.test", key=b"k" * 32)
     when = datetime.now(UTC)
@@ -274,7 +275,9 @@ async def bench_c(items: int = 5000) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=("a", "b", "c"))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -288,15 +291,17 @@ def main() -> None:
     if args.only in (None, "b"):
         b = asyncio.run(bench_b())
         print(
-            f"(b) cached /feed {b['feedscrub_rps']:.0f} req/s vs bare aiohttp {b['bare_rps']:.0f} req/s "
+            f"(b) cached /feed {b['feedscrub_rps']:.0f} req/s "
+            f"vs bare aiohttp {b['bare_rps']:.0f} req/s "
             f"at {b['concurrency']} connections ({b['bytes']} bytes): "
             f"ratio {b['ratio']:.2f} (target ≥ 0.7)"
         )
     if args.only in (None, "c"):
         c = asyncio.run(bench_c())
         print(
-            f"(c) {c['items']}-item feed ({c['upstream_mb']:.0f} MB upstream): server peak RSS {c['peak_rss_mb']:.0f} MB "
-            f"(idle {c['idle_rss_mb']:.0f} MB; both formats in {c['seconds_for_both_formats']:.1f} s) "
+            f"(c) {c['items']}-item feed ({c['upstream_mb']:.0f} MB upstream): "
+            f"server peak RSS {c['peak_rss_mb']:.0f} MB (idle {c['idle_rss_mb']:.0f} MB; "
+            f"both formats in {c['seconds_for_both_formats']:.1f} s) "
             f"(target ≤ 200 MB)"
         )
 

@@ -84,8 +84,10 @@ class HostBackoff:
     def failure(self, url: str, error: UpstreamError) -> None:
         if isinstance(error, UpstreamBackoff | NotAFeed | BodyTooLarge | TooManyRedirects):
             return  # our own refusal, or the host answered fine with something unusable
-        if isinstance(error, UpstreamStatus) and error.upstream_status < 500 and (
-            error.upstream_status != 429
+        if (
+            isinstance(error, UpstreamStatus)
+            and error.upstream_status < 500
+            and (error.upstream_status != 429)
         ):
             return  # 404 and friends are about one URL, not the host
         host = self.host(url)

@@ -129,8 +129,9 @@ def _open(directory: Path, size_limit: int) -> diskcache.Cache:
         )
     except (sqlite3.DatabaseError, OSError) as exc:
         aside = directory.with_name(f"{directory.name}.broken-{int(time.time())}")
-        logger.warning("cache: %s cannot be opened (%s); moved to %s, starting empty",
-                       directory, exc, aside)
+        logger.warning(
+            "cache: %s cannot be opened (%s); moved to %s, starting empty", directory, exc, aside
+        )
         os.replace(directory, aside)
         return diskcache.Cache(
             str(directory), size_limit=size_limit, eviction_policy="least-recently-used"
@@ -206,7 +207,9 @@ class Cache:
         try:
             size = header["size"]
             return StoredOutput(
-                body=blob[:size], etag=header["etag"], created_at=header["created_at"],
+                body=blob[:size],
+                etag=header["etag"],
+                created_at=header["created_at"],
                 gzip_body=blob[size:],
             )
         except (KeyError, TypeError):

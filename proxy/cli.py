@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
 
     clean = commands.add_parser("clean", help="clean one feed and print it")
     clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
-    clean.add_argument("--format", choices=("rss", "atom"), help="output format (default: the input's)")
+    clean.add_argument(
+        "--format", choices=("rss", "atom"), help="output format (default: the input's)"
+    )
     clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
     check = commands.add_parser("check-config", help="validate a config file and show the settings")
@@ -106,7 +108,11 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     logger.info(
         "serve host=%s port=%d cache_dir=%s images=%s ttl=%d",
-        settings.host, settings.port, settings.cache_dir, settings.images, settings.ttl,
+        settings.host,
+        settings.port,
+        settings.cache_dir,
+        settings.images,
+        settings.ttl,
     )
     web.run_app(
         app,
@@ -155,7 +161,9 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
         await session.close()
         cache.close()
     if rendered.stale:
-        print(f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr)
+        print(
+            f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr
+        )
     return rendered.body
 
 
@@ -185,14 +193,20 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
         else b""
     )
     policy = rewrite.ImagePolicy(
-        mode=settings.images, public_base=_public_base(settings), key=key,
+        mode=settings.images,
+        public_base=_public_base(settings),
+        key=key,
         template=settings.image_template,
     )
     from proxy.reload import load_feeds
 
     loaded = load_feeds(settings.config or None)
     return build_output(
-        feed, out_fmt, policy=policy, self_url=self_url, fallback_date=datetime.now(UTC),
+        feed,
+        out_fmt,
+        policy=policy,
+        self_url=self_url,
+        fallback_date=datetime.now(UTC),
         ruleset=loaded.defaults,
     )
 
@@ -222,8 +236,9 @@ def _sign(args: argparse.Namespace) -> int:
 
     settings = _settings(args.config)
     if not settings.access_key:
-        print("feedscrub: sign needs FEEDSCRUB_ACCESS_KEY (links are signed with it)",
-              file=sys.stderr)
+        print(
+            "feedscrub: sign needs FEEDSCRUB_ACCESS_KEY (links are signed with it)", file=sys.stderr
+        )
         return 1
     target: str = args.url
     if target.startswith("feeds/"):

@@ -77,7 +77,13 @@ class FeedOptions:
 
 
 _CUSTOM_RULES = (
-    "remove", "remove_xpath", "remove_text", "remove_after", "unwrap", "replace", "strip_params",
+    "remove",
+    "remove_xpath",
+    "remove_text",
+    "remove_after",
+    "unwrap",
+    "replace",
+    "strip_params",
 )
 _ADDITIVE = (*_CUSTOM_RULES, "include", "exclude")
 OPTION_KEYS = tuple(f.name for f in fields(FeedOptions))
@@ -125,7 +131,7 @@ def parse_duration(value: Any) -> int:
         match = _DURATION.match(value)
         if match and int(match.group(1)) > 0:
             return int(match.group(1)) * _UNITS[match.group(2)]
-    raise ValueError(f"{value!r} is not a duration such as \"30d\", \"12h\" or 3600")
+    raise ValueError(f'{value!r} is not a duration such as "30d", "12h" or 3600')
 
 
 def _strings(value: Any, path: str, problems: _Problems) -> tuple[str, ...]:
@@ -156,7 +162,7 @@ def _options(
             continue
         if key == "format":
             if value not in ("rss", "atom"):
-                problems.add(where, f"must be \"rss\" or \"atom\", not {value!r}")
+                problems.add(where, f'must be "rss" or "atom", not {value!r}')
             else:
                 values[key] = value
         elif key in ("ttl", "limit"):
@@ -193,7 +199,8 @@ def _options(
             ):
                 problems.add(
                     where,
-                    f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL; not {value!r}",
+                    f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL; "
+                    f"not {value!r}",
                 )
             else:
                 values[key] = value
@@ -206,7 +213,7 @@ def _options(
             if not isinstance(value, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):
-                problems.add(where, "must be a table of header = \"value\" strings")
+                problems.add(where, 'must be a table of header = "value" strings')
             else:
                 values[key] = tuple(value.items())
         elif key == "rules":
@@ -214,13 +221,15 @@ def _options(
             known = tuple(pack_names)
             for i, name in enumerate(names):
                 if name not in known:
-                    problems.add(f"{where}[{i}]", f"unknown rule pack {name!r} (known: {', '.join(known)})")
+                    problems.add(
+                        f"{where}[{i}]", f"unknown rule pack {name!r} (known: {', '.join(known)})"
+                    )
             values[key] = names
         elif key == "replace":
             replacements = []
             items = value if isinstance(value, list) else None
             if items is None:
-                problems.add(where, "must be a list of {pattern = \"…\", with = \"…\"} tables")
+                problems.add(where, 'must be a list of {pattern = "…", with = "…"} tables')
                 continue
             for i, item in enumerate(items):
                 if (
@@ -228,7 +237,7 @@ def _options(
                     or set(item) != {"pattern", "with"}
                     or not all(isinstance(v, str) for v in item.values())
                 ):
-                    problems.add(f"{where}[{i}]", "must be {pattern = \"…\", with = \"…\"}")
+                    problems.add(f"{where}[{i}]", 'must be {pattern = "…", with = "…"}')
                     continue
                 error = check("regex", item["pattern"])
                 if error:
@@ -239,19 +248,21 @@ def _options(
             filters = []
             items = value if isinstance(value, list) else None
             if items is None:
-                problems.add(where, "must be a list of {field = \"title\", pattern = \"…\"} tables")
+                problems.add(where, 'must be a list of {field = "title", pattern = "…"} tables')
                 continue
             for i, item in enumerate(items):
                 if not isinstance(item, dict) or set(item) != {"field", "pattern"}:
-                    problems.add(f"{where}[{i}]", "must be {field = \"…\", pattern = \"…\"}")
+                    problems.add(f"{where}[{i}]", 'must be {field = "…", pattern = "…"}')
                     continue
                 if item["field"] not in FILTER_FIELDS:
                     problems.add(
                         f"{where}[{i}].field",
                         f"must be one of {', '.join(FILTER_FIELDS)}; not {item['field']!r}",
                     )
-                error = check("regex", item["pattern"]) if isinstance(item["pattern"], str) else (
-                    "must be a string"
+                error = (
+                    check("regex", item["pattern"])
+                    if isinstance(item["pattern"], str)
+                    else ("must be a string")
                 )
                 if error:
                     problems.add(f"{where}[{i}].pattern", error)
@@ -259,8 +270,12 @@ def _options(
             values[key] = tuple(filters)
         else:  # the selector and regex lists
             kind = {
-                "remove": "css", "unwrap": "css", "remove_xpath": "xpath",
-                "remove_text": "regex", "remove_after": "regex", "strip_params": "glob",
+                "remove": "css",
+                "unwrap": "css",
+                "remove_xpath": "xpath",
+                "remove_text": "regex",
+                "remove_after": "regex",
+                "strip_params": "glob",
             }[key]
             items = _strings(value, where, problems)
             for i, item in enumerate(items):
@@ -330,5 +345,7 @@ def parse_feeds(
         if key not in ("server", "defaults", "feeds") and isinstance(document[key], dict | list):
             problems.add(key, "unknown table (known: [server], [defaults], [[feeds]])")
     if problems.items:
-        raise ConfigError(f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items))
+        raise ConfigError(
+            f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items)
+        )
     return FeedsConfig(defaults=defaults, feeds=tuple(feeds))

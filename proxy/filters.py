@@ -42,7 +42,9 @@ def _matches(entry: Entry, rule: FieldFilter, feed_name: str) -> bool:
     except TimeoutError:
         logger.warning(
             "filter feed=%s field=%s pattern=%r ran out of time; treated as no match",
-            feed_name, rule.field, rule.pattern,
+            feed_name,
+            rule.field,
+            rule.pattern,
         )
         return False
 

@@ -167,9 +167,13 @@ def _media(raw: Any) -> tuple[Media, ...]:
         if _text(item.get("url")):
             found.append(
                 Media(
-                    url=item["url"].strip(), kind="content", type=_text(item.get("type")),
-                    medium=_text(item.get("medium")), width=_text(item.get("width")),
-                    height=_text(item.get("height")), file_size=_text(item.get("filesize")),
+                    url=item["url"].strip(),
+                    kind="content",
+                    type=_text(item.get("type")),
+                    medium=_text(item.get("medium")),
+                    width=_text(item.get("width")),
+                    height=_text(item.get("height")),
+                    file_size=_text(item.get("filesize")),
                     duration=_text(item.get("duration")),
                 )
             )
@@ -177,7 +181,9 @@ def _media(raw: Any) -> tuple[Media, ...]:
         if _text(item.get("url")):
             found.append(
                 Media(
-                    url=item["url"].strip(), kind="thumbnail", width=_text(item.get("width")),
+                    url=item["url"].strip(),
+                    kind="thumbnail",
+                    width=_text(item.get("width")),
                     height=_text(item.get("height")),
                 )
             )

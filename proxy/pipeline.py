@@ -21,18 +21,18 @@ from urllib.parse import quote
 import aiohttp
 
 from proxy import access, clean, fetch, filters, metrics, parse, render, rewrite, sanitize
+from proxy.backoff import HostBackoff
 from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
 from proxy.config import Settings
-from proxy.backoff import HostBackoff
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
-from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
-from proxy.siteconfig import SiteConfigs
 from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
+from proxy.siteconfig import SiteConfigs
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +128,7 @@ def _transform_entry(
     feed_name: str,
 ) -> Entry:
     base = entry.base_url or feed.source_url or entry.link
-    context = (
-        f"feed={feed_name or feed.source_url} item={entry.guid or entry.link or entry.title}"
-    )
+    context = f"feed={feed_name or feed.source_url} item={entry.guid or entry.link or entry.title}"
 
     def one(html: str | None) -> str | None:
         if html is None:
@@ -213,8 +211,12 @@ class Pipeline:
     ) -> rewrite.ImagePolicy:
         s = self.settings
         return rewrite.ImagePolicy(
-            mode=mode or s.images, public_base=public_base, key=self.key,
-            template=s.image_template, referer=referer or "", proxy_media=s.proxy_media,
+            mode=mode or s.images,
+            public_base=public_base,
+            key=self.key,
+            template=s.image_template,
+            referer=referer or "",
+            proxy_media=s.proxy_media,
         )
 
     # -- feeds -------------------------------------------------------------------------------
@@ -412,7 +414,10 @@ class Pipeline:
             if not (gone is not None and exc.message == gone[1]):
                 logger.warning(
                     "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
-                    url, exc.status, exc.message, _ms(started),
+                    url,
+                    exc.status,
+                    exc.message,
+                    _ms(started),
                 )
                 self.backoff.failure(url, exc)
                 if (
@@ -421,7 +426,9 @@ class Pipeline:
                     and self.settings.negative_ttl
                 ):
                     self._gone[url] = (
-                        self.clock() + self.settings.negative_ttl, exc.message, exc.upstream_status
+                        self.clock() + self.settings.negative_ttl,
+                        exc.message,
+                        exc.upstream_status,
                     )
             if stored is None:
                 raise
@@ -444,7 +451,10 @@ class Pipeline:
         await asyncio.to_thread(self.cache.put_feed, fresh)
         logger.info(
             "fetch feed_url=%s status=200 bytes=%d items=%d elapsed_ms=%d",
-            url, len(result.body), len(feed.entries), _ms(started),
+            url,
+            len(result.body),
+            len(feed.entries),
+            _ms(started),
         )
         return BodyState(fresh, feed=feed, asked_upstream=True)
 
@@ -454,9 +464,19 @@ class Pipeline:
         hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
         digest = hashlib.sha256()
         for part in (
-            OUTPUT_VERSION, stored.url, stored.final_url, fmt, job.public_base, job.self_path,
-            s.images, s.image_template, str(s.proxy_media), self._key_id, job.ruleset.fingerprint,
-            str(job.limit), hour,
+            OUTPUT_VERSION,
+            stored.url,
+            stored.final_url,
+            fmt,
+            job.public_base,
+            job.self_path,
+            s.images,
+            s.image_template,
+            str(s.proxy_media),
+            self._key_id,
+            job.ruleset.fingerprint,
+            str(job.limit),
+            hour,
             # Which articles full text filled in: a partial result never passes for the whole.
             articles,
         ):
@@ -483,8 +503,10 @@ class Pipeline:
             self._build, feed or state.feed, stored, job, fmt, feed is not None
         )
         output = StoredOutput(
-            body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            created_at=self.clock(), gzip_body=compressed,
+            body=body,
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            created_at=self.clock(),
+            gzip_body=compressed,
         )
         await asyncio.to_thread(self.cache.put_output, key, output)
         return output
@@ -493,7 +515,9 @@ class Pipeline:
         if feed is None:
             feed = parse.parse(
                 FetchResult(
-                    url=stored.final_url, status=200, body=stored.body,
+                    url=stored.final_url,
+                    status=200,
+                    body=stored.body,
                     content_type=stored.content_type,
                 )
             )

@@ -7,6 +7,7 @@ the server keeps serving with the config it had.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -67,10 +68,8 @@ async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
     seen = _mtime(path)
     try:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
             signalled = wake.is_set()
             wake.clear()
             current = _mtime(path)
@@ -80,13 +79,13 @@ async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
             try:
                 loaded = await asyncio.to_thread(load_feeds, path)
             except ConfigError as exc:
-                logger.error("config: reload refused, still serving the previous config: %s",
-                             exc.message.replace("\n", "; "))
+                logger.error(
+                    "config: reload refused, still serving the previous config: %s",
+                    exc.message.replace("\n", "; "),
+                )
                 continue
             apply(loaded)
             logger.info("config: reloaded %s (%d named feeds)", path, len(loaded.feeds.feeds))
     finally:
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass

@@ -76,8 +76,10 @@ def _web_urls_only(feed: Feed) -> Feed:
     site = _web_url(feed.link) or _web_url(feed.source_url)
     image = feed.image
     if image is not None:
-        image = None if _web_url(image.url) is None else (
-            dataclasses.replace(image, link=_web_url(image.link))
+        image = (
+            None
+            if _web_url(image.url) is None
+            else (dataclasses.replace(image, link=_web_url(image.link)))
         )
     entries = tuple(
         dataclasses.replace(
@@ -243,9 +245,7 @@ def _add_entry(generator: FeedGenerator, entry: Entry, fmt: str, feed_date: date
     elif entry.enclosures:
         # RSS allows one enclosure per item (readers take the first).
         enclosure = entry.enclosures[0]
-        item.enclosure(
-            url=enclosure.url, length=enclosure.length or "0", type=enclosure.type or ""
-        )
+        item.enclosure(url=enclosure.url, length=enclosure.length or "0", type=enclosure.type or "")
     for media in entry.media:
         _add_media(item, media)
 
@@ -255,13 +255,16 @@ def _add_media(item: Any, media: Media) -> None:
     # would wrap every one in a <media:group>).
     if media.kind == "thumbnail":
         fields = {"url": media.url, "width": media.width, "height": media.height}
-        item.media.thumbnail(
-            {k: v for k, v in fields.items() if v is not None}, group=None
-        )
+        item.media.thumbnail({k: v for k, v in fields.items() if v is not None}, group=None)
         return
     fields = {
-        "url": media.url, "type": media.type, "medium": media.medium, "width": media.width,
-        "height": media.height, "fileSize": media.file_size, "duration": media.duration,
+        "url": media.url,
+        "type": media.type,
+        "medium": media.medium,
+        "width": media.width,
+        "height": media.height,
+        "fileSize": media.file_size,
+        "duration": media.duration,
     }
     item.media.content({k: v for k, v in fields.items() if v is not None}, group=None)
 

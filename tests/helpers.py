@@ -10,7 +10,6 @@ from typing import Any
 import feedparser
 from aiohttp.test_utils import TestClient
 
-
 DATA = Path(__file__).parent / "data"
 SEED_IMAGE = (
     "https://s.rfi.fr/media/display/7f64401a-0dd8-11ee-a580-005056bfb2b6/w:1280/p:16x9/"

@@ -40,7 +40,9 @@ def test_console_script_is_installed() -> None:
 def test_clean_file_prints_the_cleaned_feed(tmp_path: Path) -> None:
     done = subprocess.run(
         [*FEEDSCRUB, "clean", str(DATA / "feeds" / "feedx-rfi.xml"), "--format", "atom"],
-        capture_output=True, env=_env(tmp_path), timeout=60,
+        capture_output=True,
+        env=_env(tmp_path),
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     feed = feedparser.parse(done.stdout)
@@ -54,8 +56,11 @@ def test_clean_file_prints_the_cleaned_feed(tmp_path: Path) -> None:
 
 def test_clean_stdin(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*FEEDSCRUB, "clean", "-"], input=seed_feed(), capture_output=True,
-        env=_env(tmp_path, FEEDSCRUB_IMAGES="none"), timeout=60,
+        [*FEEDSCRUB, "clean", "-"],
+        input=seed_feed(),
+        capture_output=True,
+        env=_env(tmp_path, FEEDSCRUB_IMAGES="none"),
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     feed = feedparser.parse(done.stdout)
@@ -71,8 +76,11 @@ def test_clean_errors_are_one_line(tmp_path: Path) -> None:
     ]
     for args, expected in cases:
         done = subprocess.run(
-            [*FEEDSCRUB, "clean", *args], capture_output=True, text=True,
-            env=_env(tmp_path), timeout=60,
+            [*FEEDSCRUB, "clean", *args],
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path),
+            timeout=60,
         )
         assert done.returncode == 1, args
         assert expected in done.stderr.lower(), done.stderr
@@ -82,8 +90,13 @@ def test_clean_errors_are_one_line(tmp_path: Path) -> None:
 async def test_clean_url_runs_the_real_pipeline(upstream: Upstream, tmp_path: Path) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
     process = await asyncio.create_subprocess_exec(
-        *FEEDSCRUB, "clean", url, "--format", "rss",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *FEEDSCRUB,
+        "clean",
+        url,
+        "--format",
+        "rss",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=_env(tmp_path, FEEDSCRUB_ALLOW_PRIVATE="true"),
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
@@ -101,8 +114,12 @@ async def test_clean_url_refuses_private_address_by_default(
 ) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
     process = await asyncio.create_subprocess_exec(
-        *FEEDSCRUB, "clean", url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_env(tmp_path),
+        *FEEDSCRUB,
+        "clean",
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(tmp_path),
     )
     _, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
@@ -114,8 +131,11 @@ def test_check_config(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[server]\nttl = 60\nsecret = "hunter2"\nimages = "absolute"\n')
     done = subprocess.run(
-        [*FEEDSCRUB, "check-config", str(good)], capture_output=True, text=True,
-        env=_env(tmp_path), timeout=30,
+        [*FEEDSCRUB, "check-config", str(good)],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=30,
     )
     assert done.returncode == 0, done.stderr
     assert "ttl = 60" in done.stdout and "<redacted>" in done.stdout
@@ -123,8 +143,11 @@ def test_check_config(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[server]\nttl = "soon"\n')
     done = subprocess.run(
-        [*FEEDSCRUB, "check-config", str(bad)], capture_output=True, text=True,
-        env=_env(tmp_path), timeout=30,
+        [*FEEDSCRUB, "check-config", str(bad)],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=30,
     )
     assert done.returncode == 1
     assert "ttl" in done.stderr and "Traceback" not in done.stderr
@@ -174,16 +197,27 @@ def test_sign_prints_a_link_that_works_without_the_key(tmp_path: Path) -> None:
     from proxy import access
 
     env = _env(tmp_path, FEEDSCRUB_ACCESS_KEY="a-long-enough-access-key-1234")
-    done = subprocess.run([*FEEDSCRUB, "sign", "https://Example.org:443/feed#x"],
-                          capture_output=True, text=True, env=env, timeout=30)
+    done = subprocess.run(
+        [*FEEDSCRUB, "sign", "https://Example.org:443/feed#x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     link = done.stdout.strip()
     assert link.startswith("http://proxy.test/feed?url=https%3A%2F%2Fexample.org%2Ffeed&sig=")
     sig = link.rsplit("sig=", 1)[1]
     assert sig == access.feed_signature("https://example.org/feed", "a-long-enough-access-key-1234")
-    named = subprocess.run([*FEEDSCRUB, "sign", "feeds/rfi"], capture_output=True, text=True,
-                           env=env, timeout=30)
+    named = subprocess.run(
+        [*FEEDSCRUB, "sign", "feeds/rfi"], capture_output=True, text=True, env=env, timeout=30
+    )
     assert named.stdout.strip().startswith("http://proxy.test/feeds/rfi?sig=")
-    without = subprocess.run([*FEEDSCRUB, "sign", "https://example.org/feed"],
-                             capture_output=True, text=True, env=_env(tmp_path), timeout=30)
+    without = subprocess.run(
+        [*FEEDSCRUB, "sign", "https://example.org/feed"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=30,
+    )
     assert without.returncode == 1 and "FEEDSCRUB_ACCESS_KEY" in without.stderr

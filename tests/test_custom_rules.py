@@ -21,31 +21,61 @@ def run(html: str, **options: object) -> str:
 @pytest.mark.parametrize(
     ("options", "before", "after"),
     [
-        ({"remove": (".ad", "aside")}, '<p>a</p><div class="ad">x</div><aside>y</aside>tail',
-         "<p>a</p>tail"),
+        (
+            {"remove": (".ad", "aside")},
+            '<p>a</p><div class="ad">x</div><aside>y</aside>tail',
+            "<p>a</p>tail",
+        ),
         ({"remove_xpath": ("//div[@data-x]",)}, '<p>a</p><div data-x="1">x</div>', "<p>a</p>"),
-        ({"remove_text": ("appeared first on",)},
-         '<p>Body</p><p>The post <a href="/x">X</a> appeared first on <a href="/">Y</a>.</p>',
-         "<p>Body</p>"),
-        ({"remove_text": ("^Continue reading",)},
-         "<div><p>Body</p><p>Continue reading <a>here</a></p></div>", "<div><p>Body</p></div>"),
-        ({"remove_after": ("^Related",)},
-         "<p>Body</p><h3>Related</h3><ul><li>a</li></ul><p>more</p>", "<p>Body</p>"),
-        ({"remove_after": ("— Sponsored —",)},
-         "<div><p>Body</p><div><p>— Sponsored —</p><p>ad</p></div><p>after</p></div>tail",
-         "<div><p>Body</p><div></div></div>"),
+        (
+            {"remove_text": ("appeared first on",)},
+            '<p>Body</p><p>The post <a href="/x">X</a> appeared first on <a href="/">Y</a>.</p>',
+            "<p>Body</p>",
+        ),
+        (
+            {"remove_text": ("^Continue reading",)},
+            "<div><p>Body</p><p>Continue reading <a>here</a></p></div>",
+            "<div><p>Body</p></div>",
+        ),
+        (
+            {"remove_after": ("^Related",)},
+            "<p>Body</p><h3>Related</h3><ul><li>a</li></ul><p>more</p>",
+            "<p>Body</p>",
+        ),
+        (
+            {"remove_after": ("— Sponsored —",)},
+            "<div><p>Body</p><div><p>— Sponsored —</p><p>ad</p></div><p>after</p></div>tail",
+            "<div><p>Body</p><div></div></div>",
+        ),
         ({"unwrap": ("font",)}, '<p><font color="red">red</font> text</p>', "<p>red text</p>"),
-        ({"replace": (Replacement(r"\(via \w+\)", ""),)}, "<p>News (via Feedly)</p>",
-         "<p>News </p>"),
-        ({"strip_params": ("utm_*", "fbclid")},
-         '<a href="https://a.test/x?id=1&utm_source=rss&fbclid=z&ref=home">l</a>',
-         '<a href="https://a.test/x?id=1&amp;ref=home">l</a>'),
-        ({"strip_params": ("utm_*",)}, '<a href="https://a.test/x?id=1">l</a>',
-         '<a href="https://a.test/x?id=1">l</a>'),
+        (
+            {"replace": (Replacement(r"\(via \w+\)", ""),)},
+            "<p>News (via Feedly)</p>",
+            "<p>News </p>",
+        ),
+        (
+            {"strip_params": ("utm_*", "fbclid")},
+            '<a href="https://a.test/x?id=1&utm_source=rss&fbclid=z&ref=home">l</a>',
+            '<a href="https://a.test/x?id=1&amp;ref=home">l</a>',
+        ),
+        (
+            {"strip_params": ("utm_*",)},
+            '<a href="https://a.test/x?id=1">l</a>',
+            '<a href="https://a.test/x?id=1">l</a>',
+        ),
     ],
-    ids=["remove-css", "remove-xpath", "remove-text-smallest", "remove-text-anchored",
-         "remove-after-siblings", "remove-after-nested", "unwrap", "replace", "strip-params",
-         "strip-params-untouched"],
+    ids=[
+        "remove-css",
+        "remove-xpath",
+        "remove-text-smallest",
+        "remove-text-anchored",
+        "remove-after-siblings",
+        "remove-after-nested",
+        "unwrap",
+        "replace",
+        "strip-params",
+        "strip-params-untouched",
+    ],
 )
 def test_rule_types(options: dict[str, object], before: str, after: str) -> None:
     assert run(before, **options) == after
@@ -75,16 +105,25 @@ def test_runaway_replace_leaves_item_as_it_was(caplog: pytest.LogCaptureFixture)
 
 def test_packs_and_custom_rules_together() -> None:
     ruleset = custom.compile_ruleset(FeedOptions(remove=(".promo",)), clean.DEFAULT_RULES)
-    html = ('<p>Body</p><div class="promo">buy</div><br><hr><div>获取更多RSS：<br>'
-            '<a href="https://feedx.net">https://feedx.net</a></div>')
+    html = (
+        '<p>Body</p><div class="promo">buy</div><br><hr><div>获取更多RSS：<br>'
+        '<a href="https://feedx.net">https://feedx.net</a></div>'
+    )
     assert clean.serialise(custom.clean_with(html, ruleset)) == "<p>Body</p>"
 
 
 @pytest.mark.parametrize(
     ("kind", "value", "ok"),
-    [("css", "div.a > p", True), ("css", "div[", False), ("xpath", "//p", True),
-     ("xpath", "//p[", False), ("regex", "a+", True), ("regex", "(", False), ("glob", "utm_*", True),
-     ("glob", " ", False)],
+    [
+        ("css", "div.a > p", True),
+        ("css", "div[", False),
+        ("xpath", "//p", True),
+        ("xpath", "//p[", False),
+        ("regex", "a+", True),
+        ("regex", "(", False),
+        ("glob", "utm_*", True),
+        ("glob", " ", False),
+    ],
 )
 def test_check(kind: str, value: str, ok: bool) -> None:
     assert (custom.check(kind, value) is None) is ok

@@ -29,7 +29,10 @@ def test_example_config_is_valid() -> None:
 
 
 def test_feed_options_merge_over_defaults(tmp_path: Path) -> None:
-    loaded = load_feeds(write(tmp_path, """
+    loaded = load_feeds(
+        write(
+            tmp_path,
+            """
 [defaults]
 ttl = 600
 remove = [".ad"]
@@ -47,7 +50,9 @@ include = [{ field = "title", pattern = "news" }]
 name = "b"
 url = "https://b.test/feed"
 rules = ["feedx", "share"]
-"""))
+""",
+        )
+    )
     a, b = loaded.feeds.feeds
     assert a.options.ttl == 60 and b.options.ttl == 600
     assert a.options.remove == (".ad", ".promo") and b.options.remove == (".ad",)
@@ -63,33 +68,57 @@ rules = ["feedx", "share"]
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove = ["div["]',
-         'feeds[0].remove[0]: invalid CSS selector "div["' ),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove_xpath = ["//div[@"]',
-         "feeds[0].remove_xpath[0]: invalid XPath"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove_text = ["(unclosed"]',
-         "feeds[0].remove_text[0]: invalid regex"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nreplace = [{pattern = "[", with = ""}]',
-         "feeds[0].replace[0].pattern: invalid regex"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nreplace = [{pattern = "x"}]',
-         "feeds[0].replace[0]: must be {pattern"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nexclude = [{field = "body", pattern = "x"}]',
-         "feeds[0].exclude[0].field: must be one of title, content, author, category, link"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nrules = ["nope"]',
-         "feeds[0].rules[0]: unknown rule pack 'nope'"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nttl = "soon"',
-         "feeds[0].ttl: must be a whole number greater than 0"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nmax_age = "a month"',
-         "feeds[0].max_age: 'a month' is not a duration"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\nformat = "json"',
-         'feeds[0].format: must be "rss" or "atom"'),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\ncolour = "red"',
-         "feeds[0].colour: unknown key"),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove = ["div["]',
+            'feeds[0].remove[0]: invalid CSS selector "div["',
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove_xpath = ["//div[@"]',
+            "feeds[0].remove_xpath[0]: invalid XPath",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove_text = ["(unclosed"]',
+            "feeds[0].remove_text[0]: invalid regex",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nreplace = [{pattern = "[", with = ""}]',
+            "feeds[0].replace[0].pattern: invalid regex",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nreplace = [{pattern = "x"}]',
+            "feeds[0].replace[0]: must be {pattern",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nexclude = [{field = "body", pattern = "x"}]',
+            "feeds[0].exclude[0].field: must be one of title, content, author, category, link",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nrules = ["nope"]',
+            "feeds[0].rules[0]: unknown rule pack 'nope'",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nttl = "soon"',
+            "feeds[0].ttl: must be a whole number greater than 0",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nmax_age = "a month"',
+            "feeds[0].max_age: 'a month' is not a duration",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nformat = "json"',
+            'feeds[0].format: must be "rss" or "atom"',
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\ncolour = "red"',
+            "feeds[0].colour: unknown key",
+        ),
         ('[[feeds]]\nname = "a b"\nurl = "https://a.test/"', "feeds[0].name: required: letters"),
         ('[[feeds]]\nname = "a"\nurl = "ftp://a.test/"', "feeds[0].url: required: an http"),
-        ('[[feeds]]\nname = "a"\nurl = "https://a.test/"\n[[feeds]]\nname = "a"\nurl = "https://b.test/"',
-         "feeds[1].name: 'a' is already used by feeds[0]"),
-        ('[defaults]\nremove = "div["', 'defaults.remove[0]: invalid CSS selector'),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\n[[feeds]]\nname = "a"\nurl = "https://b.test/"',
+            "feeds[1].name: 'a' is already used by feeds[0]",
+        ),
+        ('[defaults]\nremove = "div["', "defaults.remove[0]: invalid CSS selector"),
         ('[defaults]\nheaders = ["x"]', "defaults.headers: must be a table"),
         ("[extras]\nx = 1", "extras: unknown table"),
     ],
@@ -102,7 +131,10 @@ def test_problems_are_named_by_path(tmp_path: Path, text: str, expected: str) ->
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_feeds(write(tmp_path, """
+        load_feeds(
+            write(
+                tmp_path,
+                """
 [[feeds]]
 name = "a"
 url = "https://a.test/"
@@ -110,27 +142,46 @@ remove = ["div[", "p"]
 remove_text = ["("]
 [[feeds]]
 url = "https://b.test/"
-"""))
+""",
+            )
+        )
     lines = caught.value.message.splitlines()
     assert lines[0].endswith("3 problem(s)")
     assert [line.split(":")[0] for line in lines[1:]] == [
-        "feeds[0].remove[0]", "feeds[0].remove_text[0]", "feeds[1].name",
+        "feeds[0].remove[0]",
+        "feeds[0].remove_text[0]",
+        "feeds[1].name",
     ]
 
 
 def test_check_config_command_prints_every_problem(tmp_path: Path) -> None:
-    path = write(tmp_path, '[server]\nttl = "x"\n[[feeds]]\nname = "a"\nurl = "https://a.test/"\n'
-                           'remove = ["div["]\n')
-    done = subprocess.run([sys.executable, "-m", "proxy", "check-config", path],
-                          capture_output=True, text=True, timeout=30)
+    path = write(
+        tmp_path,
+        '[server]\nttl = "x"\n[[feeds]]\nname = "a"\nurl = "https://a.test/"\nremove = ["div["]\n',
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "proxy", "check-config", path],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 1
     assert "server.ttl" in done.stderr
     assert 'feeds[0].remove[0]: invalid CSS selector "div["' in done.stderr
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400),
-                                                ("2w", 14 * 86400), (3600, 3600), ("45", 45)])
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("30d", 30 * 86400),
+        ("12h", 43200),
+        ("90m", 5400),
+        ("2w", 14 * 86400),
+        (3600, 3600),
+        ("45", 45),
+    ],
+)
 def test_durations(value: object, seconds: int) -> None:
     assert parse_duration(value) == seconds
 

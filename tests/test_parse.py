@@ -66,14 +66,26 @@ def test_whitespace_before_xml_declaration() -> None:
 @pytest.mark.parametrize(
     ("body", "version"),
     [
-        (b'<rss version="0.91"><channel><title>t</title><item><title>a</title></item></channel></rss>', "rss"),
-        (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
-         b'<channel rdf:about="x"><title>t</title></channel><item rdf:about="i"><title>a</title></item></rdf:RDF>', "rss"),
-        (b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title><entry><title>a</title>'
-         b"<id>x</id></entry></feed>", "atom"),
-        (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>a</title><id>x</id>'
-         b'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>hi</p></div></content>'
-         b"</entry></feed>", "atom"),
+        (
+            b'<rss version="0.91"><channel><title>t</title><item><title>a</title></item></channel></rss>',
+            "rss",
+        ),
+        (
+            b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
+            b'<channel rdf:about="x"><title>t</title></channel><item rdf:about="i"><title>a</title></item></rdf:RDF>',
+            "rss",
+        ),
+        (
+            b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title><entry><title>a</title>'
+            b"<id>x</id></entry></feed>",
+            "atom",
+        ),
+        (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>a</title><id>x</id>'
+            b'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>hi</p></div></content>'
+            b"</entry></feed>",
+            "atom",
+        ),
     ],
 )
 def test_feed_families(body: bytes, version: str) -> None:
@@ -83,7 +95,9 @@ def test_feed_families(body: bytes, version: str) -> None:
 
 
 def test_atom_corpus_feed() -> None:
-    feed = parse(result((DATA / "feeds" / "atom-neverworkintheory-empty-divs-relative.xml").read_bytes()))
+    feed = parse(
+        result((DATA / "feeds" / "atom-neverworkintheory-empty-divs-relative.xml").read_bytes())
+    )
     assert feed.kind == "atom" and len(feed.entries) == 20
     assert all(e.content for e in feed.entries)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,8 +52,10 @@ FAILURES: dict[str, dict[str, Any]] = {
     "timeout": {"body": seed_feed(), "delay": 2.0},
     "reset-mid-body": {"handler": _reset_mid_body},
     "truncated-xml": {"body": seed_feed()[: len(seed_feed()) // 2]},
-    "html-instead": {"body": b"<!doctype html><html><body>login</body></html>",
-                     "content_type": "text/html"},
+    "html-instead": {
+        "body": b"<!doctype html><html><body>login</body></html>",
+        "content_type": "text/html",
+    },
     "undecodable": {"body": bytes(range(128, 256)) * 40, "content_type": "application/rss+xml"},
     "redirect-loop": {"handler": _redirect_loop},
 }
@@ -79,8 +81,15 @@ async def test_good_copy_survives_every_failure(
 
 @pytest.mark.parametrize(
     ("failure", "status"),
-    [("500", 502), ("timeout", 504), ("reset-mid-body", 502), ("truncated-xml", 502),
-     ("html-instead", 502), ("undecodable", 502), ("redirect-loop", 502)],
+    [
+        ("500", 502),
+        ("timeout", 504),
+        ("reset-mid-body", 502),
+        ("truncated-xml", 502),
+        ("html-instead", 502),
+        ("undecodable", 502),
+        ("redirect-loop", 502),
+    ],
 )
 async def test_nothing_cached_gives_one_clear_error(
     upstream: Upstream, make_client: MakeClient, failure: str, status: int
@@ -117,10 +126,15 @@ async def test_huge_bodies_refused_with_and_without_length(
 
 
 def _big_feed(items: int) -> bytes:
-    parts = ['<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>'
-             "<link>http://x/</link><description>d</description>"]
-    parts += [f"<item><title>i{i}</title><guid>g{i}</guid><description>&lt;p&gt;{i}&lt;/p&gt;"
-              "</description></item>" for i in range(items)]
+    parts = [
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>'
+        "<link>http://x/</link><description>d</description>"
+    ]
+    parts += [
+        f"<item><title>i{i}</title><guid>g{i}</guid><description>&lt;p&gt;{i}&lt;/p&gt;"
+        "</description></item>"
+        for i in range(items)
+    ]
     parts.append("</channel></rss>")
     return "".join(parts).encode()
 
@@ -237,15 +251,21 @@ async def test_key_rotation_keeps_old_image_links_for_the_grace_period(
     url = upstream.route("/rfi.xml", seed_feed(image_base=upstream.base_url))
     settings = make_settings(secret="")
     first = await aiohttp_client(create_app(settings))
-    old_path = img_paths(read_feed(await (await first.get("/feed", params={"url": url})).read())
-                         .entries[0].description)[0]
+    old_path = img_paths(
+        read_feed(await (await first.get("/feed", params={"url": url})).read())
+        .entries[0]
+        .description
+    )[0]
     await first.close()
     signing.rotate_secret(settings.cache_dir, grace_seconds=3600)
     assert (Path(settings.cache_dir) / "secret.previous").stat().st_mode & 0o777 == 0o600
     second = await aiohttp_client(create_app(settings))
     assert (await second.get(old_path)).status == 200  # in its grace period
-    new_path = img_paths(read_feed(await (await second.get("/feed", params={"url": url})).read())
-                         .entries[0].description)[0]
+    new_path = img_paths(
+        read_feed(await (await second.get("/feed", params={"url": url})).read())
+        .entries[0]
+        .description
+    )[0]
     assert new_path != old_path  # new links are signed with the new key
     assert (await second.get(new_path)).status == 200
     await second.close()

@@ -24,14 +24,28 @@ def sample(**changes: object) -> Feed:
         categories=("news", "zh"),
         summary="<p>summary</p>",
         content="<p>content\x00</p>",
-        enclosures=(Enclosure("https://example.org/a.mp3", "10", "audio/mpeg"),
-                    Enclosure("https://example.org/b.mp3", "20", "audio/mpeg")),
+        enclosures=(
+            Enclosure("https://example.org/a.mp3", "10", "audio/mpeg"),
+            Enclosure("https://example.org/b.mp3", "20", "audio/mpeg"),
+        ),
     )
     feed = Feed(
-        kind="rss", source_url="https://example.org/feed", title="Example", link="https://example.org/",
-        description="An example", language="en", entries=(entry, Entry(
-            guid=None, guid_is_permalink=None, title=None, link="https://example.org/2",
-            summary="<p>no title</p>")),
+        kind="rss",
+        source_url="https://example.org/feed",
+        title="Example",
+        link="https://example.org/",
+        description="An example",
+        language="en",
+        entries=(
+            entry,
+            Entry(
+                guid=None,
+                guid_is_permalink=None,
+                title=None,
+                link="https://example.org/2",
+                summary="<p>no title</p>",
+            ),
+        ),
     )
     return Feed(**{**{f: getattr(feed, f) for f in feed.__dataclass_fields__}, **changes})  # type: ignore[arg-type]
 
@@ -48,8 +62,11 @@ def test_round_trip(fmt: str) -> None:
     assert [t.term for t in first.tags] == ["news", "zh"]
     assert first.published_parsed[:6] == (2024, 1, 2, 3, 4, 5)
     hrefs = [e.href for e in first.enclosures]
-    assert hrefs == (["https://example.org/a.mp3", "https://example.org/b.mp3"] if fmt == "atom"
-                     else ["https://example.org/a.mp3"])
+    assert hrefs == (
+        ["https://example.org/a.mp3", "https://example.org/b.mp3"]
+        if fmt == "atom"
+        else ["https://example.org/a.mp3"]
+    )
     assert parsed.feed.title == "Example"
     assert parsed.feed.language == "en"
     assert len(parsed.entries) == 2

@@ -40,13 +40,25 @@ def proxied(url: str) -> str:
             '<img src="/img/blank.gif" data-lazy-src="https://a.test/l.jpg">',
             f'<img src="{proxied("https://a.test/l.jpg")}">',
         ),
-        ('<img data-original="https://a.test/o.jpg">', f'<img src="{proxied("https://a.test/o.jpg")}">'),
+        (
+            '<img data-original="https://a.test/o.jpg">',
+            f'<img src="{proxied("https://a.test/o.jpg")}">',
+        ),
         ('<img src="data:image/png;base64,AAAA">', '<img src="data:image/png;base64,AAAA">'),
         ('<a href="/post/1">x</a>', '<a href="https://site.test/post/1">x</a>'),
         ('<a href="mailto:a@b.test">x</a>', '<a href="mailto:a@b.test">x</a>'),
     ],
-    ids=["absolute", "root-relative", "relative", "data-src-placeholder", "lazy-src", "original",
-         "data-uri-kept", "link-resolved", "mailto-kept"],
+    ids=[
+        "absolute",
+        "root-relative",
+        "relative",
+        "data-src-placeholder",
+        "lazy-src",
+        "original",
+        "data-uri-kept",
+        "link-resolved",
+        "mailto-kept",
+    ],
 )
 def test_proxy_mode(before: str, after: str) -> None:
     assert rewrite(before) == after
@@ -61,8 +73,10 @@ def test_srcset_every_candidate_rewritten() -> None:
 
 
 def test_lazy_srcset_and_picture_sources() -> None:
-    out = rewrite('<picture><source srcset="/s.webp" type="image/webp">'
-                  '<img data-srcset="/l.jpg 2x" src="/p.jpg"></picture>')
+    out = rewrite(
+        '<picture><source srcset="/s.webp" type="image/webp">'
+        '<img data-srcset="/l.jpg 2x" src="/p.jpg"></picture>'
+    )
     assert proxied("https://site.test/s.webp") in out
     assert proxied("https://site.test/l.jpg") + " 2x" in out
     assert "data-srcset" not in out
@@ -78,7 +92,10 @@ def test_template_mode() -> None:
 
 
 def test_absolute_and_none_modes() -> None:
-    assert rewrite('<img src="/x.jpg">', ImagePolicy(mode="absolute")) == '<img src="https://site.test/x.jpg">'
+    assert (
+        rewrite('<img src="/x.jpg">', ImagePolicy(mode="absolute"))
+        == '<img src="https://site.test/x.jpg">'
+    )
     assert rewrite('<img src="/x.jpg">', ImagePolicy(mode="none")) == '<img src="/x.jpg">'
 
 
@@ -89,7 +106,9 @@ def test_relative_stays_relative_without_base() -> None:
 
 def test_parse_srcset() -> None:
     assert parse_srcset(" a.jpg 1x,b.jpg  2x , c.jpg") == [
-        ("a.jpg", "1x"), ("b.jpg", "2x"), ("c.jpg", "")
+        ("a.jpg", "1x"),
+        ("b.jpg", "2x"),
+        ("c.jpg", ""),
     ]
 
 
@@ -127,8 +146,10 @@ def test_picture_sources_and_their_lazy_srcset() -> None:
 
 
 def test_svg_source_dropped_in_proxy_mode_only() -> None:
-    fragment = ('<picture><source srcset="/logo.svg" type="image/svg+xml">'
-                '<source srcset="/logo-b.svg"><img src="/logo.png"></picture>')
+    fragment = (
+        '<picture><source srcset="/logo.svg" type="image/svg+xml">'
+        '<source srcset="/logo-b.svg"><img src="/logo.png"></picture>'
+    )
     out = rewrite(fragment)
     assert "svg" not in out  # the proxy refuses SVG; the <img> fallback stays
     assert proxied("https://site.test/logo.png") in out
@@ -139,19 +160,37 @@ def test_svg_source_dropped_in_proxy_mode_only() -> None:
 @pytest.mark.parametrize(
     ("before", "src", "srcset"),
     [
-        ('<img data-srcset="/a.jpg 1x, /b.jpg 2x" srcset="data:image/svg+xml,%3Csvg%3E">',
-         None, "https://site.test/a.jpg 1x, https://site.test/b.jpg 2x"),
-        ('<img src="/wp-content/lazy-placeholder.png" data-lazy-src="/real.jpg">',
-         "https://site.test/real.jpg", None),
-        ('<img src="data:image/gif;base64,R0l" data-original="//cdn.test/o.jpg">',
-         "https://cdn.test/o.jpg", None),
-        ('<img src="https://pic1.zhimg.test/blank.gif" data-actualsrc="https://pic1.zhimg.test/v2.jpg">',
-         "https://pic1.zhimg.test/v2.jpg", None),
+        (
+            '<img data-srcset="/a.jpg 1x, /b.jpg 2x" srcset="data:image/svg+xml,%3Csvg%3E">',
+            None,
+            "https://site.test/a.jpg 1x, https://site.test/b.jpg 2x",
+        ),
+        (
+            '<img src="/wp-content/lazy-placeholder.png" data-lazy-src="/real.jpg">',
+            "https://site.test/real.jpg",
+            None,
+        ),
+        (
+            '<img src="data:image/gif;base64,R0l" data-original="//cdn.test/o.jpg">',
+            "https://cdn.test/o.jpg",
+            None,
+        ),
+        (
+            '<img src="https://pic1.zhimg.test/blank.gif" data-actualsrc="https://pic1.zhimg.test/v2.jpg">',
+            "https://pic1.zhimg.test/v2.jpg",
+            None,
+        ),
         ('<img data-lazyload="/l.png">', "https://site.test/l.png", None),
         ('<img src="/real.jpg" data-src="/other.jpg">', "https://site.test/real.jpg", None),
     ],
-    ids=["data-srcset", "data-lazy-src", "data-original", "data-actualsrc", "data-lazyload",
-         "real-src-kept"],
+    ids=[
+        "data-srcset",
+        "data-lazy-src",
+        "data-original",
+        "data-actualsrc",
+        "data-lazyload",
+        "real-src-kept",
+    ],
 )
 def test_lazy_attributes(before: str, src: str | None, srcset: str | None) -> None:
     root = lxml_html.fragment_fromstring(rewrite(before, ImagePolicy(mode="absolute")))
@@ -166,22 +205,39 @@ NOSCRIPT = '<noscript><img src="/real.jpg" alt="the real one"></noscript>'
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        (f'<p><img src="data:image/gif;base64,R0l" class="lazy" width="640">{NOSCRIPT} tail</p>',
-         '<p><img src="https://site.test/real.jpg" alt="the real one" width="640"> tail</p>'),
-        (f'<p>{NOSCRIPT}<img src="/spacer.gif" alt="lazy alt"></p>',
-         '<p><img src="https://site.test/real.jpg" alt="the real one"></p>'),
-        (f'<p><img src="data:," data-src="/real.jpg">{NOSCRIPT}</p>',
-         '<p><img src="https://site.test/real.jpg"></p>'),
-        (f'<p><a href="/post"><img src="/blank.gif"></a>\n{NOSCRIPT}</p>',
-         '<p><a href="https://site.test/post"><img src="https://site.test/real.jpg" '
-         'alt="the real one"></a>\n</p>'),
-        (f'<p>{NOSCRIPT}</p>', f'<p>{NOSCRIPT.replace("/real", "https://site.test/real")}</p>'),
-        (f'<p><img src="/blank.gif">text between{NOSCRIPT}</p>',
-         '<p><img src="https://site.test/blank.gif">text between'
-         + NOSCRIPT.replace("/real", "https://site.test/real") + "</p>"),
+        (
+            f'<p><img src="data:image/gif;base64,R0l" class="lazy" width="640">{NOSCRIPT} tail</p>',
+            '<p><img src="https://site.test/real.jpg" alt="the real one" width="640"> tail</p>',
+        ),
+        (
+            f'<p>{NOSCRIPT}<img src="/spacer.gif" alt="lazy alt"></p>',
+            '<p><img src="https://site.test/real.jpg" alt="the real one"></p>',
+        ),
+        (
+            f'<p><img src="data:," data-src="/real.jpg">{NOSCRIPT}</p>',
+            '<p><img src="https://site.test/real.jpg"></p>',
+        ),
+        (
+            f'<p><a href="/post"><img src="/blank.gif"></a>\n{NOSCRIPT}</p>',
+            '<p><a href="https://site.test/post"><img src="https://site.test/real.jpg" '
+            'alt="the real one"></a>\n</p>',
+        ),
+        (f"<p>{NOSCRIPT}</p>", f"<p>{NOSCRIPT.replace('/real', 'https://site.test/real')}</p>"),
+        (
+            f'<p><img src="/blank.gif">text between{NOSCRIPT}</p>',
+            '<p><img src="https://site.test/blank.gif">text between'
+            + NOSCRIPT.replace("/real", "https://site.test/real")
+            + "</p>",
+        ),
     ],
-    ids=["copy-replaces-placeholder", "noscript-first", "lazy-recovered-copy-dropped",
-         "lazy-inside-link", "lone-noscript-left-to-sanitiser", "not-adjacent"],
+    ids=[
+        "copy-replaces-placeholder",
+        "noscript-first",
+        "lazy-recovered-copy-dropped",
+        "lazy-inside-link",
+        "lone-noscript-left-to-sanitiser",
+        "not-adjacent",
+    ],
 )
 def test_noscript_copies_collapse_into_one_image(before: str, after: str) -> None:
     assert rewrite(before, ImagePolicy(mode="absolute")) == after
@@ -192,10 +248,14 @@ def test_noscript_image_survives_the_whole_item_pipeline() -> None:
     from proxy.pipeline import transform
 
     html = f'<p>Intro</p><p><img src="data:image/gif;base64,R0l" class="lazyload">{NOSCRIPT}</p>'
-    feed = Feed(kind="rss", source_url="https://site.test/feed", title="t", link=None,
-                description=None,
-                entries=(Entry(guid="1", guid_is_permalink=False, title="t", link=None,
-                               content=html),))
+    feed = Feed(
+        kind="rss",
+        source_url="https://site.test/feed",
+        title="t",
+        link=None,
+        description=None,
+        entries=(Entry(guid="1", guid_is_permalink=False, title="t", link=None, content=html),),
+    )
     out = transform(feed, policy=ImagePolicy(mode="absolute")).entries[0].content or ""
     assert out.count("<img") == 1
     assert 'src="https://site.test/real.jpg"' in out and "noscript" not in out
@@ -260,7 +320,10 @@ def _entry_with_attachments() -> Entry:
     from proxy.models import Enclosure, Entry, Media
 
     return Entry(
-        guid="1", guid_is_permalink=False, title="t", link="https://blog.test/1",
+        guid="1",
+        guid_is_permalink=False,
+        title="t",
+        link="https://blog.test/1",
         enclosures=(
             Enclosure("https://cdn.test/ep1.mp3", "123", "audio/mpeg"),
             Enclosure("/cover.jpg", None, "image/jpeg"),
@@ -281,8 +344,9 @@ def test_attachments_images_proxied_media_only_when_asked() -> None:
     entry = _entry_with_attachments()
     for proxy_media in (False, True):
         policy = for_item(
-            ImagePolicy(mode="proxy", public_base="https://p.test", key=KEY,
-                        proxy_media=proxy_media),
+            ImagePolicy(
+                mode="proxy", public_base="https://p.test", key=KEY, proxy_media=proxy_media
+            ),
             entry.link,
         )
         out = rewrite_attachments(entry, policy, base_url="https://blog.test/feed")
@@ -292,17 +356,25 @@ def test_attachments_images_proxied_media_only_when_asked() -> None:
         def image(url: str, hint: str = image_hint) -> str:
             return "https://p.test" + image_path(url, KEY, hint)
 
-        expected_mp3 = image("https://cdn.test/ep1.mp3", media_hint) if proxy_media else (
-            "https://cdn.test/ep1.mp3"
+        expected_mp3 = (
+            image("https://cdn.test/ep1.mp3", media_hint)
+            if proxy_media
+            else ("https://cdn.test/ep1.mp3")
         )
-        expected_mp4 = image("https://cdn.test/v.mp4", media_hint) if proxy_media else (
-            "https://cdn.test/v.mp4"
+        expected_mp4 = (
+            image("https://cdn.test/v.mp4", media_hint)
+            if proxy_media
+            else ("https://cdn.test/v.mp4")
         )
         assert [e.url for e in out.enclosures] == [
-            expected_mp3, image("https://blog.test/cover.jpg"), "https://cdn.test/notes.pdf"
+            expected_mp3,
+            image("https://blog.test/cover.jpg"),
+            "https://cdn.test/notes.pdf",
         ]
         assert [m.url for m in out.media] == [
-            image("https://cdn.test/t.jpg"), expected_mp4, image("https://cdn.test/photo")
+            image("https://cdn.test/t.jpg"),
+            expected_mp4,
+            image("https://cdn.test/photo"),
         ]
         # Everything but the URL is kept.
         assert [(e.length, e.type) for e in out.enclosures] == [
@@ -315,12 +387,15 @@ def test_attachments_in_other_modes() -> None:
     from proxy.rewrite import rewrite_attachments
 
     entry = _entry_with_attachments()
-    absolute = rewrite_attachments(entry, ImagePolicy(mode="absolute"), base_url="https://blog.test/")
+    absolute = rewrite_attachments(
+        entry, ImagePolicy(mode="absolute"), base_url="https://blog.test/"
+    )
     assert absolute.enclosures[1].url == "https://blog.test/cover.jpg"
     assert absolute.media == entry.media
     assert rewrite_attachments(entry, ImagePolicy(mode="none"), base_url="https://b.test/") == entry
     template = rewrite_attachments(
-        entry, ImagePolicy(mode="template", template="https://i.test/?u={url_encoded}"),
+        entry,
+        ImagePolicy(mode="template", template="https://i.test/?u={url_encoded}"),
         base_url="https://blog.test/",
     )
     assert template.enclosures[0].url == "https://cdn.test/ep1.mp3"  # templates are for images
@@ -333,18 +408,21 @@ def test_podcast_enclosures_follow_proxy_media() -> None:
     from proxy.pipeline import transform
     from tests.helpers import DATA
 
-    feed = parse.parse(FetchResult(
-        url="https://feeds.test/cre", status=200,
-        body=(DATA / "feeds" / "podcast-cre-feedburner-enclosures.xml").read_bytes(),
-        content_type="application/rss+xml",
-    ))
+    feed = parse.parse(
+        FetchResult(
+            url="https://feeds.test/cre",
+            status=200,
+            body=(DATA / "feeds" / "podcast-cre-feedburner-enclosures.xml").read_bytes(),
+            content_type="application/rss+xml",
+        )
+    )
     originals = [e.enclosures[0].url for e in feed.entries]
     assert len(originals) == 30 and all(u.endswith(".m4a") for u in originals)
     default = transform(feed, policy=PROXY)
     assert [e.enclosures[0].url for e in default.entries] == originals
     with_media = transform(
-        feed, policy=ImagePolicy(mode="proxy", public_base="https://p.test", key=KEY,
-                                 proxy_media=True),
+        feed,
+        policy=ImagePolicy(mode="proxy", public_base="https://p.test", key=KEY, proxy_media=True),
     )
     urls = [e.enclosures[0].url for e in with_media.entries]
     assert all(u.startswith("https://p.test/img/") for u in urls)

@@ -16,8 +16,19 @@ from tests.helpers import DATA, img_paths, move_clock, read_feed, seed_feed
 from tests.upstream import Upstream
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
-JUNK = ("获取更多RSS", "feedx.net", "feedx.best", "分享", "facebook.com", "whatsapp",
-        "twitter.com/intent", "share-button", "share-modal", "data-selfpromo", "<span")
+JUNK = (
+    "获取更多RSS",
+    "feedx.net",
+    "feedx.best",
+    "分享",
+    "facebook.com",
+    "whatsapp",
+    "twitter.com/intent",
+    "share-button",
+    "share-modal",
+    "data-selfpromo",
+    "<span",
+)
 
 
 @pytest.fixture
@@ -60,7 +71,9 @@ async def test_seed_item_comes_out_as_only_its_article(
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
-async def test_both_formats_keep_items(upstream: Upstream, make_client: MakeClient, fmt: str) -> None:
+async def test_both_formats_keep_items(
+    upstream: Upstream, make_client: MakeClient, fmt: str
+) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
     client = await make_client()
     response, body = await get_feed(client, url, format=fmt)
@@ -88,7 +101,8 @@ async def test_default_format_follows_upstream_family(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
     url = upstream.serve_file(
-        "/atom.xml", "feeds/atom-neverworkintheory-empty-divs-relative.xml",
+        "/atom.xml",
+        "feeds/atom-neverworkintheory-empty-divs-relative.xml",
         content_type="application/atom+xml",
     )
     client = await make_client()
@@ -164,7 +178,9 @@ async def test_images_load_through_the_proxy(upstream: Upstream, make_client: Ma
 async def test_tampered_image_signature_is_refused(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
-    upstream.route("/seed.jpg", (DATA / "images" / "red.png").read_bytes(), content_type="image/png")
+    upstream.route(
+        "/seed.jpg", (DATA / "images" / "red.png").read_bytes(), content_type="image/png"
+    )
     url = upstream.route("/rfi.xml", seed_feed(image_base=upstream.base_url))
     client = await make_client()
     _, body = await get_feed(client, url)
@@ -182,8 +198,9 @@ async def test_image_proxy_refuses_non_images(upstream: Upstream, make_client: M
     from proxy.signing import image_path
 
     page = upstream.route("/page.html", b"<html>hi</html>", content_type="image/png")
-    svg = upstream.route("/x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>",
-                         content_type="image/svg+xml")
+    svg = upstream.route(
+        "/x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", content_type="image/svg+xml"
+    )
     client = await make_client()
     key = client.server.app[PIPELINE].key
     for target in (page, svg):
@@ -227,7 +244,9 @@ async def test_conditional_get_to_the_upstream_after_ttl(
     assert sent["If-None-Match"].startswith('"')
 
 
-async def test_reader_gets_304_with_etag_or_date(upstream: Upstream, make_client: MakeClient) -> None:
+async def test_reader_gets_304_with_etag_or_date(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
     client = await make_client()
     response, _ = await get_feed(client, url)
@@ -294,9 +313,7 @@ async def test_fifty_concurrent_requests_make_one_upstream_request(
 ) -> None:
     url = upstream.route("/rfi.xml", seed_feed(), delay=0.2)
     client = await make_client()
-    responses = await asyncio.gather(
-        *(client.get("/feed", params={"url": url}) for _ in range(50))
-    )
+    responses = await asyncio.gather(*(client.get("/feed", params={"url": url}) for _ in range(50)))
     bodies = {await r.read() for r in responses}
     assert {r.status for r in responses} == {200}
     assert len(bodies) == 1
@@ -305,8 +322,13 @@ async def test_fifty_concurrent_requests_make_one_upstream_request(
 
 async def test_private_address_refused_without_allow_private(make_client: MakeClient) -> None:
     client = await make_client(allow_private=False)
-    for url in ("http://127.0.0.1:9/feed", "http://[::1]/feed", "http://10.0.0.1/x",
-                "http://169.254.169.254/latest/meta-data/", "http://localhost/feed"):
+    for url in (
+        "http://127.0.0.1:9/feed",
+        "http://[::1]/feed",
+        "http://10.0.0.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost/feed",
+    ):
         response = await client.get("/feed", params={"url": url})
         assert response.status == 403, url
         text = await response.text()
@@ -314,8 +336,16 @@ async def test_private_address_refused_without_allow_private(make_client: MakeCl
 
 
 @pytest.mark.parametrize(
-    "url", ["", "not a url", "ftp://example.com/feed", "file:///etc/passwd",
-            "javascript:alert(1)", "//example.com/feed", "http://"],
+    "url",
+    [
+        "",
+        "not a url",
+        "ftp://example.com/feed",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "//example.com/feed",
+        "http://",
+    ],
 )
 async def test_bad_url_is_400(make_client: MakeClient, url: str) -> None:
     client = await make_client()
@@ -411,8 +441,9 @@ async def test_stale_while_revalidate_serves_at_once_and_refreshes_once(
     url = upstream.route("/rfi.xml", seed_feed(), validators=True)
     client = await make_client(ttl=60, stale_while_revalidate=300)
     _, first = await get_feed(client, url)
-    upstream.route("/rfi.xml", seed_feed().replace("第二条新闻".encode(), "更新后的新闻".encode()),
-                   delay=0.3)
+    upstream.route(
+        "/rfi.xml", seed_feed().replace("第二条新闻".encode(), "更新后的新闻".encode()), delay=0.3
+    )
     move_clock(client, 90)
     responses = await asyncio.gather(*(client.get("/feed", params={"url": url}) for _ in range(10)))
     bodies = {await r.read() for r in responses}
@@ -437,7 +468,9 @@ async def test_beyond_the_revalidate_window_the_reader_waits_for_fresh(
     assert "更新后的新闻".encode() in body
 
 
-async def test_dead_feed_is_remembered_for_a_while(upstream: Upstream, make_client: MakeClient) -> None:
+async def test_dead_feed_is_remembered_for_a_while(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
     url = upstream.route("/gone.xml", b"gone", status=404, content_type="text/plain")
     client = await make_client(negative_ttl=300)
     for _ in range(5):
@@ -458,8 +491,13 @@ async def test_dead_feed_is_remembered_for_a_while(upstream: Upstream, make_clie
 async def test_retry_after_is_honoured(
     upstream: Upstream, make_client: MakeClient, retry_after: str, blocked_for: int
 ) -> None:
-    url = upstream.route("/busy.xml", b"busy", status=429, content_type="text/plain",
-                         headers={"Retry-After": retry_after})
+    url = upstream.route(
+        "/busy.xml",
+        b"busy",
+        status=429,
+        content_type="text/plain",
+        headers={"Retry-After": retry_after},
+    )
     other = upstream.url("/other.xml")
     upstream.route("/other.xml", seed_feed())
     client = await make_client()

@@ -70,7 +70,9 @@ async def test_named_feed_fulltext_partial_then_complete(
     article = (DATA / "articles" / "article.html").read_bytes()
     upstream.route("/fast.html", article, content_type="text/html")
     upstream.route("/slow.html", article, content_type="text/html", delay=0.8)
-    url = upstream.route("/teasers.xml", teaser_feed(upstream.base_url, ["/fast.html", "/slow.html"]))
+    url = upstream.route(
+        "/teasers.xml", teaser_feed(upstream.base_url, ["/fast.html", "/slow.html"])
+    )
     config = tmp_path / "feeds.toml"
     config.write_text(f'[[feeds]]\nname = "t"\nurl = "{url}"\nfulltext = true\n')
     client = await make_client(config=str(config), fulltext_budget=0.3)

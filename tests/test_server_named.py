@@ -32,12 +32,12 @@ def config_file(tmp_path: Path, upstream: Upstream) -> Callable[[str], Path]:
 [[feeds]]
 name = "rfi"
 title = "RFI cleaned"
-url = "{upstream.url('/rfi.xml')}"
+url = "{upstream.url("/rfi.xml")}"
 {extra}
 
 [[feeds]]
 name = "rfi-atom"
-url = "{upstream.url('/rfi.xml')}"
+url = "{upstream.url("/rfi.xml")}"
 format = "atom"
 exclude = [{{ field = "title", pattern = "第二条" }}]
 """,

@@ -76,5 +76,7 @@ async def test_single_flight_shares_errors() -> None:
         await asyncio.sleep(0.01)
         raise ValueError("upstream broke")
 
-    results = await asyncio.gather(*(flights.run("k", work) for _ in range(3)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(flights.run("k", work) for _ in range(3)), return_exceptions=True
+    )
     assert all(isinstance(r, ValueError) for r in results)

@@ -43,9 +43,8 @@ def check(kind: str, value: str) -> str | None:
             etree.XPath(value)
         elif kind == "regex":
             regex.compile(value)
-        elif kind == "glob":
-            if not value.strip():
-                return "must not be empty"
+        elif kind == "glob" and not value.strip():
+            return "must not be empty"
     except Exception as exc:  # each library has its own error tree; the message is what counts
         label = {"css": "CSS selector", "xpath": "XPath", "regex": "regex"}.get(kind, kind)
         quoted = '"' + value.replace('"', '\\"') + '"'
@@ -199,10 +198,24 @@ class Ruleset:
 def compile_ruleset(options: FeedOptions, default_packs: Sequence[str]) -> Ruleset:
     packs = tuple(options.rules) if options.rules is not None else tuple(default_packs)
     fingerprint = repr(
-        (packs, options.remove, options.remove_xpath, options.remove_text, options.remove_after,
-         options.unwrap, options.replace, options.strip_params, options.include, options.exclude,
-         options.max_age, options.limit, options.images, options.fulltext,
-         options.fulltext_selector, options.image_referer)
+        (
+            packs,
+            options.remove,
+            options.remove_xpath,
+            options.remove_text,
+            options.remove_after,
+            options.unwrap,
+            options.replace,
+            options.strip_params,
+            options.include,
+            options.exclude,
+            options.max_age,
+            options.limit,
+            options.images,
+            options.fulltext,
+            options.fulltext_selector,
+            options.image_referer,
+        )
     )
     return Ruleset(
         packs=packs,

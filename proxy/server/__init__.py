@@ -6,13 +6,12 @@ and closed in ``cleanup_ctx`` so there is a single place where they live and die
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-from aiohttp import abc, web
-
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import abc, web
 
 from proxy import access, fetch, reload
 from proxy.cache import Cache

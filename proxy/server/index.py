@@ -28,7 +28,8 @@ markup, with images served through this proxy.</p>
 """
 
 _ADHOC = """<h2>Clean any feed</h2>
-<p>Subscribe your reader to <code>{base}/feed?url=&lt;feed URL&gt;</code>, or build the link here:</p>
+<p>Subscribe your reader to <code>{base}/feed?url=&lt;feed URL&gt;</code>,
+or build the link here:</p>
 {signed}<form action="/feed" method="get">{key_field}
 <p><label>Feed URL<br><input type="url" name="url" required placeholder="https://example.org/feed.xml"></label></p>
 <p><label>Format <select name="format"><option value="">same as upstream</option>
@@ -55,8 +56,8 @@ async def page(request: web.Request) -> web.Response:
         )
     elif feeds:
         rows = "\n".join(
-            "<tr><td>{title}</td><td><a href=\"{proxy}\">{proxy}</a></td>"
-            "<td><a href=\"{url}\">upstream</a></td></tr>".format(
+            '<tr><td>{title}</td><td><a href="{proxy}">{proxy}</a></td>'
+            '<td><a href="{url}">upstream</a></td></tr>'.format(
                 title=html.escape(f.title or f.name),
                 proxy=html.escape(named_feed_link(request, base, f.name)),
                 url=html.escape(f.url),

@@ -9,8 +9,8 @@ from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
 
-from proxy.server.http import public_base
 from proxy import access
+from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
 from proxy.server.named_links import named_feed_link
 
