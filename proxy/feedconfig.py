@@ -217,14 +217,15 @@ def _options(
             else:
                 values[key] = tuple(value.items())
         elif key == "rules":
-            names = _strings(value, where, problems)
-            known = tuple(pack_names)
-            for i, name in enumerate(names):
-                if name not in known:
+            pack_list = _strings(value, where, problems)
+            known_packs = tuple(pack_names)
+            for i, name in enumerate(pack_list):
+                if name not in known_packs:
                     problems.add(
-                        f"{where}[{i}]", f"unknown rule pack {name!r} (known: {', '.join(known)})"
+                        f"{where}[{i}]",
+                        f"unknown rule pack {name!r} (known: {', '.join(known_packs)})",
                     )
-            values[key] = names
+            values[key] = pack_list
         elif key == "replace":
             replacements = []
             items = value if isinstance(value, list) else None
@@ -277,12 +278,12 @@ def _options(
                 "remove_after": "regex",
                 "strip_params": "glob",
             }[key]
-            items = _strings(value, where, problems)
-            for i, item in enumerate(items):
+            patterns = _strings(value, where, problems)
+            for i, item in enumerate(patterns):
                 error = check(kind, item)
                 if error:
                     problems.add(f"{where}[{i}]", error)
-            values[key] = items
+            values[key] = patterns
     return FeedOptions(**values)
 
 

@@ -7,6 +7,7 @@ never the fetch the other readers are waiting for.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
@@ -28,8 +29,9 @@ class SingleFlight:
         if task is None:
             task = asyncio.ensure_future(work())
             self._tasks[key] = task
-            task.add_done_callback(lambda done, key=key: self._forget(key, done))
-        return await asyncio.shield(task)  # type: ignore[no-any-return]
+            task.add_done_callback(functools.partial(self._forget, key))
+        result: T = await asyncio.shield(task)
+        return result
 
     def _forget(self, key: Hashable, task: asyncio.Task[Any]) -> None:
         if self._tasks.get(key) is task:
