@@ -474,7 +474,9 @@ def test_cache_survives_a_restart_and_sigterm_stops_gracefully(
     assert PROMO not in stale.body.decode("utf-8")
 
     # The old image URL still verifies (the secret persisted) and is served from the cache.
-    old_path = urllib.parse.urlsplit(image_url).path
+    # Path and query: image links carry a signed ?h= hint (the feed's Referer policy).
+    parts = urllib.parse.urlsplit(image_url)
+    old_path = parts.path + (f"?{parts.query}" if parts.query else "")
     picture = http_get(f"{second.base}{old_path}")
     assert picture.status == 200, picture.body[:300]
     assert picture.body == tiny_png()
