@@ -276,3 +276,23 @@ async def test_key_rotation_keeps_old_image_links_for_the_grace_period(
     third = await aiohttp_client(create_app(settings))
     assert (await third.get(old_path)).status == 403
     assert (await third.get(new_path)).status == 200
+
+
+async def test_one_log_line_per_upstream_fetch_and_per_error(
+    upstream: Upstream, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    good = upstream.route("/rfi.xml", seed_feed())
+    bad = upstream.route("/bad.xml", b"nope", status=500, content_type="text/plain")
+    client = await make_client()
+    with caplog.at_level(logging.INFO, logger="proxy"):
+        await client.get("/feed", params={"url": good})
+        await client.get("/feed", params={"url": good})  # cached: no fetch line
+        await client.get("/feed", params={"url": bad})
+    fetches = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fetch feed_url=")]
+    assert len(fetches) == 2, fetches
+    assert fetches[0].startswith(f"fetch feed_url={good} status=200 ")
+    assert "elapsed_ms=" in fetches[0] and "items=2" in fetches[0]
+    assert fetches[1].startswith(f"fetch feed_url={bad} status=502 error=")
+    assert all("\n" not in line for line in fetches)
