@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when cleaning or rendering changes what the same input produces, so cached outputs
 # made by an older version are not served.
-OUTPUT_VERSION = "3"  # 3: image links carry a signed referer hint
+OUTPUT_VERSION = "4"  # 4: platform and tracking packs
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 

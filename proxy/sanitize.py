@@ -18,16 +18,82 @@ import nh3
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser
 
-__all__ = ["IFRAME_HOSTS", "NOT_XML_CHARS", "allowed_iframe_src", "sanitize_html"]
+__all__ = [
+    "IFRAME_HOSTS",
+    "NOT_XML_CHARS",
+    "allowed_iframe_src",
+    "drop_non_xml_chars",
+    "sanitize_html",
+]
 
 ALLOWED_TAGS = frozenset(
     {
-        "a", "abbr", "audio", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code",
-        "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption",
-        "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "ins", "kbd",
-        "li", "mark", "ol", "p", "picture", "pre", "q", "rp", "rt", "ruby", "s", "samp", "small",
-        "source", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
-        "thead", "time", "tr", "u", "ul", "var", "video", "wbr",
+        "a",
+        "abbr",
+        "audio",
+        "b",
+        "bdi",
+        "bdo",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "iframe",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "picture",
+        "pre",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "small",
+        "source",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+        "var",
+        "video",
+        "wbr",
     }
 )
 # <span> is not kept: once style/class are gone a span means nothing. Its text stays.
@@ -36,8 +102,20 @@ ALLOWED_TAGS = frozenset(
 # (html5ever reads <noscript>, <textarea>, <xmp>… as raw text).
 CLEAN_CONTENT_TAGS = frozenset(
     {
-        "script", "style", "noscript", "template", "title", "textarea", "select", "xmp",
-        "noembed", "noframes", "plaintext", "object", "embed", "applet",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "title",
+        "textarea",
+        "select",
+        "xmp",
+        "noembed",
+        "noframes",
+        "plaintext",
+        "object",
+        "embed",
+        "applet",
     }
 )
 
@@ -89,6 +167,27 @@ IFRAME_HOSTS: tuple[tuple[str, str], ...] = (
 # Embeds keep scripts (players need them) but may not navigate the reader's page.
 _IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"
 
+_NOT_XML_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+
+
+def drop_non_xml_chars(text: str) -> str:
+    """text without the characters XML cannot carry (NOT_XML_CHARS); cheap when there are none.
+
+    NOT_XML_CHARS.sub alone costs as much per character as parsing does.
+    """
+    try:
+        data = text.encode("utf-8")  # refuses lone surrogates
+    except UnicodeEncodeError:
+        return NOT_XML_CHARS.sub("", text)
+    if (
+        len(data.translate(None, _NOT_XML_BYTES)) != len(data)
+        or "\ufffe" in text
+        or "\uffff" in text
+    ):
+        return NOT_XML_CHARS.sub("", text)
+    return text
+
+
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
 # Characters browsers drop from URLs before reading the scheme ("jav\tascript:").
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
@@ -133,7 +232,7 @@ def allowed_iframe_src(src: str | None) -> str | None:
     if not any(host == h and path.startswith(p.lower()) for h, p in IFRAME_HOSTS):
         return None
     if parts.scheme.lower() == "http":
-        return "https:" + src[len("http:"):]  # players all serve https; avoid mixed content
+        return "https:" + src[len("http:") :]  # players all serve https; avoid mixed content
     return src
 
 
@@ -163,6 +262,8 @@ _CLEANER = nh3.Cleaner(
 )
 
 _MAX_EXTRA_PASSES = 3
+# "<iframe" in any ASCII case (what `"<iframe" in html.lower()` finds, without lower()).
+_IFRAME_TAG = re.compile("<[iI][fF][rR][aA][mM][eE]")
 
 _parsers = threading.local()
 
@@ -203,6 +304,27 @@ def _inner_html(node: HtmlElement) -> str:
     return "".join(parts)
 
 
+# A start tag's name the way html5ever reads it, and markup that is not a tag.
+_START_TAG = re.compile(r"<([A-Za-z][^\t\n\f\r />]*)")
+_NOT_A_TAG = re.compile(r"<[!?]")
+# Allowed tags whose output can still parse differently: the newline after <pre>, an
+# iframe's raw text, and a table, whose foster parenting can nest <a> in <a> or <h1> in <h1>.
+_ONE_PASS_TAGS = ALLOWED_TAGS - {"pre", "iframe", "table"}
+
+
+def _reparses_the_same(html: str) -> bool:
+    """Whether one nh3 pass over html is enough: its output cleans to itself.
+
+    True when html only opens allowed tags that can neither be unwrapped nor leave a tree
+    html5 parsing builds differently (_ONE_PASS_TAGS), and has no comment, doctype or
+    processing instruction. Anything else takes the extra passes, so a wrong False only
+    costs time.
+    """
+    if _NOT_A_TAG.search(html):
+        return False
+    return {name.lower() for name in _START_TAG.findall(html)} <= _ONE_PASS_TAGS
+
+
 def sanitize_html(html: str) -> str:
     """Make item HTML safe to serve: an allow-list of tags, attributes and URL schemes.
 
@@ -214,10 +336,12 @@ def sanitize_html(html: str) -> str:
     Expects HTML that has been through the clean stage (lxml caps its depth); html5ever's
     work grows with nesting depth.
     """
-    html = NOT_XML_CHARS.sub("", html)
-    if "<iframe" in html.lower():
+    html = drop_non_xml_chars(html)
+    if _IFRAME_TAG.search(html):
         html = _remove_foreign_iframes(html)
     cleaned = str(_CLEANER.clean(html))
+    if _reparses_the_same(html):
+        return cleaned
     # Unwrapping can leave a tree that html5 parsing reads differently the next time (the
     # newline right after <pre> is dropped; unwrapping <marquee> exposes a nested <a>), so
     # clean again until the output is stable. One extra pass is the usual case.

@@ -18,6 +18,7 @@ from lxml.html import HtmlElement
 
 from proxy.clean import (
     DEFAULT_RULES,
+    PACKS,
     RULES,
     apply_rules,
     clean_html,
@@ -153,13 +154,13 @@ SHARE = [
         "<p>正文</p><div><span>分享</span></div>", "<p>正文</p>", id="label-fenxiang-at-end"
     ),
     pytest.param(
-        '<p>x</p><span data-root-share><share-button></share-button></span><share-modal>'
+        "<p>x</p><span data-root-share><share-button></share-button></span><share-modal>"
         "</share-modal>",
         "<p>x</p>",
         id="custom-share-elements",
     ),
     pytest.param(
-        '<div><p>a</p><div data-selfpromo-newsletter><p>Get our newsletter</p></div></div>',
+        "<div><p>a</p><div data-selfpromo-newsletter><p>Get our newsletter</p></div></div>",
         "<div><p>a</p></div>",
         id="selfpromo-block-with-content",
     ),
@@ -259,7 +260,8 @@ PIXELS = [
         id="wordpress-com-stats-pixel",
     ),
     pytest.param(
-        '<p>T</p><img src="http://feeds.feedburner.com/~r/Feed/~4/abc">', "<p>T</p>",
+        '<p>T</p><img src="http://feeds.feedburner.com/~r/Feed/~4/abc">',
+        "<p>T</p>",
         id="feedburner-r-without-size",
     ),
     pytest.param(
@@ -282,7 +284,8 @@ PIXELS = [
         '<p>T</p><img src="https://hm.baidu.com/hm.gif?si=x">', "<p>T</p>", id="baidu-analytics"
     ),
     pytest.param(
-        '<p>T</p><img src="https://stats.wordpress.com/b.gif?v=1">', "<p>T</p>",
+        '<p>T</p><img src="https://stats.wordpress.com/b.gif?v=1">',
+        "<p>T</p>",
         id="stats-wordpress-com",
     ),
     pytest.param(
@@ -304,11 +307,13 @@ PIXELS = [
         id="size-from-style",
     ),
     pytest.param(
-        '<p>T</p><img src="https://example.com/p.gif" width="1px" height="1px">', "<p>T</p>",
+        '<p>T</p><img src="https://example.com/p.gif" width="1px" height="1px">',
+        "<p>T</p>",
         id="unknown-host-one-by-one-px",
     ),
     pytest.param(
-        '<img src="a.jpg" width="640" height="480">', '<img src="a.jpg" width="640" height="480">',
+        '<img src="a.jpg" width="640" height="480">',
+        '<img src="a.jpg" width="640" height="480">',
         id="keeps-ordinary-image",
     ),
     pytest.param(
@@ -343,7 +348,8 @@ SPANS = [
         '<span><span class="x">a</span></span>', '<span class="x">a</span>', id="outer-only"
     ),
     pytest.param(
-        '<p><span style="color:red">a</span></p>', '<p><span style="color:red">a</span></p>',
+        '<p><span style="color:red">a</span></p>',
+        '<p><span style="color:red">a</span></p>',
         id="keeps-styled-span",
     ),
     pytest.param(
@@ -466,8 +472,20 @@ def test_rules_keep_attributes_the_rewrite_stage_reads() -> None:
 
 
 def test_default_rules_run_every_rule_in_the_documented_order() -> None:
-    assert DEFAULT_RULES == ("feedx", "share", "pixels", "spans", "empty", "separators")
-    assert set(DEFAULT_RULES) == set(RULES)
+    assert DEFAULT_RULES == (
+        "feedx",
+        "share",
+        "pixels",
+        "spans",
+        "wordpress",
+        "feedburner",
+        "medium",
+        "substack",
+        "tracking",
+        "empty",
+        "separators",
+    )
+    assert set(DEFAULT_RULES) == set(RULES) == set(PACKS)
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -608,8 +626,19 @@ def test_seed_keeps_date_line_and_lead_image() -> None:
 @pytest.mark.parametrize(
     "junk",
     [
-        "获取更多RSS", "feedx", "分享", "facebook.com", "whatsapp", "twitter.com", "share-button",
-        "share-modal", "data-root-share", "data-selfpromo", "<span", "<hr", "<br",
+        "获取更多RSS",
+        "feedx",
+        "分享",
+        "facebook.com",
+        "whatsapp",
+        "twitter.com",
+        "share-button",
+        "share-modal",
+        "data-root-share",
+        "data-selfpromo",
+        "<span",
+        "<hr",
+        "<br",
     ],
 )
 def test_seed_junk_is_gone(junk: str) -> None:
@@ -629,7 +658,12 @@ def test_chinese_promo_footer_that_is_not_feedx_is_left_alone() -> None:
     cleaned = clean_html(source)
     footer_links = re.findall(r">([^<>]+)</a>", source.split("<hr />")[1])
     assert footer_links == [
-        "中国数字时代", "Permalink", "No comment", "del.icio.us", "徐才厚", "真理部指令",
+        "中国数字时代",
+        "Permalink",
+        "No comment",
+        "del.icio.us",
+        "徐才厚",
+        "真理部指令",
     ]
     assert re.findall(r">([^<>]+)</a>", cleaned.split("<hr>")[1]) == footer_links
     assert squash(lxml.html.fragment_fromstring(cleaned, "div").text_content()) == squash(

@@ -1,18 +1,25 @@
-"""Properties of the clean stage: article text survives the seed's junk, and nothing raises."""
+"""Properties of the clean stage: article text survives the seed's junk, nothing raises, and
+the shortcuts the rules take (hints, fast unescaping and parsing) agree with the long way."""
 
 from __future__ import annotations
 
 import html
 import re
+from urllib.parse import parse_qs
 
 import lxml.html
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.clean import clean_html
+from proxy.clean import clean_html, parse_fragment, serialise
+from proxy.clean.nodes import ItemHints, query_values, unescape
+from proxy.sanitize import NOT_XML_CHARS, drop_non_xml_chars
 
 # Words that would make generated article text look like junk the rules are meant to remove.
-_JUNK_WORDS = re.compile(r"分享|share|sharing|[获獲]取更多", re.IGNORECASE)
+_JUNK_WORDS = re.compile(
+    r"分享|share|sharing|[获獲]取更多|feedx\.|selfpromo|whatsapp", re.IGNORECASE
+)
 
 _words = st.text(
     alphabet=st.characters(categories=("L", "N", "P", "Zs"), exclude_characters="<>&"),
@@ -90,3 +97,131 @@ def test_cleaning_keeps_exactly_the_article_text(
 @given(st.one_of(st.text(), st.text(alphabet="<>/&;#\"'= \n\tabpdivspanimgbr!-", max_size=60)))
 def test_clean_html_never_raises(anything: str) -> None:
     assert isinstance(clean_html(anything), str)
+
+
+# --- the shortcuts the rules take must not change what they find -----------------------
+
+
+# Markers the rules look for in names and attribute values, and pieces that spell or hide
+# them in markup.
+MARKERS = ["share", "data-root-share", "data-selfpromo", "sharedaddy"]
+_markup = st.lists(
+    st.sampled_from(
+        [
+            "share",
+            "SHARE",
+            "ſhare",
+            "s&#104;are",
+            "&#115;hare",
+            "s&amp;#104;are",
+            "sh\tare",
+            "data-",
+            "root-",
+            "selfpromo",
+            "DATA-SELFPROMO",
+            "sharedaddy",
+            " class='",
+            "feed",
+            "FeEd",
+            "fe\ned",
+            "medium",
+            "MEDIUM",
+            "med&period;ium",
+            "med\tium",
+            "<span>",
+            "<SPAN class=x>",
+            "</span>",
+            "<p>",
+            "</p>",
+            "<a href='",
+            '<img src="',
+            "'>",
+            '">',
+            "</a>",
+            "<div ",
+            ">",
+            "=",
+            '"',
+            "&amp;",
+            "&",
+            ";",
+            "#",
+            " ",
+            "<",
+            "x",
+            "-",
+            "<share-",
+            "<x-share",
+            "<x<share-y>",
+            "button>",
+            "<a href='fe\ned'>",
+            "<img src='//med\tium.com/_/stat'>",
+            "<img src='//medium&#46;com/_/stat'>",
+            ".com",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+def _everything(root: lxml.html.HtmlElement) -> str:
+    """Tag and attribute names and attribute values (also unescaped again), lower-cased."""
+    parts = []
+    for node in root.iter():
+        if isinstance(node.tag, str):
+            parts.append(node.tag)
+            for name, value in node.attrib.items():
+                parts += [name, value, unescape(value)]
+    return "\0".join(parts).lower()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_markup)
+def test_hints_never_miss_a_marker_in_the_tree(markup: str) -> None:
+    hints = ItemHints(markup)
+    root = parse_fragment(markup)
+    found = _everything(root)
+    for marker in MARKERS:
+        if marker in found:
+            assert hints.may_contain(marker), marker
+
+
+@settings(max_examples=200, deadline=None)
+@given(_markup)
+def test_hints_know_every_tag_name_holding_a_word(markup: str) -> None:
+    names = {node.tag for node in parse_fragment(markup).iter() if isinstance(node.tag, str)}
+    assert {name for name in names if "share" in name} <= ItemHints(markup).tag_names_with("share")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="&#;ampltxX0123456789abcdefnotcopy =?q", max_size=24))
+def test_unescape_is_html_unescape(value: str) -> None:
+    assert unescape(value) == html.unescape(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="share=status&%73+;x2Bt", max_size=24))
+def test_query_values_is_parse_qs(query: str) -> None:
+    for name in ("share", "status"):
+        assert query_values(query, name) == parse_qs(query).get(name, [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_drop_non_xml_chars_is_the_regex(text: str) -> None:
+    assert drop_non_xml_chars(text) == NOT_XML_CHARS.sub("", text)
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["", "text & <b>x</b> tail", "<p>a</p>b", " <br> ", "x\u00a0<i>y</i>\u3000", "<div>&lt;</div>"],
+)
+def test_serialise_is_the_text_and_children_of_the_container(html: str) -> None:
+    root = parse_fragment(html)
+    children = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    text = html_lib_escape(root.text or "")
+    assert serialise(root) == text + children
+
+
+def html_lib_escape(text: str) -> str:
+    return html.escape(text, quote=False)

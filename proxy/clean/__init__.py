@@ -14,13 +14,15 @@ import threading
 from collections.abc import Sequence
 
 from lxml import etree
-from lxml.html import HtmlElement, HTMLParser
+from lxml.html import HtmlElement
 
+from proxy.clean.nodes import ItemHints, cleaning, html_parser
 from proxy.clean.rules import RULES, Rule
-from proxy.sanitize import NOT_XML_CHARS, sanitize_html
+from proxy.sanitize import drop_non_xml_chars, sanitize_html
 
 __all__ = [
     "DEFAULT_RULES",
+    "PACKS",
     "RULES",
     "apply_rules",
     "clean_html",
@@ -31,20 +33,43 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Every built-in rule, in run order: `empty` must see what `share` left behind, and
-# `separators` trims what the footer and share rules left at the end.
-DEFAULT_RULES: tuple[str, ...] = ("feedx", "share", "pixels", "spans", "empty", "separators")
+# Every built-in pack, in run order. Each is anchored on markers specific enough to be safe
+# on any feed, so all of them are on by default. The platform packs come after `spans`
+# (they read paragraph text, direct once bare spans are gone), `tracking` after every rule
+# that removes links, `empty` after everything that can leave a container empty, and
+# `separators` last, to trim what the footers left at the ends.
+DEFAULT_RULES: tuple[str, ...] = tuple(RULES)
+
+# One line per pack, for the documentation (README.md lists every one).
+PACKS: dict[str, str] = {
+    "feedx": "feedx.net's 获取更多RSS footer with its feedx links and the <br>/<hr> before it",
+    "share": "share buttons and bars: share-endpoint links (Facebook, X, WhatsApp, AddToAny,"
+    " ShareThis, Jetpack ?share=…), share widgets (sharedaddy, a2a_*, sharethis), labels",
+    "pixels": "1×1 images and images from tracker hosts (FeedBurner ~r, pixel.wp.com,"
+    " stats.wordpress.com, medium.com/_/stat, …)",
+    "spans": "bare <span> wrappers without attributes, keeping their text",
+    "wordpress": '"The post … appeared first on …", Jetpack sharedaddy/related posts/post'
+    " flair, AddToAny, YARPP, WordPress.com share links and stats pixel",
+    "feedburner": "FeedBurner's div.feedflare, its ~ff/~f/~a links and images, its ads and"
+    " the ~r view pixel",
+    "medium": 'Medium\'s "… was originally published in … on Medium …" footer and its'
+    " _/stat view pixel",
+    "substack": "Substack's subscribe widgets and Subscribe now / Share / Leave a comment buttons",
+    "tracking": "utm_*, fbclid, gclid, mc_eid and other tracking parameters on links",
+    "empty": "elements left with no text and no media (never table or list structure)",
+    "separators": "<br>/<hr> and whitespace at the very start and end of the item",
+}
 
 # lxml parsers must not be shared between threads, and the pipeline may clean in a pool.
 _parsers = threading.local()
 
 
-def _parser() -> HTMLParser:
+def _parser() -> etree.HTMLParser:
     parser = getattr(_parsers, "parser", None)
     if parser is None:
         # Comments go at parse time (MS Word conditional comments, <!--more-->); libxml2's
         # default limits stay on (no huge_tree): nesting deeper than 256 is cut off there.
-        parser = HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+        parser = html_parser(remove_comments=True, remove_pis=True, no_network=True)
         _parsers.parser = parser
     return parser
 
@@ -60,12 +85,15 @@ def parse_fragment(html: str) -> HtmlElement:
     and lxml refuses them when a rule edits text. Content past libxml2's limits (nesting
     deeper than 256, a text node over 10 MB) is cut off and logged.
     """
+    return _parse(drop_non_xml_chars(html))
+
+
+def _parse(source: str) -> HtmlElement:
     parser = _parser()
-    # Open <html><body> ourselves so that everything, including a leading <title>, <meta>
-    # or <style>, lands in the body instead of an implied <head>.
-    source = "<html><body>" + NOT_XML_CHARS.sub("", html)
     try:
-        document = etree.fromstring(source, parser)
+        # Open <html><body> ourselves so that everything, including a leading <title>,
+        # <meta> or <style>, lands in the body instead of an implied <head>.
+        document = etree.fromstring("<html><body>" + source, parser)
     except (etree.LxmlError, ValueError, TypeError) as exc:
         logger.warning("clean: unparseable item HTML, using an empty item: %r", exc)
         return parser.makeelement("div")
@@ -112,28 +140,35 @@ def clean_tree(
     If a rule raises, or a name is unknown, logs a warning and returns a fresh parse of
     html: the item is left as it was, never dropped and never half-cleaned.
     """
-    root = parse_fragment(html)
+    source = drop_non_xml_chars(html)
+    root = _parse(source)
     try:
         rules = _resolve(rule_names)
     except ValueError as exc:
         logger.warning("%s (context=%s); item left as it was", exc, context or "-")
         return root
-    for name, rule in rules:
-        try:
-            rule(root)
-        except Exception as exc:  # any rule bug must leave the item as it was, see DESIGN.md
-            logger.warning(
-                "clean: rule %r failed, item left as it was (context=%s): %r",
-                name,
-                context or "-",
-                exc,
-            )
-            return parse_fragment(html)
+    with cleaning(root, ItemHints(source)):
+        for name, rule in rules:
+            try:
+                rule(root)
+            except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
+                logger.warning(
+                    "clean: rule %r failed, item left as it was (context=%s): %r",
+                    name,
+                    context or "-",
+                    exc,
+                )
+                return _parse(source)
     return root
 
 
 def serialise(root: HtmlElement) -> str:
     """The inner HTML of the container: its text and children, without the wrapper <div>."""
+    if root.tag == "div" and not root.attrib:
+        # The container parse_fragment makes: serialise it whole and cut "<div>"/"</div>",
+        # one call into libxml2 instead of one per child.
+        whole = str(etree.tostring(root, method="html", encoding="unicode", with_tail=False))
+        return whole[len("<div>") : -len("</div>")]
     parts = [html_lib.escape(root.text, quote=False)] if root.text else []
     parts.extend(
         str(etree.tostring(child, method="html", encoding="unicode", with_tail=True))

@@ -1,12 +1,27 @@
-"""Small helpers over lxml nodes and URLs, shared by the cleaning rules. Does no I/O."""
+"""Small helpers over lxml nodes and URLs, shared by the cleaning rules. Does no I/O.
+
+Cost model, for rules that must stay cheap on every item of every feed: a Python proxy
+for an lxml element, an XPath predicate on a node and a Python loop step each cost about
+as much as parsing that node did. So rules reach their candidates with `iter(tag)` or one
+XPath of location paths, ask the item's `ItemHints` (a substring test on the source)
+before looking for markup names that may well be absent, and run Python only on what they
+found.
+"""
 
 from __future__ import annotations
 
+import functools
 import html
-from urllib.parse import SplitResult, urlsplit
+import html.entities
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
 # Elements that show something without any text. An <img> counts even with only a lazy
 # `data-src`: the rewrite stage turns that into a real src after cleaning.
@@ -18,15 +33,39 @@ MEDIA_TAGS = frozenset(
 # numbering, so no rule ever removes these because they are empty.
 STRUCTURAL_TAGS = frozenset(
     {
-        "table", "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th",
-        "li", "dt", "dd",
+        "table",
+        "caption",
+        "colgroup",
+        "col",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "li",
+        "dt",
+        "dd",
     }
 )
 
 VOID_TAGS = frozenset(
     {
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta",
-        "param", "source", "track", "wbr",
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
     }
 )
 
@@ -35,6 +74,131 @@ SEPARATOR_TAGS = frozenset({"br", "hr"})
 # Lazy-loading attributes the rewrite stage reads; rules treat them like `src`.
 LAZY_SRC_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 
+# Every element is an lxml.html.HtmlElement (drop_tree, drop_tag, text_content, cssselect…),
+# with the class chosen in C. lxml.html's own parser asks a Python method for every element
+# proxy it makes, a fifth of the clean stage's time. Nothing here uses the form classes
+# (FormElement, InputElement…) that its lookup would pick for form controls.
+HTML_LOOKUP = etree.ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+)
+
+
+def html_parser(**options: Any) -> etree.HTMLParser:
+    """An lxml HTML parser (options as for etree.HTMLParser) that makes HtmlElements.
+
+    Parsers are not thread-safe: keep one per thread.
+    """
+    parser = etree.HTMLParser(**options)
+    parser.set_element_class_lookup(HTML_LOOKUP)
+    return parser
+
+
+# --- what an item can contain -----------------------------------------------------------
+
+# What a marker may contain: ASCII letters and digits, these, and non-ASCII text (CJK).
+MARKER_PUNCTUATION = "._/:=-"
+
+
+def _spells_marker_text(value: str) -> bool:
+    return any(c.isascii() and (c.isalnum() or c in MARKER_PUNCTUATION) for c in value)
+
+
+# A character reference that can stand for a marker character, also escaped once more
+# (`&amp;#46;`): numeric ones, and the few named ones such as `&period;`.
+REVEALING_REFERENCE = re.compile(
+    "&(?:amp;?|AMP;?)?(?:#|"
+    + "|".join(
+        sorted(re.escape(n) for n, v in html.entities.html5.items() if _spells_marker_text(v))
+    )
+    + ")"
+)
+
+
+class ItemHints:
+    """What one item's markup can hold, so that rules skip work that cannot find anything.
+
+    Built from the HTML the tree was parsed from: its UTF-8 with ASCII lower-cased (as the
+    parser lower-cases names), plus the same for the source decoded once and twice when it
+    has character references that could stand for marker characters (attribute values are
+    decoded once by the parser, URLs a second time by the rules).
+
+    Only for markers in tag names, attribute names and attribute values: those are whole
+    in the source and no rule writes them. Text is not: the parser drops comments and
+    stray tags, and rules drop elements, so two pieces of text can come to touch. Rules
+    look for text markers in the tree itself.
+    """
+
+    __slots__ = ("_raw", "_data")
+
+    def __init__(self, source: str) -> None:
+        self._raw = source.encode("utf-8", "surrogatepass").lower()
+        self._data = self._raw
+        if "&" in source and REVEALING_REFERENCE.search(source):
+            once = html.unescape(source)
+            self._data = b"\0".join(
+                [
+                    self._raw,
+                    *(
+                        v.encode("utf-8", "surrogatepass").lower()
+                        for v in (once, html.unescape(once))
+                    ),
+                ]
+            )
+
+    def may_contain(self, *markers: str) -> bool:
+        """Whether any marker (lower-case, see MARKER_PUNCTUATION) can be in a tag name, an
+        attribute name or an attribute value."""
+        return any(marker.encode() in self._data for marker in markers)
+
+    def tag_names_with(self, word: str) -> set[str]:
+        """The tag names holding word (lower-case) that the tree can have, as lxml reads them.
+
+        libxml2 (2.14) reads a start tag the HTML5 way: `<`, an ASCII letter, then anything
+        up to whitespace, `/` or `>` (another `<` included), lower-cased in ASCII only.
+        """
+        found = _tag_names_pattern(word).findall(self._raw)
+        return {name[1:].decode("utf-8", "replace") for name in found}
+
+
+@functools.lru_cache(maxsize=16)
+def _tag_names_pattern(word: str) -> re.Pattern[bytes]:
+    name = rb"[^\t\n\f\r />]*"
+    return re.compile(rb"<(?=[a-z])" + name + re.escape(word.encode()) + name)
+
+
+_current = threading.local()
+
+
+@contextmanager
+def cleaning(root: HtmlElement, hints: ItemHints) -> Iterator[None]:
+    """Let the rules run inside this block look up `hints` for root (see hints_for)."""
+    previous = getattr(_current, "item", None)
+    _current.item = (root, hints)
+    try:
+        yield
+    finally:
+        _current.item = previous
+
+
+def _current_hints(root: HtmlElement) -> ItemHints | None:
+    current = getattr(_current, "item", None)
+    if current is not None and current[0] is root:
+        hints: ItemHints = current[1]
+        return hints
+    return None
+
+
+def hints_for(root: HtmlElement) -> ItemHints:
+    """The hints of the item being cleaned, or fresh ones made from root's markup."""
+    hints = _current_hints(root)
+    if hints is None:
+        markup = str(etree.tostring(root, method="html", encoding="unicode", with_tail=False))
+        hints = ItemHints(markup)
+    return hints
+
+
+# --- nodes ------------------------------------------------------------------------------
+
 
 def tag_of(node: HtmlElement) -> str:
     """The lower-case tag name, or "" for comments and processing instructions."""
@@ -42,14 +206,60 @@ def tag_of(node: HtmlElement) -> str:
     return tag.lower() if isinstance(tag, str) else ""
 
 
+_CLASS_SEPARATORS = re.compile("[ \t\n\f\r]+")
+
+
+def class_tokens(node: HtmlElement) -> list[str]:
+    """The names in node's class attribute (split on ASCII whitespace, as browsers do)."""
+    value = node.get("class")
+    return _CLASS_SEPARATORS.split(value.strip(" \t\n\f\r")) if value else []
+
+
 def is_blank(text: str | None) -> bool:
     """True for None and for text that is only whitespace (str.strip also removes NBSP)."""
-    return not text or not text.strip()
+    return not text or text.isspace()  # (isspace stops at the first other character)
 
 
 def elements(root: HtmlElement) -> list[HtmlElement]:
     """Every element under root (root included) in document order, without comments."""
     return list(root.iter(etree.Element))
+
+
+def in_document_order(nodes: Iterable[HtmlElement]) -> list[HtmlElement]:
+    """nodes (all in one tree, no duplicates) sorted into document order. For a few nodes."""
+
+    def path(node: HtmlElement) -> list[int]:
+        steps = []
+        parent = node.getparent()
+        while parent is not None:
+            steps.append(parent.index(node))
+            node, parent = parent, parent.getparent()
+        steps.reverse()
+        return steps
+
+    listed = list(nodes)
+    if len(listed) < 2:
+        return listed
+    return sorted(listed, key=path)
+
+
+def text_owners(root: HtmlElement, search: etree.XPath) -> list[HtmlElement] | None:
+    """Elements whose .text or .tail holds a text node that `search` returned.
+
+    search selects text nodes under root (e.g. `descendant-or-self::text()[contains(., 'x')]`)
+    and the answer is in document order, root included when its own text matched. This
+    relies on each .text and .tail being one text node, as the parser and every rule leave
+    them; for a tree that is not being cleaned (clean_tree) it returns None, and the caller
+    has to look at every element instead.
+    """
+    if _current_hints(root) is None:
+        return None
+    owners: dict[int, HtmlElement] = {}
+    for piece in search(root):
+        owner = piece.getparent()
+        if owner is not None:
+            owners.setdefault(id(owner), owner)
+    return in_document_order(owners.values())
 
 
 def has_media(node: HtmlElement) -> bool:
@@ -58,6 +268,32 @@ def has_media(node: HtmlElement) -> bool:
 
 def text_of(node: HtmlElement) -> str:
     return str(node.text_content())
+
+
+def _text_pieces(node: HtmlElement) -> Iterator[str | None]:
+    """The pieces of text_of(node), in no particular order."""
+    yield node.text
+    if isinstance(node.tag, str):  # a comment's text is its content, and it has no children
+        for inner in node.iterdescendants():
+            if isinstance(inner.tag, str):
+                yield inner.text
+            yield inner.tail
+
+
+def has_text(node: HtmlElement) -> bool:
+    """`not is_blank(text_of(node))`, stopping at the first piece of text that is not blank."""
+    return any(not is_blank(piece) for piece in _text_pieces(node))
+
+
+def short_text(node: HtmlElement, limit: int) -> str | None:
+    """text_of(node), or None as soon as it has more than limit non-whitespace characters."""
+    count = 0
+    for piece in _text_pieces(node):
+        if piece:
+            count += sum(map(len, piece.split()))
+            if count > limit:
+                return None
+    return text_of(node)
 
 
 def is_attached(node: HtmlElement, root: HtmlElement) -> bool:
@@ -70,6 +306,29 @@ def drop(node: HtmlElement) -> None:
     node.drop_tree()
 
 
+# --- URLs -------------------------------------------------------------------------------
+
+
+# Where html.unescape would change something: a numeric reference, a legacy name that may
+# go without ';' (also as the start of a longer word: "&notit" is "¬it"), or "&word;".
+_LEGACY_NAMES = sorted((n for n in html.entities.html5 if not n.endswith(";")), key=len)
+_DECODABLE = re.compile(
+    "&(?:#[0-9]|#[xX][0-9a-fA-F]|"
+    + "|".join(map(re.escape, reversed(_LEGACY_NAMES)))
+    + "|[^\t\n\f <&#;]{1,32};)"
+)
+
+
+def unescape(value: str) -> str:
+    """html.unescape(value), without its per-'&' work when nothing would be decoded.
+
+    URL queries are full of '&' separators that html.unescape looks up one by one.
+    """
+    if "&" in value and _DECODABLE.search(value):
+        return html.unescape(value)
+    return value
+
+
 def split_url(value: str | None) -> SplitResult | None:
     """Split an attribute URL after undoing a second level of escaping (`&amp;#038;`).
 
@@ -79,9 +338,25 @@ def split_url(value: str | None) -> SplitResult | None:
     if not value:
         return None
     try:
-        return urlsplit(html.unescape(value).strip())
+        return urlsplit(unescape(value).strip())
     except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL any rule cares about
         return None
+
+
+def query_values(query: str, name: str) -> list[str]:
+    """parse_qs(query).get(name, []), decoding only the fields that can be name."""
+    if name not in query and "%" not in query:
+        return []
+    values = []
+    for field in query.split("&"):
+        key, equals, value = field.partition("=")
+        if not equals or not value:
+            continue  # parse_qs skips fields without a value
+        if "%" in key or "+" in key:
+            key = unquote(key.replace("+", " "))
+        if key == name:
+            values.append(unquote(value.replace("+", " ")))
+    return values
 
 
 def host_of(parts: SplitResult) -> str:
@@ -94,6 +369,16 @@ def host_of(parts: SplitResult) -> str:
 def host_matches(host: str, domain: str) -> bool:
     """`host` is `domain` or one of its subdomains (www., m., …)."""
     return host == domain or host.endswith("." + domain)
+
+
+def domains_of(host: str) -> list[str]:
+    """Every domain that host_matches(host, domain) accepts: host, then its parents."""
+    found = [host]
+    at = host.find(".")
+    while at >= 0:
+        found.append(host[at + 1 :])
+        at = host.find(".", at + 1)
+    return found
 
 
 def path_matches(path: str, prefix: str) -> bool:

@@ -1,31 +1,39 @@
-"""The `share` rule: social share links, their labels and containers. Part of the clean stage.
+"""The `share` rule: social share links, widgets, their labels and containers. Part of the
+clean stage.
 
 Only the URL decides whether a link is share markup: a link to a tweet or to a Facebook
-group is content, a link to `twitter.com/intent/tweet` is a button. Labels ("分享 :",
-"Share this:") go only when they stand alone in an element next to share markup or at the
-very end of the item, because the bare word is ordinary prose in both languages.
+group is content, a link to `twitter.com/intent/tweet` is a button. Widgets are known by
+their own tag, class or attribute names (Jetpack's `sharedaddy`, AddToAny's `a2a_kit`,
+ShareThis, `<share-button>`). Labels ("分享 :", "Share this:") go only when they stand
+alone in an element next to share markup or at the very end of the item, because the bare
+word is ordinary prose in both languages.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from urllib.parse import parse_qs
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy.clean.nodes import (
     STRUCTURAL_TAGS,
+    class_tokens,
+    domains_of,
     drop,
-    elements,
     has_media,
-    host_matches,
+    has_text,
+    hints_for,
     host_of,
+    in_document_order,
     is_attached,
     is_blank,
     path_matches,
+    query_values,
+    short_text,
     split_url,
     tag_of,
-    text_of,
 )
 
 # (domain, path prefixes) of share endpoints; see nodes.path_matches for the prefix syntax.
@@ -46,6 +54,7 @@ SHARE_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("line.me", ("/R/msg", "/R/share")),
     ("vk.com", ("/share.php",)),
     ("addtoany.com", ("/add_to", "/share", "/share_save")),
+    ("sharethis.com", ("/share",)),
     ("connect.qq.com", ("/widget/shareqq",)),
     ("sns.qzone.qq.com", ("/cgi-bin/qzshare",)),
     ("tumblr.com", ("/share", "/widgets/share")),
@@ -57,12 +66,44 @@ SHARE_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Schemes that only ever open an app's share sheet.
 SHARE_SCHEMES = frozenset({"whatsapp", "fb-messenger"})
 
-# Jetpack's sharing buttons link to the post itself with `?share=<service>`.
+# Jetpack's sharing buttons link to the post itself with `?share=<service>` (custom
+# services are `custom-<id>`).
 JETPACK_SHARE_SERVICES = frozenset(
     {
-        "bluesky", "email", "facebook", "jetpack-whatsapp", "linkedin", "mastodon", "nextdoor",
-        "pinterest", "pocket", "print", "reddit", "telegram", "threads", "tumblr", "twitter", "x",
+        "bluesky",
+        "email",
+        "facebook",
+        "google-plus-1",
+        "jetpack-whatsapp",
+        "linkedin",
+        "mastodon",
+        "nextdoor",
+        "pinterest",
+        "pocket",
+        "press-this",
+        "print",
+        "reddit",
+        "skype",
+        "telegram",
+        "threads",
+        "tumblr",
+        "twitter",
+        "x",
     }
+)
+_JETPACK_CUSTOM_SERVICE = re.compile(r"custom-\d+")
+
+# Class names (whole tokens) of share widgets: Jetpack's `sharedaddy` block (share buttons,
+# "Like this"), AddToAny (`a2a_kit`, `a2a_button_facebook`, `addtoany_share_save_container`…)
+# and ShareThis (`sharethis-inline-share-buttons`, the older `st_facebook_large` spans).
+SHARE_WIDGET_CLASS = re.compile(
+    r"""sharedaddy
+      | a2a_[\w-]+ | addtoany_[\w-]+
+      | [\w-]*sharethis[\w-]*
+      | st_(?:sharethis|facebook|fblike|twitter|email|linkedin|pinterest|googleplus|plusone
+            |tumblr|reddit|whatsapp|print|digg|stumbleupon|delicious|messenger|wechat|weibo)
+        (?:_[\w-]+)?""",
+    re.VERBOSE,
 )
 
 _LABEL = re.compile(
@@ -75,6 +116,12 @@ _LABEL = re.compile(
 )
 # Cheap pre-filter: a label has to contain one of these in some text node.
 _LABEL_HINT = re.compile(r"分享|share|sharing", re.IGNORECASE)
+
+
+# SHARE_ENDPOINTS by domain.
+_ENDPOINTS: dict[str, tuple[str, ...]] = {}
+for _domain, _prefixes in SHARE_ENDPOINTS:
+    _ENDPOINTS[_domain] = _ENDPOINTS.get(_domain, ()) + _prefixes
 
 
 def is_share_url(href: str | None) -> bool:
@@ -93,32 +140,86 @@ def is_share_url(href: str | None) -> bool:
     host = host_of(parts)
     if not host:
         return False
-    query = parse_qs(parts.query)
-    if any(service in JETPACK_SHARE_SERVICES for service in query.get("share", ())):
-        return True
     path = parts.path or "/"
-    if host_matches(host, "wa.me"):
+    domains = domains_of(host)
+    for domain in domains:
+        if any(path_matches(path, prefix) for prefix in _ENDPOINTS.get(domain, ())):
+            return True  # (no endpoint is on wa.me, so the order of these tests does not matter)
+    if any(
+        service in JETPACK_SHARE_SERVICES or _JETPACK_CUSTOM_SERVICE.fullmatch(service)
+        for service in query_values(parts.query, "share")
+    ):
+        return True
+    if "wa.me" in domains:
         # wa.me/?text=… shares; wa.me/<number> is a "write to us" link, which is content.
         return path == "/"
-    if (host_matches(host, "twitter.com") or host_matches(host, "x.com")) and (
-        path in ("/", "/home") and "status" in query
-    ):
-        return True  # the old twitter.com/home?status=… share form (Slashdot)
-    return any(
-        host_matches(host, domain) and any(path_matches(path, p) for p in prefixes)
-        for domain, prefixes in SHARE_ENDPOINTS
+    # The old twitter.com/home?status=… share form (Slashdot).
+    return ("twitter.com" in domains or "x.com" in domains) and (
+        path in ("/", "/home") and bool(query_values(parts.query, "status"))
     )
 
 
 def is_share_element(node: HtmlElement) -> bool:
-    """Custom share widgets (<share-button>, <share-modal>) and self-promotion slots."""
+    """Share widgets and self-promotion slots, known by their tag, class or attributes.
+
+    Custom elements (<share-button>, <share-modal>), `data-root-share` and `data-selfpromo-*`
+    holders, and the widgets of SHARE_WIDGET_CLASS; a ShareThis `st-btn` counts when it names
+    its network (`data-network`).
+    """
     tag = tag_of(node)
     if "-" in tag and "share" in tag.split("-"):
         return True
-    return any(
-        name == "data-root-share" or name.startswith("data-selfpromo")
-        for name in node.attrib
+    if any(name == "data-root-share" or name.startswith("data-selfpromo") for name in node.attrib):
+        return True
+    tokens = class_tokens(node)
+    return any(SHARE_WIDGET_CLASS.fullmatch(token) for token in tokens) or (
+        "st-btn" in tokens and node.get("data-network") is not None
     )
+
+
+# Where share targets can be: links, elements whose class or attributes may make
+# is_share_element true, and elements named after share widgets (added per item).
+_LINKS = "descendant::a[@href]"
+_CLASS_WIDGETS = (
+    "descendant::*/@class[contains(., 'sharedaddy') or contains(., 'a2a_')"
+    " or contains(., 'addtoany_') or contains(., 'sharethis') or contains(., 'st_')"
+    " or contains(., 'st-btn')]/.."
+)
+_ATTRIBUTE_WIDGETS = (
+    "descendant::*/@*[name() = 'data-root-share' or starts-with(name(), 'data-selfpromo')]/.."
+)
+# Tag names an XPath name test can spell (no prefix, nothing a name cannot hold).
+_XPATH_NAME = re.compile(r"[a-z_][a-z0-9._-]*")
+
+
+@functools.lru_cache(maxsize=256)
+def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
+    """One XPath for all of an item's candidates: one call, results in document order."""
+    paths = [_LINKS, _CLASS_WIDGETS, *(f"descendant::{name}" for name in names)]
+    if attributes:
+        paths.append(_ATTRIBUTE_WIDGETS)
+    return etree.XPath(" | ".join(paths))
+
+
+def _targets(root: HtmlElement) -> list[HtmlElement]:
+    """Share links and share elements under root, in document order."""
+    hints = hints_for(root)
+    shares = hints.may_contain("share")  # in every share tag name, and in data-root-share
+    names = sorted(hints.tag_names_with("share")) if shares else []
+    attributes = (shares and hints.may_contain("data-root-share")) or hints.may_contain(
+        "data-selfpromo"
+    )
+    odd_names = [name for name in names if not _XPATH_NAME.fullmatch(name)]
+    found = _candidates(tuple(n for n in names if n not in odd_names), attributes)(root)
+    if odd_names:  # found by iter() instead, and merged into document order
+        unique = {id(node): node for node in [*found, *root.iter(*odd_names)]}
+        found = in_document_order(unique.values())
+    return [
+        node
+        for node in found
+        if node is not root
+        and ((tag_of(node) == "a" and is_share_url(node.get("href"))) or is_share_element(node))
+    ]
 
 
 def remove_share_markup(root: HtmlElement) -> None:
@@ -126,15 +227,7 @@ def remove_share_markup(root: HtmlElement) -> None:
 
     They only send the reader to a social network's share dialog; none of it is article text.
     """
-    targets = [
-        node
-        for node in elements(root)
-        if node is not root
-        and (
-            (tag_of(node) == "a" and is_share_url(node.get("href"))) or is_share_element(node)
-        )
-    ]
-    for node in targets:
+    for node in _targets(root):
         if not is_attached(node, root):
             continue  # inside a target removed earlier
         _remove_with_leftovers(node, root)
@@ -158,17 +251,31 @@ def _remove_with_leftovers(node: HtmlElement, root: HtmlElement) -> None:
 
 def _is_leftover(node: HtmlElement) -> bool:
     """A container holding nothing but whitespace or a share label once share links are gone."""
-    if tag_of(node) in STRUCTURAL_TAGS - {"li"} or has_media(node):
+    if tag_of(node) in STRUCTURAL_TAGS - {"li"}:
         return False  # never take table structure apart; lists of share buttons may go
-    text = text_of(node).strip()
+    text = short_text(node, _LABEL_MAX_CHARACTERS)
+    if text is None or has_media(node):
+        return False  # (text first: it stops early on an article, has_media does not)
+    text = text.strip()
     return not text or (_LABEL.match(text) is not None and _has_no_links(node))
+
+
+# No label has more characters than this besides whitespace ("sharethisarticle:").
+_LABEL_MAX_CHARACTERS = 17
 
 
 def _is_label(node: HtmlElement) -> bool:
     """An element whose whole text is a share label ("分享 :", "Share this:")."""
-    if tag_of(node) in STRUCTURAL_TAGS or tag_of(node) == "" or has_media(node):
+    tag = tag_of(node)
+    if tag in STRUCTURAL_TAGS or tag == "":
         return False
-    return _LABEL.match(text_of(node).strip()) is not None and _has_no_links(node)
+    text = short_text(node, _LABEL_MAX_CHARACTERS)
+    return (
+        text is not None
+        and _LABEL.match(text.strip()) is not None
+        and not has_media(node)
+        and _has_no_links(node)
+    )
 
 
 def _has_no_links(node: HtmlElement) -> bool:
@@ -177,15 +284,48 @@ def _has_no_links(node: HtmlElement) -> bool:
 
 def _trailing_labels(root: HtmlElement) -> list[HtmlElement]:
     """Label elements with nothing after them in the item: the end of a share bar."""
+    # A label with nothing after it holds the item's last text, so it is one of the
+    # elements around that text; every element inside the highest such label is looked at.
+    highest = None
+    node = _last_text_holder(root)
+    while node is not None and node is not root:
+        if (
+            short_text(node, _LABEL_MAX_CHARACTERS) is None
+            or has_media(node)
+            or not _has_no_links(node)
+        ):
+            break  # and so is every element further up, which holds all of this one
+        if _is_label(node):
+            highest = node
+        node = node.getparent()
+    if highest is None:
+        return []
     found: list[HtmlElement] = []
-    for node in elements(root):
-        if node is root or not _has_label_hint(node) or not _is_label(node):
+    for node in highest.iter(etree.Element):
+        if not _has_label_hint(node) or not _is_label(node):
             continue
         while (up := node.getparent()) is not None and up is not root and _is_label(up):
             node = up  # take the outermost element that holds only the label
         if node not in found and _nothing_after(node, root):
             found.append(node)
     return found
+
+
+def _last_text_holder(root: HtmlElement) -> HtmlElement | None:
+    """The element whose content (not its tail) holds the item's last non-blank text."""
+    stack = [(root, reversed(root))]
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if not is_blank(node.text):
+                return node
+        elif not is_blank(child.tail):
+            return node
+        elif isinstance(child.tag, str):  # not into comments: their text is not content
+            stack.append((child, reversed(child)))
+    return None
 
 
 def _has_label_hint(node: HtmlElement) -> bool:
@@ -200,7 +340,7 @@ def _nothing_after(node: HtmlElement, root: HtmlElement) -> bool:
         if not is_blank(node.tail):
             return False
         for sibling in node.itersiblings():
-            if not is_blank(sibling.tail) or not is_blank(text_of(sibling)) or has_media(sibling):
+            if not is_blank(sibling.tail) or has_text(sibling) or has_media(sibling):
                 return False
         node = node.getparent()
     return True
