@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 # made by an older version are not served.
 OUTPUT_VERSION = "4"  # 4: platform and tracking packs
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
+_CHECKED_URLS = 4096  # accepted upstream URLs remembered (cleared whole when full)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 
 
@@ -198,6 +199,7 @@ class Pipeline:
         self._gone: dict[str, tuple[float, str, int]] = {}
         self._flights = SingleFlight()
         self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
+        self._checked_urls: dict[str, str] = {}
         # Freshness decisions read this clock; tests move it instead of sleeping.
         self.clock: Callable[[], float] = time.time
 
@@ -280,10 +282,19 @@ class Pipeline:
 
     def _checked(self, url: str) -> str:
         # Host rules are checked before the cache too: a host denied after it was cached
-        # is not served from the cache either.
-        return fetch.check_url(
-            url, allow_private=self.settings.allow_private, hosts=access.host_rules(self.settings)
-        )
+        # is not served from the cache either. Readers poll the same URLs over and over, so
+        # accepted URLs are remembered (refusals are rare and always checked afresh).
+        checked = self._checked_urls.get(url)
+        if checked is None:
+            checked = fetch.check_url(
+                url,
+                allow_private=self.settings.allow_private,
+                hosts=access.host_rules(self.settings),
+            )
+            if len(self._checked_urls) >= _CHECKED_URLS:
+                self._checked_urls.clear()
+            self._checked_urls[url] = checked
+        return checked
 
     def _ttl(self, job: FeedJob) -> int:
         return job.options.ttl or self.settings.ttl

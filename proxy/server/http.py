@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from email.utils import formatdate, parsedate_to_datetime
 
 from aiohttp import web
@@ -17,6 +18,7 @@ def public_base(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
+@functools.lru_cache(maxsize=1024)  # one per output; formatting on every poll adds up
 def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
