@@ -20,7 +20,18 @@ from urllib.parse import quote
 
 import aiohttp
 
-from proxy import access, clean, fetch, filters, metrics, parse, render, rewrite, sanitize
+from proxy import (
+    access,
+    clean,
+    fetch,
+    filters,
+    memory,
+    metrics,
+    parse,
+    render,
+    rewrite,
+    sanitize,
+)
 from proxy.backoff import HostBackoff
 from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
@@ -524,6 +535,8 @@ class Pipeline:
 
     def _filtered(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:
         if feed is None:
+            # Before a big parse too: what earlier builds freed is reused, not added to.
+            memory.release_after(len(stored.body))
             feed = parse.parse(
                 FetchResult(
                     url=stored.final_url,
@@ -556,7 +569,10 @@ class Pipeline:
             feed_name=job.name,
         )
         # Compressed once per output; readers poll the same bytes many times.
-        return body, gzip.compress(body, compresslevel=6, mtime=0)
+        compressed = gzip.compress(body, compresslevel=6, mtime=0)
+        del feed
+        memory.release_after(len(stored.body))
+        return body, compressed
 
     # -- images ------------------------------------------------------------------------------
 
