@@ -282,13 +282,7 @@ async def fetch(
     UpstreamStatus / UpstreamUnreachable / BodyTooLarge / TooManyRedirects / UpstreamError
     (502, the last for a redirect to a non-http(s) URL), UpstreamTimeout (504).
     """
-    try:
-        target = _checked_url(
-            url, allow_private=settings.allow_private, hosts=access.host_rules(settings)
-        )
-    except BlockedAddress:
-        metrics.record_fetch("refused")
-        raise
+    target = _preflight(url, settings)
     limit = settings.max_body_bytes if max_bytes is None else max_bytes
     request_headers = _request_headers(accept, validators, headers)
     progress = _Progress(target)
@@ -328,6 +322,17 @@ async def fetch(
         int((time.monotonic() - started) * 1000),
     )
     return result
+
+
+def _preflight(url: str, settings: Settings) -> URL:
+    """The checked URL of a fetch (400/403 before any I/O); a refusal is counted."""
+    try:
+        return _checked_url(
+            url, allow_private=settings.allow_private, hosts=access.host_rules(settings)
+        )
+    except BlockedAddress:
+        metrics.record_fetch("refused")
+        raise
 
 
 def _request_headers(
@@ -550,13 +555,7 @@ async def open_stream(
 
     Raises what ``fetch`` raises, UpstreamStatus for any non-2xx answer among them.
     """
-    try:
-        target = _checked_url(
-            url, allow_private=settings.allow_private, hosts=access.host_rules(settings)
-        )
-    except BlockedAddress:
-        metrics.record_fetch("refused")
-        raise
+    target = _preflight(url, settings)
     limit = settings.max_body_bytes if max_bytes is None else max_bytes
     seconds = settings.fetch_timeout if timeout is None else timeout
     client_timeout = aiohttp.ClientTimeout(total=seconds, sock_connect=settings.connect_timeout)
