@@ -141,18 +141,9 @@ async def _load(url: str, concurrency: int, seconds: float) -> float:
         return done / (time.monotonic() - started)
 
 
-BARE_SERVER = """
-import sys
-from aiohttp import web
-body = open(sys.argv[2], 'rb').read()
-async def handler(request):
-    return web.Response(body=body, content_type='application/rss+xml', charset='utf-8')
-app = web.Application()
-app.router.add_get('/{tail:.*}', handler)
-web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)
-"""
-
-UPSTREAM_SERVER = """
+# One fixed body on every path: the upstream for (b) and (c), and (b)'s bare baseline, which
+# serves the bytes feedscrub served.
+STATIC_SERVER = """
 import sys
 from aiohttp import web
 body = open(sys.argv[2], 'rb').read()
@@ -194,7 +185,7 @@ async def bench_b(seconds: float = 8.0, concurrency: int = 50) -> dict[str, floa
         feed_file = Path(tmp) / "feed.xml"
         feed_file.write_bytes(seed_like_feed(20))
         up_port, proxy_port, bare_port = free_port(), free_port(), free_port()
-        upstream = _start([sys.executable, "-c", UPSTREAM_SERVER, str(up_port), str(feed_file)])
+        upstream = _start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
         proxy = _feedscrub(proxy_port, str(Path(tmp) / "cache"))
         try:
             await _wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
@@ -205,7 +196,7 @@ async def bench_b(seconds: float = 8.0, concurrency: int = 50) -> dict[str, floa
                 assert response.status == 200, served[:200]
             served_file = Path(tmp) / "served.xml"
             served_file.write_bytes(served)
-            bare = _start([sys.executable, "-c", BARE_SERVER, str(bare_port), str(served_file)])
+            bare = _start([sys.executable, "-c", STATIC_SERVER, str(bare_port), str(served_file)])
             try:
                 await _wait_up(f"http://127.0.0.1:{bare_port}/x")
                 # Alternate the two, best of three each: the machine is shared and noisy.
@@ -242,7 +233,7 @@ async def bench_c(items: int = 5000) -> dict[str, float]:
         feed_file.write_bytes(seed_like_feed(items, short_seed()))
         upstream_mb = feed_file.stat().st_size / 1e6
         up_port, proxy_port = free_port(), free_port()
-        upstream = _start([sys.executable, "-c", UPSTREAM_SERVER, str(up_port), str(feed_file)])
+        upstream = _start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
         proxy = _feedscrub(
             proxy_port, str(Path(tmp) / "cache"), FEEDSCRUB_MAX_BODY_BYTES=str(32 * 1024 * 1024)
         )
