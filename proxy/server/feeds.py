@@ -47,11 +47,18 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     return respond(request, rendered)
 
 
+_MAX_LIMIT_DIGITS = 9  # a billion items is past any feed; int() of 5,000 digits raises
+
+
 def _limit(raw: str | None) -> int | None:
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or int(raw) <= 0:
-        raise BadRequest(f"limit must be a whole number greater than 0, not {raw!r}")
+    # ASCII digits only: str.isdigit() takes "²" and "①", which int() then refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_LIMIT_DIGITS or int(raw) <= 0:
+        raise BadRequest(
+            f"limit must be a whole number from 1 to 999999999, not {raw[:20]!r}"
+            + ("…" if len(raw) > 20 else "")
+        )
     return int(raw)
 
 

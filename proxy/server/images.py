@@ -30,7 +30,11 @@ logger = logging.getLogger(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Opened on its own, the image (or audio/video) can do nothing: no scripts, plugins, forms.
 CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits only (\d would take "²" and "①", which int() then refuses).
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+# Positions with more digits than this are past any file we could hold, and int() of 5,000
+# digits raises: such a range is answered 416 (issue 9.7) rather than clamped.
+_MAX_DIGITS = 18
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
@@ -82,7 +86,9 @@ async def _answer(request: web.Request, source: ImageSource) -> web.StreamRespon
             headers["Content-Range"] = f"bytes */{meta.size}"
             headers["Cache-Control"] = "no-store"
             return web.Response(
-                status=416, text="range not satisfiable\n", content_type="text/plain",
+                status=416,
+                text="range not satisfiable\n",
+                content_type="text/plain",
                 headers=headers,
             )
         if wanted is not None:
@@ -105,7 +111,9 @@ async def _answer(request: web.Request, source: ImageSource) -> web.StreamRespon
         # reader sees a failed transfer instead of caching a truncated image.
         logger.warning(
             "request path=%s status=%d error=%s (transfer cut)",
-            request.path, exc.status, exc.message,
+            request.path,
+            exc.status,
+            exc.message,
         )
         response.force_close()
         if request.transport is not None:
@@ -150,6 +158,8 @@ def byte_range(request: web.Request, meta: ImageMeta) -> tuple[int, int] | None:
     if match is None:
         return None
     first, last = match.groups()
+    if len(first) > _MAX_DIGITS or len(last) > _MAX_DIGITS:
+        raise Unsatisfiable
     if not first:
         if not last:
             return None
