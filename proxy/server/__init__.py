@@ -47,7 +47,12 @@ def create_app(
     keys = load_keys(settings.secret, settings.previous_secrets, settings.cache_dir)
     cache = Cache(settings.cache_dir)
     # Outermost first: count every answer, turn errors into answers, then check the Host.
-    app = web.Application(middlewares=[count_requests, error_middleware, host_middleware])
+    app = web.Application(
+        middlewares=[count_requests, error_middleware, host_middleware],
+        # aiohttp's keep-alive timer runs from the moment a connection opens and is not reset
+        # by a partial request: it is the header read timeout as well (slow clients, 9.8).
+        handler_args={"keepalive_timeout": settings.header_timeout},
+    )
     app[SETTINGS] = settings
     app[CACHE] = cache
     app.router.add_routes(ROUTES)

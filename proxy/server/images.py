@@ -19,6 +19,7 @@ from aiohttp import web
 
 from proxy.errors import ProxyError
 from proxy.imageproxy import ImageMeta, ImageSource
+from proxy.logsafe import safe
 from proxy.server.http import http_date
 from proxy.server.keys import PIPELINE
 from proxy.server.middleware import error_response
@@ -48,7 +49,9 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     except ProxyError as exc:
         # Answered here rather than by the error middleware only to add the CSP: the message
         # may quote a URL someone else chose (research §B7).
-        logger.info("request path=%s status=%d error=%s", request.path, exc.status, exc.message)
+        logger.info(
+            "request path=%s status=%d error=%s", safe(request.path), exc.status, safe(exc.message)
+        )
         # Angle brackets spelled out too: even a reader that ignores nosniff sees no markup.
         message = exc.message.replace("<", "%3C").replace(">", "%3E")
         response = error_response(exc.status, message)
@@ -111,9 +114,9 @@ async def _answer(request: web.Request, source: ImageSource) -> web.StreamRespon
         # reader sees a failed transfer instead of caching a truncated image.
         logger.warning(
             "request path=%s status=%d error=%s (transfer cut)",
-            request.path,
+            safe(request.path),
             exc.status,
-            exc.message,
+            safe(exc.message),
         )
         response.force_close()
         if request.transport is not None:
