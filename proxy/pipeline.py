@@ -330,8 +330,12 @@ class Pipeline:
         hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
             metrics.record_cache("hit")
+            now = self.clock()
             return dataclasses.replace(
-                hot.rendered, age=max(0, int(self.clock() - hot.checked_at)), fetched=False
+                hot.rendered,
+                age=max(0, int(now - hot.checked_at)),
+                fetched=False,
+                ttl=int(hot.checked_at + self._ttl(job) - now),
             )
         state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
@@ -346,6 +350,7 @@ class Pipeline:
             ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
         )
         now = self.clock()
+        ttl = self._ttl(job)
         rendered = Rendered(
             body=output.body,
             content_type=render.CONTENT_TYPES[out_fmt],
@@ -357,6 +362,7 @@ class Pipeline:
             gzip_body=output.gzip_body,
             revalidating=state.revalidating,
             fetched=state.feed is not None,
+            ttl=int(stored.checked_at + ttl - now),
         )
         if rendered.stale:
             metrics.record_cache("stale")
@@ -364,7 +370,6 @@ class Pipeline:
             metrics.record_cache("miss")
         else:
             metrics.record_cache("hit")
-        ttl = self._ttl(job)
         if rendered.stale:
             fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
         elif rendered.revalidating or (filled is not None and filled.pending):

@@ -8,7 +8,7 @@ from aiohttp import web
 from proxy import access
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
-from proxy.server.http import http_date, not_modified, public_base
+from proxy.server.http import http_date, not_modified, public_base, vary
 from proxy.server.keys import PIPELINE, SETTINGS
 
 
@@ -68,7 +68,7 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),
         "Cache-Control": f"public, max-age={min(ttl, 300)}",
-        "Vary": "Accept-Encoding",
+        "Vary": vary(request),
         "Age": str(rendered.age),
         "X-Content-Type-Options": "nosniff",
     }
@@ -80,7 +80,11 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
     elif rendered.fetched:
         headers["Cache-Status"] = "feedscrub; fwd=miss; stored"
     elif rendered.revalidating:
-        headers["Cache-Status"] = 'feedscrub; hit; detail="revalidating"'
+        # RFC 9211: a negative ttl says by how much this copy is past its freshness.
+        past = min(rendered.ttl or 0, 0)
+        headers["Cache-Status"] = f'feedscrub; hit; ttl={past}; detail="revalidating"'
+    elif rendered.ttl is not None:
+        headers["Cache-Status"] = f"feedscrub; hit; ttl={rendered.ttl}"
     else:
         headers["Cache-Status"] = "feedscrub; hit"
     if not_modified(request, rendered.etag, rendered.last_modified):
