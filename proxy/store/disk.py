@@ -27,15 +27,7 @@ from typing import Any, BinaryIO
 import diskcache
 
 from proxy.store import records
-from proxy.store.records import (
-    HEADER,
-    ImageRecord,
-    OpenImage,
-    StoredArticle,
-    StoredFeed,
-    StoredImage,
-    StoredOutput,
-)
+from proxy.store.records import ImageRecord, OpenImage, StoredImage
 
 logger = logging.getLogger(__name__)
 
@@ -142,15 +134,15 @@ class ImageCache:
         # Small values live inside sqlite and come back as bytes, large ones as open files.
         file: BinaryIO = io.BytesIO(value) if isinstance(value, bytes) else value
         try:
-            prefix = file.read(HEADER.size)
-            (length,) = HEADER.unpack(prefix)
+            prefix = file.read(records.HEADER.size)
+            (length,) = records.HEADER.unpack(prefix)
             header = json.loads(file.read(length))
             record = ImageRecord(
                 content_type=str(header["type"]),
                 etag=str(header["etag"]),
                 modified=float(header.get("modified", 0.0)),
             )
-            offset = HEADER.size + length
+            offset = records.HEADER.size + length
             size = file.seek(0, io.SEEK_END) - offset
         except Exception:  # truncated, another version's record, not ours: treat as absent
             file.close()
@@ -219,29 +211,29 @@ class DiskStore:
 
     # -- raw upstream feeds ------------------------------------------------------------------
 
-    async def get_feed(self, url: str) -> StoredFeed | None:
+    async def get_feed(self, url: str) -> records.StoredFeed | None:
         return records.decode_feed(await self._get("feed:" + url))
 
-    async def put_feed(self, stored: StoredFeed) -> None:
+    async def put_feed(self, stored: records.StoredFeed) -> None:
         await self._set("feed:" + stored.url, records.encode_feed(stored))
 
     # -- rendered outputs --------------------------------------------------------------------
 
-    async def get_output(self, key: str) -> StoredOutput | None:
+    async def get_output(self, key: str) -> records.StoredOutput | None:
         return records.decode_output(await self._get("out:" + key))
 
-    async def put_output(self, key: str, output: StoredOutput) -> None:
+    async def put_output(self, key: str, output: records.StoredOutput) -> None:
         await self._set(
             "out:" + key, records.encode_output(output), records.RENDERED_EXPIRE_SECONDS
         )
 
     # -- full-text articles ------------------------------------------------------------------
 
-    async def get_articles(self, urls: Iterable[str]) -> dict[str, StoredArticle]:
+    async def get_articles(self, urls: Iterable[str]) -> dict[str, records.StoredArticle]:
         """The cached articles among ``urls`` (one thread hop for a whole feed's links)."""
         return await asyncio.to_thread(self._get_articles, list(urls))
 
-    def _get_articles(self, urls: list[str]) -> dict[str, StoredArticle]:
+    def _get_articles(self, urls: list[str]) -> dict[str, records.StoredArticle]:
         found = {}
         for url in urls:
             article = records.decode_article(_safe_get(self._feeds, "article:" + url))
@@ -249,7 +241,7 @@ class DiskStore:
                 found[url] = article
         return found
 
-    async def put_article(self, article: StoredArticle, *, expire: float) -> None:
+    async def put_article(self, article: records.StoredArticle, *, expire: float) -> None:
         """Keep an article (or a failure) for ``expire`` seconds."""
         await self._set("article:" + article.url, records.encode_article(article), expire)
 
