@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import logging
 import time
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,13 +116,19 @@ def transform(
     policy: rewrite.ImagePolicy,
     ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    memory: dict[str, Any] | None = None,
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
-    its images; keep everything else as it was."""
+    its images; keep everything else as it was. memory: what feed rules learnt about this
+    feed on earlier fetches (updated in place; the caller loads and saves it)."""
     # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
     policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
-    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name)
-    contents = _clean_field(feed, "content", policies, ruleset, feed_name)
+    # Summaries are compared with summaries and contents with contents: one memory each.
+    def remembered(field: str) -> dict[str, Any] | None:
+        return None if memory is None else memory.setdefault(field, {})
+
+    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name, remembered("summary"))
+    contents = _clean_field(feed, "content", policies, ruleset, feed_name, remembered("content"))
     entries = tuple(
         rewrite.rewrite_attachments(
             dataclasses.replace(entry, summary=summaries[i], content=contents[i]),
@@ -143,6 +150,7 @@ def _clean_field(
     policies: list[rewrite.ImagePolicy],
     ruleset: clean.Ruleset,
     feed_name: str,
+    memory: dict[str, Any] | None = None,
 ) -> list[str | None]:
     """Every item's summary (or content) through the clean stage, as one batch: feed rules
     compare the items' summaries with each other, and their contents with each other."""
@@ -172,7 +180,7 @@ def _clean_field(
         ruleset,
         rewrite=hook,
         contexts=contexts,
-        feed=clean.FeedContext(feed_key=label, options=ruleset.options),
+        feed=clean.FeedContext(feed_key=label, options=ruleset.options, memory=memory),
     )
     out: list[str | None] = [None] * len(feed.entries)
     for i, cleaned in zip(owners, results, strict=True):
@@ -189,9 +197,10 @@ def build_output(
     fallback_date: datetime,
     ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    memory: dict[str, Any] | None = None,
 ) -> bytes:
     """Parsed feed → served bytes (the synchronous core, also used by `feedscrub clean`)."""
-    cleaned = transform(feed, policy=policy, ruleset=ruleset, feed_name=feed_name)
+    cleaned = transform(feed, policy=policy, ruleset=ruleset, feed_name=feed_name, memory=memory)
     return render.render(cleaned, fmt, self_url=self_url, fallback_date=fallback_date)
 
 
@@ -552,9 +561,13 @@ class Pipeline:
         if cached is not None:
             return cached
         feed = filled.feed if filled is not None else None
+        # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
+        learnt_key = job.name or stored.url
+        learnt = await self.cache.get_memory(learnt_key) or {}
         body, compressed = await asyncio.to_thread(
-            self._build, feed or state.feed, stored, job, fmt, feed is not None
+            self._build, feed or state.feed, stored, job, fmt, feed is not None, learnt
         )
+        await self.cache.put_memory(learnt_key, learnt)
         output = StoredOutput(
             body=body,
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
@@ -585,7 +598,13 @@ class Pipeline:
         )
 
     def _build(
-        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str, filtered: bool = False
+        self,
+        feed: Feed | None,
+        stored: StoredFeed,
+        job: FeedJob,
+        fmt: str,
+        filtered: bool = False,
+        learnt: dict[str, Any] | None = None,
     ) -> tuple[bytes, bytes]:
         if not filtered:
             feed = self._filtered(feed, stored, job)
@@ -598,6 +617,7 @@ class Pipeline:
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
             ruleset=job.ruleset,
             feed_name=job.name,
+            memory=learnt,
         )
         # Compressed once per output; readers poll the same bytes many times.
         compressed = gzip.compress(body, compresslevel=6, mtime=0)
