@@ -158,6 +158,10 @@ def _is_separator(node: HtmlElement) -> bool:
     return all(tag_of(inner) in SEPARATOR_TAGS for inner in node.iterdescendants(etree.Element))
 
 
+def _is_empty(node: HtmlElement) -> bool:
+    return tag_of(node) not in MEDIA_TAGS and not has_media(node) and is_blank(text_of(node))
+
+
 def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
     """The block made of nodes (and the tails of `tails`), or None if it may not be one."""
     if any(_SACRED(node) for node in nodes):
@@ -194,8 +198,8 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                     break
             elif not is_blank(node.tail):
                 break
-            if _is_separator(node):
-                found.append(None)
+            if _is_separator(node) or _is_empty(node):
+                found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
             block = _block([node], [])
             if block is None:
