@@ -34,8 +34,8 @@ from urllib.parse import quote
 
 from yarl import URL
 
-from proxy.config import Settings
-from proxy.errors import BlockedAddress, ConfigError, InvalidURL, ProxyError
+from proxy.config import Settings, parse_host_patterns
+from proxy.errors import BlockedHost, InvalidURL, Unauthorized
 
 __all__ = [
     "BlockedHost",
@@ -47,14 +47,12 @@ __all__ = [
     "host_rules",
     "key_matches",
     "named_signature",
-    "parse_host_patterns",
     "redact",
     "require_feed_access",
     "require_key",
     "require_named_access",
     "sign_feed_url",
     "sign_named_feed",
-    "validate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,17 +61,6 @@ logger = logging.getLogger(__name__)
 # a feed name) never passes as another, even when an operator reuses the key elsewhere.
 _FEED_CONTEXT = b"feedscrub feed url\n"
 _NAMED_CONTEXT = b"feedscrub named feed\n"
-_MIN_KEY_LENGTH = 16  # shorter keys are accepted, with a warning: they can be guessed online
-
-
-class Unauthorized(ProxyError):
-    """401: the request lacks the access key (or a signature) this instance asks for."""
-
-    status = 401
-
-
-class BlockedHost(BlockedAddress):
-    """403: the upstream host is outside FEEDSCRUB_ALLOW_HOSTS or inside FEEDSCRUB_DENY_HOSTS."""
 
 
 # --- access key and signatures ----------------------------------------------------------------
@@ -246,45 +233,6 @@ class RedactSecrets(logging.Filter):
 
 # --- host rules -------------------------------------------------------------------------------
 
-_PATTERN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_*?:")
-# UTS #46 maps these to "." before IDNA; split on them as on ".".
-_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
-
-
-def _normalise_pattern(raw: str, variable: str) -> str:
-    text = raw.strip().translate(_IDEOGRAPHIC_DOTS).rstrip(".")
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]  # an IPv6 literal as written in a URL
-    labels: list[str] = []
-    for label in text.split("."):
-        if label.isascii():
-            labels.append(label.lower())
-            continue
-        if "*" in label or "?" in label:
-            raise ConfigError(
-                f"{variable} has pattern {raw.strip()!r}. A wildcard cannot sit in a non-ASCII "
-                "label; write that label in full or in its xn-- form."
-            )
-        try:
-            encoded = URL.build(scheme="http", host=label).raw_host
-        except ValueError:
-            encoded = None
-        if not encoded:
-            raise ConfigError(f"{variable} has pattern {raw.strip()!r}. Not a valid host name.")
-        labels.append(encoded)
-    pattern = ".".join(labels)
-    if not pattern or not set(pattern) <= _PATTERN_CHARACTERS:
-        raise ConfigError(
-            f"{variable} has pattern {raw.strip()!r}. Use host names with * and ? wildcards, "
-            "comma-separated, without scheme, port or path (e.g. example.org,*.example.org)."
-        )
-    return pattern
-
-
-def parse_host_patterns(text: str, variable: str) -> tuple[str, ...]:
-    """Comma-separated globs → normalised patterns; ConfigError naming ``variable`` if bad."""
-    return tuple(_normalise_pattern(part, variable) for part in text.split(",") if part.strip())
-
 
 @dataclass(frozen=True, slots=True)
 class HostRules:
@@ -323,32 +271,10 @@ class HostRules:
 
 @functools.lru_cache(maxsize=16)
 def _rules(allow: str, deny: str) -> HostRules:
-    return HostRules(
-        allow=parse_host_patterns(allow, "FEEDSCRUB_ALLOW_HOSTS"),
-        deny=parse_host_patterns(deny, "FEEDSCRUB_DENY_HOSTS"),
-    )
+    # Settings.validate has checked both patterns lists already.
+    return HostRules(allow=parse_host_patterns(allow), deny=parse_host_patterns(deny))
 
 
 def host_rules(settings: Settings) -> HostRules:
     """The host rules of ``settings`` (parsed once per distinct value)."""
     return _rules(settings.allow_hosts, settings.deny_hosts)
-
-
-def validate(settings: Settings) -> None:
-    """Reject access settings that cannot work, naming the variable (called at startup)."""
-    problems: list[str] = []
-    for flag in ("protect_named", "protect_metrics"):
-        if getattr(settings, flag) and not settings.access_key:
-            problems.append(f"FEEDSCRUB_{flag.upper()}=true requires FEEDSCRUB_ACCESS_KEY.")
-    try:
-        host_rules(settings)
-    except ConfigError as exc:
-        problems.append(exc.message)
-    if problems:
-        raise ConfigError(" ".join(problems))
-    if settings.access_key and len(settings.access_key) < _MIN_KEY_LENGTH:
-        logger.warning(
-            "access: FEEDSCRUB_ACCESS_KEY is shorter than %d characters; a longer random key "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(32))') resists guessing",
-            _MIN_KEY_LENGTH,
-        )

@@ -40,7 +40,6 @@ from proxy import access, fetch, imagetype, referer, signing
 from proxy.cache import Cache, ImageRecord, OpenImage
 from proxy.config import Settings
 from proxy.errors import (
-    ConfigError,
     NotAnImage,
     NotFound,
     ProxyError,
@@ -168,16 +167,6 @@ class ImageProxy:
         referer_table: dict[str, str] | None = None,
         previous_keys: tuple[bytes, ...] = (),
     ) -> None:
-        # Checked here because the settings table only parses: the proxy is built at startup,
-        # so a bad value still stops the server with its name.
-        if not referer.is_policy(settings.image_referer):
-            raise ConfigError(
-                f"FEEDSCRUB_IMAGE_REFERER has value {settings.image_referer!r}. "
-                f"Use one of: {', '.join(referer.POLICIES)}, or an http(s) URL."
-            )
-        for name in ("image_cache_bytes", "max_media_bytes"):
-            if getattr(settings, name) <= 0:
-                raise ConfigError(f"FEEDSCRUB_{name.upper()} must be greater than 0.")
         self.settings = settings
         self.session = session
         self.cache = cache

@@ -20,7 +20,8 @@ import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-POLICIES = ("none", "origin", "image")
+from proxy.config import REFERER_POLICIES as POLICIES
+from proxy.config import is_referer_policy as is_policy
 
 # Hosts known to refuse requests without their own site as Referer. Exact host names, or a
 # leading "." for every subdomain. Gathered from Miniflux (internal/reader/rewrite/
@@ -36,11 +37,6 @@ KNOWN_HOSTS: dict[str, str] = {
     "mmbiz.qpic.cn": "https://mp.weixin.qq.com/",
     "moyu.im": "https://i.jandan.net/",
 }
-
-
-def is_policy(value: str) -> bool:
-    """Whether value is a policy this module understands (what config validation accepts)."""
-    return value in POLICIES or value.startswith(("http://", "https://"))
 
 
 def origin_of(url: str | None) -> str:

@@ -23,6 +23,8 @@ from proxy.server.middleware import error_middleware, host_middleware
 from proxy.server.routes import METRICS_ROUTES, ROUTES
 from proxy.signing import load_keys
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
 
 
@@ -41,7 +43,9 @@ def create_app(
     """
     # Opened here, not lazily, so a bad config, cache dir or key file stops startup with
     # the reason, before the port is bound.
-    access.validate(settings)
+    settings.validate()  # the same checks as load() and check-config, for Settings built by hand
+    for warning in settings.warnings():
+        logger.warning("config: %s", warning)
     _redact_access_log()
     feeds = reload.load_feeds(settings.config or None)
     keys = load_keys(settings.secret, settings.previous_secrets, settings.cache_dir)
