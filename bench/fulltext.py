@@ -147,7 +147,7 @@ async def scenario(port: int, items: int, hosts: int) -> dict[str, float]:
             for entry in feed.entries:
                 assert entry.link is not None
                 result = await fetch.fetch(
-                    session, entry.link, settings=settings, accept="text/html"
+                    session, entry.link, limits=fetch.Limits.of(settings), accept="text/html"
                 )
                 text = decode_html(result.body, result.content_type)
                 assert await asyncio.to_thread(extract, text, result.url, site=None, selector=None)

@@ -1,4 +1,4 @@
-"""Who may use this instance, and which upstream hosts it may reach. No I/O, no aiohttp.
+"""Who may use this instance: the access key and signed feed links. No I/O, no aiohttp.
 
 Access key (research §A7: an open ``/feed?url=`` is an open proxy):
 
@@ -12,39 +12,29 @@ Access key (research §A7: an open ``/feed?url=`` is an open proxy):
 Anything else is ``Unauthorized`` (401, one line, no ``WWW-Authenticate``). Keys and signatures
 are compared with ``hmac.compare_digest``, and ``RedactSecrets`` keeps them out of the access log.
 
-Host rules: ``FEEDSCRUB_ALLOW_HOSTS`` / ``FEEDSCRUB_DENY_HOSTS`` are comma-separated glob patterns
-(``*`` and ``?``, as in fnmatch) over the upstream host name, IDN names compared in their
-ASCII (punycode) form. ``fetch.check_url`` applies them to every feed, redirect hop and image
-URL; a refused host is ``BlockedHost`` (403). They match names as written in URLs, not the
-addresses names resolve to: the private-address guard in ``fetch`` does that.
+Host rules (which upstreams may be fetched) live in ``fetch/guard.py``.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from urllib.parse import quote
 
 from yarl import URL
 
-from proxy.config import Settings, parse_host_patterns
-from proxy.errors import BlockedHost, InvalidURL, Unauthorized
+from proxy.config import Settings
+from proxy.errors import InvalidURL, Unauthorized
 
 __all__ = [
-    "BlockedHost",
-    "HostRules",
     "RedactSecrets",
     "Unauthorized",
     "canonical_feed_url",
     "feed_signature",
-    "host_rules",
     "key_matches",
     "named_signature",
     "redact",
@@ -229,52 +219,3 @@ class RedactSecrets(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
-
-
-# --- host rules -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HostRules:
-    """Which upstream hosts may be fetched. No patterns at all: every host."""
-
-    allow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
-
-    def check(self, host: str, *, ip: str | None = None, shown: str = "") -> None:
-        """Raise BlockedHost if ``host`` (yarl's raw_host: lower-case, IDNA) is refused.
-
-        Parameters:
-            host: the URL's host.
-            ip: the canonical address when the host is an IP literal in any spelling
-                (``0x7f.1`` is ``127.0.0.1``); patterns are matched against both.
-            shown: the URL, as quoted in the error message.
-        """
-        if not (self.allow or self.deny):
-            return
-        names = {host.rstrip(".").removeprefix("[").removesuffix("]")}
-        if ip:
-            names.add(ip)
-        for pattern in self.deny:
-            if any(fnmatchcase(name, pattern) for name in names):
-                raise BlockedHost(
-                    f"fetch: host {host} matches FEEDSCRUB_DENY_HOSTS ({pattern}); refused "
-                    f"({shown})"
-                )
-        if self.allow and not any(
-            fnmatchcase(name, pattern) for pattern in self.allow for name in names
-        ):
-            raise BlockedHost(
-                f"fetch: host {host} is not in FEEDSCRUB_ALLOW_HOSTS; refused ({shown})"
-            )
-
-
-@functools.lru_cache(maxsize=16)
-def _rules(allow: str, deny: str) -> HostRules:
-    # Settings.validate has checked both patterns lists already.
-    return HostRules(allow=parse_host_patterns(allow), deny=parse_host_patterns(deny))
-
-
-def host_rules(settings: Settings) -> HostRules:
-    """The host rules of ``settings`` (parsed once per distinct value)."""
-    return _rules(settings.allow_hosts, settings.deny_hosts)

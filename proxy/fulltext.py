@@ -422,6 +422,7 @@ class FullText:
         site_configs: SiteConfigs | None = None,
     ) -> None:
         self.settings = settings
+        self.limits = fetch.Limits.of(settings)
         self.session = session
         self.cache = cache
         self.site_configs = (
@@ -587,7 +588,7 @@ class FullText:
                 result = await fetch.fetch(
                     self.session,
                     link,
-                    settings=self.settings,
+                    limits=self.limits,
                     accept=ARTICLE_ACCEPT,
                     headers=self._headers(site, user_agent),
                 )

@@ -36,7 +36,7 @@ from typing import BinaryIO
 
 import aiohttp
 
-from proxy import access, fetch, imagetype, referer, signing
+from proxy import fetch, imagetype, referer, signing
 from proxy.cache import Cache, ImageRecord, OpenImage
 from proxy.config import Settings
 from proxy.errors import (
@@ -174,6 +174,12 @@ class ImageProxy:
         self.previous_keys = previous_keys  # rotated out, still in their grace period
         self.referer_table = referer.KNOWN_HOSTS if referer_table is None else referer_table
         self.partial_dir = Path(cache.directory) / PARTIAL_DIR
+        feed_limits = fetch.Limits.of(settings)
+        self.image_limits = feed_limits.replace(max_bytes=settings.max_image_bytes)
+        self.media_limits = feed_limits.replace(
+            max_bytes=settings.max_media_bytes,
+            timeout=max(settings.fetch_timeout, MEDIA_TRANSFER_SECONDS),
+        )
         self._transfers: dict[tuple[str, bool], _Transfer] = {}
         cache.limit_images(settings.image_cache_bytes)
 
@@ -193,7 +199,7 @@ class ImageProxy:
         # the cache either.
         url = fetch.check_url(
             url, allow_private=self.settings.allow_private,
-            hosts=access.host_rules(self.settings),
+            hosts=self.image_limits.hosts,
         )
         hint = referer.Hint.decode(hint_text)
         if hint.media and not self.settings.proxy_media:
@@ -373,21 +379,15 @@ class _Transfer:
     async def _attempt(self, attempt: referer.Attempt, *, learn: str) -> None:
         """Fetch once with this Referer; _Refused if the host turned it down."""
         proxy = self.proxy
-        settings = proxy.settings
         media = self.hint.media
         headers = {"Referer": attempt.referer} if attempt.referer else {}
-        seconds = settings.fetch_timeout
-        if media:
-            seconds = max(seconds, MEDIA_TRANSFER_SECONDS)
         try:
             async with fetch.open_stream(
                 proxy.session,
                 self.url,
-                settings=settings,
+                limits=proxy.media_limits if media else proxy.image_limits,
                 accept=MEDIA_ACCEPT if media else fetch.IMAGE_ACCEPT,
-                max_bytes=settings.max_media_bytes if media else settings.max_image_bytes,
                 headers=headers,
-                timeout=seconds,
             ) as stream:
                 head = await _read_head(stream)
                 try:

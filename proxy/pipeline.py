@@ -198,6 +198,7 @@ class Pipeline:
         self.session = session
         self.cache = cache
         self.key = key
+        self.limits = fetch.Limits.of(settings)
         self.feeds = feeds or compile_feeds(FeedsConfig())
         self.images = ImageProxy(settings, session, cache, key, previous_keys=previous_keys)
         # Outputs embed links signed with the key: a new key must not reuse them.
@@ -300,7 +301,7 @@ class Pipeline:
             checked = fetch.check_url(
                 url,
                 allow_private=self.settings.allow_private,
-                hosts=access.host_rules(self.settings),
+                hosts=self.limits.hosts,
             )
             if len(self._checked_urls) >= _CHECKED_URLS:
                 self._checked_urls.clear()
@@ -421,7 +422,7 @@ class Pipeline:
                 raise UpstreamStatus(gone[1], gone[2])
             self.backoff.check(url)
             result = await fetch.fetch(
-                self.session, url, settings=self.settings, validators=validators, headers=headers
+                self.session, url, limits=self.limits, validators=validators, headers=headers
             )
             if result.status == 304:
                 if stored is None:

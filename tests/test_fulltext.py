@@ -21,8 +21,8 @@ from proxy.fulltext import FAILURE_TTL, FullText, decode_html, extract
 from proxy.models import Entry, Feed, FetchResult
 from proxy.rewrite import ImagePolicy
 from proxy.siteconfig import SiteConfig, SiteConfigs
+from tests.fetch.test_client import FakeResolver
 from tests.helpers import DATA, read_feed
-from tests.test_fetch import FakeResolver
 from tests.upstream import Upstream
 
 ARTICLES = DATA / "articles"
@@ -364,7 +364,7 @@ async def test_redirect_to_a_private_address_is_refused(
     make_fulltext: MakeFullText, aiohttp_server: Any, resolver: FakeResolver
 ) -> None:
     """A public-looking article that redirects inward is refused at the redirect."""
-    from tests.test_fetch import policy_127_0_0_2_public
+    from tests.fetch.test_client import policy_127_0_0_2_public
 
     inner = Upstream()
     inner_server = await aiohttp_server(inner.app, host="127.0.0.1")
