@@ -162,8 +162,8 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     """The same pipeline the server runs, cache included."""
     from proxy import fetch
     from proxy.cache import Cache
+    from proxy.images.signing import load_or_create_secret
     from proxy.pipeline import Pipeline
-    from proxy.signing import load_or_create_secret
 
     key = load_or_create_secret(settings.secret, settings.cache_dir)
     cache = Cache(settings.cache_dir)
@@ -185,9 +185,9 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
 
 def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
     from proxy import parse, rewrite
+    from proxy.images.signing import load_or_create_secret
     from proxy.models import FetchResult
     from proxy.pipeline import build_output, check_format
-    from proxy.signing import load_or_create_secret
 
     if source == "-":
         body = sys.stdin.buffer.read()
@@ -228,7 +228,7 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:
-    from proxy.signing import rotate_secret
+    from proxy.images.signing import rotate_secret
 
     settings = _settings(args.config)
     if settings.secret:

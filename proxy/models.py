@@ -110,10 +110,3 @@ class Rendered:
     stale: bool = False  # served from cache because the upstream failed
     age: int = 0  # seconds since the upstream body was fetched
     stale_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ImageResult:
-    body: bytes
-    content_type: str
-    etag: str

@@ -39,8 +39,7 @@ from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
-from proxy.imageproxy import ImageProxy
-from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.models import Entry, Feed, FetchResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
@@ -183,7 +182,7 @@ def check_format(fmt: str | None) -> str | None:
 
 
 class Pipeline:
-    """Serves cleaned feeds and proxied images for one app (one session, one cache)."""
+    """Serves cleaned feeds for one app (one session, one cache)."""
 
     def __init__(
         self,
@@ -192,7 +191,6 @@ class Pipeline:
         cache: Cache,
         key: bytes,
         feeds: LoadedFeeds | None = None,
-        previous_keys: tuple[bytes, ...] = (),
     ) -> None:
         self.settings = settings
         self.session = session
@@ -200,7 +198,6 @@ class Pipeline:
         self.key = key
         self.limits = fetch.Limits.of(settings)
         self.feeds = feeds or compile_feeds(FeedsConfig())
-        self.images = ImageProxy(settings, session, cache, key, previous_keys=previous_keys)
         # Outputs embed links signed with the key: a new key must not reuse them.
         self._key_id = hashlib.sha256(key).hexdigest()[:16]
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
@@ -405,7 +402,6 @@ class Pipeline:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*list(self._background), return_exceptions=True)
-        await self.images.aclose()
         await self.fulltext.close()
 
     async def _fetch_body(self, job: FeedJob, stored: StoredFeed | None) -> BodyState:
@@ -574,13 +570,6 @@ class Pipeline:
         del feed
         memory.release_after(len(stored.body))
         return body, compressed
-
-    # -- images ------------------------------------------------------------------------------
-
-    async def image(self, signature: str, encoded_url: str) -> ImageResult:
-        """A proxied image (see imageproxy.py)."""
-        return await self.images.get(signature, encoded_url)
-
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)

@@ -21,9 +21,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from proxy import referer
+from proxy.images import referer
+from proxy.images.signing import image_path
 from proxy.models import Entry
-from proxy.signing import image_path
 
 # Attributes lazy-loading scripts keep the real image in, most specific first.
 LAZY_SRC_ATTRIBUTES = (

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from proxy.cache import Cache, StoredFeed, StoredImage, StoredOutput
-from proxy.signing import load_or_create_secret
+from proxy.images.signing import load_or_create_secret
 
 
 def stored(body: bytes = b"<rss/>") -> StoredFeed:

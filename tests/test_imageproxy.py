@@ -15,10 +15,10 @@ from proxy import fetch
 from proxy.cache import Cache, ImageRecord, StoredFeed
 from proxy.config import Settings, load
 from proxy.errors import BadSignature, BodyTooLarge, ConfigError, NotAnImage, UpstreamStatus
-from proxy.imageproxy import ImageProxy
-from proxy.imagetype import image_type, is_svg, media_type
-from proxy.referer import Attempt, Hint, attempts, known_referer, origin_of
-from proxy.signing import image_path, sign, verify, verify_link
+from proxy.images.imagetype import image_type, is_svg, media_type
+from proxy.images.proxy import ImageProxy
+from proxy.images.referer import Attempt, Hint, attempts, known_referer, origin_of
+from proxy.images.signing import image_path, sign, verify, verify_link
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -418,8 +418,12 @@ async def test_built_in_table_gives_the_first_referer(
     try:
         route, _, query = image_path(url, KEY).partition("?")
         _, _, signature, encoded = route.split("/")
-        result = await proxy.get(signature, encoded)
-        assert result.body == PNG and result.content_type == "image/png"
+        source = await proxy.open(signature, encoded)
+        try:
+            body = b"".join([chunk async for chunk in source.chunks()])
+        finally:
+            source.close()
+        assert body == PNG and source.meta.content_type == "image/png"
         assert [r.headers.get("Referer") for r in upstream.requests] == ["https://weibo.com/"]
         await proxy.idle()
     finally:

@@ -6,9 +6,9 @@ import pytest
 from lxml import html as lxml_html
 
 from proxy.errors import BadSignature
+from proxy.images.signing import image_path, sign, verify, verify_link
 from proxy.models import Entry
 from proxy.rewrite import ImagePolicy, parse_srcset, rewrite_tree
-from proxy.signing import image_path, sign, verify, verify_link
 
 KEY = b"k" * 32
 PROXY = ImagePolicy(mode="proxy", public_base="https://p.test", key=KEY)
@@ -276,7 +276,7 @@ def test_video_poster_is_an_image_and_media_sources_are_left_alone() -> None:
 
 
 def test_item_origin_and_feed_policy_travel_in_the_link() -> None:
-    from proxy.referer import Hint
+    from proxy.images.referer import Hint
     from proxy.rewrite import for_item
 
     policy = for_item(
@@ -338,7 +338,7 @@ def _entry_with_attachments() -> Entry:
 
 
 def test_attachments_images_proxied_media_only_when_asked() -> None:
-    from proxy.referer import Hint
+    from proxy.images.referer import Hint
     from proxy.rewrite import for_item, rewrite_attachments
 
     entry = _entry_with_attachments()

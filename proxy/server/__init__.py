@@ -16,16 +16,17 @@ from aiohttp import abc, web
 from proxy import access, fetch, reload
 from proxy.cache import Cache
 from proxy.config import Settings
+from proxy.images.proxy import ImageProxy
+from proxy.images.signing import load_keys
 from proxy.pipeline import Pipeline
-from proxy.server.keys import CACHE, PIPELINE, SETTINGS
+from proxy.server.keys import CACHE, IMAGES, PIPELINE, SETTINGS
 from proxy.server.metrics import count_requests
 from proxy.server.middleware import error_middleware, host_middleware
 from proxy.server.routes import METRICS_ROUTES, ROUTES
-from proxy.signing import load_keys
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
+__all__ = ["create_app", "CACHE", "IMAGES", "PIPELINE", "SETTINGS"]
 
 
 def create_app(
@@ -60,8 +61,10 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
-        pipeline = Pipeline(settings, session, cache, keys.current, feeds, keys.previous)
+        pipeline = Pipeline(settings, session, cache, keys.current, feeds)
+        images = ImageProxy(settings, session, cache, keys.current, previous_keys=keys.previous)
         app[PIPELINE] = pipeline
+        app[IMAGES] = images
         watcher = (
             asyncio.create_task(reload.watch(settings.config, pipeline.reload))
             if settings.config
@@ -69,6 +72,7 @@ def create_app(
         )
         yield
         await pipeline.close()
+        await images.aclose()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
