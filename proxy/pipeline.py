@@ -39,10 +39,10 @@ from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
+from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Entry, Feed, FetchResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
-from proxy.siteconfig import SiteConfigs
 
 logger = logging.getLogger(__name__)
 
