@@ -18,15 +18,16 @@ from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.images.proxy import ImageProxy
 from proxy.images.signing import load_keys
+from proxy.metrics import Metrics
 from proxy.pipeline import Pipeline
-from proxy.server.keys import CACHE, IMAGES, PIPELINE, SETTINGS
+from proxy.server.keys import CACHE, IMAGES, METRICS, PIPELINE, SETTINGS
 from proxy.server.metrics import count_requests
 from proxy.server.middleware import error_middleware, host_middleware
 from proxy.server.routes import METRICS_ROUTES, ROUTES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["create_app", "CACHE", "IMAGES", "PIPELINE", "SETTINGS"]
+__all__ = ["create_app", "CACHE", "IMAGES", "METRICS", "PIPELINE", "SETTINGS"]
 
 
 def create_app(
@@ -55,6 +56,7 @@ def create_app(
     app = web.Application(middlewares=[count_requests, error_middleware, host_middleware])
     app[SETTINGS] = settings
     app[CACHE] = cache
+    app[METRICS] = Metrics()  # this app's own counts
     app.router.add_routes(ROUTES)
     if settings.metrics:
         app.router.add_routes(METRICS_ROUTES)

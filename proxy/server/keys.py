@@ -7,9 +7,11 @@ from aiohttp import web
 from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.images.proxy import ImageProxy
+from proxy.metrics import Metrics
 from proxy.pipeline import Pipeline
 
 SETTINGS = web.AppKey("settings", Settings)
 CACHE = web.AppKey("cache", Cache)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 IMAGES = web.AppKey("images", ImageProxy)
+METRICS = web.AppKey("metrics", Metrics)
