@@ -154,6 +154,17 @@ class Settings:
     per_host_connections: int = _opt(
         4, "Concurrent connections to one upstream host", _greater_than_zero
     )
+    header_timeout: float = _opt(
+        30.0,
+        "Seconds a reader's connection may take to send a whole request header, and stay "
+        "idle between requests; then it is closed",
+        _greater_than_zero,
+    )
+    max_connections: int = _opt(
+        1000,
+        "Reader connections open at once; more are answered 503 and closed",
+        _greater_than_zero,
+    )
     log_level: str = _opt("INFO", "DEBUG, INFO, WARNING or ERROR", _log_level)
     adhoc: bool = _opt(
         True, "Serve ad-hoc /feed?url= requests; false serves only the config file's named feeds"

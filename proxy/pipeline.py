@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,8 +31,8 @@ from proxy import (
     rewrite,
     sanitize,
 )
-from proxy.backoff import HostBackoff
-from proxy.cache import Cache, StoredFeed, StoredOutput
+from proxy.backoff import Backoff
+from proxy.bounded import BoundedMap
 from proxy.clean import custom
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
@@ -43,6 +42,7 @@ from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Entry, Feed, FetchResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
+from proxy.store import Store, StoredFeed, StoredOutput
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,11 @@ logger = logging.getLogger(__name__)
 # made by an older version are not served.
 OUTPUT_VERSION = "4"  # 4: platform and tracking packs
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
-_CHECKED_URLS = 4096  # accepted upstream URLs remembered (cleared whole when full)
+_HOT_BYTES = 128 * 1024 * 1024  # ... and their bytes at most (a 9 MB feed is 9 MB here)
+_HOT_MAX_AGE = 24 * 3600.0  # past any fresh_until of a sane TTL: stale entries go anyway
+_CHECKED_URLS = 4096  # accepted upstream URLs remembered
+_CHECKED_MAX_AGE = 3600.0
+_GONE_ENTRIES = 10_000  # upstream URLs remembered as 404/410 (~2 KB each at most)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 
 
@@ -188,7 +192,7 @@ class Pipeline:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         key: bytes,
         feeds: LoadedFeeds | None = None,
     ) -> None:
@@ -202,15 +206,29 @@ class Pipeline:
         self._key_id = hashlib.sha256(key).hexdigest()[:16]
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
         self.fulltext = FullText(settings, session, cache, site_configs)
-        self.backoff = HostBackoff(clock=lambda: self.clock())
+        self.backoff = Backoff(clock=self._now)
         self._background: set[asyncio.Future[None]] = set()
-        # URL -> (until, message, status) for upstreams that answered 404/410.
-        self._gone: dict[str, tuple[float, str, int]] = {}
-        self._flights = SingleFlight()
-        self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
-        self._checked_urls: dict[str, str] = {}
         # Freshness decisions read this clock; tests move it instead of sleeping.
         self.clock: Callable[[], float] = time.time
+        # Every map keyed by what readers or upstreams choose is bounded in size and age.
+        # URL -> (message, status) for upstreams that answered 404/410, for negative_ttl.
+        self._gone: BoundedMap[str, tuple[str, int]] = BoundedMap(
+            _GONE_ENTRIES, max(settings.negative_ttl, 1), self._now
+        )
+        self._flights = SingleFlight()
+        self._hot: BoundedMap[FeedJob, _Hot] = BoundedMap(
+            _HOT_ENTRIES,
+            _HOT_MAX_AGE,
+            self._now,
+            weigh=lambda hot: len(hot.rendered.body) + len(hot.rendered.gzip_body),
+            max_weight=_HOT_BYTES,
+        )
+        self._checked_urls: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
+
+    def _now(self) -> float:
+        return self.clock()  # read late: tests replace self.clock
 
     def reload(self, feeds: LoadedFeeds) -> None:
         """Swap in a new feeds config; the next request applies it, with no refetch."""
@@ -300,9 +318,7 @@ class Pipeline:
                 allow_private=self.settings.allow_private,
                 hosts=self.limits.hosts,
             )
-            if len(self._checked_urls) >= _CHECKED_URLS:
-                self._checked_urls.clear()
-            self._checked_urls[url] = checked
+            self._checked_urls.set(url, checked)
         return checked
 
     def _ttl(self, job: FeedJob) -> int:
@@ -311,10 +327,13 @@ class Pipeline:
     async def _serve(self, job: FeedJob) -> Rendered:
         hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
-            self._hot.move_to_end(job)
             metrics.record_cache("hit")
+            now = self.clock()
             return dataclasses.replace(
-                hot.rendered, age=max(0, int(self.clock() - hot.checked_at)), fetched=False
+                hot.rendered,
+                age=max(0, int(now - hot.checked_at)),
+                fetched=False,
+                ttl=int(hot.checked_at + self._ttl(job) - now),
             )
         state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
@@ -329,6 +348,7 @@ class Pipeline:
             ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
         )
         now = self.clock()
+        ttl = self._ttl(job)
         rendered = Rendered(
             body=output.body,
             content_type=render.CONTENT_TYPES[out_fmt],
@@ -340,6 +360,7 @@ class Pipeline:
             gzip_body=output.gzip_body,
             revalidating=state.revalidating,
             fetched=state.feed is not None,
+            ttl=int(stored.checked_at + ttl - now),
         )
         if rendered.stale:
             metrics.record_cache("stale")
@@ -347,7 +368,6 @@ class Pipeline:
             metrics.record_cache("miss")
         else:
             metrics.record_cache("hit")
-        ttl = self._ttl(job)
         if rendered.stale:
             fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
         elif rendered.revalidating or (filled is not None and filled.pending):
@@ -359,17 +379,14 @@ class Pipeline:
         return rendered
 
     def _remember(self, key: FeedJob, hot: _Hot) -> None:
-        self._hot[key] = hot
-        self._hot.move_to_end(key)
-        while len(self._hot) > _HOT_ENTRIES:
-            self._hot.popitem(last=False)
+        self._hot.set(key, hot)
 
     async def _body(self, job: FeedJob) -> BodyState:
         """The upstream body: cached while fresh; past the TTL served at once while one
         background refresh runs (stale-while-revalidate); older than that, revalidated
         before answering; stale-marked if the upstream fails."""
         url = job.url
-        stored = await asyncio.to_thread(self.cache.get_feed, url)
+        stored = await self.cache.get_feed(url)
         if stored is not None:
             age = self.clock() - stored.checked_at
             ttl = self._ttl(job)
@@ -413,9 +430,9 @@ class Pipeline:
             headers["User-Agent"] = job.options.user_agent
         gone = self._gone.get(url)
         try:
-            if gone is not None and gone[0] > self.clock():
+            if gone is not None:
                 # A dead feed polled by a reader: answer from memory for a few minutes.
-                raise UpstreamStatus(gone[1], gone[2])
+                raise UpstreamStatus(gone[0], gone[1])
             self.backoff.check(url)
             result = await fetch.fetch(
                 self.session, url, limits=self.limits, validators=validators, headers=headers
@@ -424,13 +441,13 @@ class Pipeline:
                 if stored is None:
                     raise NotAFeed(f"upstream answered 304 to an unconditional request ({url})")
                 refreshed = dataclasses.replace(stored, checked_at=self.clock())
-                await asyncio.to_thread(self.cache.put_feed, refreshed)
+                await self.cache.put_feed(refreshed)
                 self.backoff.success(url)
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
                 return BodyState(refreshed, asked_upstream=True)
             feed = await asyncio.to_thread(parse.parse, result)
         except UpstreamError as exc:
-            if not (gone is not None and exc.message == gone[1]):
+            if not (gone is not None and exc.message == gone[0]):
                 logger.warning(
                     "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
                     url,
@@ -444,17 +461,13 @@ class Pipeline:
                     and exc.upstream_status in (404, 410)
                     and self.settings.negative_ttl
                 ):
-                    self._gone[url] = (
-                        self.clock() + self.settings.negative_ttl,
-                        exc.message,
-                        exc.upstream_status,
-                    )
+                    self._gone.set(url, (exc.message, exc.upstream_status))
             if stored is None:
                 raise
             # A failed fetch never replaces the good copy: serve it, marked stale.
             return BodyState(stored, stale_reason=exc.message, stale_status=exc.status)
         self.backoff.success(url)
-        self._gone.pop(url, None)
+        self._gone.pop(url)
         now = self.clock()
         fresh = StoredFeed(
             url=url,
@@ -467,7 +480,7 @@ class Pipeline:
             fetched_at=now,
             checked_at=now,
         )
-        await asyncio.to_thread(self.cache.put_feed, fresh)
+        await self.cache.put_feed(fresh)
         logger.info(
             "fetch feed_url=%s status=200 bytes=%d items=%d elapsed_ms=%d",
             url,
@@ -514,7 +527,7 @@ class Pipeline:
         self, state: BodyState, job: FeedJob, fmt: str, filled: FillResult | None, key: str
     ) -> StoredOutput:
         stored = state.stored
-        cached = await asyncio.to_thread(self.cache.get_output, key)
+        cached = await self.cache.get_output(key)
         if cached is not None:
             return cached
         feed = filled.feed if filled is not None else None
@@ -527,7 +540,7 @@ class Pipeline:
             created_at=self.clock(),
             gzip_body=compressed,
         )
-        await asyncio.to_thread(self.cache.put_output, key, output)
+        await self.cache.put_output(key, output)
         return output
 
     def _filtered(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:

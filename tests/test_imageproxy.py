@@ -12,13 +12,13 @@ import pytest
 from aiohttp import web
 
 from proxy import fetch
-from proxy.cache import Cache, ImageRecord, StoredFeed
 from proxy.config import Settings, load
 from proxy.errors import BadSignature, BodyTooLarge, ConfigError, NotAnImage, UpstreamStatus
 from proxy.images.imagetype import image_type, is_svg, media_type
 from proxy.images.proxy import ImageProxy
 from proxy.images.referer import Attempt, Hint, attempts, known_referer, origin_of
 from proxy.images.signing import image_path, sign, verify, verify_link
+from proxy.store import DiskStore, ImageCache, ImageRecord, StoredFeed
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -242,12 +242,12 @@ def test_is_svg(declared: str, head: bytes, svg: bool) -> None:
 
 
 def test_images_stream_in_and_out_of_the_cache(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
+    cache = ImageCache(str(tmp_path))
     body = PNG + bytes(100_000)
     record = ImageRecord("image/png", '"e"', 1_687_132_200.0)
     cache.put_image_file("https://a.test/i.png", record, io.BytesIO(body))
     cache.close()
-    cache = Cache(str(tmp_path))
+    cache = ImageCache(str(tmp_path))
     opened = cache.open_image("https://a.test/i.png")
     assert opened is not None
     try:
@@ -263,8 +263,9 @@ def test_images_stream_in_and_out_of_the_cache(tmp_path: Path) -> None:
     cache.close()
 
 
-def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
+async def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
+    store = DiskStore(str(tmp_path))
+    cache = store.images
     limit = 1024 * 1024
     cache.limit_images(limit)
     feed = StoredFeed(
@@ -278,7 +279,7 @@ def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
         fetched_at=1.0,
         checked_at=1.0,
     )
-    cache.put_feed(feed)
+    await store.put_feed(feed)
     image = PNG + bytes(64 * 1024)
     for number in range(64):  # 4 MB of images into a 1 MB image cache
         cache.put_image_file(
@@ -286,24 +287,24 @@ def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
             ImageRecord("image/png", f'"{number}"'),
             io.BytesIO(image),
         )
-    assert cache.get_feed("https://a.test/feed") == feed
+    assert await store.get_feed("https://a.test/feed") == feed
     assert cache.image_volume() <= limit + 2 * len(image)  # diskcache culls per write
     # Least recently used went first; the newest images are still there.
     assert cache.open_image("https://img.test/0.png") is None
     newest = cache.open_image("https://img.test/63.png")
     assert newest is not None
     newest.close()
-    cache.close()
+    await store.close()
 
 
-def test_learned_referers_persist(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
-    cache.put_referer("img.test:8080", "origin", expire=60)
-    cache.close()
-    cache = Cache(str(tmp_path))
-    assert cache.get_referer("img.test:8080") == "origin"
-    assert cache.get_referer("other.test") is None
-    cache.close()
+async def test_learned_referers_persist(tmp_path: Path) -> None:
+    cache = DiskStore(str(tmp_path))
+    await cache.put_referer("img.test:8080", "origin", expire=60)
+    await cache.close()
+    cache = DiskStore(str(tmp_path))
+    assert await cache.get_referer("img.test:8080") == "origin"
+    assert await cache.get_referer("other.test") is None
+    await cache.close()
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ async def test_built_in_table_gives_the_first_referer(
         return web.Response(body=PNG, content_type="image/png")
 
     url = upstream.route("/w.jpg", handler=weibo_only)
-    cache = Cache(settings.cache_dir)
+    cache = DiskStore(settings.cache_dir)
     proxy = ImageProxy(
         settings, session, cache, KEY, referer_table={"127.0.0.1": "https://weibo.com/"}
     )
@@ -428,4 +429,4 @@ async def test_built_in_table_gives_the_first_referer(
         await proxy.idle()
     finally:
         await proxy.aclose()
-        cache.close()
+        await cache.close()

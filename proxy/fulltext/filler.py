@@ -25,13 +25,13 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from proxy import fetch
-from proxy.cache import Cache, StoredArticle
 from proxy.config import Settings
 from proxy.errors import ProxyError
 from proxy.fulltext.decode import decode_html, is_html
 from proxy.fulltext.extract import EXTRACTOR_VERSION, extract
 from proxy.fulltext.siteconfig import SiteConfig, SiteConfigs
 from proxy.models import Entry, Feed, FetchResult
+from proxy.store import Store, StoredArticle
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class FullText:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         site_configs: SiteConfigs | None = None,
     ) -> None:
         self.settings = settings
@@ -137,7 +137,7 @@ class FullText:
         links = list(dict.fromkeys(e.link for e in feed.entries if e.link and _is_http(e.link)))
         if not links:
             return FillResult(feed=feed, filled=frozenset(), pending=0)
-        ready, plans = await asyncio.to_thread(self._lookup, links, selector)
+        ready, plans = self._lookup(links, selector, await self.cache.get_articles(links))
         waiting: dict[str, asyncio.Task[StoredArticle]] = {}
         if not self._closed:
             for link in links:
@@ -175,9 +175,9 @@ class FullText:
     # -- internals ---------------------------------------------------------------------------
 
     def _lookup(
-        self, links: Iterable[str], selector: str | None
+        self, links: Iterable[str], selector: str | None, cached: dict[str, StoredArticle]
     ) -> tuple[dict[str, StoredArticle], dict[str, tuple[str, SiteConfig | None]]]:
-        """Cached articles still fresh for this recipe, and the plan for the rest (a thread)."""
+        """Cached articles still fresh for this recipe, and the plan for the rest."""
         now = self.clock()
         ttl = self.settings.fulltext_ttl
         ready: dict[str, StoredArticle] = {}
@@ -186,7 +186,7 @@ class FullText:
             site = self.site_configs.for_url(link)
             recipe = _recipe(selector, site)
             plans[link] = (recipe, site)
-            stored = self.cache.get_article(link)
+            stored = cached.get(link)
             if stored is None or stored.recipe != recipe:
                 continue
             lifetime = ttl if stored.html is not None else min(ttl, FAILURE_TTL)
@@ -288,9 +288,7 @@ class FullText:
             reason=reason,
         )
         ttl = self.settings.fulltext_ttl
-        await asyncio.to_thread(
-            self.cache.put_article, article, expire=ttl if html else min(ttl, FAILURE_TTL)
-        )
+        await self.cache.put_article(article, expire=ttl if html else min(ttl, FAILURE_TTL))
         logger.info(
             "fulltext article_url=%s status=%s chars=%d error=%s elapsed_ms=%d",
             link,

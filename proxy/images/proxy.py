@@ -14,11 +14,11 @@ from pathlib import Path
 import aiohttp
 
 from proxy import fetch
-from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.errors import NotAnImage, NotFound
 from proxy.images import referer, signing
 from proxy.images.transfer import CachedImage, ImageSource, Setup, Transfer
+from proxy.store import Store
 
 # A podcast episode of 200 MB at ~350 KB/s; images keep FEEDSCRUB_FETCH_TIMEOUT.
 MEDIA_TRANSFER_SECONDS = 600.0
@@ -32,7 +32,8 @@ class ImageProxy:
         settings: max_image_bytes / max_media_bytes, fetch_timeout, image_referer,
             image_cache_bytes, proxy_media and allow_private are used.
         session: the app's guarded session (``fetch.new_session``).
-        cache: the cache; images and learned Referer policies live in its image part.
+        cache: the store; images live in its ``images`` (this machine's disk), learned Referer
+            policies in the store itself (shared between replicas on Redis).
         key: the signing key of image links.
         referer_table: host → Referer overrides (``referer.KNOWN_HOSTS`` when None).
     """
@@ -41,7 +42,7 @@ class ImageProxy:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         key: bytes,
         *,
         referer_table: dict[str, str] | None = None,
@@ -61,10 +62,10 @@ class ImageProxy:
                 max_bytes=settings.max_media_bytes,
                 timeout=max(settings.fetch_timeout, MEDIA_TRANSFER_SECONDS),
             ),
-            partial_dir=Path(cache.directory) / PARTIAL_DIR,
+            partial_dir=Path(cache.images.directory) / PARTIAL_DIR,
         )
         self._transfers: dict[tuple[str, bool], Transfer] = {}
-        cache.limit_images(settings.image_cache_bytes)
+        cache.images.limit_images(settings.image_cache_bytes)
 
     async def open(
         self, signature: str, encoded_url: str, encoded_hint: str | None = None
@@ -86,7 +87,7 @@ class ImageProxy:
         hint = referer.Hint.decode(hint_text)
         if hint.media and not self.settings.proxy_media:
             raise NotFound("image: proxying audio and video is off (FEEDSCRUB_PROXY_MEDIA)")
-        opened = await asyncio.to_thread(self.cache.open_image, url)
+        opened = await asyncio.to_thread(self.cache.images.open_image, url)
         if opened is not None:
             if hint.media or opened.record.content_type.startswith("image/"):
                 return CachedImage(opened)

@@ -17,7 +17,6 @@ and the remaining policies, each Referer once (``attempts``).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from dataclasses import dataclass
@@ -188,9 +187,9 @@ def attempts(
 class RefererStore(Protocol):
     """Where learned policies live (the cache's image part), shared across restarts."""
 
-    def get_referer(self, host: str) -> str | None: ...
+    async def get_referer(self, host: str) -> str | None: ...
 
-    def put_referer(self, host: str, policy: str, expire: float) -> None: ...
+    async def put_referer(self, host: str, policy: str, expire: float) -> None: ...
 
 
 class Learning:
@@ -214,11 +213,11 @@ class Learning:
     async def plan(self, image_url: str, hint: Hint) -> tuple[str, list[Attempt]]:
         """The host key and the attempts for this image, the learned policy first."""
         host = host_key(image_url)
-        learned = await asyncio.to_thread(self.store.get_referer, host) if host else None
+        learned = await self.store.get_referer(host) if host else None
         return host, attempts(
             image_url, hint, learned=learned, default=self.default, table=self.table
         )
 
     async def worked(self, host: str, policy: str) -> None:
-        await asyncio.to_thread(self.store.put_referer, host, policy, MEMORY_SECONDS)
+        await self.store.put_referer(host, policy, MEMORY_SECONDS)
         logger.info("image referer learned host=%s policy=%s", host, policy)

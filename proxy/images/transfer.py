@@ -35,7 +35,6 @@ from typing import BinaryIO
 import aiohttp
 
 from proxy import fetch
-from proxy.cache import Cache, ImageRecord, OpenImage
 from proxy.errors import (
     NotAnImage,
     ProxyError,
@@ -44,6 +43,7 @@ from proxy.errors import (
     UpstreamUnreachable,
 )
 from proxy.images import imagetype, referer
+from proxy.store import ImageRecord, OpenImage, Store
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Setup:
     """What every transfer of one image proxy shares."""
 
     session: aiohttp.ClientSession  # the app's guarded session
-    cache: Cache
+    cache: Store  # images in its ``images`` (this machine's disk)
     referers: referer.Learning
     image_limits: fetch.Limits
     media_limits: fetch.Limits
@@ -328,7 +328,7 @@ class Transfer:
         assert self._file is not None
         with os.fdopen(os.dup(self._file.fileno()), "rb", buffering=0) as copy:
             copy.seek(0)
-            self.setup.cache.put_image_file(self.url, record, copy)
+            self.setup.cache.images.put_image_file(self.url, record, copy)
 
 
 def _write_all(fd: int, data: bytes) -> None:
