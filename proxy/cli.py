@@ -156,7 +156,8 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     """The same pipeline the server runs, cache included."""
     from proxy import fetch
     from proxy.images.signing import load_or_create_secret
-    from proxy.pipeline import Pipeline
+    from proxy.pipeline.service import Pipeline
+    from proxy.server import links
     from proxy.store import open_store
 
     key = load_or_create_secret(settings.secret, settings.cache_dir)
@@ -165,7 +166,14 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     try:
         from proxy.reload import load_feeds
 
-        pipeline = Pipeline(settings, session, cache, key, load_feeds(settings.config or None))
+        pipeline = Pipeline(
+            settings,
+            session,
+            cache,
+            key,
+            load_feeds(settings.config or None),
+            self_path=links.self_path(settings),
+        )
         rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
     finally:
         await session.close()
@@ -181,7 +189,7 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
     from proxy import parse, rewrite
     from proxy.images.signing import load_or_create_secret
     from proxy.models import FetchResult
-    from proxy.pipeline import build_output, check_format
+    from proxy.pipeline.process import build_output, check_format
 
     if source == "-":
         body = sys.stdin.buffer.read()
@@ -242,7 +250,7 @@ def _rotate_secret(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     """A link a reader can subscribe to without the access key, for this one feed."""
-    from proxy import access
+    from proxy.server import links
 
     settings = _settings(args.config)
     if not settings.access_key:
@@ -252,9 +260,9 @@ def _sign(args: argparse.Namespace) -> int:
         return 1
     target: str = args.url
     if target.startswith("feeds/"):
-        path = access.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
+        path = links.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
     else:
-        path = access.sign_feed_url(target, settings.access_key)
+        path = links.sign_feed_url(target, settings.access_key)
     print(_public_base(settings) + path)
     return 0
 

@@ -19,10 +19,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from proxy import access
 from proxy.config import OPTIONS_BY_NAME, Settings, load
 from proxy.errors import ConfigError, InvalidURL, Unauthorized
-from proxy.server import create_app
+from proxy.server import auth as access
+from proxy.server import create_app, links
 from tests.helpers import img_paths, read_feed, seed_feed
 from tests.upstream import Upstream
 
@@ -104,11 +104,11 @@ def test_signature_covers_the_normalised_url() -> None:
 
 
 def test_sign_feed_url_builds_the_path() -> None:
-    path = access.sign_feed_url("http://EXAMPLE.com:80/feed?a=1#x", KEY)
+    path = links.sign_feed_url("http://EXAMPLE.com:80/feed?a=1#x", KEY)
     sig = access.feed_signature("http://example.com/feed?a=1", KEY)
     assert path == f"/feed?url=http%3A%2F%2Fexample.com%2Ffeed%3Fa%3D1&sig={sig}"
     assert (
-        access.sign_named_feed("rfi", KEY) == f"/feeds/rfi?sig={access.named_signature('rfi', KEY)}"
+        links.sign_named_feed("rfi", KEY) == f"/feeds/rfi?sig={access.named_signature('rfi', KEY)}"
     )
 
 
@@ -117,7 +117,7 @@ def test_sign_feed_url_builds_the_path() -> None:
 )
 def test_sign_feed_url_refuses_what_is_not_a_feed_url(url: str) -> None:
     with pytest.raises(InvalidURL):
-        access.sign_feed_url(url, KEY)
+        links.sign_feed_url(url, KEY)
 
 
 def test_settings_are_in_the_table_and_secret_is_masked() -> None:
@@ -213,7 +213,7 @@ async def test_signed_link_works_for_that_url_only(
     feed_a = upstream.route("/a.xml", seed_feed())
     feed_b = upstream.route("/b.xml", seed_feed())
     client = await make_client(access_key=KEY)
-    link = access.sign_feed_url(feed_a, KEY)
+    link = links.sign_feed_url(feed_a, KEY)
     response = await client.get(link)
     assert response.status == 200
     read_feed(await response.read())
@@ -276,7 +276,7 @@ async def test_protected_named_feeds(named_config: Path, make_client: MakeClient
         assert response.status == 401, path  # an unknown name too: names are not revealed
         assert one_line(await response.text())
     assert (await client.get(f"/feeds/rfi?key={KEY}")).status == 200
-    assert (await client.get(access.sign_named_feed("rfi", KEY))).status == 200
+    assert (await client.get(links.sign_named_feed("rfi", KEY))).status == 200
     # One signature covers the name in every format.
     sig = access.named_signature("rfi", KEY)
     response = await client.get(f"/feeds/rfi.atom?sig={sig}")
@@ -400,7 +400,7 @@ async def test_index_builds_a_working_signed_link(
     url = upstream.route("/rfi.xml", seed_feed())
     client = await make_client(access_key=KEY)
     page = await (await client.get("/", params={"key": KEY, "url": url, "format": "atom"})).text()
-    link = "http://proxy.test" + access.sign_feed_url(url, KEY) + "&format=atom"
+    link = "http://proxy.test" + links.sign_feed_url(url, KEY) + "&format=atom"
     assert link.replace("&", "&amp;") in page
     response = await client.get(link.removeprefix("http://proxy.test"))
     assert response.status == 200

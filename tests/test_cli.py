@@ -268,7 +268,7 @@ def test_serve_healthcheck_and_graceful_stop(tmp_path: Path) -> None:
 
 
 def test_sign_prints_a_link_that_works_without_the_key(tmp_path: Path) -> None:
-    from proxy import access
+    from proxy.server import auth as access
 
     env = _env(tmp_path, FEEDSCRUB_ACCESS_KEY="a-long-enough-access-key-1234")
     done = subprocess.run(

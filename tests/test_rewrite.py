@@ -245,7 +245,7 @@ def test_noscript_copies_collapse_into_one_image(before: str, after: str) -> Non
 
 def test_noscript_image_survives_the_whole_item_pipeline() -> None:
     from proxy.models import Entry, Feed
-    from proxy.pipeline import transform
+    from proxy.pipeline.process import transform
 
     html = f'<p>Intro</p><p><img src="data:image/gif;base64,R0l" class="lazyload">{NOSCRIPT}</p>'
     feed = Feed(
@@ -405,7 +405,7 @@ def test_attachments_in_other_modes() -> None:
 def test_podcast_enclosures_follow_proxy_media() -> None:
     from proxy import parse
     from proxy.models import FetchResult
-    from proxy.pipeline import transform
+    from proxy.pipeline.process import transform
     from tests.helpers import DATA
 
     feed = parse.parse(

@@ -13,12 +13,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import abc, web
 
-from proxy import access, fetch, reload
+from proxy import fetch, reload
 from proxy.config import Settings
 from proxy.images.proxy import ImageProxy
 from proxy.images.signing import load_keys
 from proxy.metrics import Metrics
-from proxy.pipeline import Pipeline
+from proxy.pipeline.service import Pipeline
+from proxy.server import auth, links
 from proxy.server.keys import CACHE, IMAGES, METRICS, PIPELINE, SETTINGS
 from proxy.server.metrics import count_requests
 from proxy.server.middleware import error_middleware, host_middleware
@@ -68,7 +69,9 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
-        pipeline = Pipeline(settings, session, cache, keys.current, feeds)
+        pipeline = Pipeline(
+            settings, session, cache, keys.current, feeds, self_path=links.self_path(settings)
+        )
         images = ImageProxy(settings, session, cache, keys.current, previous_keys=keys.previous)
         app[PIPELINE] = pipeline
         app[IMAGES] = images
@@ -95,5 +98,5 @@ def _redact_access_log() -> None:
     # aiohttp's access log writes the request line, query string included: key= and sig=
     # would land in the log. Idempotent, as tests build many apps in one process.
     log = logging.getLogger("aiohttp.access")
-    if not any(isinstance(f, access.RedactSecrets) for f in log.filters):
-        log.addFilter(access.RedactSecrets())
+    if not any(isinstance(f, auth.RedactSecrets) for f in log.filters):
+        log.addFilter(auth.RedactSecrets())

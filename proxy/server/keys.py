@@ -7,7 +7,7 @@ from aiohttp import web
 from proxy.config import Settings
 from proxy.images.proxy import ImageProxy
 from proxy.metrics import Metrics
-from proxy.pipeline import Pipeline
+from proxy.pipeline.service import Pipeline
 from proxy.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from proxy import access, metrics
+from proxy import metrics
+from proxy.server import auth
 from proxy.server.keys import METRICS, SETTINGS
 
 UNMATCHED = "unmatched"  # the route label of requests no route matched (404/405)
@@ -57,7 +58,7 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
 async def export(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.protect_metrics:
-        access.require_key(settings, request.query, request.headers, "/metrics")
+        auth.require_key(settings, request.query, request.headers, "/metrics")
     return web.Response(
         body=request.app[METRICS].render().encode("utf-8"),
         headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"},

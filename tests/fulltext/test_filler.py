@@ -13,12 +13,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from proxy import parse, pipeline, render
+from proxy import parse, render
 from proxy.config import Settings
 from proxy.fetch import new_session
 from proxy.fulltext import FAILURE_TTL, FullText
 from proxy.fulltext.siteconfig import SiteConfig, SiteConfigs
 from proxy.models import Entry, Feed, FetchResult
+from proxy.pipeline import process
 from proxy.rewrite import ImagePolicy
 from proxy.store import DiskStore
 from tests.fetch.test_client import FakeResolver
@@ -175,7 +176,7 @@ async def test_through_the_pipeline_the_article_is_cleaned_like_feed_content(
     engine = await make_fulltext()
     filled = (await engine.fill(feed, budget=5)).feed
     policy = ImagePolicy(mode="proxy", public_base="http://proxy.test", key=b"k")
-    cleaned = pipeline.transform(filled, policy=policy)
+    cleaned = process.transform(filled, policy=policy)
     content = cleaned.entries[0].content or ""
     assert "MARKER-LEAD" in content and "MARKER-END" in content
     assert "sharer" not in content and "intent/tweet" not in content  # share markup rule

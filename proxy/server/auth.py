@@ -1,11 +1,11 @@
-"""Who may use this instance: the access key and signed feed links. No I/O, no aiohttp.
+"""Who may use this instance: the access key and feed-link signatures. No I/O, no aiohttp.
 
 Access key (research §A7: an open ``/feed?url=`` is an open proxy):
 
 * ``FEEDSCRUB_ACCESS_KEY`` set: ad-hoc ``/feed`` answers only a request carrying the key
   (``key=<access key>`` or ``Authorization: Bearer <access key>``), or ``sig=<signature>``,
   an HMAC-SHA256 of the normalised upstream URL under the access key. A signed link works for
-  that one feed and can be shared without giving the key away (``sign_feed_url``).
+  that one feed and can be shared without giving the key away (``links.sign_feed_url``).
 * ``FEEDSCRUB_PROTECT_NAMED``: ``/feeds/{name}`` too (the signature then covers the name).
 * ``FEEDSCRUB_PROTECT_METRICS``: ``/metrics`` too (key only).
 
@@ -21,14 +21,13 @@ import base64
 import hashlib
 import hmac
 import logging
-import re
 from collections.abc import Mapping
-from urllib.parse import quote, unquote_plus
 
 from yarl import URL
 
 from proxy.config import Settings
-from proxy.errors import InvalidURL, Unauthorized
+from proxy.errors import Unauthorized
+from proxy.logsafe import redact
 
 __all__ = [
     "RedactSecrets",
@@ -41,8 +40,6 @@ __all__ = [
     "require_feed_access",
     "require_key",
     "require_named_access",
-    "sign_feed_url",
-    "sign_named_feed",
 ]
 
 logger = logging.getLogger(__name__)
@@ -106,34 +103,6 @@ def named_signature(name: str, key: str) -> str:
     return _b64(hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest())
 
 
-def sign_feed_url(url: str, key: str) -> str:
-    """The signed path for an upstream feed: ``/feed?url=<url>&sig=<signature>``.
-
-    Prefix it with FEEDSCRUB_PUBLIC_URL to get the link a reader subscribes to. It works for
-    this one feed only (any ``format=`` or ``limit=`` may be added), without the key.
-
-    Parameters:
-        url: the upstream feed URL; it must be an absolute http(s) URL.
-        key: the access key (FEEDSCRUB_ACCESS_KEY).
-
-    Raises InvalidURL (400) for anything that is not an absolute http(s) URL.
-    """
-    canonical = canonical_feed_url(url)
-    try:
-        parsed = URL(canonical)
-        usable = parsed.scheme in ("http", "https") and bool(parsed.raw_host)
-    except ValueError:
-        usable = False
-    if not usable:
-        raise InvalidURL(f"access: {canonical[:200]!r} is not an absolute http(s) URL")
-    return f"/feed?url={quote(canonical, safe='')}&sig={feed_signature(canonical, key)}"
-
-
-def sign_named_feed(name: str, key: str) -> str:
-    """The signed path for a named feed: ``/feeds/<name>?sig=<signature>``."""
-    return f"/feeds/{quote(name, safe='')}?sig={named_signature(name, key)}"
-
-
 def require_key(
     settings: Settings, query: Mapping[str, str], headers: Mapping[str, str], what: str
 ) -> None:
@@ -195,25 +164,6 @@ def require_named_access(
         "access: named feeds on this instance need the access key: add key=<access key>, "
         "or use a signed link (sig=) from the operator"
     )
-
-
-# Query parameters that carry a credential: never written to a log as they are. Judged by
-# the decoded name: aiohttp reads ?k%65y= as key=, so the log must too.
-_SECRET_NAMES = frozenset({"key", "sig"})
-_PARAMETER = re.compile(r"""([?&;])([^=&;#\s"'?]{1,64})=([^&;#?\s]*)""")
-
-
-def _redact_parameter(match: re.Match[str]) -> str:
-    name = unquote_plus(match.group(2))
-    if name.strip().lower() in _SECRET_NAMES:
-        return f"{match.group(1)}{match.group(2)}=<redacted>"
-    return match.group(0)
-
-
-def redact(text: str) -> str:
-    """``text`` with the values of ``key=`` and ``sig=`` query parameters replaced, however
-    the name is percent-encoded."""
-    return _PARAMETER.sub(_redact_parameter, text)
 
 
 class RedactSecrets(logging.Filter):
