@@ -36,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from proxy import fetch  # noqa: E402
 from proxy.config import Settings  # noqa: E402
-from proxy.fulltext import FullText, decode_html, extract  # noqa: E402
+from proxy.fulltext.decode import decode_html  # noqa: E402
+from proxy.fulltext.extract import extract  # noqa: E402
+from proxy.fulltext.filler import FullText  # noqa: E402
 from proxy.models import Entry, Feed  # noqa: E402
 from proxy.store import DiskStore  # noqa: E402
 

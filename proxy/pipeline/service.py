@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from proxy import fetch, memory, parse, render, rewrite
+from proxy import clean, fetch, memory, parse, render, rewrite
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
-from proxy.clean import custom
 from proxy.config import Settings
 from proxy.errors import NotFound
 from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
-from proxy.fulltext import FillResult, FullText
+from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
 from proxy.pipeline import process
@@ -43,7 +42,7 @@ class FeedJob:
     fmt: str | None  # None: the upstream's family
     public_base: str
     options: FeedOptions
-    ruleset: custom.Ruleset
+    ruleset: clean.Ruleset
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link

@@ -16,7 +16,7 @@ from aiohttp import web
 from proxy import parse, render
 from proxy.config import Settings
 from proxy.fetch import new_session
-from proxy.fulltext import FAILURE_TTL, FullText
+from proxy.fulltext.filler import FAILURE_TTL, FullText
 from proxy.fulltext.siteconfig import SiteConfig, SiteConfigs
 from proxy.models import Entry, Feed, FetchResult
 from proxy.pipeline import process
