@@ -12,7 +12,8 @@ those remembered from earlier fetches, at least MIN_ITEMS of them — is the sit
 Safe by construction:
 - a block is removed only where it is exactly the same in each item (one fingerprint), and
   only from the edge inwards: everything between it and the edge goes too, or is a separator;
-- tables, <pre>, <code>, quotes and figures are never blocks, nor is a block holding one;
+- tables, lists, <pre>, <code>, quotes, figures, formulas and players (video, audio,
+  iframes) are never blocks, nor is a block holding one;
 - an item never loses more than MAX_SHARE of its text, nor its last text or media: if the
   blocks would take more, that item keeps all of them;
 - a byline (a short "By Jane Doe", or a bare name) is the author's name, not boilerplate,
@@ -62,8 +63,26 @@ MEMORY_MAX_AGE = 45 * 24 * 3600
 MEMORY_KEY = "auto.boilerplate"
 MEMORY_VERSION = 1
 
-# Elements that are content by nature: never a block, never inside one.
-_SACRED_TAGS = ("pre", "code", "table", "blockquote", "q", "figure", "math", "ol", "ul", "dl")
+# Elements that are content by nature: never a block, never inside one. Players are here
+# too: a video that opens every item is the channel's, but it is still something to watch;
+# media-only boilerplate is images (banners, badges, buttons).
+_SACRED_TAGS = (
+    "pre",
+    "code",
+    "table",
+    "blockquote",
+    "q",
+    "figure",
+    "math",
+    "ol",
+    "ul",
+    "dl",
+    "iframe",
+    "video",
+    "audio",
+    "object",
+    "embed",
+)
 _SACRED = etree.XPath(
     "descendant-or-self::*[" + " or ".join(f"self::{t}" for t in _SACRED_TAGS) + "]"
 )
@@ -227,14 +246,14 @@ def _run_after_separator(container: HtmlElement) -> _Block | None:
             and is_blank(children[at - 1].tail)
         )
         if tag == "hr" or double_br:
+            if at == 0:
+                return None  # a separator first: the whole item is "after" it
             run = children[at + 1 :]
-            if not run or at == 0:
-                return None
             nodes = [n for n in run if not _is_separator(n)]
             if not nodes and is_blank(node.tail):
                 return None
             # The separator's tail (text right after it) belongs to the run too.
-            return _block(nodes, [node, *run]) if nodes or node.tail else None
+            return _block(nodes, [node, *run])
     return None
 
 
@@ -341,7 +360,7 @@ def remove_boilerplate(
     roots: Sequence[HtmlElement],
     *,
     memory: MutableMapping[str, Any] | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
     keep: Callable[[_Block], bool] | None = None,
 ) -> None:
     """Remove the blocks that recur at the edges of most items (see the module docstring).
@@ -349,10 +368,10 @@ def remove_boilerplate(
     Parameters:
         roots: every item's tree (one field of every item of one feed), edited in place.
         memory: what earlier fetches of this feed learnt (read, then updated); None: none.
-        clock: the time stamps in memory come from here (tests move it).
+        clock: the time stamps in memory come from here (default time.time).
         keep: blocks for which this is true are never removed (default: bylines).
     """
-    now = clock()
+    now = (clock or time.time)()
     keep = keep or (lambda block: is_byline(block.text))
     items = []
     for root in roots:
