@@ -31,13 +31,14 @@ from proxy.clean.boilerplate import (
     MEMORY_KEY,
     MEMORY_MAX_AGE,
     is_byline,
+    remove_boilerplate,
 )
 from proxy.clean.nodes import text_of
 from proxy.clean.tree import parse_fragment
 from proxy.errors import ConfigError
 from proxy.feedconfig import FeedOptions
-from proxy.reload import load_feeds
 from proxy.models import Cleaned, FetchResult
+from proxy.reload import load_feeds
 from proxy.store import DiskStore
 from proxy.store.records import MEMORY_MAX_BYTES
 
@@ -286,20 +287,17 @@ def test_a_feed_that_adds_one_item_a_day_learns() -> None:
     assert all(auto_texts(c) for c in results[2])
 
 
-def test_memory_is_bounded_in_count_and_age(monkeypatch: pytest.MonkeyPatch) -> None:
-    from proxy.clean import boilerplate
-
-    now = [1_000_000.0]
-    monkeypatch.setattr(boilerplate.time, "time", lambda: now[0])
+def test_memory_is_bounded_in_count_and_age() -> None:
+    now = 1_000_000.0
     memory: dict[str, Any] = {}
     for i in range(MEMORY_ITEMS + 40):
-        run([article(i) + FOOTER], memory)
-        now[0] += 60
+        remove_boilerplate([parse_fragment(article(i) + FOOTER)], memory=memory, clock=lambda: now)
+        now += 60
     items = memory[MEMORY_KEY]["items"]
     assert len(items) == MEMORY_ITEMS
     assert len(json.dumps(memory).encode()) < MEMORY_MAX_BYTES
-    now[0] += MEMORY_MAX_AGE + 3600
-    run([article(10_000)], memory)
+    now += MEMORY_MAX_AGE + 3600
+    remove_boilerplate([parse_fragment(article(10_000))], memory=memory, clock=lambda: now)
     assert len(memory[MEMORY_KEY]["items"]) == 1  # everything older has gone
 
 
@@ -346,4 +344,5 @@ def test_auto_boilerplate_must_be_a_boolean(tmp_path: Path) -> None:
         load_feeds(str(path))
     assert "feeds[0].auto_boilerplate: must be true or false" in caught.value.message
     path.write_text('[[feeds]]\nname = "a"\nurl = "https://a.test/f"\nauto_boilerplate = false\n')
-    assert load_feeds(str(path)).feeds.get("a").options.auto_boilerplate is False
+    config = load_feeds(str(path)).feeds.get("a")
+    assert config is not None and config.options.auto_boilerplate is False
