@@ -399,7 +399,7 @@ def test_every_yoast_template_has_both_placeholders_once() -> None:
 @pytest.mark.parametrize(
     ("locale", "template"),
     YOAST_FOOTERS,
-    ids=[f"{l}-{i}" for i, (l, _) in enumerate(YOAST_FOOTERS)],
+    ids=[f"{loc}-{i}" for i, (loc, _) in enumerate(YOAST_FOOTERS)],
 )
 def test_every_yoast_template_is_removed_with_its_links(locale: str, template: str) -> None:
     footer = template.replace("%1$s", '<a href="https://b.test/p">Post Title</a>').replace(
