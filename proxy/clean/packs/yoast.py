@@ -140,9 +140,6 @@ def _compile(locale: str, template: str) -> Footer:
 
 
 FOOTERS = tuple(_compile(locale, template) for locale, template in YOAST_FOOTERS)
-# The words a footer's text can start with, for a cheap first test.
-_STARTS = tuple(sorted({f.before for f in FOOTERS if f.before}))
-_CLOSINGS = tuple(sorted({f.after for f in FOOTERS if f.after}))
 MAX_FOOTER_CHARS = 600
 
 
