@@ -28,18 +28,20 @@ from proxy import (
     memory,
     metrics,
     parse,
-    render,
     rewrite,
     sanitize,
 )
 from proxy.backoff import HostBackoff
 from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
+from proxy.clean.tracking import strip_tracking
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
+from proxy import output as out_stage
+from proxy.output import text as outtext
 from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
@@ -49,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when cleaning or rendering changes what the same input produces, so cached outputs
 # made by an older version are not served.
-OUTPUT_VERSION = "4"  # 4: platform and tracking packs
+OUTPUT_VERSION = "5"  # 5: same format edited in place, JSON Feed, OpenCC
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
 _CHECKED_URLS = 4096  # accepted upstream URLs remembered (cleared whole when full)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
@@ -85,6 +87,7 @@ class FeedJob:
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link
     signature: str = ""  # sig= for the self link, when an access key guards this feed
+    opencc: str | None = None  # Chinese script conversion asked for on the request
 
     @property
     def self_path(self) -> str:
@@ -100,6 +103,8 @@ class FeedJob:
             path += f"&limit={self.limit}"
         if self.fulltext:
             path += "&fulltext=1"
+        if self.opencc:
+            path += f"&opencc={self.opencc}"
         return path
 
 
@@ -112,12 +117,15 @@ def transform(
     policy: rewrite.ImagePolicy,
     ruleset: custom.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    opencc: str | None = None,
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
-    its images; keep everything else as it was."""
+    its images, drop tracking parameters from item and feed links, sanitise the feed
+    description, convert Chinese script (``opencc``); keep everything else as it was."""
+    convert = outtext.converter(opencc) if opencc else None
     entries = tuple(
         rewrite.rewrite_attachments(
-            _transform_entry(feed, entry, item_policy, ruleset, feed_name),
+            _transform_entry(feed, entry, item_policy, ruleset, feed_name, convert),
             item_policy,
             base_url=feed.source_url or entry.link,
         )
@@ -129,7 +137,19 @@ def transform(
     if image is not None and policy.mode in ("proxy", "template"):
         feed_policy = rewrite.for_item(policy, feed.link)
         image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, feed_policy))
-    return dataclasses.replace(feed, entries=entries, image=image)
+    description = sanitize.sanitize_html(feed.description) if feed.description else None
+    title = feed.title
+    if convert is not None:
+        title = convert(title) if title else title
+        description = convert(description) if description else description
+    return dataclasses.replace(
+        feed,
+        entries=entries,
+        image=image,
+        link=strip_tracking(feed.link) if feed.link else feed.link,
+        title=title,
+        description=description,
+    )
 
 
 def _transform_entry(
@@ -138,6 +158,7 @@ def _transform_entry(
     policy: rewrite.ImagePolicy,
     ruleset: custom.Ruleset,
     feed_name: str,
+    convert: outtext.Converter | None = None,
 ) -> Entry:
     base = entry.base_url or feed.source_url or entry.link
     context = f"feed={feed_name or feed.source_url} item={entry.guid or entry.link or entry.title}"
@@ -148,6 +169,8 @@ def _transform_entry(
         try:
             root = custom.clean_with(html, ruleset, context=context)
             rewrite.rewrite_tree(root, base_url=base, policy=policy)
+            if convert is not None:
+                outtext.convert_tree(root, convert)
             return sanitize.sanitize_html(clean.serialise(root))
         except Exception:
             # Last resort: one odd item must not fail the feed. It goes out uncleaned but
@@ -155,7 +178,15 @@ def _transform_entry(
             logger.exception("item %s could not be cleaned; served sanitised only", context)
             return sanitize.sanitize_html(html)
 
-    return dataclasses.replace(entry, summary=one(entry.summary), content=one(entry.content))
+    changes: dict[str, object] = {
+        "summary": one(entry.summary),
+        "content": one(entry.content),
+        "link": strip_tracking(entry.link) if entry.link else entry.link,
+    }
+    if convert is not None:
+        changes["title"] = convert(entry.title) if entry.title else entry.title
+        changes["categories"] = tuple(convert(c) for c in entry.categories)
+    return dataclasses.replace(entry, **changes)  # type: ignore[arg-type]
 
 
 def build_output(
@@ -167,19 +198,41 @@ def build_output(
     fallback_date: datetime,
     ruleset: custom.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    body: bytes | None = None,
+    opencc: str | None = None,
 ) -> bytes:
-    """Parsed feed → served bytes (the synchronous core, also used by `feedscrub clean`)."""
-    cleaned = transform(feed, policy=policy, ruleset=ruleset, feed_name=feed_name)
-    return render.render(cleaned, fmt, self_url=self_url, fallback_date=fallback_date)
+    """Parsed feed → served bytes (the synchronous core, also used by `feedscrub clean`).
+
+    ``body`` is the upstream document ``feed`` was parsed from: in its own format it is
+    edited in place (see proxy/output); without it the feed is converted."""
+    return out_stage.build_output(
+        body,
+        feed,
+        lambda parsed: transform(
+            parsed, policy=policy, ruleset=ruleset, feed_name=feed_name, opencc=opencc
+        ),
+        fmt,
+        self_url=self_url,
+        fallback_date=fallback_date,
+    )
 
 
 def check_format(fmt: str | None) -> str | None:
     if fmt in (None, ""):
         return None
     lowered = fmt.lower()
-    if lowered not in render.FORMATS:
-        raise BadRequest(f"format must be rss or atom, not {fmt!r}")
+    if lowered not in out_stage.FORMATS:
+        raise BadRequest(f"format must be rss, atom or json, not {fmt!r}")
     return lowered
+
+
+def check_opencc(name: str | None) -> str | None:
+    if name in (None, ""):
+        return None
+    try:
+        return outtext.check_opencc(name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 class Pipeline:
@@ -242,6 +295,7 @@ class Pipeline:
         public_base: str,
         limit: int | None = None,
         fulltext: bool = False,
+        opencc: str | None = None,
     ) -> Rendered:
         """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
 
@@ -251,6 +305,7 @@ class Pipeline:
             public_base: scheme://host[:port] readers reach the proxy at (image and self links).
             limit: keep only the newest N items.
             fulltext: replace each item's content with the article behind its link.
+            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
         """
         loaded = self.feeds
         job = FeedJob(
@@ -261,6 +316,7 @@ class Pipeline:
             ruleset=loaded.defaults,
             limit=limit,
             fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
+            opencc=check_opencc(opencc),
         )
         if self.settings.access_key:
             # The self link a reader sees must work without the key.
@@ -333,7 +389,7 @@ class Pipeline:
         now = self.clock()
         rendered = Rendered(
             body=output.body,
-            content_type=render.CONTENT_TYPES[out_fmt],
+            content_type=out_stage.CONTENT_TYPES[out_fmt],
             etag=output.etag,
             last_modified=output.created_at,
             stale=state.stale_reason is not None,
@@ -567,6 +623,8 @@ class Pipeline:
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
             ruleset=job.ruleset,
             feed_name=job.name,
+            body=stored.body,
+            opencc=job.opencc or job.options.opencc,
         )
         # Compressed once per output; readers poll the same bytes many times.
         compressed = gzip.compress(body, compresslevel=6, mtime=0)

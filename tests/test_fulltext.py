@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from proxy import parse, pipeline, render
+from proxy import parse, pipeline
+from proxy.output import convert as render
 from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.fetch import new_session

@@ -8,7 +8,7 @@ import feedparser
 import pytest
 
 from proxy.models import Enclosure, Entry, Feed, Person
-from proxy.render import render
+from proxy.output.convert import render
 
 WHEN = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
