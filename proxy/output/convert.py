@@ -94,7 +94,7 @@ class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, entry: Any) -> Any:
         for enclosure in self.enclosures:
-            link = xml_elem("link", entry, href=enclosure.url, rel="enclosure")
+            link = xml_elem("link", entry, href=as_uri(enclosure.url), rel="enclosure")
             if enclosure.type:
                 link.attrib["type"] = enclosure.type
             if enclosure.length:
@@ -219,7 +219,7 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
     generator.id(ids.feed_id(feed, self_url))
     # feedgen takes the RSS <link> from the last link added: the alternate goes last.
     generator.link(href=self_url, rel="self")
-    generator.link(href=link, rel="alternate")
+    generator.link(href=as_uri(link) if fmt == "atom" else link, rel="alternate")
     description = feed.description
     if fmt == "atom" and description:
         description = _plain_text(description)  # feedgen writes a type="text" subtitle
@@ -248,16 +248,28 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
     return bytes(generator.rss_str(pretty=False))
 
 
+# An addr-spec as validators read it; "name@host?subject=…" (a mailto: tail) is not one.
+_EMAIL = re.compile(r"[^@\s<>()?,;:]+@[^@\s<>()?,;:]+\.[^@\s<>()?,;:]+")
+_NON_ASCII = re.compile(r"[^\x21-\x7e]")
+
+
 def _person(person: Any) -> dict[str, str]:
+    email = person.email if person.email and _EMAIL.fullmatch(person.email) else None
     return {
         k: v
         for k, v in (
             ("name", person.name or person.email),
-            ("email", person.email),
+            ("email", email),
             ("uri", person.uri),
         )
         if v
     }
+
+
+def as_uri(url: str) -> str:
+    """An IRI as the URI it maps to (RFC 3987 §3.1: non-ASCII as UTF-8 percent-escapes);
+    Atom validators want href values in that form."""
+    return _NON_ASCII.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
 
 
 def _newest(feed: Feed) -> datetime | None:
@@ -330,7 +342,7 @@ def _add_entry(
                 continue
             item.author(_person(person))
     if entry.link:
-        item.link(href=entry.link, rel="alternate")
+        item.link(href=as_uri(entry.link) if fmt == "atom" else entry.link, rel="alternate")
     for category in entry.categories:
         if category:
             item.category(term=category, label=category)
