@@ -35,16 +35,19 @@ TYPES = {
 }
 
 
+@functools.cache
 def upstream(name: str) -> bytes:
     return (CORPUS / name).read_bytes()
 
 
+@functools.cache
 def parsed(name: str) -> Feed:
     return parse.parse(
         FetchResult(url=SOURCE_URL, status=200, body=upstream(name), content_type="")
     )
 
 
+@functools.cache
 def served(name: str, fmt: str | None = None, *, mode: str = "proxy", opencc: str | None = None) -> bytes:
     """What the proxy serves for a corpus feed (fmt None: the upstream's own format)."""
     feed = parsed(name)
