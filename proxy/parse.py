@@ -118,9 +118,7 @@ def parse(result: FetchResult) -> Feed:
         if len(document.items) == len(entries):
             entries = [
                 _from_element(entry, element, document.family, index)
-                for index, (entry, element) in enumerate(
-                    zip(entries, document.items, strict=True)
-                )
+                for index, (entry, element) in enumerate(zip(entries, document.items, strict=True))
             ]
             feed_extensions = _extensions(
                 xmldoc.channel(document), document.family, feed_level=True
@@ -159,17 +157,29 @@ def parse(result: FetchResult) -> Feed:
 
 def _phantom(entry: Entry) -> bool:
     return not (
-        entry.title or entry.link or entry.guid or entry.summary or entry.content
+        entry.title
+        or entry.link
+        or entry.guid
+        or entry.summary
+        or entry.content
         or entry.enclosures
     )
 
 
 # Extension elements the conversion writes itself from the model (the rest is carried).
-_MAPPED = frozenset({(xmldoc.CONTENT, "encoded"), (xmldoc.DC, "date"), (xmldoc.DC, "creator"),
-                     (xmldoc.DC, "subject")})
+_MAPPED = frozenset(
+    {
+        (xmldoc.CONTENT, "encoded"),
+        (xmldoc.DC, "date"),
+        (xmldoc.DC, "creator"),
+        (xmldoc.DC, "subject"),
+    }
+)
 
 
-def _extensions(parent: etree._Element, family: str, *, feed_level: bool = False) -> tuple[str, ...]:
+def _extensions(
+    parent: etree._Element, family: str, *, feed_level: bool = False
+) -> tuple[str, ...]:
     found = []
     for child in parent:
         if not isinstance(child.tag, str) or xmldoc.is_core(child, family):
@@ -402,7 +412,9 @@ def parse_json(result: FetchResult) -> Feed:
     try:
         data = json.loads(result.body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise NotAFeed(f"{_NOT_A_FEED_HINT}: the JSON does not parse ({exc}) ({result.url})") from None
+        raise NotAFeed(
+            f"{_NOT_A_FEED_HINT}: the JSON does not parse ({exc}) ({result.url})"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise NotAFeed(f"{_NOT_A_FEED_HINT}: JSON without a JSON Feed items list ({result.url})")
     version = str(data.get("version") or "")

@@ -31,6 +31,7 @@ from proxy import (
     rewrite,
     sanitize,
 )
+from proxy import output as out_stage
 from proxy.backoff import HostBackoff
 from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
@@ -40,9 +41,8 @@ from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, Upstream
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
-from proxy import output as out_stage
-from proxy.output import text as outtext
 from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.output import text as outtext
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs

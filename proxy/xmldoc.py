@@ -23,14 +23,14 @@ CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DC = "http://purl.org/dc/elements/1.1/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 # Namespaces an RSS 2.0 document's core elements may carry (UserLand's default namespace).
-RSS2_NAMESPACES = frozenset({"", "http://backend.userland.com/rss2", "http://backend.userland.com/rss"})
+RSS2_NAMESPACES = frozenset(
+    {"", "http://backend.userland.com/rss2", "http://backend.userland.com/rss"}
+)
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Bounded like the server's body limit; entities are never expanded (billion laughs).
 _STRICT = etree.XMLParser(resolve_entities=False, huge_tree=True, no_network=True)
-_RECOVER = etree.XMLParser(
-    resolve_entities=False, huge_tree=True, no_network=True, recover=True
-)
+_RECOVER = etree.XMLParser(resolve_entities=False, huge_tree=True, no_network=True, recover=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,9 @@ class Document:
 
 # A bare "&" and HTML-only entities (&uuml;, &nbsp;) are the usual reasons a real feed is not
 # well-formed (corpus malformed-*): written as XML they parse strictly and nothing is lost.
-_BAD_AMPERSAND = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]{0,31}|#[0-9]{1,8}|#[xX][0-9A-Fa-f]{1,8});)")
+_BAD_AMPERSAND = re.compile(
+    r"&(?!(?:[A-Za-z][A-Za-z0-9]{0,31}|#[0-9]{1,8}|#[xX][0-9A-Fa-f]{1,8});)"
+)
 _NAMED = re.compile(r"&([A-Za-z][A-Za-z0-9]{0,31});")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 

@@ -20,7 +20,14 @@ CORPUS = DATA / "corpus"
 _REPO = Path(__file__).resolve().parents[1]
 # ../shared beside the clone (CI); a worktree sits one level deeper (wt/<branch>).
 VALIDATORS = next(
-    (p for p in (_REPO.parent / "shared" / "validators", _REPO.parent.parent / "shared" / "validators") if p.is_dir()),
+    (
+        p
+        for p in (
+            _REPO.parent / "shared" / "validators",
+            _REPO.parent.parent / "shared" / "validators",
+        )
+        if p.is_dir()
+    ),
     _REPO.parent / "shared" / "validators",
 )
 FEED_FILES = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".xml", ".json"))
@@ -48,7 +55,9 @@ def parsed(name: str) -> Feed:
 
 
 @functools.cache
-def served(name: str, fmt: str | None = None, *, mode: str = "proxy", opencc: str | None = None) -> bytes:
+def served(
+    name: str, fmt: str | None = None, *, mode: str = "proxy", opencc: str | None = None
+) -> bytes:
     """What the proxy serves for a corpus feed (fmt None: the upstream's own format)."""
     feed = parsed(name)
     policy = rewrite.ImagePolicy(mode=mode, public_base="https://proxy.example", key=KEY)
@@ -71,8 +80,8 @@ def _validator() -> Any:
     # Read only: no __pycache__ beside the validator (CI mounts ../shared read-only).
     before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
-        import feedvalidator
-        import feedvalidator.logging
+        import feedvalidator  # type: ignore[import-not-found]
+        import feedvalidator.logging  # type: ignore[import-not-found]
     finally:
         sys.dont_write_bytecode = before
     return feedvalidator

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 
 from proxy import parse, pipeline
-from proxy.output import convert as render
 from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.fetch import new_session
 from proxy.fulltext import FAILURE_TTL, FullText, decode_html, extract
 from proxy.models import Entry, Feed, FetchResult
+from proxy.output import convert as render
 from proxy.rewrite import ImagePolicy
 from proxy.siteconfig import SiteConfig, SiteConfigs
 from tests.helpers import DATA, read_feed

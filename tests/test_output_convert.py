@@ -47,7 +47,7 @@ def sample(**changes: object) -> Feed:
             ),
         ),
     )
-    return Feed(**{**{f: getattr(feed, f) for f in feed.__dataclass_fields__}, **changes})  # type: ignore[arg-type]
+    return Feed(**{**{f: getattr(feed, f) for f in feed.__dataclass_fields__}, **changes})
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])

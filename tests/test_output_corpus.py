@@ -91,7 +91,9 @@ def check_json_feed(data: Any) -> None:
     assert len(set(ids)) == len(ids)
     for item in data["items"]:
         assert isinstance(item["id"], str) and item["id"]
-        assert isinstance(item.get("content_html"), str) or isinstance(item.get("content_text"), str)
+        assert isinstance(item.get("content_html"), str) or isinstance(
+            item.get("content_text"), str
+        )
         for key in ("url", "title", "summary", "image", "date_published", "date_modified"):
             assert key not in item or isinstance(item[key], str), key
         assert all(isinstance(t, str) for t in item.get("tags", []))
@@ -117,9 +119,7 @@ def tree_signature(body: bytes) -> Counter[tuple[str, tuple[tuple[str, str], ...
     """(path, attributes, text) of every element outside the item HTML fields, with the
     changes the issue allows normalised away: links without tracking parameters, titles
     without their word joiners (9.5), self and hub links (ours replace them)."""
-    feed = parse.parse(
-        FetchResult(url=corpus.SOURCE_URL, status=200, body=body, content_type="")
-    )
+    feed = parse.parse(FetchResult(url=corpus.SOURCE_URL, status=200, body=body, content_type=""))
     document = xmldoc.load(body, feed.encoding)
     assert document is not None
     found: Counter[tuple[str, tuple[tuple[str, str], ...], str]] = Counter()
@@ -132,7 +132,10 @@ def tree_signature(body: bytes) -> Counter[tuple[str, tuple[tuple[str, str], ...
             here = f"{path}/{child.tag}"
             attributes = dict(child.attrib)
             if qname.localname in _HTML_FIELDS and xmldoc.local(parent) in (
-                "item", "entry", "channel", "feed"
+                "item",
+                "entry",
+                "channel",
+                "feed",
             ):
                 found[(here, (), "<html field>")] += 1  # present; its content is cleaned
                 continue
@@ -190,7 +193,9 @@ def podcast_view(body: bytes) -> tuple[Any, list[tuple[Any, Any, int]]]:
     ]
 
 
-RSS_FEEDS = [n for n in XML_FEEDS if corpus.parsed(n).kind == "rss" and "rdf" not in n and "rss10" not in n]
+RSS_FEEDS = [
+    n for n in XML_FEEDS if corpus.parsed(n).kind == "rss" and "rdf" not in n and "rss10" not in n
+]
 
 
 @pytest.mark.parametrize("name", RSS_FEEDS)

@@ -44,10 +44,14 @@ def make_client(aiohttp_client: AiohttpClient, make_settings: Any) -> MakeClient
 
 def in_namespace(body: bytes, namespace: str) -> int:
     root = etree.fromstring(body)
-    return sum(1 for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).namespace == namespace)
+    return sum(
+        1 for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).namespace == namespace
+    )
 
 
-def build(body: bytes, fmt: str | None = None, *, url: str = corpus.SOURCE_URL, **options: Any) -> bytes:
+def build(
+    body: bytes, fmt: str | None = None, *, url: str = corpus.SOURCE_URL, **options: Any
+) -> bytes:
     feed = parse.parse(FetchResult(url=url, status=200, body=body, content_type=""))
     return pipeline.build_output(
         feed,
@@ -92,7 +96,9 @@ def test_11_1_itunes_and_chapters_are_carried_into_atom() -> None:
     assert sum(1 for e in entries if e.find(f"{{{PODLOVE}}}chapters") is not None) == 12
     # The episode image follows the image mode like any other image.
     images = [e.find(f"{{{ITUNES}}}image") for e in entries]
-    assert all(i is not None and i.get("href", "").startswith("https://proxy.example/img/") for i in images)
+    assert all(
+        i is not None and i.get("href", "").startswith("https://proxy.example/img/") for i in images
+    )
 
 
 # --- 11.2 updated-only dates --------------------------------------------------------------
@@ -112,7 +118,9 @@ def test_11_2_rdf_dates_survive_every_format(fmt: str) -> None:
         # The same format: RSS 1.0 in place, dc:date as the upstream wrote it.
         root = etree.fromstring(body)
         assert etree.QName(root).localname == "RDF"
-        dc_dates = root.findall("{http://purl.org/rss/1.0/}item/{http://purl.org/dc/elements/1.1/}date")
+        dc_dates = root.findall(
+            "{http://purl.org/rss/1.0/}item/{http://purl.org/dc/elements/1.1/}date"
+        )
         assert len(dc_dates) == 85
 
 
@@ -149,7 +157,7 @@ def test_11_3_no_date_comes_from_the_clock(fmt: str) -> None:
     assert len(entries) == 20
     first = entries[0]
     stamp = dict.get(first, "published_parsed") or dict.get(first, "updated_parsed")
-    assert stamp[:5] == (2020, 1, 10, 14, 33)
+    assert stamp is not None and stamp[:5] == (2020, 1, 10, 14, 33)
     assert all((dict.get(e, "published_parsed") or ())[:3] == (2020, 1, 10) for e in entries)
 
 
@@ -171,10 +179,7 @@ def test_11_3_an_unreadable_date_is_omitted_and_logged(caplog: pytest.LogCapture
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 def test_11_4_empty_nested_items_are_not_published(fmt: str) -> None:
     body = corpus.served("feedburner-pcmag-unescaped-html-in-description.xml", fmt)
-    if fmt == "json":
-        items = json.loads(body)["items"]
-    else:
-        items = feedparser.parse(body).entries
+    items = json.loads(body)["items"] if fmt == "json" else feedparser.parse(body).entries
     assert len(items) == 10
     assert b"da39a3ee" not in body and b"(untitled)" not in body
     assert all((i["title"] if fmt == "json" else i.title) for i in items)
@@ -259,7 +264,9 @@ async def test_11_6_json_feed_is_served_in_all_three_formats(
     client = await make_client()
     served: dict[str, Any] = {}
     for fmt in ("", "rss", "atom", "json"):
-        response = await client.get("/feed", params={"url": url, **({"format": fmt} if fmt else {})})
+        response = await client.get(
+            "/feed", params={"url": url, **({"format": fmt} if fmt else {})}
+        )
         assert response.status == 200, await response.text()
         served[fmt] = (response.headers["Content-Type"], await response.read())
     assert served[""][0] == "application/feed+json; charset=utf-8"
@@ -333,7 +340,10 @@ def test_9_5_titles_are_text_and_the_description_is_sanitised(fmt: str) -> None:
     details = [parsed.feed.title_detail, parsed.entries[0].title_detail]
     assert all(d.type == "text/plain" for d in details), details
     # Every character is still there for the reader to see.
-    assert parsed.entries[0].title.replace("\u2060", "") == '<a href="#" onmouseover="alert(1)">hover</a>'
+    assert (
+        parsed.entries[0].title.replace("\u2060", "")
+        == '<a href="#" onmouseover="alert(1)">hover</a>'
+    )
     assert b"onerror" not in out
     # The image title's markup is text too (feedparser keeps no image title_detail).
     assert b"<b onclick" not in out

@@ -159,14 +159,19 @@ def _links(
         return
     for child in parent:
         name = xmldoc.local(child)
-        if family == "atom" and name == "link" and xmldoc.namespace(child) == xmldoc.ATOM:
-            if child.get("rel", "alternate") == "alternate" and (child.get("href") or "").strip():
+        if name != "link":
+            continue
+        if family == "atom":
+            if (
+                xmldoc.namespace(child) == xmldoc.ATOM
+                and child.get("rel", "alternate") == "alternate"
+                and (child.get("href") or "").strip()
+            ):
                 child.set("href", cleaned)
                 return
-        elif family != "atom" and name == "link" and xmldoc.is_core(child, family):
-            if (child.text or "").strip() == original.strip():
-                child.text = cleaned
-                return
+        elif xmldoc.is_core(child, family) and (child.text or "").strip() == original.strip():
+            child.text = cleaned
+            return
 
 
 def url_map(original: Entry, cleaned: Entry) -> dict[str, str]:
@@ -194,9 +199,7 @@ def rewrite_urls(parent: etree._Element, mapping: dict[str, str]) -> None:
                 element.set(attribute, mapping[value.strip()])
 
 
-def _categories(
-    item: etree._Element, original: tuple[str, ...], cleaned: tuple[str, ...]
-) -> None:
+def _categories(item: etree._Element, original: tuple[str, ...], cleaned: tuple[str, ...]) -> None:
     mapping = {b: a for b, a in zip(original, cleaned, strict=False) if b != a}
     if not mapping:
         return
@@ -209,9 +212,13 @@ def _categories(
                     element.set(attribute, mapping[value])
             if element.text and element.text.strip() in mapping:
                 element.text = mapping[element.text.strip()]
-        elif name == "subject" and xmldoc.namespace(element) == xmldoc.DC:
-            if element.text and element.text.strip() in mapping:
-                element.text = mapping[element.text.strip()]
+        elif (
+            name == "subject"
+            and xmldoc.namespace(element) == xmldoc.DC
+            and element.text
+            and element.text.strip() in mapping
+        ):
+            element.text = mapping[element.text.strip()]
 
 
 def _edit_channel(document: xmldoc.Document, original: Feed, cleaned: Feed, self_url: str) -> None:
@@ -224,26 +231,32 @@ def _edit_channel(document: xmldoc.Document, original: Feed, cleaned: Feed, self
         if name == "image" and family != "atom":
             # RSS 2.0 <image><title>: a title like any other (RSS 1.0 puts it in rdf:about).
             _titles(child, None, None, family)
-        if name == "description" and xmldoc.is_core(child, family) and cleaned.description:
-            if (child.text or "") != cleaned.description and original.description != cleaned.description:
-                _set_text(child, cleaned.description)
-        if name == "subtitle" and family == "atom" and cleaned.description:
-            if child.get("type") in ("html", "xhtml") and original.description != cleaned.description:
+        # 9.5: the channel description as the sanitiser left it (only where it changed it).
+        described = cleaned.description and original.description != cleaned.description
+        if name == "description" and xmldoc.is_core(child, family) and described:
+            _set_text(child, cleaned.description or "")
+        if name == "subtitle" and family == "atom" and described:
+            if child.get("type") in ("html", "xhtml"):
                 child.set("type", "html")
-                _set_text(child, cleaned.description)
-    if original.image is not None and cleaned.image is not None:
-        if original.image.url != cleaned.image.url:
-            mapping = {original.image.url.strip(): cleaned.image.url}
-            for child in channel:
-                if xmldoc.local(child) not in ("item", "entry"):
-                    rewrite_urls(child, mapping)
-                name = xmldoc.local(child)
-                if name in ("logo", "icon") and (child.text or "").strip() in mapping:
-                    child.text = mapping[(child.text or "").strip()]
-                if name == "image" and xmldoc.namespace(child) not in (ITUNES, GOOGLEPLAY):
-                    for sub in child:
-                        if xmldoc.local(sub) == "url" and (sub.text or "").strip() in mapping:
-                            sub.text = mapping[(sub.text or "").strip()]
+                _set_text(child, cleaned.description or "")
+            else:
+                as_text(child)
+    if (
+        original.image is not None
+        and cleaned.image is not None
+        and original.image.url != cleaned.image.url
+    ):
+        mapping = {original.image.url.strip(): cleaned.image.url}
+        for child in channel:
+            if xmldoc.local(child) not in ("item", "entry"):
+                rewrite_urls(child, mapping)
+            name = xmldoc.local(child)
+            if name in ("logo", "icon") and (child.text or "").strip() in mapping:
+                child.text = mapping[(child.text or "").strip()]
+            if name == "image" and xmldoc.namespace(child) not in (ITUNES, GOOGLEPLAY):
+                for sub in child:
+                    if xmldoc.local(sub) == "url" and (sub.text or "").strip() in mapping:
+                        sub.text = mapping[(sub.text or "").strip()]
     # RSS 1.0 keeps its <image> beside the channel.
     if family == "rdf":
         for child in document.root:
@@ -294,7 +307,11 @@ def _web_urls_only(document: xmldoc.Document, cleaned: Feed) -> None:
     kept byte for byte; it only stops claiming to be a permalink."""
     site = web_url(cleaned.link) or web_url(cleaned.source_url) or None
     for element in list(document.root.iter()):
-        if not isinstance(element.tag, str) or element.getparent() is None and element is not document.root:
+        if (
+            not isinstance(element.tag, str)
+            or element.getparent() is None
+            and element is not document.root
+        ):
             continue
         name = xmldoc.local(element)
         if name == "guid" and element.get("isPermaLink", "true").lower() == "true":
@@ -315,14 +332,14 @@ def _web_urls_only(document: xmldoc.Document, cleaned: Feed) -> None:
                     del element.attrib[attribute]
                 break
         else:
-            if name in _URL_TEXT and len(element) == 0 and (element.text or "").strip():
-                if web_url(element.text) is None:
-                    if name == "link" and site:
-                        element.text = site
-                    elif name == "url" and xmldoc.local(element.getparent()) == "image":
-                        _drop(element.getparent())
-                    else:
-                        _drop(element)
+            text = (element.text or "").strip()
+            if name in _URL_TEXT and len(element) == 0 and text and web_url(text) is None:
+                if name == "link" and site:
+                    element.text = site
+                elif name == "url" and xmldoc.local(element.getparent()) == "image":
+                    _drop(element.getparent())
+                else:
+                    _drop(element)
 
 
 def _drop(element: etree._Element | None) -> None:

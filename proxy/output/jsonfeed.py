@@ -132,18 +132,21 @@ def edit(body: bytes, original: Feed, cleaned: Feed, *, self_url: str) -> bytes 
             raw["url"] = after.link
         if after.title is not None and raw.get("title") == before.title:
             raw["title"] = neutral_title(after.title)
-        if after.content is not None:
-            if isinstance(raw.get("content_html"), str):
-                raw["content_html"] = after.content
-            elif not isinstance(raw.get("content_text"), str) or after.content != before.content:
-                raw["content_html"] = after.content
+        # content_text stays text unless cleaning (full text) gave the item new content.
+        keeps_text = isinstance(raw.get("content_text"), str) and after.content == before.content
+        if after.content is not None and (
+            isinstance(raw.get("content_html"), str) or not keeps_text
+        ):
+            raw["content_html"] = after.content
         image_before, image_after = _image(before), _image(after)
         if image_before and image_after and raw.get("image") == image_before:
             raw["image"] = image_after
         if isinstance(raw.get("attachments"), list):
             urls = {b.url: a.url for b, a in zip(before.enclosures, after.enclosures, strict=False)}
             raw["attachments"] = [
-                {**a, "url": urls.get(a.get("url"), a.get("url"))} if isinstance(a, dict) else a
+                {**a, "url": urls.get(str(a.get("url")), a.get("url"))}
+                if isinstance(a, dict)
+                else a
                 for a in raw["attachments"]
             ]
         if isinstance(raw.get("tags"), list) and before.categories != after.categories:

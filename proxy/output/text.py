@@ -13,13 +13,9 @@ import re
 from collections.abc import Callable
 
 import lxml.html
+import opencc
 
 from proxy.feedconfig import OPENCC_CONFIGS
-
-try:
-    import opencc
-except ImportError:  # pragma: no cover - a dependency; the message names the fix
-    opencc = None
 
 # Characters XML 1.0 forbids; one of them would make the whole document unreadable.
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -55,8 +51,6 @@ def check_opencc(name: str) -> str:
 @functools.lru_cache(maxsize=len(OPENCC_CONFIGS))
 def converter(name: str) -> Converter:
     """The OpenCC conversion for a config name (loaded once: dictionaries take ~10 ms)."""
-    if opencc is None:  # pragma: no cover
-        raise RuntimeError("opencc conversion needs the 'opencc' package: pip install opencc")
     engine = opencc.OpenCC(check_opencc(name))
     convert: Converter = engine.convert
     return convert
