@@ -40,12 +40,12 @@ from lxml.html import HtmlElement
 from readability import Document
 from readability.encoding import get_encoding
 
-from proxy import fetch
-from proxy.cache import Cache, StoredArticle
+from proxy import fetch, htmlurls
 from proxy.config import Settings
 from proxy.errors import ProxyError
 from proxy.models import Entry, Feed, FetchResult
 from proxy.siteconfig import SiteConfig, SiteConfigs, apply_strip, select_body
+from proxy.store import Store, StoredArticle
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +80,11 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# Attributes holding one URL that lxml's make_links_absolute does not know.
-_URL_ATTRIBUTES = (
-    "poster", "data-src", "data-lazy-src", "data-original", "data-actualsrc", "data-orig-src",
-    "data-lazy", "data-url",
-)
-_SRCSET_ATTRIBUTES = ("srcset", "data-srcset", "data-lazy-srcset")
-_LAZY_ATTRIBUTES = _URL_ATTRIBUTES[1:] + _SRCSET_ATTRIBUTES[1:]
+# Attributes holding one URL that lxml's make_links_absolute does not know (the lazy-image
+# lists are proxy.htmlurls', shared with the clean and rewrite stages).
+_URL_ATTRIBUTES = ("poster", *htmlurls.LAZY_SRC_ATTRIBUTES)
+_SRCSET_ATTRIBUTES = ("srcset", *htmlurls.LAZY_SRCSET_ATTRIBUTES)
+_LAZY_ATTRIBUTES = htmlurls.LAZY_ATTRIBUTES
 # What may sit right before a <noscript> fallback and hold the lazy image it repeats.
 _IMAGE_WRAPPERS = ("img", "picture", "a", "span")
 _MEDIA = ("img", "picture", "video", "audio", "iframe", "object", "embed", "svg")
@@ -186,26 +184,7 @@ def _join(base: str, value: str) -> str:
 
 
 def _absolute_srcset(value: str, base: str) -> str:
-    # Browser rule: a candidate is a URL (no spaces; commas allowed inside) then descriptors
-    # up to the next comma.
-    parts: list[str] = []
-    i, n = 0, len(value)
-    while i < n:
-        while i < n and (value[i].isspace() or value[i] == ","):
-            i += 1
-        start = i
-        while i < n and not value[i].isspace():
-            i += 1
-        url, descriptor = value[start:i], ""
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:
-            end = value.find(",", i)
-            end = n if end < 0 else end
-            descriptor, i = value[i:end].strip(), end
-        if url:
-            parts.append(f"{_join(base, url)} {descriptor}".strip())
-    return ", ".join(parts)
+    return htmlurls.join_srcset([(_join(base, u), d) for u, d in htmlurls.parse_srcset(value)])
 
 
 def make_absolute(root: HtmlElement, url: str) -> None:
@@ -418,7 +397,7 @@ class FullText:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         site_configs: SiteConfigs | None = None,
     ) -> None:
         self.settings = settings
@@ -465,7 +444,7 @@ class FullText:
         links = list(dict.fromkeys(e.link for e in feed.entries if e.link and _is_http(e.link)))
         if not links:
             return FillResult(feed=feed, filled=frozenset(), pending=0)
-        ready, plans = await asyncio.to_thread(self._lookup, links, selector)
+        ready, plans = self._lookup(links, selector, await self.cache.get_articles(links))
         waiting: dict[str, asyncio.Task[StoredArticle]] = {}
         if not self._closed:
             for link in links:
@@ -500,9 +479,9 @@ class FullText:
     # -- internals ---------------------------------------------------------------------------
 
     def _lookup(
-        self, links: Iterable[str], selector: str | None
+        self, links: Iterable[str], selector: str | None, cached: dict[str, StoredArticle]
     ) -> tuple[dict[str, StoredArticle], dict[str, tuple[str, SiteConfig | None]]]:
-        """Cached articles still fresh for this recipe, and the plan for the rest (a thread)."""
+        """Cached articles still fresh for this recipe, and the plan for the rest."""
         now = self.clock()
         ttl = self.settings.fulltext_ttl
         ready: dict[str, StoredArticle] = {}
@@ -511,7 +490,7 @@ class FullText:
             site = self.site_configs.for_url(link)
             recipe = _recipe(selector, site)
             plans[link] = (recipe, site)
-            stored = self.cache.get_article(link)
+            stored = cached.get(link)
             if stored is None or stored.recipe != recipe:
                 continue
             lifetime = ttl if stored.html is not None else min(ttl, FAILURE_TTL)
@@ -615,9 +594,7 @@ class FullText:
             reason=reason,
         )
         ttl = self.settings.fulltext_ttl
-        await asyncio.to_thread(
-            self.cache.put_article, article, expire=ttl if html else min(ttl, FAILURE_TTL)
-        )
+        await self.cache.put_article(article, expire=ttl if html else min(ttl, FAILURE_TTL))
         logger.info(
             "fulltext article_url=%s status=%s chars=%d error=%s elapsed_ms=%d",
             link, status, len(html or ""), reason or "-", int((time.monotonic() - started) * 1000),

@@ -12,13 +12,14 @@ import gzip
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from lxml.html import HtmlElement
 
 from proxy import (
     access,
@@ -32,20 +33,20 @@ from proxy import (
     sanitize,
 )
 from proxy import output as out_stage
-from proxy.backoff import HostBackoff
-from proxy.cache import Cache, StoredFeed, StoredOutput
-from proxy.clean import custom
-from proxy.clean.tracking import strip_tracking
+from proxy.backoff import Backoff
+from proxy.bounded import BoundedMap
+from proxy.clean.packs.tracking import strip_tracking
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
-from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.models import Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.output import text as outtext
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
+from proxy.store import Store, StoredFeed, StoredOutput
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,11 @@ logger = logging.getLogger(__name__)
 # made by an older version are not served.
 OUTPUT_VERSION = "5"  # 5: same format edited in place, JSON Feed, OpenCC
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
-_CHECKED_URLS = 4096  # accepted upstream URLs remembered (cleared whole when full)
+_HOT_BYTES = 128 * 1024 * 1024  # ... and their bytes at most (a 9 MB feed is 9 MB here)
+_HOT_MAX_AGE = 24 * 3600.0  # past any fresh_until of a sane TTL: stale entries go anyway
+_CHECKED_URLS = 4096  # accepted upstream URLs remembered
+_CHECKED_MAX_AGE = 3600.0
+_GONE_ENTRIES = 10_000  # upstream URLs remembered as 404/410 (~2 KB each at most)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 
 
@@ -82,7 +87,7 @@ class FeedJob:
     fmt: str | None  # None: the upstream's family
     public_base: str
     options: FeedOptions
-    ruleset: custom.Ruleset
+    ruleset: clean.Ruleset
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link
@@ -108,14 +113,14 @@ class FeedJob:
         return path
 
 
-DEFAULT_RULESET = custom.Ruleset(packs=tuple(clean.DEFAULT_RULES))
+DEFAULT_RULESET = clean.DEFAULT_RULESET
 
 
 def transform(
     feed: Feed,
     *,
     policy: rewrite.ImagePolicy,
-    ruleset: custom.Ruleset = DEFAULT_RULESET,
+    ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
     opencc: str | None = None,
 ) -> Feed:
@@ -123,20 +128,29 @@ def transform(
     its images, drop tracking parameters from item and feed links, sanitise the feed
     description, convert Chinese script (``opencc``); keep everything else as it was."""
     convert = outtext.converter(opencc) if opencc else None
+    # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
+    policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
+    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name, convert)
+    contents = _clean_field(feed, "content", policies, ruleset, feed_name, convert)
     entries = tuple(
         rewrite.rewrite_attachments(
-            _transform_entry(feed, entry, item_policy, ruleset, feed_name, convert),
-            item_policy,
+            dataclasses.replace(
+                entry,
+                summary=summaries[i],
+                content=contents[i],
+                link=strip_tracking(entry.link) if entry.link else entry.link,
+                **_converted_text(entry.title, entry.categories, convert),
+            ),
+            policies[i],
             base_url=feed.source_url or entry.link,
         )
-        # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
-        for entry in feed.entries
-        for item_policy in (rewrite.for_item(policy, entry.link or feed.link),)
+        for i, entry in enumerate(feed.entries)
     )
     image = feed.image
     if image is not None and policy.mode in ("proxy", "template"):
         feed_policy = rewrite.for_item(policy, feed.link)
         image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, feed_policy))
+    # Issue 9.5: the channel description is HTML readers render; it goes through the sanitiser.
     description = sanitize.sanitize_html(feed.description) if feed.description else None
     title = feed.title
     if convert is not None:
@@ -152,41 +166,61 @@ def transform(
     )
 
 
-def _transform_entry(
+def _converted_text(
+    title: str | None, categories: tuple[str, ...], convert: outtext.Converter | None
+) -> dict[str, Any]:
+    if convert is None:
+        return {}
+    return {
+        "title": convert(title) if title else title,
+        "categories": tuple(convert(c) for c in categories),
+    }
+
+
+def _clean_field(
     feed: Feed,
-    entry: Entry,
-    policy: rewrite.ImagePolicy,
-    ruleset: custom.Ruleset,
+    field: str,
+    policies: list[rewrite.ImagePolicy],
+    ruleset: clean.Ruleset,
     feed_name: str,
     convert: outtext.Converter | None = None,
-) -> Entry:
-    base = entry.base_url or feed.source_url or entry.link
-    context = f"feed={feed_name or feed.source_url} item={entry.guid or entry.link or entry.title}"
+) -> list[str | None]:
+    """Every item's summary (or content) through the clean stage, as one batch: feed rules
+    compare the items' summaries with each other, and their contents with each other."""
+    htmls: list[str] = []
+    owners: list[int] = []
+    for i, entry in enumerate(feed.entries):
+        html = getattr(entry, field)
+        if html is not None:
+            htmls.append(html)
+            owners.append(i)
+    if not htmls:
+        return [None] * len(feed.entries)
+    entries = feed.entries
 
-    def one(html: str | None) -> str | None:
-        if html is None:
-            return None
-        try:
-            root = custom.clean_with(html, ruleset, context=context)
-            rewrite.rewrite_tree(root, base_url=base, policy=policy)
-            if convert is not None:
-                outtext.convert_tree(root, convert)
-            return sanitize.sanitize_html(clean.serialise(root))
-        except Exception:
-            # Last resort: one odd item must not fail the feed. It goes out uncleaned but
-            # still sanitised, and the log says which.
-            logger.exception("item %s could not be cleaned; served sanitised only", context)
-            return sanitize.sanitize_html(html)
+    def hook(k: int, root: HtmlElement) -> None:
+        entry = entries[owners[k]]
+        base = entry.base_url or feed.source_url or entry.link
+        rewrite.rewrite_tree(root, base_url=base, policy=policies[owners[k]])
+        if convert is not None:
+            outtext.convert_tree(root, convert)
 
-    changes: dict[str, object] = {
-        "summary": one(entry.summary),
-        "content": one(entry.content),
-        "link": strip_tracking(entry.link) if entry.link else entry.link,
-    }
-    if convert is not None:
-        changes["title"] = convert(entry.title) if entry.title else entry.title
-        changes["categories"] = tuple(convert(c) for c in entry.categories)
-    return dataclasses.replace(entry, **changes)  # type: ignore[arg-type]
+    label = feed_name or feed.source_url
+    contexts = [
+        f"feed={label} item={entries[i].guid or entries[i].link or entries[i].title}"
+        for i in owners
+    ]
+    results = clean.clean_items(
+        htmls,
+        ruleset,
+        rewrite=hook,
+        contexts=contexts,
+        feed=clean.FeedContext(feed_key=label, options=ruleset.options),
+    )
+    out: list[str | None] = [None] * len(feed.entries)
+    for i, cleaned in zip(owners, results, strict=True):
+        out[i] = cleaned.html
+    return out
 
 
 def build_output(
@@ -196,7 +230,7 @@ def build_output(
     policy: rewrite.ImagePolicy,
     self_url: str,
     fallback_date: datetime,
-    ruleset: custom.Ruleset = DEFAULT_RULESET,
+    ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
     body: bytes | None = None,
     opencc: str | None = None,
@@ -242,7 +276,7 @@ class Pipeline:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         key: bytes,
         feeds: LoadedFeeds | None = None,
         previous_keys: tuple[bytes, ...] = (),
@@ -257,15 +291,29 @@ class Pipeline:
         self._key_id = hashlib.sha256(key).hexdigest()[:16]
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
         self.fulltext = FullText(settings, session, cache, site_configs)
-        self.backoff = HostBackoff(clock=lambda: self.clock())
+        self.backoff = Backoff(clock=self._now)
         self._background: set[asyncio.Future[None]] = set()
-        # URL -> (until, message, status) for upstreams that answered 404/410.
-        self._gone: dict[str, tuple[float, str, int]] = {}
-        self._flights = SingleFlight()
-        self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
-        self._checked_urls: dict[str, str] = {}
         # Freshness decisions read this clock; tests move it instead of sleeping.
         self.clock: Callable[[], float] = time.time
+        # Every map keyed by what readers or upstreams choose is bounded in size and age.
+        # URL -> (message, status) for upstreams that answered 404/410, for negative_ttl.
+        self._gone: BoundedMap[str, tuple[str, int]] = BoundedMap(
+            _GONE_ENTRIES, max(settings.negative_ttl, 1), self._now
+        )
+        self._flights = SingleFlight()
+        self._hot: BoundedMap[FeedJob, _Hot] = BoundedMap(
+            _HOT_ENTRIES,
+            _HOT_MAX_AGE,
+            self._now,
+            weigh=lambda hot: len(hot.rendered.body) + len(hot.rendered.gzip_body),
+            max_weight=_HOT_BYTES,
+        )
+        self._checked_urls: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
+
+    def _now(self) -> float:
+        return self.clock()  # read late: tests replace self.clock
 
     def reload(self, feeds: LoadedFeeds) -> None:
         """Swap in a new feeds config; the next request applies it, with no refetch."""
@@ -358,9 +406,7 @@ class Pipeline:
                 allow_private=self.settings.allow_private,
                 hosts=access.host_rules(self.settings),
             )
-            if len(self._checked_urls) >= _CHECKED_URLS:
-                self._checked_urls.clear()
-            self._checked_urls[url] = checked
+            self._checked_urls.set(url, checked)
         return checked
 
     def _ttl(self, job: FeedJob) -> int:
@@ -369,10 +415,13 @@ class Pipeline:
     async def _serve(self, job: FeedJob) -> Rendered:
         hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
-            self._hot.move_to_end(job)
             metrics.record_cache("hit")
+            now = self.clock()
             return dataclasses.replace(
-                hot.rendered, age=max(0, int(self.clock() - hot.checked_at)), fetched=False
+                hot.rendered,
+                age=max(0, int(now - hot.checked_at)),
+                fetched=False,
+                ttl=int(hot.checked_at + self._ttl(job) - now),
             )
         state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
@@ -387,6 +436,7 @@ class Pipeline:
             ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
         )
         now = self.clock()
+        ttl = self._ttl(job)
         rendered = Rendered(
             body=output.body,
             content_type=out_stage.CONTENT_TYPES[out_fmt],
@@ -398,6 +448,7 @@ class Pipeline:
             gzip_body=output.gzip_body,
             revalidating=state.revalidating,
             fetched=state.feed is not None,
+            ttl=int(stored.checked_at + ttl - now),
         )
         if rendered.stale:
             metrics.record_cache("stale")
@@ -405,7 +456,6 @@ class Pipeline:
             metrics.record_cache("miss")
         else:
             metrics.record_cache("hit")
-        ttl = self._ttl(job)
         if rendered.stale:
             fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
         elif rendered.revalidating or (filled is not None and filled.pending):
@@ -417,17 +467,14 @@ class Pipeline:
         return rendered
 
     def _remember(self, key: FeedJob, hot: _Hot) -> None:
-        self._hot[key] = hot
-        self._hot.move_to_end(key)
-        while len(self._hot) > _HOT_ENTRIES:
-            self._hot.popitem(last=False)
+        self._hot.set(key, hot)
 
     async def _body(self, job: FeedJob) -> BodyState:
         """The upstream body: cached while fresh; past the TTL served at once while one
         background refresh runs (stale-while-revalidate); older than that, revalidated
         before answering; stale-marked if the upstream fails."""
         url = job.url
-        stored = await asyncio.to_thread(self.cache.get_feed, url)
+        stored = await self.cache.get_feed(url)
         if stored is not None:
             age = self.clock() - stored.checked_at
             ttl = self._ttl(job)
@@ -472,9 +519,9 @@ class Pipeline:
             headers["User-Agent"] = job.options.user_agent
         gone = self._gone.get(url)
         try:
-            if gone is not None and gone[0] > self.clock():
+            if gone is not None:
                 # A dead feed polled by a reader: answer from memory for a few minutes.
-                raise UpstreamStatus(gone[1], gone[2])
+                raise UpstreamStatus(gone[0], gone[1])
             self.backoff.check(url)
             result = await fetch.fetch(
                 self.session, url, settings=self.settings, validators=validators, headers=headers
@@ -483,13 +530,13 @@ class Pipeline:
                 if stored is None:
                     raise NotAFeed(f"upstream answered 304 to an unconditional request ({url})")
                 refreshed = dataclasses.replace(stored, checked_at=self.clock())
-                await asyncio.to_thread(self.cache.put_feed, refreshed)
+                await self.cache.put_feed(refreshed)
                 self.backoff.success(url)
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
                 return BodyState(refreshed, asked_upstream=True)
             feed = await asyncio.to_thread(parse.parse, result)
         except UpstreamError as exc:
-            if not (gone is not None and exc.message == gone[1]):
+            if not (gone is not None and exc.message == gone[0]):
                 logger.warning(
                     "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
                     url,
@@ -503,17 +550,13 @@ class Pipeline:
                     and exc.upstream_status in (404, 410)
                     and self.settings.negative_ttl
                 ):
-                    self._gone[url] = (
-                        self.clock() + self.settings.negative_ttl,
-                        exc.message,
-                        exc.upstream_status,
-                    )
+                    self._gone.set(url, (exc.message, exc.upstream_status))
             if stored is None:
                 raise
             # A failed fetch never replaces the good copy: serve it, marked stale.
             return BodyState(stored, stale_reason=exc.message, stale_status=exc.status)
         self.backoff.success(url)
-        self._gone.pop(url, None)
+        self._gone.pop(url)
         now = self.clock()
         fresh = StoredFeed(
             url=url,
@@ -526,7 +569,7 @@ class Pipeline:
             fetched_at=now,
             checked_at=now,
         )
-        await asyncio.to_thread(self.cache.put_feed, fresh)
+        await self.cache.put_feed(fresh)
         logger.info(
             "fetch feed_url=%s status=200 bytes=%d items=%d elapsed_ms=%d",
             url,
@@ -573,7 +616,7 @@ class Pipeline:
         self, state: BodyState, job: FeedJob, fmt: str, filled: FillResult | None, key: str
     ) -> StoredOutput:
         stored = state.stored
-        cached = await asyncio.to_thread(self.cache.get_output, key)
+        cached = await self.cache.get_output(key)
         if cached is not None:
             return cached
         feed = filled.feed if filled is not None else None
@@ -586,7 +629,7 @@ class Pipeline:
             created_at=self.clock(),
             gzip_body=compressed,
         )
-        await asyncio.to_thread(self.cache.put_output, key, output)
+        await self.cache.put_output(key, output)
         return output
 
     def _filtered(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:

@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from proxy import parse, xmldoc
-from proxy.clean.tracking import strip_tracking
+from proxy.clean.packs.tracking import strip_tracking
 from proxy.models import FetchResult
 from tests import corpus
 
