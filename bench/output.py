@@ -93,19 +93,8 @@ def errors() -> None:
     if not corpus.validator_available():
         print(f"the validator is not at {corpus.VALIDATORS}")
         return
-    import io
-
-    validator = corpus._validator()
-
     def count(body: bytes, content_type: str) -> int:
-        try:
-            result = validator.validateStream(
-                io.BytesIO(body), firstOccurrenceOnly=1, contentType=content_type, base=""
-            )
-            events = result["loggedEvents"]
-        except validator.logging.ValidationFailure as failure:
-            events = [failure.event]
-        return sum(1 for e in events if isinstance(e, validator.logging.Error))
+        return len(corpus.validator_error_events(body, content_type))
 
     print(f"{'feed':48} {'upstream':>8} {'ours rss':>8} {'ours atom':>9}")
     sums = [0, 0, 0]

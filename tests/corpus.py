@@ -91,8 +91,8 @@ def validator_available() -> bool:
     return _validator() is not None
 
 
-def validator_errors(body: bytes, content_type: str) -> set[str]:
-    """The validator's error classes for one document (warnings are not counted)."""
+def validator_error_events(body: bytes, content_type: str) -> list[Any]:
+    """The validator's error events for one document (warnings are not counted)."""
     validator = _validator()
     try:
         result = validator.validateStream(
@@ -101,7 +101,12 @@ def validator_errors(body: bytes, content_type: str) -> set[str]:
         events = result["loggedEvents"]
     except validator.logging.ValidationFailure as failure:
         events = [failure.event]
-    return {type(e).__name__ for e in events if isinstance(e, validator.logging.Error)}
+    return [e for e in events if isinstance(e, validator.logging.Error)]
+
+
+def validator_errors(body: bytes, content_type: str) -> set[str]:
+    """The validator's error classes for one document."""
+    return {type(e).__name__ for e in validator_error_events(body, content_type)}
 
 
 @functools.cache
