@@ -143,6 +143,9 @@ def test_11_2_an_updated_only_atom_entry_gets_a_pubdate_in_rss() -> None:
         ("2020-01-10 14:33", datetime(2020, 1, 10, 14, 33, tzinfo=UTC)),
         ("2020年1月10日", datetime(2020, 1, 10, tzinfo=UTC)),
         ("2020年01月10日 08:05", datetime(2020, 1, 10, 8, 5, tzinfo=UTC)),
+        ("Seg, 24 Set 2018 19:42:40 -0300", datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)),
+        ("Mo, 3 Mär 2020 10:00:00 +0100", datetime(2020, 3, 3, 9, 0, tzinfo=UTC)),
+        ("Wed, 17 Jan 2018 15:50:00 EST", None),  # English: feedparser's own
         ("2020/13/40", None),
         ("next tuesday", None),
     ],
@@ -171,6 +174,28 @@ def test_11_3_an_unreadable_date_is_omitted_and_logged(caplog: pytest.LogCapture
     assert "published='someday soon' unreadable; omitted" in caplog.text
     item = json.loads(build(body, "json"))["items"][0]
     assert "date_published" not in item and "date_modified" not in item
+
+
+def test_11_3_portuguese_dates_are_read() -> None:
+    entries = feedparser.parse(corpus.served("malformed-uol-latin1-undeclared.xml", "atom")).entries
+    assert len(entries) == 15
+    assert all(e.published_parsed[:3] == (2018, 9, 24) for e in entries)
+
+
+# --- malformed documents -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [n for n in corpus.FEED_FILES if n.startswith("malformed-")])
+def test_a_malformed_document_keeps_all_its_items_in_place(name: str) -> None:
+    upstream = feedparser.parse(corpus.upstream(name))
+    assert upstream.bozo  # not well-formed indeed
+    expected = [e.title for e in upstream.entries if e.get("title") or e.get("link")]
+    ours = corpus.served(name)
+    root = etree.fromstring(ours)  # well-formed now, and UTF-8
+    assert [item.findtext("title") for item in root.iter("item")] == expected
+    read = feedparser.parse(ours)
+    assert not read.bozo
+    assert [e.title for e in read.entries] == expected
 
 
 # --- 11.4 phantom items -------------------------------------------------------------------
