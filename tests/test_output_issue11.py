@@ -375,3 +375,48 @@ def test_9_5_titles_are_text_and_the_description_is_sanitised(fmt: str) -> None:
     if fmt == "rss":
         assert "&lt;\u2060b onclick".encode() in out
     assert "About us" in (parsed.feed.get("subtitle") or parsed.feed.get("description"))
+
+
+@pytest.mark.parametrize("fmt", [None, "rss", "json"])
+def test_9_5_a_script_id_stays_but_never_as_a_link(fmt: str | None) -> None:
+    body = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x:f</id>
+<updated>2024-01-01T00:00:00Z</updated><link href="https://example.org/"/>
+<author><name>a</name></author><entry><id>javascript:alert(1)</id><title>x</title>
+<updated>2024-01-01T00:00:00Z</updated><content type="html">c</content></entry></feed>"""
+    out = build(body, fmt)
+    if fmt == "json":
+        item = json.loads(out)["items"][0]
+        assert item["id"] == "javascript:alert(1)" and item["url"] == "https://example.org/"
+        return
+    entry = feedparser.parse(out).entries[0]
+    assert entry.id == "javascript:alert(1)"
+    assert entry.link == "https://example.org/"
+
+
+def test_9_5_json_feed_in_place_keeps_only_web_urls_and_sanitised_html() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "t",
+            "home_page_url": "javascript:alert(1)",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "javascript:alert(2)",
+                    "title": "<b onclick=x>t</b>",
+                    "content_html": "<img src=x onerror=alert(1)>ok",
+                    "attachments": [
+                        {"url": "vbscript:x", "mime_type": "audio/mpeg"},
+                        {"url": "https://e.org/a.mp3", "mime_type": "audio/mpeg"},
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    data = json.loads(build(body))
+    check_json_feed(data)
+    assert "home_page_url" not in data
+    item = data["items"][0]
+    assert "url" not in item and "onerror" not in item["content_html"]
+    assert item["title"] == "<\u2060b onclick=x>t<\u2060/b>"
+    assert [a["url"] for a in item["attachments"]] == ["https://e.org/a.mp3"]

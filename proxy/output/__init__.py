@@ -70,7 +70,8 @@ def build_output(
         )
     cleaned = _carry_rewritten_urls(feed, cleaned)
     if fmt == "json":
-        return jsonfeed.render(cleaned, self_url=self_url)
+        # Readers open these URLs as they are: only web URLs, as in RSS and Atom.
+        return jsonfeed.render(convert.web_urls_only(cleaned), self_url=self_url)
     return convert.render(cleaned, fmt, self_url=self_url, fallback_date=fallback_date)
 
 

@@ -115,7 +115,7 @@ def _web_url(url: str | None) -> str | None:
     return url if match is None or match.group(1).lower() in ("http", "https") else None
 
 
-def _web_urls_only(feed: Feed) -> Feed:
+def web_urls_only(feed: Feed) -> Feed:
     """Drop URLs with other schemes from the fields readers open as they are (research §D6).
 
     The sanitiser only sees item HTML; item links, enclosures, comment and author links and
@@ -197,7 +197,7 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
         raise ValueError(f"unknown format {fmt!r}")
     feed = _xml_safe_everywhere(feed)
     self_url = xml_safe(self_url) or ""
-    feed = _web_urls_only(feed)
+    feed = web_urls_only(feed)
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     carried_feed = _foreign(feed.extensions, fmt)

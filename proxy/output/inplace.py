@@ -340,6 +340,25 @@ def _web_urls_only(document: xmldoc.Document, cleaned: Feed) -> None:
                     _drop(element.getparent())
                 else:
                     _drop(element)
+    if document.family == "atom":
+        _no_script_ids_as_links(document, site)
+
+
+def _no_script_ids_as_links(document: xmldoc.Document, site: str | None) -> None:
+    """Readers take an Atom entry's id as its link when it has none: an id such as
+    ``javascript:…`` stays byte for byte (9.5), and the entry links to the feed's site."""
+    for entry in document.items:
+        links = [
+            c for c in entry if xmldoc.local(c) == "link" and xmldoc.namespace(c) == xmldoc.ATOM
+        ]
+        if any(c.get("rel", "alternate") == "alternate" for c in links):
+            continue
+        ident = (entry.findtext(f"{{{xmldoc.ATOM}}}id") or "").strip()
+        scheme = ident.split(":", 1)[0].lower() if ":" in ident else ""
+        if ident and web_url(ident) is None and scheme not in ("urn", "tag") and site:
+            link = etree.SubElement(entry, f"{{{xmldoc.ATOM}}}link")
+            link.set("rel", "alternate")
+            link.set("href", site)
 
 
 def _drop(element: etree._Element | None) -> None:

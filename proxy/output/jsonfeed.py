@@ -13,6 +13,7 @@ from typing import Any
 
 from proxy.models import Entry, Feed, Person
 from proxy.output import ids
+from proxy.output.convert import _web_url as web_url
 from proxy.output.text import neutral_title
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -77,6 +78,17 @@ def item(feed: Feed, entry: Entry) -> dict[str, Any]:
     if attachments:
         out["attachments"] = attachments
     return out
+
+
+def _web(value: Any) -> bool:
+    return isinstance(value, str) and web_url(value) is not None
+
+
+def _web_only(member: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """No javascript:, data:… URL where readers open it as it is (9.5)."""
+    for key in keys:
+        if key in member and not _web(member[key]):
+            del member[key]
 
 
 def _plain(html: str) -> str:
@@ -151,6 +163,11 @@ def edit(body: bytes, original: Feed, cleaned: Feed, *, self_url: str) -> bytes 
             ]
         if isinstance(raw.get("tags"), list) and before.categories != after.categories:
             raw["tags"] = list(after.categories)
+        _web_only(raw, ("url", "external_url", "image", "banner_image"))
+        if isinstance(raw.get("attachments"), list):
+            raw["attachments"] = [
+                a for a in raw["attachments"] if isinstance(a, dict) and _web(a.get("url"))
+            ]
         out_items.append(raw)
     data["items"] = out_items
     data["version"] = VERSION if data.get("version") != VERSION else data["version"]
@@ -162,6 +179,7 @@ def edit(body: bytes, original: Feed, cleaned: Feed, *, self_url: str) -> bytes 
         for key in ("icon", "favicon"):
             if data.get(key) == original.image.url:
                 data[key] = cleaned.image.url
+    _web_only(data, ("home_page_url", "icon", "favicon"))
     if self_url:
         data["feed_url"] = self_url
     data.pop("hubs", None)  # WebSub hubs of the upstream would notify about it, not us
