@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from proxy import output, pipeline, rewrite  # noqa: E402
+from proxy import output, rewrite  # noqa: E402
 from proxy.models import Feed  # noqa: E402
+from proxy.pipeline import process  # noqa: E402
 from tests import corpus  # noqa: E402
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,7 +57,7 @@ def cost(repeat: int) -> None:
             continue
 
         def transform(parsed: Feed) -> Feed:
-            return pipeline.transform(parsed, policy=POLICY)
+            return process.transform(parsed, policy=POLICY)
 
         cleaned = transform(feed)
 
@@ -93,6 +94,7 @@ def errors() -> None:
     if not corpus.validator_available():
         print(f"the validator is not at {corpus.VALIDATORS}")
         return
+
     def count(body: bytes, content_type: str) -> int:
         return len(corpus.validator_error_events(body, content_type))
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from lxml import etree
 
-from proxy import parse, pipeline, rewrite
+from proxy import parse, rewrite
 from proxy.models import Feed, FetchResult
+from proxy.pipeline import process
 from tests.helpers import DATA
 
 CORPUS = DATA / "corpus"
@@ -61,7 +62,7 @@ def served(
     """What the proxy serves for a corpus feed (fmt None: the upstream's own format)."""
     feed = parsed(name)
     policy = rewrite.ImagePolicy(mode=mode, public_base="https://proxy.example", key=KEY)
-    return pipeline.build_output(
+    return process.build_output(
         feed,
         fmt or feed.kind,
         policy=policy,

@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestClient
 from lxml import etree
 from pytest_aiohttp import AiohttpClient
 
-from proxy import dates, parse, pipeline, rewrite
+from proxy import dates, parse, rewrite
 from proxy.models import FetchResult
+from proxy.pipeline import process
 from proxy.server import create_app
 from tests import corpus
 from tests.helpers import seed_feed
@@ -53,7 +54,7 @@ def build(
     body: bytes, fmt: str | None = None, *, url: str = corpus.SOURCE_URL, **options: Any
 ) -> bytes:
     feed = parse.parse(FetchResult(url=url, status=200, body=body, content_type=""))
-    return pipeline.build_output(
+    return process.build_output(
         feed,
         fmt or feed.kind,
         policy=rewrite.ImagePolicy(mode=options.pop("mode", "none")),
