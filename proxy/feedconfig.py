@@ -61,6 +61,7 @@ class FeedOptions:
     fulltext_selector: str | None = None  # CSS, or XPath when it starts with "/"
     image_referer: str | None = None  # none | origin | image | a fixed http(s) URL
     opencc: str | None = None  # Chinese script conversion: s2t, t2s, s2tw, tw2s, s2hk…
+    auto_boilerplate: bool | None = None  # False: no auto.boilerplate for this feed
 
     def merged_over(self, defaults: FeedOptions) -> FeedOptions:
         """This feed's options on top of [defaults]: scalars replace, rule lists add up."""
@@ -188,7 +189,7 @@ def _options(
                 problems.add(where, f"must be one of proxy, absolute, none; not {value!r}")
             else:
                 values[key] = value
-        elif key == "fulltext":
+        elif key in ("fulltext", "auto_boilerplate"):
             if not isinstance(value, bool):
                 problems.add(where, f"must be true or false, not {value!r}")
             else:

@@ -83,9 +83,15 @@ def process(
 
 
 def build(
-    feed: Feed, recipe: Recipe, *, fallback_date: datetime, body: bytes | None = None
+    feed: Feed,
+    recipe: Recipe,
+    *,
+    fallback_date: datetime,
+    body: bytes | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> bytes:
-    """An already filtered feed → served bytes."""
+    """An already filtered feed → served bytes. learnt: what feed rules learnt about this
+    feed on earlier fetches (updated in place; the caller loads and saves it)."""
     return build_output(
         feed,
         recipe.fmt,
@@ -96,6 +102,7 @@ def build(
         feed_name=recipe.feed_name,
         body=body,
         opencc=recipe.opencc,
+        learnt=learnt,
     )
 
 
@@ -111,15 +118,26 @@ def transform(
     ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
     opencc: str | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
     its images, drop tracking parameters from item and feed links, sanitise the feed
-    description, convert Chinese script (``opencc``); keep everything else as it was."""
+    description, convert Chinese script (``opencc``); keep everything else as it was.
+    learnt: as for build."""
     convert = outtext.converter(opencc) if opencc else None
     # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
     policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
-    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name, convert)
-    contents = _clean_field(feed, "content", policies, ruleset, feed_name, convert)
+
+    # Summaries are compared with summaries and contents with contents: one memory each.
+    def remembered(field: str) -> dict[str, Any] | None:
+        return None if learnt is None else learnt.setdefault(field, {})
+
+    summaries = _clean_field(
+        feed, "summary", policies, ruleset, feed_name, convert, remembered("summary")
+    )
+    contents = _clean_field(
+        feed, "content", policies, ruleset, feed_name, convert, remembered("content")
+    )
     entries = tuple(
         rewrite.rewrite_attachments(
             dataclasses.replace(
@@ -172,6 +190,7 @@ def _clean_field(
     ruleset: clean.Ruleset,
     feed_name: str,
     convert: outtext.Converter | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> list[str | None]:
     """Every item's summary (or content) through the clean stage, as one batch: feed rules
     compare the items' summaries with each other, and their contents with each other."""
@@ -203,7 +222,7 @@ def _clean_field(
         ruleset,
         rewrite=hook,
         contexts=contexts,
-        feed=clean.FeedContext(feed_key=label, options=ruleset.options),
+        feed=clean.FeedContext(feed_key=label, options=ruleset.options, memory=learnt),
     )
     out: list[str | None] = [None] * len(feed.entries)
     for i, cleaned in zip(owners, results, strict=True):
@@ -222,6 +241,7 @@ def build_output(
     feed_name: str = "",
     body: bytes | None = None,
     opencc: str | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> bytes:
     """Parsed (and filtered) feed → served bytes.
 
@@ -231,7 +251,12 @@ def build_output(
         body,
         feed,
         lambda parsed: transform(
-            parsed, policy=policy, ruleset=ruleset, feed_name=feed_name, opencc=opencc
+            parsed,
+            policy=policy,
+            ruleset=ruleset,
+            feed_name=feed_name,
+            opencc=opencc,
+            learnt=learnt,
         ),
         fmt,
         self_url=self_url,

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
@@ -322,9 +323,13 @@ class Pipeline:
         if cached is not None:
             return cached
         feed = filled.feed if filled is not None else None
+        # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
+        learnt_key = job.name or stored.url
+        learnt = await self.cache.get_memory(learnt_key) or {}
         body, compressed = await asyncio.to_thread(
-            self._build, feed or state.feed, stored, job, fmt, feed is not None
+            self._build, feed or state.feed, stored, job, fmt, feed is not None, learnt
         )
+        await self.cache.put_memory(learnt_key, learnt)
         output = StoredOutput(
             body=body,
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
@@ -354,7 +359,13 @@ class Pipeline:
         return process.select(feed, self.recipe(job, job.fmt or stored.kind), now)
 
     def _build(
-        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str, filtered: bool = False
+        self,
+        feed: Feed | None,
+        stored: StoredFeed,
+        job: FeedJob,
+        fmt: str,
+        filtered: bool = False,
+        learnt: dict[str, Any] | None = None,
     ) -> tuple[bytes, bytes]:
         if not filtered:
             feed = self._selected(feed, stored, job)
@@ -364,6 +375,7 @@ class Pipeline:
             self.recipe(job, fmt),
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
             body=stored.body,
+            learnt=learnt,
         )
         compressed = process.compress(body)
         del feed
