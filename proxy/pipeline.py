@@ -38,7 +38,7 @@ from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, Upstream
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
-from proxy.models import Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.models import Cleaned, Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
@@ -108,6 +108,11 @@ class FeedJob:
 
 DEFAULT_RULESET = clean.DEFAULT_RULESET
 
+# Sees what the clean stage did to each item (the preview page, `feedscrub explain`):
+# observe(field, entry index, cleaned, marked tree) with field "summary" or "content" and the
+# marked tree as clean.clean_items(marked=…) gives it, after the same link and image rewrite.
+Observer = Callable[[str, int, Cleaned, HtmlElement], None]
+
 
 def transform(
     feed: Feed,
@@ -115,13 +120,15 @@ def transform(
     policy: rewrite.ImagePolicy,
     ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    observe: Observer | None = None,
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
-    its images; keep everything else as it was."""
+    its images; keep everything else as it was. observe, when given, sees each item's
+    clean result and its marked tree (see Observer)."""
     # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
     policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
-    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name)
-    contents = _clean_field(feed, "content", policies, ruleset, feed_name)
+    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name, observe)
+    contents = _clean_field(feed, "content", policies, ruleset, feed_name, observe)
     entries = tuple(
         rewrite.rewrite_attachments(
             dataclasses.replace(entry, summary=summaries[i], content=contents[i]),
@@ -143,6 +150,7 @@ def _clean_field(
     policies: list[rewrite.ImagePolicy],
     ruleset: clean.Ruleset,
     feed_name: str,
+    observe: Observer | None = None,
 ) -> list[str | None]:
     """Every item's summary (or content) through the clean stage, as one batch: feed rules
     compare the items' summaries with each other, and their contents with each other."""
@@ -162,6 +170,12 @@ def _clean_field(
         base = entry.base_url or feed.source_url or entry.link
         rewrite.rewrite_tree(root, base_url=base, policy=policies[owners[k]])
 
+    marked: dict[int, HtmlElement] = {}
+
+    def mark(k: int, root: HtmlElement) -> None:
+        hook(k, root)
+        marked[k] = root
+
     label = feed_name or feed.source_url
     contexts = [
         f"feed={label} item={entries[i].guid or entries[i].link or entries[i].title}"
@@ -173,10 +187,13 @@ def _clean_field(
         rewrite=hook,
         contexts=contexts,
         feed=clean.FeedContext(feed_key=label, options=ruleset.options),
+        marked=mark if observe is not None else None,
     )
     out: list[str | None] = [None] * len(feed.entries)
-    for i, cleaned in zip(owners, results, strict=True):
+    for k, (i, cleaned) in enumerate(zip(owners, results, strict=True)):
         out[i] = cleaned.html
+        if observe is not None and k in marked:
+            observe(field, i, cleaned, marked[k])
     return out
 
 
@@ -604,6 +621,37 @@ class Pipeline:
         del feed
         memory.release_after(len(stored.body))
         return body, compressed
+
+    # -- preview and explain -------------------------------------------------------------------
+
+    def job(self, *, public_base: str, url: str = "", name: str = "") -> FeedJob:
+        """What /feeds/<name> (name given) or /feed?url= would run, for the preview page."""
+        loaded = self.feeds
+        if name:
+            config = loaded.feeds.get(name)
+            if config is None:
+                names = ", ".join(loaded.feeds.names) or "none are configured"
+                raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+            return FeedJob(
+                url=self._checked(config.url),
+                fmt=config.options.format,
+                public_base=public_base,
+                options=config.options,
+                ruleset=loaded.rulesets[name],
+                name=name,
+            )
+        return FeedJob(
+            url=self._checked(url),
+            fmt=loaded.feeds.defaults.format,
+            public_base=public_base,
+            options=loaded.feeds.defaults,
+            ruleset=loaded.defaults,
+        )
+
+    async def body(self, job: FeedJob) -> BodyState:
+        """The upstream body as serving has it: the cached copy while fresh (no refetch),
+        else fetched once for every request that waits on it."""
+        return await self._flights.run(("body", job.url), lambda: self._body(job))
 
     # -- images ------------------------------------------------------------------------------
 
