@@ -318,26 +318,8 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
     finally:
         await session.close()
         await cache.close()
-    facts = explain.FetchFacts(
-        url=url,
-        status=state.stale_status or (200 if state.feed is not None else None),
-        cache=_cache_state(state),
-        age=max(0, int(pipeline.clock() - state.stored.checked_at)),
-        size=len(state.stored.body),
-        fetch_ms=elapsed,
-        stale_reason=state.stale_reason,
-    )
+    facts = explain.fetch_facts(state, url=url, fetch_ms=elapsed, now=pipeline.clock())
     return state.stored.body, facts, state.stored.final_url, state.stored.content_type
-
-
-def _cache_state(state: Any) -> str:
-    if state.stale_reason:
-        return "stale"
-    if state.feed is not None:
-        return "miss"
-    if state.asked_upstream:
-        return "revalidated"
-    return "revalidating" if state.revalidating else "hit"
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:

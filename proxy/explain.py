@@ -32,7 +32,7 @@ from proxy.clean.custom import check
 from proxy.clean.tree import serialise
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, FetchResult, LinkChange, Removal
-from proxy.pipeline import transform
+from proxy.pipeline import BodyState, transform
 from proxy.sanitize import sanitize_html
 
 # The rules a user may try, and what check() calls their values (the config file's kinds).
@@ -96,8 +96,12 @@ def toml_snippet(rules: Sequence[TriedRule], *, name: str, url: str) -> str:
     """A [[feeds]] entry carrying the tried rules, ready to paste into the config file."""
 
     def string(value: str) -> str:
-        # A JSON string (ASCII-safe escapes) is a valid TOML basic string.
-        return json.dumps(value)
+        # A JSON string is a TOML basic string, once DEL and lone surrogates (which JSON
+        # leaves raw and TOML refuses) are escaped too.
+        return "".join(
+            f"\\u{ord(ch):04x}" if ch == "\x7f" or "\ud800" <= ch <= "\udfff" else ch
+            for ch in json.dumps(value, ensure_ascii=False)
+        )
 
     lines = ["[[feeds]]", f"name = {string(name)}", f"url = {string(url)}"]
     merged: dict[str, list[str]] = {}
@@ -122,6 +126,30 @@ class FetchFacts:
     size: int = 0  # bytes of the upstream body
     fetch_ms: float | None = None
     stale_reason: str | None = None
+
+
+def fetch_facts(state: BodyState, *, url: str, fetch_ms: float, now: float) -> FetchFacts:
+    """FetchFacts from the pipeline's answer for the body (pipeline.Pipeline.body)."""
+    if state.stale_reason:
+        cache = "stale"
+    elif state.feed is not None:
+        cache = "miss"
+    elif state.asked_upstream:
+        cache = "revalidated"
+    else:
+        cache = "revalidating" if state.revalidating else "hit"
+    status = state.stale_status
+    if status is None and state.asked_upstream:
+        status = 200 if state.feed is not None else 304
+    return FetchFacts(
+        url=url,
+        status=status,
+        cache=cache,
+        age=max(0, int(now - state.stored.checked_at)),
+        size=len(state.stored.body),
+        fetch_ms=fetch_ms,
+        stale_reason=state.stale_reason,
+    )
 
 
 @dataclass(frozen=True, slots=True)

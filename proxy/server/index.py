@@ -6,12 +6,14 @@ import html
 from urllib.parse import quote
 
 from aiohttp import web
+from yarl import URL
 
 from proxy import __version__, access
-from proxy.errors import ProxyError
+from proxy.errors import InvalidURL, ProxyError
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
 from proxy.server.named_links import may_list_named, named_feed_link
+from proxy.server.preview import preview_link
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>feedscrub</title>
@@ -30,11 +32,15 @@ markup, with images served through this proxy.</p>
 _ADHOC = """<h2>Clean any feed</h2>
 <p>Subscribe your reader to <code>{base}/feed?url=&lt;feed URL&gt;</code>,
 or build the link here:</p>
-{signed}<form action="/feed" method="get">{key_field}
-<p><label>Feed URL<br><input type="url" name="url" required placeholder="https://example.org/feed.xml"></label></p>
-<p><label>Format <select name="format"><option value="">same as upstream</option>
-<option value="rss">RSS 2.0</option><option value="atom">Atom 1.0</option></select></label>
-<button type="submit">Open cleaned feed</button>{sign_button}</p></form>"""
+<form action="/feed" method="get">{key_field}
+<p><label>Feed URL<br><input type="url" name="url" required
+ placeholder="https://example.org/feed.xml" value="{url}"></label></p>
+<p><label>Format <select name="format">{formats}</select></label>
+<button type="submit" formaction="/">{make}</button>
+<button type="submit">Open cleaned feed</button></p></form>
+{result}"""
+
+_FORMATS = (("", "same as upstream"), ("rss", "RSS 2.0"), ("atom", "Atom 1.0"))
 
 # FEEDSCRUB_ACCESS_KEY set and no key given: no form (research §A7), just how to get in.
 _LOCKED = """<h2>Clean any feed</h2>
@@ -57,15 +63,17 @@ async def page(request: web.Request) -> web.Response:
     elif feeds:
         rows = "\n".join(
             '<tr><td>{title}</td><td><a href="{proxy}">{proxy}</a></td>'
+            '<td><a href="{preview}">preview</a></td>'
             '<td><a href="{url}">upstream</a></td></tr>'.format(
                 title=html.escape(f.title or f.name),
                 proxy=html.escape(named_feed_link(request, base, f.name)),
+                preview=html.escape(preview_link(request, name=f.name)),
                 url=html.escape(f.url),
             )
             for f in feeds
         )
         named = (
-            "<h2>Feeds</h2><table><tr><th>feed</th><th>subscribe to</th><th></th></tr>\n"
+            "<h2>Feeds</h2><table><tr><th>feed</th><th>subscribe to</th><th></th><th></th></tr>\n"
             f"{rows}</table>\n<p>All of them at once, for your reader: "
             f'<a href="{html.escape(opml_link)}">{html.escape(base)}/opml</a></p>'
         )
@@ -78,29 +86,61 @@ async def page(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="text/html", headers=headers)
 
 
+def _feed_path(url: str) -> str:
+    """/feed?url=… for an absolute http(s) URL; InvalidURL (the signed link's reason) else."""
+    canonical = access.canonical_feed_url(url)
+    try:
+        parsed = URL(canonical)
+        usable = parsed.scheme in ("http", "https") and bool(parsed.raw_host)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise InvalidURL(f"{canonical[:200]!r} is not an absolute http(s) URL")
+    return f"/feed?url={quote(canonical, safe='')}"
+
+
 def _adhoc(request: web.Request, base: str) -> str:
+    """The form; once submitted to / (the first button), the link to copy and a preview."""
     settings = request.app[SETTINGS]
-    if not settings.access_key:
-        return _ADHOC.format(base=html.escape(base), signed="", key_field="", sign_button="")
     key = request.query.get("key", "")
-    if not access.key_matches(settings, key):
+    if settings.access_key and not access.key_matches(settings, key):
         return _LOCKED.format(base=html.escape(base))
-    signed = ""
     url = request.query.get("url", "").strip()
-    if url:  # the "Make a signed link" button submits here
+    fmt = request.query.get("format", "")
+    fmt = fmt if fmt in ("rss", "atom") else ""
+    result = ""
+    if url:
         try:
-            link = base + access.sign_feed_url(url, settings.access_key)
-            if request.query.get("format") in ("rss", "atom"):
-                link += f"&format={request.query['format']}"
-            signed = (
-                "<p>Signed link, for this feed only, without the key:<br>"
-                f'<a href="{html.escape(link)}"><code>{html.escape(link)}</code></a></p>\n'
+            if settings.access_key:
+                link = base + access.sign_feed_url(url, settings.access_key)
+                what = "Signed link, for this feed only, without the key:"
+            else:
+                link = base + _feed_path(url)
+                what = "Subscribe your reader to this link:"
+            # No "&format=" unless a format was chosen: the upstream's own is the default.
+            if fmt:
+                link += f"&format={fmt}"
+            result = (
+                f'<p>{what}<br><a id="feed-link" href="{html.escape(link)}">'
+                f"<code>{html.escape(link)}</code></a></p>\n"
+                f'<p><a id="preview-link" href="{html.escape(preview_link(request, url=url))}">'
+                "Preview it: what cleaning removes, item by item</a></p>"
             )
         except ProxyError as exc:
-            signed = f"<p>{html.escape(exc.message)}</p>\n"
+            result = f'<p class="error">{html.escape(exc.message)}</p>\n'
+    formats = "".join(
+        f'<option value="{value}"{" selected" if value == fmt else ""}>{label}</option>'
+        for value, label in _FORMATS
+    )
     return _ADHOC.format(
         base=html.escape(base),
-        signed=signed,
-        key_field=f'<input type="hidden" name="key" value="{html.escape(key)}">',
-        sign_button=' <button type="submit" formaction="/">Make a signed link</button>',
+        key_field=(
+            f'<input type="hidden" name="key" value="{html.escape(key)}">'
+            if settings.access_key
+            else ""
+        ),
+        url=html.escape(url),
+        formats=formats,
+        make="Make a signed link" if settings.access_key else "Get the link",
+        result=result,
     )
