@@ -32,7 +32,8 @@ from proxy.clean.custom import check
 from proxy.clean.tree import serialise
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, FetchResult, LinkChange, Removal
-from proxy.pipeline import BodyState, transform
+from proxy.pipeline.freshness import BodyState
+from proxy.pipeline.process import transform
 from proxy.sanitize import sanitize_html
 
 # The rules a user may try, and what check() calls their values (the config file's kinds).

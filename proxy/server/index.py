@@ -1,4 +1,5 @@
-"""GET /: a plain page listing the named feeds and building a /feed link. No JavaScript."""
+"""GET /: a plain page listing the named feeds (each with its preview) and building a /feed
+link to copy, with a preview link for it. No JavaScript."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import html
 from urllib.parse import quote
 
 from aiohttp import web
-from yarl import URL
 
-from proxy import __version__, access
-from proxy.errors import InvalidURL, ProxyError
+from proxy import __version__
+from proxy.errors import ProxyError, Unauthorized
+from proxy.server import auth, links
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
-from proxy.server.named_links import may_list_named, named_feed_link
-from proxy.server.preview import preview_link
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>feedscrub</title>
@@ -52,10 +51,10 @@ the operator makes one with <code>feedscrub sign URL</code>, or here with the ke
 
 async def page(request: web.Request) -> web.Response:
     base = public_base(request)
-    feeds = request.app[PIPELINE].feeds.feeds.feeds
+    feeds = request.app[PIPELINE].named_feeds()
     key = request.query.get("key", "")
     opml_link = "/opml" + (f"?key={quote(key, safe='')}" if key else "")
-    if feeds and not may_list_named(request):
+    if feeds and not _may_list_named(request):
         named = (
             f"<h2>Feeds</h2><p>{len(feeds)} named feeds; open this page with "
             "<code>?key=&lt;access key&gt;</code> to see their signed links.</p>"
@@ -66,8 +65,8 @@ async def page(request: web.Request) -> web.Response:
             '<td><a href="{preview}">preview</a></td>'
             '<td><a href="{url}">upstream</a></td></tr>'.format(
                 title=html.escape(f.title or f.name),
-                proxy=html.escape(named_feed_link(request, base, f.name)),
-                preview=html.escape(preview_link(request, name=f.name)),
+                proxy=html.escape(links.named_feed_link(request.app[SETTINGS], base, f.name)),
+                preview=html.escape(links.preview_path(name=f.name, key=key)),
                 url=html.escape(f.url),
             )
             for f in feeds
@@ -86,24 +85,11 @@ async def page(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="text/html", headers=headers)
 
 
-def _feed_path(url: str) -> str:
-    """/feed?url=… for an absolute http(s) URL; InvalidURL (the signed link's reason) else."""
-    canonical = access.canonical_feed_url(url)
-    try:
-        parsed = URL(canonical)
-        usable = parsed.scheme in ("http", "https") and bool(parsed.raw_host)
-    except ValueError:
-        usable = False
-    if not usable:
-        raise InvalidURL(f"{canonical[:200]!r} is not an absolute http(s) URL")
-    return f"/feed?url={quote(canonical, safe='')}"
-
-
 def _adhoc(request: web.Request, base: str) -> str:
-    """The form; once submitted to / (the first button), the link to copy and a preview."""
+    """The form; once submitted to / (its first button), the link to copy and a preview."""
     settings = request.app[SETTINGS]
     key = request.query.get("key", "")
-    if settings.access_key and not access.key_matches(settings, key):
+    if settings.access_key and not auth.key_matches(settings, key):
         return _LOCKED.format(base=html.escape(base))
     url = request.query.get("url", "").strip()
     fmt = request.query.get("format", "")
@@ -112,18 +98,19 @@ def _adhoc(request: web.Request, base: str) -> str:
     if url:
         try:
             if settings.access_key:
-                link = base + access.sign_feed_url(url, settings.access_key)
+                link = base + links.sign_feed_url(url, settings.access_key)
                 what = "Signed link, for this feed only, without the key:"
             else:
-                link = base + _feed_path(url)
+                link = base + links.feed_link(url)
                 what = "Subscribe your reader to this link:"
             # No "&format=" unless a format was chosen: the upstream's own is the default.
             if fmt:
                 link += f"&format={fmt}"
+            preview = links.preview_path(url=url, key=key if settings.access_key else "")
             result = (
                 f'<p>{what}<br><a id="feed-link" href="{html.escape(link)}">'
                 f"<code>{html.escape(link)}</code></a></p>\n"
-                f'<p><a id="preview-link" href="{html.escape(preview_link(request, url=url))}">'
+                f'<p><a id="preview-link" href="{html.escape(preview)}">'
                 "Preview it: what cleaning removes, item by item</a></p>"
             )
         except ProxyError as exc:
@@ -144,3 +131,15 @@ def _adhoc(request: web.Request, base: str) -> str:
         make="Make a signed link" if settings.access_key else "Get the link",
         result=result,
     )
+
+
+def _may_list_named(request: web.Request) -> bool:
+    """With FEEDSCRUB_PROTECT_NAMED, only a request carrying the key sees (signed) links."""
+    settings = request.app[SETTINGS]
+    if not (settings.protect_named and settings.access_key):
+        return True
+    try:
+        auth.require_key(settings, request.query, request.headers, "the list of named feeds")
+    except Unauthorized:
+        return False
+    return True

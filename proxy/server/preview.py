@@ -13,34 +13,25 @@ import asyncio
 import html
 import time
 from collections.abc import Mapping
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from proxy import access, explain
+from proxy import explain
 from proxy.clean import DEFAULT_PACKS
 from proxy.errors import BadRequest, Forbidden
+from proxy.server import auth, links
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
 
 CSS_PATH = "/preview.css"
 
 
-def preview_link(request: web.Request, *, url: str = "", name: str = "") -> str:
-    """The path of the preview page for a feed URL or a named feed, with the page's key."""
-    key = request.query.get("key", "")
-    if name:
-        path = f"/preview/feeds/{quote(name, safe='')}"
-        return path + (f"?{urlencode({'key': key})}" if key else "")
-    query = {"url": url, **({"key": key} if key else {})}
-    return "/preview?" + urlencode(query)
-
-
 async def by_url(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     if not settings.adhoc:
         raise Forbidden("ad-hoc feeds are turned off on this instance (FEEDSCRUB_ADHOC=false)")
-    access.require_key(settings, request.query, request.headers, "the preview page")
+    auth.require_key(settings, request.query, request.headers, "the preview page")
     url = request.query.get("url", "").strip()
     if not url:
         raise BadRequest("missing url parameter: use /preview?url=<feed URL>")
@@ -48,7 +39,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
-    access.require_key(request.app[SETTINGS], request.query, request.headers, "the preview page")
+    auth.require_key(request.app[SETTINGS], request.query, request.headers, "the preview page")
     return await _page(request, name=request.match_info["name"])
 
 
@@ -79,7 +70,11 @@ def _tried(query: Mapping[str, str]) -> tuple[list[explain.TriedRule], dict[str,
 async def _page(request: web.Request, *, url: str = "", name: str = "") -> web.StreamResponse:
     pipeline = request.app[PIPELINE]
     base = public_base(request)
-    job = pipeline.job(public_base=base, url=url, name=name)
+    job = (
+        pipeline.named_job(name, fmt=None, public_base=base)
+        if name
+        else pipeline.job(url, fmt=None, public_base=base)
+    )
     rules, problems = _tried(request.query)
     started = time.perf_counter()
     state = await pipeline.body(job)
@@ -143,12 +138,8 @@ def _origin(url: str) -> str:
 def _subscribe_link(request: web.Request, base: str, url: str, name: str) -> str:
     settings = request.app[SETTINGS]
     if name:
-        from proxy.server.named_links import named_feed_link
-
-        return named_feed_link(request, base, name)
-    if settings.access_key:
-        return base + access.sign_feed_url(url, settings.access_key)
-    return f"{base}/feed?url={quote(url, safe='')}"
+        return links.named_feed_link(settings, base, name)
+    return base + links.sign_feed_url(url, settings.access_key)
 
 
 # --- rendering ---------------------------------------------------------------------------------
