@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from proxy import clean, filters, memory, output, parse, rewrite
 from proxy.clean.packs.tracking import strip_tracking
 from proxy.errors import BadRequest
 from proxy.feedconfig import FeedOptions
-from proxy.models import Feed, FetchResult
+from proxy.models import Cleaned, Feed, FetchResult
 from proxy.output import text as outtext
 from proxy.sanitize import sanitize_html
 
@@ -31,6 +32,11 @@ logger = logging.getLogger(__name__)
 OUTPUT_VERSION = "5"  # 5: same format edited in place, JSON Feed, OpenCC
 
 DEFAULT_RULESET = clean.DEFAULT_RULESET
+
+# Sees what the clean stage did to each item (the preview page, `feedscrub explain`):
+# observe(field, entry index, cleaned, marked tree) with field "summary" or "content" and the
+# marked tree as clean.clean_items(marked=…) gives it, after the same link and image rewrite.
+Observer = Callable[[str, int, Cleaned, HtmlElement], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +125,13 @@ def transform(
     feed_name: str = "",
     opencc: str | None = None,
     learnt: dict[str, Any] | None = None,
+    observe: Observer | None = None,
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
     its images, drop tracking parameters from item and feed links, sanitise the feed
     description, convert Chinese script (``opencc``); keep everything else as it was.
-    learnt: as for build."""
+    learnt: as for build. observe, when given, sees each item's clean result and its
+    marked tree (see Observer)."""
     convert = outtext.converter(opencc) if opencc else None
     # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
     policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
@@ -133,10 +141,10 @@ def transform(
         return None if learnt is None else learnt.setdefault(field, {})
 
     summaries = _clean_field(
-        feed, "summary", policies, ruleset, feed_name, convert, remembered("summary")
+        feed, "summary", policies, ruleset, feed_name, convert, remembered("summary"), observe
     )
     contents = _clean_field(
-        feed, "content", policies, ruleset, feed_name, convert, remembered("content")
+        feed, "content", policies, ruleset, feed_name, convert, remembered("content"), observe
     )
     entries = tuple(
         rewrite.rewrite_attachments(
@@ -191,6 +199,7 @@ def _clean_field(
     feed_name: str,
     convert: outtext.Converter | None = None,
     learnt: dict[str, Any] | None = None,
+    observe: Observer | None = None,
 ) -> list[str | None]:
     """Every item's summary (or content) through the clean stage, as one batch: feed rules
     compare the items' summaries with each other, and their contents with each other."""
@@ -212,6 +221,12 @@ def _clean_field(
         if convert is not None:
             outtext.convert_tree(root, convert)
 
+    marked: dict[int, HtmlElement] = {}
+
+    def mark(k: int, root: HtmlElement) -> None:
+        hook(k, root)
+        marked[k] = root
+
     label = feed_name or feed.source_url
     contexts = [
         f"feed={label} item={entries[i].guid or entries[i].link or entries[i].title}"
@@ -223,10 +238,13 @@ def _clean_field(
         rewrite=hook,
         contexts=contexts,
         feed=clean.FeedContext(feed_key=label, options=ruleset.options, memory=learnt),
+        marked=mark if observe is not None else None,
     )
     out: list[str | None] = [None] * len(feed.entries)
-    for i, cleaned in zip(owners, results, strict=True):
+    for k, (i, cleaned) in enumerate(zip(owners, results, strict=True)):
         out[i] = cleaned.html
+        if observe is not None and k in marked:
+            observe(field, i, cleaned, marked[k])
     return out
 
 

@@ -218,6 +218,11 @@ class Pipeline:
             self._checked_urls.set(url, checked)
         return checked
 
+    async def body(self, job: FeedJob) -> BodyState:
+        """The upstream body as serving has it (the preview page): the cached copy while
+        fresh, no refetch; else fetched once for every request waiting on it."""
+        return await self.freshness.body(job.url, self.ttl(job), lambda v: self._ask(job, v))
+
     def ttl(self, job: FeedJob) -> int:
         """Seconds the job's upstream body is fresh: the feed's own ttl, else FEEDSCRUB_TTL."""
         return job.options.ttl or self.settings.ttl
