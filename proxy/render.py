@@ -18,7 +18,7 @@ from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from proxy import __version__
+from proxy import __version__, urlscheme
 from proxy.models import Enclosure, Entry, Feed, Media
 
 FORMATS = ("rss", "atom")
@@ -50,17 +50,9 @@ class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-# A URL's scheme as a browser reads it: it ignores whitespace and control characters first.
-_URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
-_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
-
-
-def _web_url(url: str | None) -> str | None:
-    """url when it is http(s) or relative; None for javascript:, vbscript:, data:, file:…"""
-    if url is None:
-        return None
-    match = _URL_SCHEME.match(_URL_NOISE.sub("", url))
-    return url if match is None or match.group(1).lower() in ("http", "https") else None
+# A URL's scheme as the most lenient reader reads it (Unicode spaces and format characters
+# removed first): urlscheme.py, shared with the sanitiser.
+_web_url = urlscheme.web_url
 
 
 def _web_urls_only(feed: Feed) -> Feed:
