@@ -139,12 +139,12 @@ def _public_base(settings: Settings) -> str:
 async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     """The same pipeline the server runs, cache included."""
     from proxy import fetch
-    from proxy.cache import Cache
     from proxy.pipeline import Pipeline
     from proxy.signing import load_or_create_secret
+    from proxy.store import open_store
 
     key = load_or_create_secret(settings.secret, settings.cache_dir)
-    cache = Cache(settings.cache_dir)
+    cache = open_store(settings.cache_dir)
     session = fetch.new_session(settings)
     try:
         from proxy.reload import load_feeds
@@ -153,7 +153,7 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
         rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
     finally:
         await session.close()
-        cache.close()
+        await cache.close()
     if rendered.stale:
         print(
             f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr

@@ -41,11 +41,11 @@ from readability import Document
 from readability.encoding import get_encoding
 
 from proxy import fetch
-from proxy.cache import Cache, StoredArticle
 from proxy.config import Settings
 from proxy.errors import ProxyError
 from proxy.models import Entry, Feed, FetchResult
 from proxy.siteconfig import SiteConfig, SiteConfigs, apply_strip, select_body
+from proxy.store import Store, StoredArticle
 
 logger = logging.getLogger(__name__)
 
@@ -418,7 +418,7 @@ class FullText:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         site_configs: SiteConfigs | None = None,
     ) -> None:
         self.settings = settings
@@ -465,7 +465,7 @@ class FullText:
         links = list(dict.fromkeys(e.link for e in feed.entries if e.link and _is_http(e.link)))
         if not links:
             return FillResult(feed=feed, filled=frozenset(), pending=0)
-        ready, plans = await asyncio.to_thread(self._lookup, links, selector)
+        ready, plans = self._lookup(links, selector, await self.cache.get_articles(links))
         waiting: dict[str, asyncio.Task[StoredArticle]] = {}
         if not self._closed:
             for link in links:
@@ -500,9 +500,9 @@ class FullText:
     # -- internals ---------------------------------------------------------------------------
 
     def _lookup(
-        self, links: Iterable[str], selector: str | None
+        self, links: Iterable[str], selector: str | None, cached: dict[str, StoredArticle]
     ) -> tuple[dict[str, StoredArticle], dict[str, tuple[str, SiteConfig | None]]]:
-        """Cached articles still fresh for this recipe, and the plan for the rest (a thread)."""
+        """Cached articles still fresh for this recipe, and the plan for the rest."""
         now = self.clock()
         ttl = self.settings.fulltext_ttl
         ready: dict[str, StoredArticle] = {}
@@ -511,7 +511,7 @@ class FullText:
             site = self.site_configs.for_url(link)
             recipe = _recipe(selector, site)
             plans[link] = (recipe, site)
-            stored = self.cache.get_article(link)
+            stored = cached.get(link)
             if stored is None or stored.recipe != recipe:
                 continue
             lifetime = ttl if stored.html is not None else min(ttl, FAILURE_TTL)
@@ -615,9 +615,7 @@ class FullText:
             reason=reason,
         )
         ttl = self.settings.fulltext_ttl
-        await asyncio.to_thread(
-            self.cache.put_article, article, expire=ttl if html else min(ttl, FAILURE_TTL)
-        )
+        await self.cache.put_article(article, expire=ttl if html else min(ttl, FAILURE_TTL))
         logger.info(
             "fulltext article_url=%s status=%s chars=%d error=%s elapsed_ms=%d",
             link, status, len(html or ""), reason or "-", int((time.monotonic() - started) * 1000),

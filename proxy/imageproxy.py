@@ -37,7 +37,6 @@ from typing import BinaryIO
 import aiohttp
 
 from proxy import access, fetch, imagetype, referer, signing
-from proxy.cache import Cache, ImageRecord, OpenImage
 from proxy.config import Settings
 from proxy.errors import (
     ConfigError,
@@ -49,6 +48,7 @@ from proxy.errors import (
     UpstreamUnreachable,
 )
 from proxy.models import ImageResult
+from proxy.store import ImageRecord, OpenImage, Store
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,8 @@ class ImageProxy:
         settings: max_image_bytes / max_media_bytes, fetch_timeout, image_referer,
             image_cache_bytes, proxy_media and allow_private are used.
         session: the app's guarded session (``fetch.new_session``).
-        cache: the cache; images and learned Referer policies live in its image part.
+        cache: the store; images live in its ``images`` (this machine's disk), learned Referer
+                policies in the store itself (shared between replicas on Redis).
         key: the signing key of image links.
         referer_table: host → Referer overrides (``referer.KNOWN_HOSTS`` when None).
     """
@@ -162,7 +163,7 @@ class ImageProxy:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         key: bytes,
         *,
         referer_table: dict[str, str] | None = None,
@@ -184,9 +185,9 @@ class ImageProxy:
         self.key = key
         self.previous_keys = previous_keys  # rotated out, still in their grace period
         self.referer_table = referer.KNOWN_HOSTS if referer_table is None else referer_table
-        self.partial_dir = Path(cache.directory) / PARTIAL_DIR
+        self.partial_dir = Path(cache.images.directory) / PARTIAL_DIR
         self._transfers: dict[tuple[str, bool], _Transfer] = {}
-        cache.limit_images(settings.image_cache_bytes)
+        cache.images.limit_images(settings.image_cache_bytes)
 
     async def open(
         self, signature: str, encoded_url: str, encoded_hint: str | None = None
@@ -209,7 +210,7 @@ class ImageProxy:
         hint = referer.Hint.decode(hint_text)
         if hint.media and not self.settings.proxy_media:
             raise NotFound("image: proxying audio and video is off (FEEDSCRUB_PROXY_MEDIA)")
-        opened = await asyncio.to_thread(self.cache.open_image, url)
+        opened = await asyncio.to_thread(self.cache.images.open_image, url)
         if opened is not None:
             if hint.media or opened.record.content_type.startswith("image/"):
                 return CachedImage(opened)
@@ -355,7 +356,7 @@ class _Transfer:
     async def _transfer(self) -> None:
         proxy = self.proxy
         host = referer.host_key(self.url)
-        learned = await asyncio.to_thread(proxy.cache.get_referer, host) if host else None
+        learned = await proxy.cache.get_referer(host) if host else None
         plan = referer.attempts(
             self.url,
             self.hint,
@@ -409,9 +410,7 @@ class _Transfer:
                         raise  # an answer, not a refusal: SVG is never served
                     raise _Refused(exc) from exc
                 if learn:
-                    await asyncio.to_thread(
-                        proxy.cache.put_referer, learn, attempt.policy, REFERER_MEMORY_SECONDS
-                    )
+                    await proxy.cache.put_referer(learn, attempt.policy, REFERER_MEMORY_SECONDS)
                     logger.info(
                         "image referer learned host=%s policy=%s", learn, attempt.policy
                     )
@@ -452,7 +451,7 @@ class _Transfer:
         assert self._file is not None
         with os.fdopen(os.dup(self._file.fileno()), "rb", buffering=0) as copy:
             copy.seek(0)
-            self.proxy.cache.put_image_file(self.url, record, copy)
+            self.proxy.cache.images.put_image_file(self.url, record, copy)
 
 
 def _write_all(fd: int, data: bytes) -> None:

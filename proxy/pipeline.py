@@ -33,7 +33,6 @@ from proxy import (
 )
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
-from proxy.cache import Cache, StoredFeed, StoredOutput
 from proxy.clean import custom
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
@@ -44,6 +43,7 @@ from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Valida
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
+from proxy.store import Store, StoredFeed, StoredOutput
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class Pipeline:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        cache: Cache,
+        cache: Store,
         key: bytes,
         feeds: LoadedFeeds | None = None,
         previous_keys: tuple[bytes, ...] = (),
@@ -388,7 +388,7 @@ class Pipeline:
         background refresh runs (stale-while-revalidate); older than that, revalidated
         before answering; stale-marked if the upstream fails."""
         url = job.url
-        stored = await asyncio.to_thread(self.cache.get_feed, url)
+        stored = await self.cache.get_feed(url)
         if stored is not None:
             age = self.clock() - stored.checked_at
             ttl = self._ttl(job)
@@ -444,7 +444,7 @@ class Pipeline:
                 if stored is None:
                     raise NotAFeed(f"upstream answered 304 to an unconditional request ({url})")
                 refreshed = dataclasses.replace(stored, checked_at=self.clock())
-                await asyncio.to_thread(self.cache.put_feed, refreshed)
+                await self.cache.put_feed(refreshed)
                 self.backoff.success(url)
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
                 return BodyState(refreshed, asked_upstream=True)
@@ -483,7 +483,7 @@ class Pipeline:
             fetched_at=now,
             checked_at=now,
         )
-        await asyncio.to_thread(self.cache.put_feed, fresh)
+        await self.cache.put_feed(fresh)
         logger.info(
             "fetch feed_url=%s status=200 bytes=%d items=%d elapsed_ms=%d",
             url,
@@ -530,7 +530,7 @@ class Pipeline:
         self, state: BodyState, job: FeedJob, fmt: str, filled: FillResult | None, key: str
     ) -> StoredOutput:
         stored = state.stored
-        cached = await asyncio.to_thread(self.cache.get_output, key)
+        cached = await self.cache.get_output(key)
         if cached is not None:
             return cached
         feed = filled.feed if filled is not None else None
@@ -543,7 +543,7 @@ class Pipeline:
             created_at=self.clock(),
             gzip_body=compressed,
         )
-        await asyncio.to_thread(self.cache.put_output, key, output)
+        await self.cache.put_output(key, output)
         return output
 
     def _filtered(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:

@@ -14,13 +14,13 @@ import pytest
 from aiohttp import web
 
 from proxy import parse, pipeline, render
-from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.fetch import new_session
 from proxy.fulltext import FAILURE_TTL, FullText, decode_html, extract
 from proxy.models import Entry, Feed, FetchResult
 from proxy.rewrite import ImagePolicy
 from proxy.siteconfig import SiteConfig, SiteConfigs
+from proxy.store import DiskStore
 from tests.helpers import DATA, read_feed
 from tests.test_fetch import FakeResolver
 from tests.upstream import Upstream
@@ -37,7 +37,7 @@ MakeFullText = Callable[..., Awaitable[FullText]]
 async def make_fulltext(make_settings: Any) -> AsyncIterator[MakeFullText]:
     """FullText instances on one temp cache; sessions and background tasks closed afterwards."""
     made: list[tuple[FullText, aiohttp.ClientSession]] = []
-    caches: dict[str, Cache] = {}
+    caches: dict[str, DiskStore] = {}
 
     async def build(
         resolver: FakeResolver | None = None,
@@ -46,7 +46,7 @@ async def make_fulltext(make_settings: Any) -> AsyncIterator[MakeFullText]:
     ) -> FullText:
         settings: Settings = make_settings(**changes)
         cache = caches.get(settings.cache_dir) or caches.setdefault(
-            settings.cache_dir, Cache(settings.cache_dir)
+            settings.cache_dir, DiskStore(settings.cache_dir)
         )
         session = new_session(settings, resolver=resolver)
         engine = FullText(settings, session, cache, site_configs)
@@ -58,7 +58,7 @@ async def make_fulltext(make_settings: Any) -> AsyncIterator[MakeFullText]:
         await engine.close()
         await session.close()
     for cache in caches.values():
-        cache.close()
+        await cache.close()
 
 
 def item(n: int, link: str | None) -> Entry:
@@ -661,11 +661,11 @@ def test_extraction_is_raw_html_not_a_sanitiser() -> None:
     assert "script" not in sanitize.sanitize_html(out) and "svg" not in sanitize.sanitize_html(out)
 
 
-def test_article_records_are_bytes_not_pickles(tmp_path: Any) -> None:
+async def test_article_records_are_bytes_not_pickles(tmp_path: Any) -> None:
     """Articles go into diskcache as packed bytes (research §E3), failures included."""
-    from proxy.cache import StoredArticle
+    from proxy.store import StoredArticle
 
-    cache = Cache(str(tmp_path / "cache"))
+    cache = DiskStore(str(tmp_path / "cache"))
     try:
         ok = StoredArticle(
             url="https://a.test/1",
@@ -683,14 +683,13 @@ def test_article_records_are_bytes_not_pickles(tmp_path: Any) -> None:
             fetched_at=2.0,
             reason="fetch: upstream answered 404 Not Found",
         )
-        cache.put_article(ok, expire=60)
-        cache.put_article(failed, expire=60)
-        assert cache.get_article(ok.url) == ok
-        assert cache.get_article(failed.url) == failed
-        assert cache.get_article("https://a.test/none") is None
+        await cache.put_article(ok, expire=60)
+        await cache.put_article(failed, expire=60)
+        found = await cache.get_articles([ok.url, failed.url, "https://a.test/none"])
+        assert found == {ok.url: ok, failed.url: failed}
         raw = cache._feeds.get("article:" + ok.url)
         assert isinstance(raw, bytes)
         cache._feeds.set("article:https://a.test/3", b"\x00\x00\x00\x02{}")  # foreign record
-        assert cache.get_article("https://a.test/3") is None
+        assert await cache.get_articles(["https://a.test/3"]) == {}
     finally:
-        cache.close()
+        await cache.close()

@@ -12,13 +12,13 @@ import pytest
 from aiohttp import web
 
 from proxy import fetch
-from proxy.cache import Cache, ImageRecord, StoredFeed
 from proxy.config import Settings, load
 from proxy.errors import BadSignature, BodyTooLarge, ConfigError, NotAnImage, UpstreamStatus
 from proxy.imageproxy import ImageProxy
 from proxy.imagetype import image_type, is_svg, media_type
 from proxy.referer import Attempt, Hint, attempts, known_referer, origin_of
 from proxy.signing import image_path, sign, verify, verify_link
+from proxy.store import DiskStore, ImageCache, ImageRecord, StoredFeed
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -193,12 +193,12 @@ def test_is_svg(declared: str, head: bytes, svg: bool) -> None:
 
 
 def test_images_stream_in_and_out_of_the_cache(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
+    cache = ImageCache(str(tmp_path))
     body = PNG + bytes(100_000)
     record = ImageRecord("image/png", '"e"', 1_687_132_200.0)
     cache.put_image_file("https://a.test/i.png", record, io.BytesIO(body))
     cache.close()
-    cache = Cache(str(tmp_path))
+    cache = ImageCache(str(tmp_path))
     opened = cache.open_image("https://a.test/i.png")
     assert opened is not None
     try:
@@ -214,8 +214,9 @@ def test_images_stream_in_and_out_of_the_cache(tmp_path: Path) -> None:
     cache.close()
 
 
-def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
+async def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
+    store = DiskStore(str(tmp_path))
+    cache = store.images
     limit = 1024 * 1024
     cache.limit_images(limit)
     feed = StoredFeed(
@@ -223,31 +224,31 @@ def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
         content_type="application/rss+xml", kind="rss", etag=None, last_modified=None,
         fetched_at=1.0, checked_at=1.0,
     )
-    cache.put_feed(feed)
+    await store.put_feed(feed)
     image = PNG + bytes(64 * 1024)
     for number in range(64):  # 4 MB of images into a 1 MB image cache
         cache.put_image_file(
             f"https://img.test/{number}.png", ImageRecord("image/png", f'"{number}"'),
             io.BytesIO(image),
         )
-    assert cache.get_feed("https://a.test/feed") == feed
+    assert await store.get_feed("https://a.test/feed") == feed
     assert cache.image_volume() <= limit + 2 * len(image)  # diskcache culls per write
     # Least recently used went first; the newest images are still there.
     assert cache.open_image("https://img.test/0.png") is None
     newest = cache.open_image("https://img.test/63.png")
     assert newest is not None
     newest.close()
-    cache.close()
+    await store.close()
 
 
-def test_learned_referers_persist(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
-    cache.put_referer("img.test:8080", "origin", expire=60)
-    cache.close()
-    cache = Cache(str(tmp_path))
-    assert cache.get_referer("img.test:8080") == "origin"
-    assert cache.get_referer("other.test") is None
-    cache.close()
+async def test_learned_referers_persist(tmp_path: Path) -> None:
+    cache = DiskStore(str(tmp_path))
+    await cache.put_referer("img.test:8080", "origin", expire=60)
+    await cache.close()
+    cache = DiskStore(str(tmp_path))
+    assert await cache.get_referer("img.test:8080") == "origin"
+    assert await cache.get_referer("other.test") is None
+    await cache.close()
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -277,13 +278,13 @@ async def test_bad_image_settings_stop_startup(
 ) -> None:
     settings = make_settings(**changes)
     session = fetch.new_session(settings)
-    cache = Cache(settings.cache_dir)
+    cache = DiskStore(settings.cache_dir)
     try:
         with pytest.raises(ConfigError, match="FEEDSCRUB_"):
             ImageProxy(settings, session, cache, KEY)
     finally:
         await session.close()
-        cache.close()
+        await cache.close()
 
 
 # --- the streaming fetch --------------------------------------------------------------------
@@ -354,7 +355,7 @@ async def test_built_in_table_gives_the_first_referer(
         return web.Response(body=PNG, content_type="image/png")
 
     url = upstream.route("/w.jpg", handler=weibo_only)
-    cache = Cache(settings.cache_dir)
+    cache = DiskStore(settings.cache_dir)
     proxy = ImageProxy(settings, session, cache, KEY,
                        referer_table={"127.0.0.1": "https://weibo.com/"})
     try:
@@ -366,4 +367,4 @@ async def test_built_in_table_gives_the_first_referer(
         await proxy.idle()
     finally:
         await proxy.aclose()
-        cache.close()
+        await cache.close()

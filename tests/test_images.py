@@ -221,7 +221,7 @@ async def test_fifty_megabytes_are_cut_at_the_cap_without_buffering(
     assert peak < cap // 4, f"peak {peak} bytes"
     await settle(client)
     images = images_of(client)
-    assert images.cache.open_image(url) is None  # nothing cached
+    assert images.cache.images.open_image(url) is None  # nothing cached
     assert not list(images.partial_dir.iterdir())  # and no partial file left behind
 
 
@@ -406,7 +406,7 @@ async def test_svg_and_html_are_refused_with_502(
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert b"<script" not in await response.read()
     await settle(client)
-    assert images_of(client).cache.open_image(url) is None
+    assert images_of(client).cache.images.open_image(url) is None
 
 
 async def test_svg_is_not_retried_with_other_referers(

@@ -75,7 +75,7 @@ async def test_good_copy_survives_every_failure(
     assert response.status == 200
     assert await response.read() == good
     assert "fwd=stale" in response.headers["Cache-Status"]
-    stored = client.server.app[CACHE].get_feed(url)
+    stored = await client.server.app[CACHE].get_feed(url)
     assert stored is not None and stored.body == seed_feed()
 
 

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from aiohttp import abc, web
 
 from proxy import access, fetch, reload
-from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.pipeline import Pipeline
 from proxy.server.keys import CACHE, PIPELINE, SETTINGS
@@ -22,6 +21,7 @@ from proxy.server.metrics import count_requests
 from proxy.server.middleware import error_middleware, host_middleware
 from proxy.server.routes import METRICS_ROUTES, ROUTES
 from proxy.signing import load_keys
+from proxy.store import open_store
 
 __all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
 
@@ -45,7 +45,7 @@ def create_app(
     _redact_access_log()
     feeds = reload.load_feeds(settings.config or None)
     keys = load_keys(settings.secret, settings.previous_secrets, settings.cache_dir)
-    cache = Cache(settings.cache_dir)
+    cache = open_store(settings.cache_dir)
     # Outermost first: count every answer, turn errors into answers, then check the Host.
     app = web.Application(
         middlewares=[count_requests, error_middleware, host_middleware],
@@ -75,7 +75,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await session.close()
-        cache.close()
+        await cache.close()
 
     app.cleanup_ctx.append(resources)
     return app

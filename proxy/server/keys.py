@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.cache import Cache
 from proxy.config import Settings
 from proxy.pipeline import Pipeline
+from proxy.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
-CACHE = web.AppKey("cache", Cache)
+CACHE = web.AppKey("cache", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
