@@ -141,6 +141,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("fulltext_concurrency", 8, int, "Full-text article fetches running at once, overall"),
     Option("fulltext_per_host", 2, int, "Full-text article fetches running at once per host"),
     Option(
+        "fulltext_max_articles",
+        100,
+        int,
+        "Articles fetched for one full-text feed request, the newest items first; the "
+        "other items keep the feed's own content",
+    ),
+    Option(
+        "max_builds",
+        0,
+        int,
+        "Feed builds (parse, clean, render) running at once; more wait their turn; "
+        "0 means 2 per CPU",
+    ),
+    Option(
         "site_config_dir",
         "",
         str,
@@ -243,6 +257,8 @@ class Settings:
     fulltext_ttl: int = 7 * 24 * 3600
     fulltext_concurrency: int = 8
     fulltext_per_host: int = 2
+    fulltext_max_articles: int = 100
+    max_builds: int = 0
     site_config_dir: str = ""
     access_key: str = ""
     protect_named: bool = False
@@ -304,7 +320,14 @@ class Settings:
         # Full text: a zero budget is allowed (serve at once, fill everything in the background).
         if self.fulltext_budget < 0:
             problems.append("FEEDSCRUB_FULLTEXT_BUDGET must be 0 or more.")
-        for name in ("fulltext_ttl", "fulltext_concurrency", "fulltext_per_host"):
+        if self.max_builds < 0:
+            problems.append("FEEDSCRUB_MAX_BUILDS must be 0 (2 per CPU) or more.")
+        for name in (
+            "fulltext_ttl",
+            "fulltext_concurrency",
+            "fulltext_per_host",
+            "fulltext_max_articles",
+        ):
             if getattr(self, name) <= 0:
                 problems.append(f"{ENV_PREFIX}{name.upper()} must be greater than 0.")
         if problems:

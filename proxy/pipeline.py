@@ -11,6 +11,7 @@ import dataclasses
 import gzip
 import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,12 +34,13 @@ from proxy import (
 )
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
+from proxy.builds import BuildSlots
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
-from proxy.models import Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
@@ -55,6 +57,11 @@ _HOT_MAX_AGE = 24 * 3600.0  # past any fresh_until of a sane TTL: stale entries 
 _CHECKED_URLS = 4096  # accepted upstream URLs remembered
 _CHECKED_MAX_AGE = 3600.0
 _GONE_ENTRIES = 10_000  # upstream URLs remembered as 404/410 (~2 KB each at most)
+# Cleaned feeds kept in memory, so a new limit=, format= or Host re-renders without
+# re-cleaning (a 100,000-item feed took 14.7 s to clean); bounded by their estimated size.
+_CLEANED_ENTRIES = 64
+_CLEANED_BYTES = 128 * 1024 * 1024
+_CLEANED_MAX_AGE = 3600.0
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 
 
@@ -66,6 +73,16 @@ class BodyState:
     stale_status: int | None = None
     revalidating: bool = False  # past its TTL, served while a background refresh runs
     asked_upstream: bool = False  # this request went to the upstream (200 or 304)
+    fetched: bool = False  # a new body came from the upstream (200)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleaned:
+    """A feed after clean, rewrite and sanitise, before limit= and rendering. Its proxied
+    links start with a placeholder base (``Pipeline._base``) that rendering replaces."""
+
+    feed: Feed
+    weight: int  # estimated bytes in memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +263,17 @@ class Pipeline:
         self._checked_urls: BoundedMap[str, str] = BoundedMap(
             _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
         )
+        self._cleaned: BoundedMap[str, _Cleaned] = BoundedMap(
+            _CLEANED_ENTRIES,
+            _CLEANED_MAX_AGE,
+            self._now,
+            weigh=lambda cleaned: cleaned.weight,
+            max_weight=_CLEANED_BYTES,
+        )
+        # Stands for the public base in cleaned feeds: unguessable, so no upstream text
+        # contains it, and an https URL, so every stage passes it like any image link.
+        self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
+        self.builds = BuildSlots(settings.max_builds)
 
     def _now(self) -> float:
         return self.clock()  # read late: tests replace self.clock
@@ -363,9 +391,10 @@ class Pipeline:
             filled = await self._flights.run(
                 ("fill", job, stored.fetched_at), lambda: self._fill(state, job)
             )
-        key = self._output_key(stored, job, out_fmt, filled.digest if filled else "")
+        clean_key = self._clean_key(stored, job, filled)
+        key = self._output_key(clean_key, job, out_fmt)
         output = await self._flights.run(
-            ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
+            ("out", key), lambda: self._output(state, job, out_fmt, filled, key, clean_key)
         )
         now = self.clock()
         ttl = self._ttl(job)
@@ -379,7 +408,7 @@ class Pipeline:
             stale_reason=state.stale_reason,
             gzip_body=output.gzip_body,
             revalidating=state.revalidating,
-            fetched=state.feed is not None,
+            fetched=state.fetched,
             ttl=int(stored.checked_at + ttl - now),
         )
         if rendered.stale:
@@ -466,7 +495,7 @@ class Pipeline:
                 self.backoff.success(url)
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
                 return BodyState(refreshed, asked_upstream=True)
-            feed = await asyncio.to_thread(parse.parse, result)
+            feed = await self.builds.run(parse.parse, result)
         except UpstreamError as exc:
             if not (gone is not None and exc.message == gone[0]):
                 logger.warning(
@@ -509,52 +538,57 @@ class Pipeline:
             len(feed.entries),
             _ms(started),
         )
-        return BodyState(fresh, feed=feed, asked_upstream=True)
+        if len(result.body) >= memory.BIG_BODY_BYTES:
+            # Parsed only to check it is a feed: a big parsed feed is not kept while this
+            # request waits for a build slot; the build parses it again within its slot.
+            del feed
+            memory.release_after(len(result.body))
+            return BodyState(fresh, asked_upstream=True, fetched=True)
+        return BodyState(fresh, feed=feed, asked_upstream=True, fetched=True)
 
-    def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str, articles: str) -> str:
-        s = self.settings
-        # max_age filters move with the clock: let such outputs age out hourly.
-        hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
-        digest = hashlib.sha256()
-        for part in (
-            OUTPUT_VERSION,
-            stored.url,
-            stored.final_url,
-            fmt,
-            job.public_base,
-            job.self_path,
-            s.images,
-            s.image_template,
-            str(s.proxy_media),
-            self._key_id,
-            job.ruleset.fingerprint,
-            str(job.limit),
-            hour,
-            # Which articles full text filled in: a partial result never passes for the whole.
-            articles,
-        ):
-            digest.update(part.encode("utf-8") + b"\0")
-        digest.update(stored.body)
-        return digest.hexdigest()
+    @staticmethod
+    def _output_key(clean_key: str, job: FeedJob, fmt: str) -> str:
+        """The served bytes: the cleaned feed, and how it is cut and rendered for whom."""
+        parts = (clean_key, fmt, job.public_base, job.self_path, str(job.limit))
+        return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
     async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
         # Filter first: no article is fetched for an item that is filtered out or cut.
-        feed = await asyncio.to_thread(self._filtered, state.feed, state.stored, job)
-        return await self.fulltext.fill(
-            feed, selector=job.options.fulltext_selector, user_agent=job.options.user_agent
+        feed = await self.builds.run(self._filtered, state.feed, state.stored, job, job.limit)
+        # One request sends at most fulltext_max_articles article fetches, for the newest
+        # items; the others keep the feed's own content (issue 9.4: 20,000 items once sent
+        # 20,000 requests).
+        chosen = filters.newest(feed.entries, self.settings.fulltext_max_articles)
+        subset = dataclasses.replace(feed, entries=tuple(feed.entries[i] for i in chosen))
+        result = await self.fulltext.fill(
+            subset, selector=job.options.fulltext_selector, user_agent=job.options.user_agent
         )
+        if len(chosen) == len(feed.entries):
+            return result
+        entries = list(feed.entries)
+        for i, entry in zip(chosen, result.feed.entries, strict=True):
+            entries[i] = entry
+        return dataclasses.replace(result, feed=dataclasses.replace(feed, entries=tuple(entries)))
 
     async def _output(
-        self, state: BodyState, job: FeedJob, fmt: str, filled: FillResult | None, key: str
+        self,
+        state: BodyState,
+        job: FeedJob,
+        fmt: str,
+        filled: FillResult | None,
+        key: str,
+        clean_key: str,
     ) -> StoredOutput:
         stored = state.stored
         cached = await self.cache.get_output(key)
         if cached is not None:
             return cached
-        feed = filled.feed if filled is not None else None
-        body, compressed = await asyncio.to_thread(
-            self._build, feed or state.feed, stored, job, fmt, feed is not None
-        )
+        cleaned = self._cleaned.get(clean_key)
+        if cleaned is None:
+            cleaned = await self._flights.run(
+                ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
+            )
+        body, compressed = await self.builds.run(self._render, cleaned.feed, stored, job, fmt)
         output = StoredOutput(
             body=body,
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
@@ -564,7 +598,46 @@ class Pipeline:
         await self.cache.put_output(key, output)
         return output
 
-    def _filtered(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:
+    def _clean_key(self, stored: StoredFeed, job: FeedJob, filled: FillResult | None) -> str:
+        """What a cleaned feed depends on: the body and the rules, not format, limit= (but
+        for full text, which fetches only what the limit keeps), Host or self link."""
+        s = self.settings
+        # max_age filters move with the clock: let such outputs age out hourly.
+        hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
+        digest = hashlib.sha256()
+        for part in (
+            OUTPUT_VERSION,
+            stored.url,
+            stored.final_url,
+            s.images,
+            s.image_template,
+            str(s.proxy_media),
+            self._key_id,
+            job.ruleset.fingerprint,
+            repr(job.options),
+            job.name,
+            hour,
+            # Which articles full text filled in: a partial result never passes for the whole.
+            filled.digest if filled is not None else "-",
+            str(job.limit) if filled is not None else "",
+        ):
+            digest.update(part.encode("utf-8") + b"\0")
+        digest.update(stored.body)
+        return digest.hexdigest()
+
+    async def _clean(
+        self, state: BodyState, job: FeedJob, filled: FillResult | None, clean_key: str
+    ) -> _Cleaned:
+        feed = filled.feed if filled is not None else None
+        cleaned = await self.builds.run(
+            self._clean_build, feed or state.feed, state.stored, job, feed is not None
+        )
+        self._cleaned.set(clean_key, cleaned)
+        return cleaned
+
+    def _filtered(
+        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, limit: int | None = None
+    ) -> Feed:
         if feed is None:
             # Before a big parse too: what earlier builds freed is reused, not added to.
             memory.release_after(len(stored.body))
@@ -580,28 +653,42 @@ class Pipeline:
             feed,
             job.options,
             now=datetime.fromtimestamp(self.clock(), tz=UTC),
-            limit=job.limit,
+            limit=limit,
             feed_name=job.name or job.url,
         )
 
-    def _build(
-        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str, filtered: bool = False
-    ) -> tuple[bytes, bytes]:
+    def _clean_build(
+        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, filtered: bool = False
+    ) -> _Cleaned:
+        """Parse (unless parsed), filter (but for limit=), clean, rewrite, sanitise."""
         if not filtered:
             feed = self._filtered(feed, stored, job)
         assert feed is not None
-        body = build_output(
+        cleaned = transform(
             feed,
-            fmt,
-            policy=self.policy(job.public_base, job.options.images, job.options.image_referer),
-            self_url=job.public_base + job.self_path,
-            fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+            policy=self.policy(self._base, job.options.images, job.options.image_referer),
             ruleset=job.ruleset,
             feed_name=job.name,
         )
+        del feed
+        return _Cleaned(cleaned, _weight(cleaned))
+
+    def _render(
+        self, cleaned: Feed, stored: StoredFeed, job: FeedJob, fmt: str
+    ) -> tuple[bytes, bytes]:
+        """limit= on the cleaned items, the public base in place, then render."""
+        if not job.fulltext:  # full text applied the limit before fetching articles
+            cleaned = filters.filter_entries(cleaned, FeedOptions(), limit=job.limit)
+        feed = _rebase(cleaned, self._base, job.public_base)
+        body = render.render(
+            feed,
+            fmt,
+            self_url=job.public_base + job.self_path,
+            fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+        )
         # Compressed once per output; readers poll the same bytes many times.
         compressed = gzip.compress(body, compresslevel=6, mtime=0)
-        del feed
+        del feed, cleaned
         memory.release_after(len(stored.body))
         return body, compressed
 
@@ -610,6 +697,45 @@ class Pipeline:
     async def image(self, signature: str, encoded_url: str) -> ImageResult:
         """A proxied image (see imageproxy.py)."""
         return await self.images.get(signature, encoded_url)
+
+
+def _rebase(feed: Feed, placeholder: str, base: str) -> Feed:
+    """``feed`` with the placeholder base of proxied links replaced by the real one."""
+
+    def fix(text: str | None) -> str | None:
+        return text.replace(placeholder, base) if text and placeholder in text else text
+
+    def entry_of(entry: Entry) -> Entry:
+        if not any(
+            placeholder in (text or "")
+            for text in (
+                entry.summary,
+                entry.content,
+                *(e.url for e in entry.enclosures),
+                *(m.url for m in entry.media),
+            )
+        ):
+            return entry
+        return dataclasses.replace(
+            entry,
+            summary=fix(entry.summary),
+            content=fix(entry.content),
+            enclosures=tuple(
+                dataclasses.replace(e, url=fix(e.url) or "") for e in entry.enclosures
+            ),
+            media=tuple(dataclasses.replace(m, url=fix(m.url) or "") for m in entry.media),
+        )
+
+    image = feed.image
+    if image is not None and placeholder in image.url:
+        image = dataclasses.replace(image, url=fix(image.url) or "")
+    return dataclasses.replace(feed, entries=tuple(entry_of(e) for e in feed.entries), image=image)
+
+
+def _weight(feed: Feed) -> int:
+    """Rough bytes a cleaned feed holds in memory: its HTML (up to 4 bytes a character in
+    CPython) and a fixed cost per item for the objects around it."""
+    return sum(4 * (len(e.summary or "") + len(e.content or "")) + 2048 for e in feed.entries)
 
 
 def _ms(started: float) -> int:
