@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-import proxy.pipeline
+import proxy.pipeline.process
 from proxy import clean
 from proxy.builds import BuildSlots, default_slots
 from proxy.server import PIPELINE, create_app
@@ -114,7 +114,7 @@ async def test_builds_run_at_most_max_builds_at_once(
     running = 0
     peak = 0
     lock = threading.Lock()
-    real = proxy.pipeline.transform
+    real = proxy.pipeline.process.transform
 
     def slow_transform(*args: Any, **kwargs: Any) -> Any:
         nonlocal running, peak
@@ -128,7 +128,7 @@ async def test_builds_run_at_most_max_builds_at_once(
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(proxy.pipeline, "transform", slow_transform)
+    monkeypatch.setattr(proxy.pipeline.process, "transform", slow_transform)
     urls = [upstream.route(f"/f{i}.xml", dated_feed(upstream.base_url, 20)) for i in range(6)]
     client = await aiohttp_client(create_app(make_settings(max_builds=2)))
     responses = await asyncio.gather(*(client.get("/feed", params={"url": u}) for u in urls))

@@ -16,7 +16,7 @@ import pytest
 
 from proxy import parse, rewrite, sanitize, urlscheme
 from proxy.models import FetchResult
-from proxy.pipeline import build_output
+from proxy.pipeline.process import build_output
 
 DISGUISES = [
     "\u00a0",
