@@ -65,14 +65,21 @@ def _links(parsed: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("disguise", DISGUISES, ids=lambda c: f"U+{ord(c):04X}")
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
+@pytest.mark.parametrize("fmt", ["rss", "atom", "atom-in-place"])
 def test_disguised_javascript_links_never_come_out(disguise: str, fmt: str) -> None:
+    body = _atom(disguise)
     feed = parse.parse(
-        FetchResult(url="http://up.test/feed", status=200, body=_atom(disguise), content_type="")
+        FetchResult(url="http://up.test/feed", status=200, body=body, content_type="")
     )
     policy = rewrite.ImagePolicy(mode="none", public_base="http://p.test", key=b"k", template="")
     out = build_output(
-        feed, fmt, policy=policy, self_url="http://p.test/f", fallback_date=datetime.now(UTC)
+        feed,
+        fmt.removesuffix("-in-place"),
+        policy=policy,
+        self_url="http://p.test/f",
+        fallback_date=datetime.now(UTC),
+        # Atom in, Atom out: the upstream document edited in place (what the server does).
+        body=body if fmt.endswith("-in-place") else None,
     )
     parsed = feedparser.parse(out)
     for link in _links(parsed):

@@ -14,10 +14,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
-from proxy import clean, fetch, filters, memory, parse, render, rewrite
+from proxy import clean, fetch, filters, memory, parse, rewrite
+from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.builds import BuildSlots
@@ -37,16 +39,18 @@ _CHECKED_MAX_AGE = 3600.0
 # Cleaned feeds kept in memory, so a new limit=, format= or Host re-renders without
 # re-cleaning (a 100,000-item feed took 14.7 s to clean); bounded by their estimated size.
 _CLEANED_ENTRIES = 64
-_CLEANED_BYTES = 128 * 1024 * 1024
+_CLEANED_BYTES = 256 * 1024 * 1024
 _CLEANED_MAX_AGE = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
 class _Cleaned:
-    """A feed after clean, rewrite and sanitise, before limit= and rendering. Its proxied
-    links start with a placeholder base (``Pipeline._base``) that rendering replaces."""
+    """A feed after clean, rewrite and sanitise (``cleaned``, its proxied links on a
+    placeholder base, ``Pipeline._base``) beside the filtered feed it was cleaned from
+    (``original``: the in-place edit needs both), before limit= and rendering."""
 
-    feed: Feed
+    original: Feed
+    cleaned: Feed
     weight: int  # estimated bytes in memory
 
 
@@ -62,6 +66,7 @@ class FeedJob:
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link
+    opencc: str | None = None  # Chinese script conversion asked for on the request
 
 
 SelfPath = Callable[[FeedJob], str]
@@ -170,6 +175,7 @@ class Pipeline:
         public_base: str,
         limit: int | None = None,
         fulltext: bool = False,
+        opencc: str | None = None,
     ) -> FeedJob:
         """The job of an ad-hoc request (the [defaults] rules)."""
         loaded = self.feeds
@@ -181,6 +187,7 @@ class Pipeline:
             ruleset=loaded.defaults,
             limit=limit,
             fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
+            opencc=process.check_opencc(opencc),
         )
 
     def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
@@ -208,6 +215,7 @@ class Pipeline:
         public_base: str,
         limit: int | None = None,
         fulltext: bool = False,
+        opencc: str | None = None,
     ) -> Rendered:
         """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
 
@@ -217,8 +225,11 @@ class Pipeline:
             public_base: scheme://host[:port] readers reach the proxy at (image and self links).
             limit: keep only the newest N items.
             fulltext: replace each item's content with the article behind its link.
+            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
         """
-        job = self.job(url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext)
+        job = self.job(
+            url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext, opencc=opencc
+        )
         return await self.serve(job)
 
     async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
@@ -236,6 +247,11 @@ class Pipeline:
             )
             self._checked_urls.set(url, checked)
         return checked
+
+    async def body(self, job: FeedJob) -> BodyState:
+        """The upstream body as serving has it (the preview page): the cached copy while
+        fresh, no refetch; else fetched once for every request waiting on it."""
+        return await self.freshness.body(job.url, self.ttl(job), lambda v: self._ask(job, v))
 
     def ttl(self, job: FeedJob) -> int:
         """Seconds the job's upstream body is fresh: the feed's own ttl, else FEEDSCRUB_TTL."""
@@ -265,7 +281,7 @@ class Pipeline:
         now = self.clock()
         rendered = Rendered(
             body=output.body,
-            content_type=render.CONTENT_TYPES[out_fmt],
+            content_type=out_stage.CONTENT_TYPES[out_fmt],
             etag=output.etag,
             last_modified=output.created_at,
             stale=state.stale_reason is not None,
@@ -325,6 +341,7 @@ class Pipeline:
             job.ruleset.fingerprint,
             repr(job.options),
             job.name,
+            str(job.opencc),
             hour,
             # Which articles full text filled in: a partial result never passes for the whole.
             filled.digest if filled is not None else "-",
@@ -370,7 +387,7 @@ class Pipeline:
             cleaned = await self.freshness.once(
                 ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
             )
-        body, compressed = await self.builds.run(self._render, cleaned.feed, stored, job, fmt)
+        body, compressed = await self.builds.run(self._render, cleaned, stored, job, fmt)
         output = StoredOutput(
             body=body,
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
@@ -384,9 +401,13 @@ class Pipeline:
         self, state: BodyState, job: FeedJob, filled: FillResult | None, clean_key: str
     ) -> _Cleaned:
         feed = filled.feed if filled is not None else None
+        # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
+        learnt_key = job.name or state.stored.url
+        learnt = await self.cache.get_memory(learnt_key) or {}
         cleaned = await self.builds.run(
-            self._clean_build, feed or state.feed, state.stored, job, feed is not None
+            self._clean_build, feed or state.feed, state.stored, job, feed is not None, learnt
         )
+        await self.cache.put_memory(learnt_key, learnt)
         self._cleaned.set(clean_key, cleaned)
         return cleaned
 
@@ -400,6 +421,7 @@ class Pipeline:
             ruleset=job.ruleset,
             limit=job.limit,
             feed_name=job.name or job.url,
+            opencc=job.opencc or job.options.opencc,
         )
 
     def _selected(
@@ -413,36 +435,44 @@ class Pipeline:
         return process.select(feed, recipe, now)
 
     def _clean_build(
-        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, filtered: bool = False
+        self,
+        feed: Feed | None,
+        stored: StoredFeed,
+        job: FeedJob,
+        filtered: bool = False,
+        learnt: dict[str, Any] | None = None,
     ) -> _Cleaned:
         """Parse (unless parsed), filter (but for limit=), clean, rewrite, sanitise, with
         image links on the placeholder base."""
         if not filtered:
             feed = self._selected(feed, stored, job)
         assert feed is not None
+        recipe = self.recipe(job, job.fmt or stored.kind)
         cleaned = process.transform(
             feed,
             policy=self.policy(self._base, job.options.images, job.options.image_referer),
             ruleset=job.ruleset,
-            feed_name=job.name,
+            feed_name=recipe.feed_name,
+            opencc=recipe.opencc,
+            learnt=learnt,
         )
-        del feed
-        return _Cleaned(cleaned, process.weight(cleaned))
+        return _Cleaned(feed, cleaned, process.weight(feed) + process.weight(cleaned))
 
     def _render(
-        self, cleaned: Feed, stored: StoredFeed, job: FeedJob, fmt: str
+        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
     ) -> tuple[bytes, bytes]:
         """limit= on the cleaned items, the public base in place, then render."""
+        original, cleaned = kept.original, kept.cleaned
         if not job.fulltext:  # full text applied the limit before fetching articles
-            cleaned = process.cut(cleaned, job.limit)
-        feed = process.rebase(cleaned, self._base, job.public_base)
-        body = render.render(
-            feed,
-            fmt,
-            self_url=job.public_base + self.self_path(job),
+            original, cleaned = process.cut(original, cleaned, job.limit)
+        body = process.build_cleaned(
+            original,
+            process.rebase(cleaned, self._base, job.public_base),
+            self.recipe(job, fmt),
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+            body=stored.body,
         )
         compressed = process.compress(body)
-        del feed, cleaned
+        del original, cleaned
         memory.release_after(len(stored.body))
         return body, compressed
