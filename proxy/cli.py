@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
@@ -15,11 +16,15 @@ import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proxy import __version__
 from proxy.config import Settings, load
 from proxy.errors import ConfigError, ProxyError
+
+if TYPE_CHECKING:
+    from proxy.feedconfig import FeedOptions
+    from proxy.reload import LoadedFeeds
 
 logger = logging.getLogger("proxy")
 
@@ -36,12 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (FEEDSCRUB_PORT, default 8080)")
     serve.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
-    clean = commands.add_parser("clean", help="clean one feed and print it")
-    clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
+    clean = commands.add_parser(
+        "clean", help="run the server's pipeline on one feed (or one item's HTML) and print it"
+    )
+    clean.add_argument(
+        "source",
+        help="a feed URL, feeds/<name> for a named feed of --config, a file path, or - for stdin",
+    )
     clean.add_argument(
         "--format", choices=("rss", "atom"), help="output format (default: the input's)"
     )
     clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+    clean.add_argument(
+        "--html",
+        action="store_true",
+        help="SOURCE is one item's HTML fragment: print it cleaned ([defaults] rules)",
+    )
 
     check = commands.add_parser("check-config", help="validate a config file and show the settings")
     check.add_argument("file", help="the TOML config file")
@@ -56,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         "rotate-secret",
         help="replace the generated image-signing key; old links keep working for a grace period",
     )
-    rotate.add_argument("--grace-days", type=int, default=30)
+    rotate.add_argument("--grace-days", type=_days, default=30, help="0 or more (default 30)")
     rotate.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
     health = commands.add_parser("healthcheck", help="exit 0 if the local server answers /healthz")
@@ -136,15 +151,29 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
+    """The server's pipeline, once: ``feeds/<name>`` and URLs through the same Pipeline as
+    serve (cache included), files and stdin through the same ``process``."""
+    from proxy.reload import load_feeds
+
     settings = _settings(args.config)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
+    loaded = load_feeds(settings.config or None)
     source: str = args.source
-    if "://" in source:  # a URL (check_url refuses schemes other than http and https)
-        body = asyncio.run(_clean_url(settings, source, args.format))
+    if args.html:
+        body = _clean_fragment(settings, loaded, _read(source))
+    elif source.startswith("feeds/") or "://" in source:
+        # A URL: check_url refuses schemes other than http and https.
+        body = asyncio.run(_clean_served(settings, loaded, source, args.format))
     else:
-        body = _clean_file(settings, source, args.format)
+        body = _clean_file(settings, loaded, source, args.format)
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
+    shown = settings.public_url.rstrip("/")
+    print(
+        f"feedscrub: links point at {_public_base(settings)}"
+        + ("" if shown else " (FEEDSCRUB_PUBLIC_URL is not set)"),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -152,29 +181,48 @@ def _public_base(settings: Settings) -> str:
     return settings.public_url.rstrip("/") or f"http://localhost:{settings.port}"
 
 
-async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
-    """The same pipeline the server runs, cache included."""
-    from proxy import fetch
+def _key(settings: Settings, options: FeedOptions) -> bytes:
+    """The image-signing key, only when images are proxied (else no secret is made)."""
     from proxy.images.signing import load_or_create_secret
+
+    if (options.images or settings.images) != "proxy":
+        return b""
+    return load_or_create_secret(settings.secret, settings.cache_dir)
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ProxyError(f"cannot read {source}: {exc.strerror}") from None
+
+
+async def _clean_served(
+    settings: Settings, loaded: LoadedFeeds, source: str, fmt: str | None
+) -> bytes:
+    """What serve answers for /feeds/<name> or /feed?url=, cache included."""
+    from proxy import fetch
     from proxy.pipeline.service import Pipeline
     from proxy.server import links
     from proxy.store import open_store
 
-    key = load_or_create_secret(settings.secret, settings.cache_dir)
+    name = source.removeprefix("feeds/") if source.startswith("feeds/") else ""
+    config = loaded.feeds.get(name) if name else None
+    options = config.options if config is not None else loaded.feeds.defaults
+    key = _key(settings, options)
     cache = open_store(settings.cache_dir)
     session = fetch.new_session(settings)
     try:
-        from proxy.reload import load_feeds
-
         pipeline = Pipeline(
-            settings,
-            session,
-            cache,
-            key,
-            load_feeds(settings.config or None),
-            self_path=links.self_path(settings),
+            settings, session, cache, key, loaded, self_path=links.self_path(settings)
         )
-        rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
+        base = _public_base(settings)
+        if name:
+            rendered = await pipeline.named_feed(name, fmt=fmt, public_base=base)
+        else:
+            rendered = await pipeline.feed(source, fmt=fmt, public_base=base)
     finally:
         await session.close()
         await cache.close()
@@ -185,48 +233,84 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     return rendered.body
 
 
-def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
-    from proxy import parse, rewrite
-    from proxy.images.signing import load_or_create_secret
-    from proxy.models import FetchResult
-    from proxy.pipeline.process import build_output, check_format
+def _clean_file(settings: Settings, loaded: LoadedFeeds, source: str, fmt: str | None) -> bytes:
+    """A feed file through ``process`` with the [defaults] rules and filters, as /feed does."""
+    from proxy.errors import NotAFeed
+    from proxy.pipeline import process
 
-    if source == "-":
-        body = sys.stdin.buffer.read()
-        self_url = "stdin"
-    else:
-        path = Path(source)
-        try:
-            body = path.read_bytes()
-        except OSError as exc:
-            print(f"feedscrub: cannot read {source}: {exc.strerror}", file=sys.stderr)
-            raise SystemExit(1) from None
-        self_url = path.resolve().as_uri()
-    # A file has no URL: relative links resolve against xml:base, else each item's link.
-    feed = parse.parse(FetchResult(url="", status=200, body=body, content_type=""))
-    out_fmt = check_format(fmt) or feed.kind
-    key = (
-        load_or_create_secret(settings.secret, settings.cache_dir)
-        if settings.images == "proxy"
-        else b""
-    )
-    policy = rewrite.ImagePolicy(
-        mode=settings.images,
-        public_base=_public_base(settings),
-        key=key,
-        template=settings.image_template,
-    )
-    from proxy.reload import load_feeds
-
-    loaded = load_feeds(settings.config or None)
-    return build_output(
-        feed,
-        out_fmt,
-        policy=policy,
+    body = _read(source)
+    self_url = "stdin" if source == "-" else Path(source).resolve().as_uri()
+    try:
+        # A file has no URL: relative links resolve against xml:base, else each item's link.
+        feed = process.parse_body(body)
+    except NotAFeed:
+        name = "stdin" if source == "-" else source
+        raise ProxyError(
+            f"{name} is not a feed: it looks like {_looks_like(body)}; "
+            "to clean one item's HTML, add --html"
+        ) from None
+    defaults = loaded.feeds.defaults
+    now = datetime.now(UTC)
+    recipe = process.Recipe(
+        fmt=process.check_format(fmt) or defaults.format or feed.kind,
+        policy=process.image_policy(
+            settings, _key(settings, defaults), _public_base(settings), defaults
+        ),
         self_url=self_url,
-        fallback_date=datetime.now(UTC),
+        options=defaults,
         ruleset=loaded.defaults,
+        feed_name=self_url,
     )
+    return process.process(feed, recipe, now=now, fallback_date=now)
+
+
+def _clean_fragment(settings: Settings, loaded: LoadedFeeds, html: bytes) -> bytes:
+    """One item's HTML through the item chain (clean, rewrite, sanitise) of /feed."""
+    from proxy.fulltext.decode import decode_html
+    from proxy.models import Entry, Feed
+    from proxy.pipeline import process
+
+    defaults = loaded.feeds.defaults
+    entry = Entry(guid=None, guid_is_permalink=None, title=None, link=None)
+    feed = Feed(kind="rss", source_url="", title=None, link=None, description=None)
+    feed = dataclasses.replace(
+        feed, entries=(dataclasses.replace(entry, content=decode_html(html)),)
+    )
+    policy = process.image_policy(
+        settings, _key(settings, defaults), _public_base(settings), defaults
+    )
+    cleaned = process.transform(feed, policy=policy, ruleset=loaded.defaults)
+    return ((cleaned.entries[0].content or "") + "\n").encode("utf-8")
+
+
+def _looks_like(body: bytes) -> str:
+    """What a body that is not a feed seems to be, for a person."""
+    text = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1024]
+    lowered = text.lower()
+    start = " ".join(text[:60].decode("utf-8", "replace").split())
+    if not text:
+        return "an empty file"
+    if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
+        b"<html" in lowered and b"<rss" not in lowered and b"<feed" not in lowered
+    ):
+        kind = "an HTML page"
+    elif lowered[:1] in (b"{", b"["):
+        kind = "JSON"
+    elif lowered[:1] == b"<":
+        kind = "XML that is neither RSS nor Atom"
+    else:
+        kind = "plain text or binary data"
+    return f"{kind} (it starts {start!r})"
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{days} days: the grace period is 0 days or more")
+    return days
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:

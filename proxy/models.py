@@ -112,6 +112,7 @@ class Rendered:
     stale_reason: str | None = None
     # Seconds of freshness left when served, negative once past the TTL (RFC 9211 ttl).
     ttl: int | None = None
+    fresh_for: int = 0  # the feed's TTL (its own ttl, else FEEDSCRUB_TTL); 0 when unknown
 
 
 # --- what the clean stage did (proxy.clean.clean); read by metrics, preview and explain ----

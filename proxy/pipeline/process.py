@@ -16,6 +16,7 @@ from datetime import datetime
 from lxml.html import HtmlElement
 
 from proxy import clean, filters, memory, parse, render, rewrite
+from proxy.config import Settings
 from proxy.errors import BadRequest
 from proxy.feedconfig import FeedOptions
 from proxy.models import Feed, FetchResult
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_VERSION = "4"  # 4: platform and tracking packs
 
 DEFAULT_RULESET = clean.DEFAULT_RULESET
+NO_OPTIONS = FeedOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +38,25 @@ class Recipe:
     fmt: str  # "rss" or "atom"
     policy: rewrite.ImagePolicy
     self_url: str  # the feed's own link, as readers reach it
-    options: FeedOptions = FeedOptions()  # filters, limit and max_age come from here
+    options: FeedOptions = NO_OPTIONS  # filters, limit and max_age come from here
     ruleset: clean.Ruleset = DEFAULT_RULESET
     limit: int | None = None  # asked for on the request, beats options.limit when smaller
     feed_name: str = ""  # for log lines: the named feed, or the upstream URL
+
+
+def image_policy(
+    settings: Settings, key: bytes, public_base: str, options: FeedOptions
+) -> rewrite.ImagePolicy:
+    """How images are linked in one output: the feed's ``images`` / ``image_referer`` over
+    the settings'."""
+    return rewrite.ImagePolicy(
+        mode=options.images or settings.images,
+        public_base=public_base,
+        key=key,
+        template=settings.image_template,
+        referer=options.image_referer or "",
+        proxy_media=settings.proxy_media,
+    )
 
 
 def parse_body(body: bytes, url: str = "", content_type: str = "") -> Feed:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from proxy import clean, fetch, memory, parse, render, rewrite
+from proxy import clean, fetch, memory, parse, render
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.config import Settings
-from proxy.errors import NotFound
+from proxy.errors import NotFound, ProxyError
 from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
@@ -93,6 +93,10 @@ class Pipeline:
         self._checked_urls: BoundedMap[str, str] = BoundedMap(
             _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
         )
+        # Upstream URL -> the site it belongs to (the feed's own <link>), for OPML.
+        self._site_links: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
 
     # Freshness decisions read this clock; tests move it instead of sleeping.
     @property
@@ -119,18 +123,27 @@ class Pipeline:
         """The config file's named feeds, in their order."""
         return self.feeds.feeds.feeds
 
-    def policy(
-        self, public_base: str, mode: str | None = None, referer: str | None = None
-    ) -> rewrite.ImagePolicy:
-        s = self.settings
-        return rewrite.ImagePolicy(
-            mode=mode or s.images,
-            public_base=public_base,
-            key=self.key,
-            template=s.image_template,
-            referer=referer or "",
-            proxy_media=s.proxy_media,
-        )
+    async def site_link(self, config: FeedConfig) -> str | None:
+        """The site a named feed belongs to (its own <link>), read from the cached upstream
+        body; None until the feed has been fetched once, or when it names no site."""
+        try:
+            url = self._checked(config.url)
+        except ProxyError:
+            return None
+        link = self._site_links.get(url)
+        if link is None:
+            stored = await self.cache.get_feed(url)
+            if stored is None:
+                return None
+            try:
+                feed = await asyncio.to_thread(
+                    process.parse_body, stored.body, stored.final_url, stored.content_type
+                )
+            except ProxyError:
+                return None
+            link = feed.link or ""
+            self._site_links.set(url, link)
+        return link or None
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -246,6 +259,7 @@ class Pipeline:
             revalidating=state.revalidating,
             fetched=state.feed is not None,
             ttl=int(stored.checked_at + ttl - now),
+            fresh_for=ttl,
         )
         self.freshness.count(state)
         pending = filled is not None and bool(filled.pending)
@@ -330,7 +344,7 @@ class Pipeline:
         """What ``process`` needs besides the feed, for this job."""
         return process.Recipe(
             fmt=fmt,
-            policy=self.policy(job.public_base, job.options.images, job.options.image_referer),
+            policy=process.image_policy(self.settings, self.key, job.public_base, job.options),
             self_url=job.public_base + self.self_path(job),
             options=job.options,
             ruleset=job.ruleset,
