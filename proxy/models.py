@@ -36,6 +36,9 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Enclosure:
+    """An RSS ``<enclosure>`` or Atom ``rel="enclosure"`` link: a podcast episode, mostly.
+    Length and type are kept as the upstream wrote them (text), never recomputed."""
+
     url: str
     length: str | None = None
     type: str | None = None
@@ -57,6 +60,8 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """The feed's own image (RSS ``<image>``, Atom ``<logo>``)."""
+
     url: str
     title: str | None = None
     link: str | None = None

@@ -137,6 +137,19 @@ class _Progress:
     """Where a fetch has got to, for error messages raised outside the redirect loop."""
 
     url: URL
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+
+def _begin(
+    url: str,
+    limits: Limits,
+    accept: str,
+    validators: Validators | None,
+    headers: Mapping[str, str] | None,
+) -> tuple[URL, CIMultiDict[str], _Progress]:
+    """The checked URL (400/403 before any I/O), the request headers, the clock started."""
+    target = _preflight(url, limits)
+    return target, _request_headers(accept, validators, headers), _Progress(target)
 
 
 async def fetch(
@@ -168,10 +181,8 @@ async def fetch(
     UpstreamStatus / UpstreamUnreachable / BodyTooLarge / TooManyRedirects / UpstreamError
     (502, the last for a redirect to a non-http(s) URL), UpstreamTimeout (504).
     """
-    target = _preflight(url, limits)
-    request_headers = _request_headers(accept, validators, headers)
-    progress = _Progress(target)
-    started = time.monotonic()
+    target, request_headers, progress = _begin(url, limits, accept, validators, headers)
+    started = progress.started
     try:
         async with asyncio.timeout(limits.timeout):
             response = await _open(session, target, progress, limits, request_headers)
@@ -440,10 +451,8 @@ async def open_stream(
 
     Raises what ``fetch`` raises, UpstreamStatus for any non-2xx answer among them.
     """
-    target = _preflight(url, limits)
-    request_headers = _request_headers(accept, None, headers)
-    progress = _Progress(target)
-    started = time.monotonic()
+    target, request_headers, progress = _begin(url, limits, accept, None, headers)
+    started = progress.started
     try:
         async with asyncio.timeout(limits.timeout):
             try:

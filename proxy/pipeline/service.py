@@ -147,27 +147,6 @@ class Pipeline:
 
     # -- jobs --------------------------------------------------------------------------------
 
-    def job(
-        self,
-        url: str,
-        *,
-        fmt: str | None,
-        public_base: str,
-        limit: int | None = None,
-        fulltext: bool = False,
-    ) -> FeedJob:
-        """The job of an ad-hoc request (the [defaults] rules)."""
-        loaded = self.feeds
-        return FeedJob(
-            url=self._checked(url),
-            fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
-            public_base=public_base,
-            options=loaded.feeds.defaults,
-            ruleset=loaded.defaults,
-            limit=limit,
-            fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
-        )
-
     def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
         """The job of a named feed (its own rules over [defaults]); NotFound if unknown."""
         loaded = self.feeds
@@ -175,14 +154,16 @@ class Pipeline:
         if config is None:
             names = ", ".join(loaded.feeds.names) or "none are configured"
             raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+        options = config.options
+        checked, chosen = self._checked(config.url), process.check_format(fmt)
         return FeedJob(
-            url=self._checked(config.url),
-            fmt=process.check_format(fmt) or config.options.format,
-            public_base=public_base,
-            options=config.options,
-            ruleset=loaded.rulesets[name],
+            checked,
+            chosen or options.format,
+            public_base,
+            options,
+            loaded.rulesets[name],
             name=name,
-            fulltext=bool(config.options.fulltext),
+            fulltext=bool(options.fulltext),
         )
 
     async def feed(
@@ -203,7 +184,16 @@ class Pipeline:
             limit: keep only the newest N items.
             fulltext: replace each item's content with the article behind its link.
         """
-        job = self.job(url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext)
+        options = self.feeds.feeds.defaults
+        job = FeedJob(
+            url=self._checked(url),
+            fmt=process.check_format(fmt) or options.format,
+            public_base=public_base,
+            options=options,
+            ruleset=self.feeds.defaults,
+            limit=limit,
+            fulltext=fulltext or bool(options.fulltext),
+        )
         return await self.serve(job)
 
     async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
