@@ -15,6 +15,9 @@ from typing import Any
 from proxy.config import IMAGE_MODES, REFERER_POLICIES, is_referer_policy
 from proxy.errors import ConfigError
 
+# OpenCC's conversions offered per feed (`opencc = "s2t"`) and ad hoc (`&opencc=`).
+OPENCC_CONFIGS = ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp")
+
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_FIELDS = ("title", "content", "author", "category", "link")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
@@ -57,6 +60,8 @@ class FeedOptions:
     fulltext: bool | None = None  # fetch each item's link and extract the article
     fulltext_selector: str | None = None  # CSS, or XPath when it starts with "/"
     image_referer: str | None = None  # none | origin | image | a fixed http(s) URL
+    opencc: str | None = None  # Chinese script conversion: s2t, t2s, s2tw, tw2s, s2hk…
+    auto_boilerplate: bool | None = None  # False: no auto.boilerplate for this feed
 
     def merged_over(self, defaults: FeedOptions) -> FeedOptions:
         """This feed's options on top of [defaults]: scalars replace, rule lists add up."""
@@ -133,7 +138,7 @@ def _text(value: Any) -> bool:
 
 # Options that take one plain value: key -> (does it accept the value, what it must be).
 _SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "format": (lambda v: v in ("rss", "atom"), 'must be "rss" or "atom"'),
+    "format": (lambda v: v in ("rss", "atom", "json"), 'must be "rss", "atom" or "json"'),
     "ttl": (_positive_int, "must be a whole number greater than 0"),
     "limit": (_positive_int, "must be a whole number greater than 0"),
     "images": (
@@ -141,6 +146,7 @@ _SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "must be one of proxy, absolute, none",
     ),
     "fulltext": (lambda v: isinstance(v, bool), "must be true or false"),
+    "auto_boilerplate": (lambda v: isinstance(v, bool), "must be true or false"),
     "image_referer": (
         lambda v: isinstance(v, str) and is_referer_policy(v),
         f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL",
@@ -213,6 +219,11 @@ def _options(
                 values[key] = value
             else:
                 problems.add(where, f"{must}, not {value!r}")
+        elif key == "opencc":
+            if not isinstance(value, str) or value.strip().lower() not in OPENCC_CONFIGS:
+                problems.add(where, f"must be one of {', '.join(OPENCC_CONFIGS)}; not {value!r}")
+            else:
+                values[key] = value.strip().lower()
         elif key == "max_age":
             try:
                 values[key] = parse_duration(value)
