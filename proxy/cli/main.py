@@ -1,4 +1,6 @@
-"""Command line: serve | clean | explain | check-config | healthcheck. Loads settings once, here.
+"""Command line: serve | clean | explain | check-config | sign | rotate-secret | healthcheck.
+
+Settings are loaded once, here.
 
 Every failure is one line on stderr and a non-zero exit; never a traceback for bad input.
 """
@@ -7,24 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import logging
 import os
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from proxy import __version__
 from proxy.config import Settings, load
 from proxy.errors import ConfigError, ProxyError
-
-if TYPE_CHECKING:
-    from proxy.feedconfig import FeedOptions
-    from proxy.reload import LoadedFeeds
 
 logger = logging.getLogger("proxy")
 
@@ -124,7 +120,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "clean":
-        return _clean(args)
+        from proxy.cli.clean import clean
+
+        return clean(args)
     if args.command == "explain":
         return _explain(args)
     if args.command == "check-config":
@@ -136,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     return _healthcheck(args)
 
 
-def _settings(config: str | None, **overrides: Any) -> Settings:
+def settings_from(config: str | None, **overrides: Any) -> Settings:
     return load(config, os.environ, overrides)
 
 
@@ -159,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     from proxy.server import create_app
     from proxy.server.serve import serve
 
-    settings = _settings(args.config, host=args.host, port=args.port)
+    settings = settings_from(args.config, host=args.host, port=args.port)
     _configure_logging(settings)
     # A fatal signal (SIGBUS, SIGSEGV in a C library) still writes why on stderr: the server
     # never dies silently.
@@ -169,157 +167,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean(args: argparse.Namespace) -> int:
-    """The server's pipeline, once: ``feeds/<name>`` and URLs through the same Pipeline as
-    serve (cache included), files and stdin through the same ``process``."""
-    from proxy.reload import load_feeds
-
-    settings = _settings(args.config)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
-    loaded = load_feeds(settings.config or None)
-    source: str = args.source
-    if args.html:
-        body = _clean_fragment(settings, loaded, _read(source))
-    elif source.startswith("feeds/") or "://" in source:
-        # A URL: check_url refuses schemes other than http and https.
-        body = asyncio.run(_clean_served(settings, loaded, source, args.format))
-    else:
-        body = _clean_file(settings, loaded, source, args.format)
-    sys.stdout.buffer.write(body)
-    sys.stdout.flush()
-    shown = settings.public_url.rstrip("/")
-    print(
-        f"feedscrub: links point at {_public_base(settings)}"
-        + ("" if shown else " (FEEDSCRUB_PUBLIC_URL is not set)"),
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _public_base(settings: Settings) -> str:
+def public_base(settings: Settings) -> str:
     return settings.public_url.rstrip("/") or f"http://localhost:{settings.port}"
 
 
-def _key(settings: Settings, options: FeedOptions) -> bytes:
-    """The image-signing key, only when images are proxied (else no secret is made)."""
-    from proxy.images.signing import load_or_create_secret
-
-    if (options.images or settings.images) != "proxy":
-        return b""
-    return load_or_create_secret(settings.secret, settings.cache_dir)
-
-
-def _read(source: str) -> bytes:
+def read_source(source: str) -> bytes:
     if source == "-":
         return sys.stdin.buffer.read()
     try:
         return Path(source).read_bytes()
     except OSError as exc:
         raise ProxyError(f"cannot read {source}: {exc.strerror}") from None
-
-
-async def _clean_served(
-    settings: Settings, loaded: LoadedFeeds, source: str, fmt: str | None
-) -> bytes:
-    """What serve answers for /feeds/<name> or /feed?url=, cache included."""
-    from proxy import fetch
-    from proxy.pipeline.service import Pipeline
-    from proxy.server import links
-    from proxy.store import open_store
-
-    name = source.removeprefix("feeds/") if source.startswith("feeds/") else ""
-    config = loaded.feeds.get(name) if name else None
-    options = config.options if config is not None else loaded.feeds.defaults
-    key = _key(settings, options)
-    cache = open_store(settings.cache_dir)
-    session = fetch.new_session(settings)
-    try:
-        pipeline = Pipeline(
-            settings, session, cache, key, loaded, self_path=links.self_path(settings)
-        )
-        base = _public_base(settings)
-        if name:
-            rendered = await pipeline.named_feed(name, fmt=fmt, public_base=base)
-        else:
-            rendered = await pipeline.feed(source, fmt=fmt, public_base=base)
-    finally:
-        await session.close()
-        await cache.close()
-    if rendered.stale:
-        print(
-            f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr
-        )
-    return rendered.body
-
-
-def _clean_file(settings: Settings, loaded: LoadedFeeds, source: str, fmt: str | None) -> bytes:
-    """A feed file through ``process`` with the [defaults] rules and filters, as /feed does."""
-    from proxy.errors import NotAFeed
-    from proxy.pipeline import process
-
-    body = _read(source)
-    self_url = "stdin" if source == "-" else Path(source).resolve().as_uri()
-    try:
-        # A file has no URL: relative links resolve against xml:base, else each item's link.
-        feed = process.parse_body(body)
-    except NotAFeed:
-        name = "stdin" if source == "-" else source
-        raise ProxyError(
-            f"{name} is not a feed: it looks like {_looks_like(body)}; "
-            "to clean one item's HTML, add --html"
-        ) from None
-    defaults = loaded.feeds.defaults
-    now = datetime.now(UTC)
-    recipe = process.Recipe(
-        fmt=process.check_format(fmt) or defaults.format or feed.kind,
-        policy=process.image_policy(
-            settings, _key(settings, defaults), _public_base(settings), defaults
-        ),
-        self_url=self_url,
-        options=defaults,
-        ruleset=loaded.defaults,
-        feed_name=self_url,
-    )
-    return process.process(feed, recipe, now=now, fallback_date=now, body=body)
-
-
-def _clean_fragment(settings: Settings, loaded: LoadedFeeds, html: bytes) -> bytes:
-    """One item's HTML through the item chain (clean, rewrite, sanitise) of /feed."""
-    from proxy.fulltext.decode import decode_html
-    from proxy.models import Entry, Feed
-    from proxy.pipeline import process
-
-    defaults = loaded.feeds.defaults
-    entry = Entry(guid=None, guid_is_permalink=None, title=None, link=None)
-    feed = Feed(kind="rss", source_url="", title=None, link=None, description=None)
-    feed = dataclasses.replace(
-        feed, entries=(dataclasses.replace(entry, content=decode_html(html)),)
-    )
-    policy = process.image_policy(
-        settings, _key(settings, defaults), _public_base(settings), defaults
-    )
-    cleaned = process.transform(feed, policy=policy, ruleset=loaded.defaults)
-    return ((cleaned.entries[0].content or "") + "\n").encode("utf-8")
-
-
-def _looks_like(body: bytes) -> str:
-    """What a body that is not a feed seems to be, for a person."""
-    text = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1024]
-    lowered = text.lower()
-    start = " ".join(text[:60].decode("utf-8", "replace").split())
-    if not text:
-        return "an empty file"
-    if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
-        b"<html" in lowered and b"<rss" not in lowered and b"<feed" not in lowered
-    ):
-        kind = "an HTML page"
-    elif lowered[:1] in (b"{", b"["):
-        kind = "JSON"
-    elif lowered[:1] == b"<":
-        kind = "XML that is neither RSS nor Atom"
-    else:
-        kind = "plain text or binary data"
-    return f"{kind} (it starts {start!r})"
 
 
 def _days(value: str) -> int:
@@ -337,7 +195,7 @@ def _explain(args: argparse.Namespace) -> int:
     from proxy.clean import DEFAULT_PACKS
     from proxy.reload import load_feeds
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
     tried = []
     for text in args.rule:
@@ -367,11 +225,11 @@ def _explain(args: argparse.Namespace) -> int:
     if "://" in source:
         body, facts, final_url, content_type = asyncio.run(_explain_fetch(settings, source, name))
     else:
-        body = _read(source)
+        body = read_source(source)
         facts = explain.FetchFacts(url=source, size=len(body))
         final_url, content_type = "", ""
     # Links shown as they are (no image proxy): the terminal cannot load them anyway.
-    policy = rewrite.ImagePolicy(mode="none", public_base=_public_base(settings), key=b"")
+    policy = rewrite.ImagePolicy(mode="none", public_base=public_base(settings), key=b"")
     report = explain.build_report(
         body,
         source=source,
@@ -419,7 +277,7 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
             load_feeds(settings.config or None),
             self_path=links.self_path(settings),
         )
-        base = _public_base(settings)
+        base = public_base(settings)
         job = (
             pipeline.named_job(name, fmt=None, public_base=base)
             if name
@@ -438,7 +296,7 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
 def _rotate_secret(args: argparse.Namespace) -> int:
     from proxy.images.signing import rotate_secret
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     if settings.secret:
         print(
             "feedscrub: FEEDSCRUB_SECRET is set: rotate it by setting a new one and moving the "
@@ -458,7 +316,7 @@ def _sign(args: argparse.Namespace) -> int:
     """A link a reader can subscribe to without the access key, for this one feed."""
     from proxy.server import links
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     if not settings.access_key:
         print(
             "feedscrub: sign needs FEEDSCRUB_ACCESS_KEY (links are signed with it)", file=sys.stderr
@@ -469,7 +327,7 @@ def _sign(args: argparse.Namespace) -> int:
         path = links.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
     else:
         path = links.sign_feed_url(target, settings.access_key)
-    print(_public_base(settings) + path)
+    print(public_base(settings) + path)
     return 0
 
 
