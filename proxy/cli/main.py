@@ -1,4 +1,6 @@
-"""Command line: serve | clean | check-config | healthcheck. Loads the settings once, here.
+"""Command line: serve | clean | explain | check-config | sign | rotate-secret | healthcheck.
+
+Settings are loaded once, here.
 
 Every failure is one line on stderr and a non-zero exit; never a traceback for bad input.
 """
@@ -13,7 +15,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,39 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (FEEDSCRUB_PORT, default 8080)")
     serve.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
-    clean = commands.add_parser("clean", help="clean one feed and print it")
-    clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
+    clean = commands.add_parser(
+        "clean", help="run the server's pipeline on one feed (or one item's HTML) and print it"
+    )
     clean.add_argument(
-        "--format", choices=("rss", "atom"), help="output format (default: the input's)"
+        "source",
+        help="a feed URL, feeds/<name> for a named feed of --config, a file path, or - for stdin",
+    )
+    clean.add_argument(
+        "--format", choices=("rss", "atom", "json"), help="output format (default: the input's)"
     )
     clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+    clean.add_argument(
+        "--html",
+        action="store_true",
+        help="SOURCE is one item's HTML fragment: print it cleaned ([defaults] rules)",
+    )
+
+    explain = commands.add_parser(
+        "explain", help="show what cleaning removes from a feed, rule by rule"
+    )
+    explain.add_argument(
+        "source", help="a feed URL, a file path, - for stdin, or feeds/<name> (--config)"
+    )
+    explain.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+    explain.add_argument("--item", type=int, metavar="N", help="show only item N (1 = first)")
+    explain.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE",
+        help="try a rule (remove, remove_xpath, remove_text, remove_after, unwrap, "
+        "strip_params) as the preview page's form does; repeatable; nothing is stored",
+    )
 
     check = commands.add_parser("check-config", help="validate a config file and show the settings")
     check.add_argument("file", help="the TOML config file")
@@ -56,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         "rotate-secret",
         help="replace the generated image-signing key; old links keep working for a grace period",
     )
-    rotate.add_argument("--grace-days", type=int, default=30)
+    rotate.add_argument("--grace-days", type=_days, default=30, help="0 or more (default 30)")
     rotate.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
     health = commands.add_parser("healthcheck", help="exit 0 if the local server answers /healthz")
@@ -92,7 +120,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "clean":
-        return _clean(args)
+        from proxy.cli.clean import clean
+
+        return clean(args)
+    if args.command == "explain":
+        return _explain(args)
     if args.command == "check-config":
         return _check_config(args)
     if args.command == "sign":
@@ -102,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     return _healthcheck(args)
 
 
-def _settings(config: str | None, **overrides: Any) -> Settings:
+def settings_from(config: str | None, **overrides: Any) -> Settings:
     return load(config, os.environ, overrides)
 
 
@@ -125,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     from proxy.server import create_app
     from proxy.server.serve import serve
 
-    settings = _settings(args.config, host=args.host, port=args.port)
+    settings = settings_from(args.config, host=args.host, port=args.port)
     _configure_logging(settings)
     # A fatal signal (SIGBUS, SIGSEGV in a C library) still writes why on stderr: the server
     # never dies silently.
@@ -135,28 +167,101 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean(args: argparse.Namespace) -> int:
-    settings = _settings(args.config)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
-    source: str = args.source
-    if "://" in source:  # a URL (check_url refuses schemes other than http and https)
-        body = asyncio.run(_clean_url(settings, source, args.format))
-    else:
-        body = _clean_file(settings, source, args.format)
-    sys.stdout.buffer.write(body)
-    sys.stdout.flush()
-    return 0
-
-
-def _public_base(settings: Settings) -> str:
+def public_base(settings: Settings) -> str:
     return settings.public_url.rstrip("/") or f"http://localhost:{settings.port}"
 
 
-async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
-    """The same pipeline the server runs, cache included."""
-    from proxy import fetch
+def read_source(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ProxyError(f"cannot read {source}: {exc.strerror}") from None
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{days} days: the grace period is 0 days or more")
+    return days
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from proxy import explain, rewrite
+    from proxy.clean import DEFAULT_PACKS
+    from proxy.reload import load_feeds
+
+    settings = settings_from(args.config)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
+    tried = []
+    for text in args.rule:
+        try:
+            rule = explain.parse_rule(text)
+        except ValueError as exc:
+            print(f"feedscrub: {exc}", file=sys.stderr)
+            return 2
+        problem = explain.rule_problem(rule)
+        if problem:
+            print(f"feedscrub: --rule {rule.kind}: {problem}", file=sys.stderr)
+            return 2
+        tried.append(rule)
+    loaded = load_feeds(settings.config or None)
+    source: str = args.source
+    options, ruleset, name = loaded.feeds.defaults, loaded.defaults, ""
+    if source.startswith("feeds/"):
+        name = source.removeprefix("feeds/")
+        config = loaded.feeds.get(name)
+        if config is None:
+            names = ", ".join(loaded.feeds.names) or "none are configured (--config)"
+            print(
+                f"feedscrub: no feed named {name!r}; the named feeds are: {names}", file=sys.stderr
+            )
+            return 1
+        source, options, ruleset = config.url, config.options, loaded.rulesets[name]
+    if "://" in source:
+        body, facts, final_url, content_type = asyncio.run(_explain_fetch(settings, source, name))
+    else:
+        body = read_source(source)
+        facts = explain.FetchFacts(url=source, size=len(body))
+        final_url, content_type = "", ""
+    # Links shown as they are (no image proxy): the terminal cannot load them anyway.
+    policy = rewrite.ImagePolicy(mode="none", public_base=public_base(settings), key=b"")
+    report = explain.build_report(
+        body,
+        source=source,
+        options=options,
+        default_packs=DEFAULT_PACKS,
+        ruleset=ruleset,
+        policy=policy,
+        fetch=facts,
+        feed_name=name,
+        tried=tried,
+        final_url=final_url,
+        content_type=content_type,
+    )
+    if args.item is not None and not any(i.number == args.item for i in report.items):
+        print(
+            f"feedscrub: no item {args.item} among the served items (1 to {report.total})",
+            file=sys.stderr,
+        )
+        return 1
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.stdout.write(explain.format_text(report, colour=colour, item=args.item))
+    return 0
+
+
+async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, Any, str, str]:
+    """The upstream body through the server's cache, as the preview page gets it."""
+    import time
+
+    from proxy import explain, fetch
     from proxy.images.signing import load_or_create_secret
     from proxy.pipeline.service import Pipeline
+    from proxy.reload import load_feeds
     from proxy.server import links
     from proxy.store import open_store
 
@@ -164,8 +269,6 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     cache = open_store(settings.cache_dir)
     session = fetch.new_session(settings)
     try:
-        from proxy.reload import load_feeds
-
         pipeline = Pipeline(
             settings,
             session,
@@ -174,65 +277,26 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
             load_feeds(settings.config or None),
             self_path=links.self_path(settings),
         )
-        rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
+        base = public_base(settings)
+        job = (
+            pipeline.named_job(name, fmt=None, public_base=base)
+            if name
+            else pipeline.job(url, fmt=None, public_base=base)
+        )
+        started = time.perf_counter()
+        state = await pipeline.body(job)
+        elapsed = (time.perf_counter() - started) * 1000
     finally:
         await session.close()
         await cache.close()
-    if rendered.stale:
-        print(
-            f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr
-        )
-    return rendered.body
-
-
-def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
-    from proxy import parse, rewrite
-    from proxy.images.signing import load_or_create_secret
-    from proxy.models import FetchResult
-    from proxy.pipeline.process import build_output, check_format
-
-    if source == "-":
-        body = sys.stdin.buffer.read()
-        self_url = "stdin"
-    else:
-        path = Path(source)
-        try:
-            body = path.read_bytes()
-        except OSError as exc:
-            print(f"feedscrub: cannot read {source}: {exc.strerror}", file=sys.stderr)
-            raise SystemExit(1) from None
-        self_url = path.resolve().as_uri()
-    # A file has no URL: relative links resolve against xml:base, else each item's link.
-    feed = parse.parse(FetchResult(url="", status=200, body=body, content_type=""))
-    out_fmt = check_format(fmt) or feed.kind
-    key = (
-        load_or_create_secret(settings.secret, settings.cache_dir)
-        if settings.images == "proxy"
-        else b""
-    )
-    policy = rewrite.ImagePolicy(
-        mode=settings.images,
-        public_base=_public_base(settings),
-        key=key,
-        template=settings.image_template,
-    )
-    from proxy.reload import load_feeds
-
-    loaded = load_feeds(settings.config or None)
-    return build_output(
-        feed,
-        out_fmt,
-        policy=policy,
-        self_url=self_url,
-        fallback_date=datetime.now(UTC),
-        ruleset=loaded.defaults,
-    )
+    facts = explain.fetch_facts(state, url=url, fetch_ms=elapsed, now=pipeline.clock())
+    return state.stored.body, facts, state.stored.final_url, state.stored.content_type
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:
     from proxy.images.signing import rotate_secret
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     if settings.secret:
         print(
             "feedscrub: FEEDSCRUB_SECRET is set: rotate it by setting a new one and moving the "
@@ -252,7 +316,7 @@ def _sign(args: argparse.Namespace) -> int:
     """A link a reader can subscribe to without the access key, for this one feed."""
     from proxy.server import links
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     if not settings.access_key:
         print(
             "feedscrub: sign needs FEEDSCRUB_ACCESS_KEY (links are signed with it)", file=sys.stderr
@@ -263,7 +327,7 @@ def _sign(args: argparse.Namespace) -> int:
         path = links.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
     else:
         path = links.sign_feed_url(target, settings.access_key)
-    print(_public_base(settings) + path)
+    print(public_base(settings) + path)
     return 0
 
 
