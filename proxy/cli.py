@@ -150,7 +150,9 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     from proxy.store import open_store
 
     key = load_or_create_secret(settings.secret, settings.cache_dir)
-    cache = open_store(settings.cache_dir)
+    cache = open_store(settings.cache_dir, settings.cache_url)
+    if not settings.secret:
+        key = cache.shared_key(key)
     session = fetch.new_session(settings)
     try:
         from proxy.reload import load_feeds

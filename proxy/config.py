@@ -50,6 +50,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("port", 8080, int, "Port the server listens on"),
     Option("config", "", str, "Path to a TOML config file"),
     Option("cache_dir", "./data", str, "Directory of the embedded cache (/data in the container)"),
+    Option(
+        "cache_url",
+        "",
+        str,
+        "Shared Redis/Valkey cache for replicas: redis://, rediss:// (TLS) or unix://; "
+        "empty: the embedded cache in FEEDSCRUB_CACHE_DIR",
+        secret=True,  # may carry a password
+    ),
     Option("ttl", 900, int, "Seconds an upstream feed is fresh before it is revalidated"),
     Option(
         "stale_while_revalidate",
@@ -207,6 +215,7 @@ class Settings:
     port: int = 8080
     config: str = ""
     cache_dir: str = "./data"
+    cache_url: str = ""
     ttl: int = 900
     stale_while_revalidate: int = 300
     negative_ttl: int = 300
@@ -271,6 +280,11 @@ class Settings:
         for name in ("fetch_timeout", "connect_timeout"):
             if getattr(self, name) <= 0:
                 problems.append(f"{ENV_PREFIX}{name.upper()} must be greater than 0.")
+        if self.cache_url and not self.cache_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append(
+                "FEEDSCRUB_CACHE_URL must start with redis://, rediss:// or unix:// "
+                "(or be empty for the embedded cache)."
+            )
         if self.max_redirects < 0:
             problems.append("FEEDSCRUB_MAX_REDIRECTS must be 0 or more.")
         if not 0 <= self.port <= 65535:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -43,7 +44,7 @@ from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Valida
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
-from proxy.store import Store, StoredFeed, StoredOutput
+from proxy.store import Store, StoredFeed, StoredOutput, flight
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ OUTPUT_VERSION = "4"  # 4: platform and tracking packs
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
 _CHECKED_URLS = 4096  # accepted upstream URLs remembered (cleared whole when full)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
+# The fetch lock lives FEEDSCRUB_FETCH_TIMEOUT plus this (parse and store the body): a replica
+# dying mid-fetch holds up the others no longer than that.
+FLIGHT_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,12 +384,37 @@ class Pipeline:
             if age < ttl + self.settings.stale_while_revalidate:
                 self._refresh_in_background(job, stored)
                 return BodyState(stored, revalidating=True)
-        return await self._flights.run(("fetch", url), lambda: self._fetch_body(job, stored))
+        return await self._flights.run(("fetch", url), lambda: self._fetch_once(job, stored))
+
+    async def _fetch_once(self, job: FeedJob, stored: StoredFeed | None) -> BodyState:
+        """One upstream request across replicas: the store lock's holder fetches; the others
+        wait and take the body (or the failure) it left in the store."""
+        url = job.url
+        asked = time.time()  # compared across replicas: the wall clock, not self.clock
+
+        async def settled() -> BodyState | None:
+            again = await self.cache.get_feed(url)
+            if again is not None and (stored is None or again.checked_at > stored.checked_at):
+                return BodyState(again)
+            failed = await self.cache.get_state("failed:" + url)
+            if failed is None or failed.get("at", 0) < asked:
+                return None  # the holder left nothing (it died): take the lock ourselves
+            if stored is None:
+                raise _shared_failure(failed)
+            return BodyState(stored, stale_reason=failed["message"], stale_status=failed["status"])
+
+        return await flight.once(
+            self.cache,
+            "fetch:" + url,
+            ttl=self.settings.fetch_timeout + FLIGHT_MARGIN_SECONDS,
+            work=lambda: self._fetch_body(job, stored),
+            settled=settled,
+        )
 
     def _refresh_in_background(self, job: FeedJob, stored: StoredFeed) -> None:
         async def refresh() -> None:
             try:
-                await self._flights.run(("fetch", job.url), lambda: self._fetch_body(job, stored))
+                await self._flights.run(("fetch", job.url), lambda: self._fetch_once(job, stored))
             except Exception as exc:  # logged by _fetch_body for upstream errors
                 logger.debug("refresh feed_url=%s failed: %s", job.url, exc)
 
@@ -433,6 +462,9 @@ class Pipeline:
                 return BodyState(refreshed, asked_upstream=True)
             feed = await asyncio.to_thread(parse.parse, result)
         except UpstreamError as exc:
+            # For the replicas waiting on this fetch (see _fetch_once): they answer the same.
+            failure = {"at": time.time(), "message": exc.message, "status": exc.status}
+            await self.cache.put_state("failed:" + url, failure, FLIGHT_MARGIN_SECONDS * 2)
             if not (gone is not None and exc.message == gone[1]):
                 logger.warning(
                     "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
@@ -579,6 +611,13 @@ class Pipeline:
     async def image(self, signature: str, encoded_url: str) -> ImageResult:
         """A proxied image (see imageproxy.py)."""
         return await self.images.get(signature, encoded_url)
+
+
+def _shared_failure(failed: dict[str, Any]) -> UpstreamError:
+    """The error another replica's fetch met, with the status it answered."""
+    error = UpstreamError(str(failed.get("message", "upstream failed on another replica")))
+    error.status = int(failed.get("status", UpstreamError.status))
+    return error
 
 
 def _ms(started: float) -> int:

@@ -27,12 +27,15 @@ from typing import Any, BinaryIO
 import diskcache
 
 from proxy.store import records
+from proxy.store.lru import BoundedBytes
 from proxy.store.records import ImageRecord, OpenImage, StoredImage
 
 logger = logging.getLogger(__name__)
 
 FEED_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of feeds and outputs
 IMAGE_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of images, evicted least-recently-used
+STATE_BYTES = 4 * 1024 * 1024  # backoff and negative-cache records: ~100 bytes each
+STATE_ENTRIES = 16384
 
 
 class _Prefixed:
@@ -196,14 +199,19 @@ class DiskStore:
         self.images = ImageCache(directory)
         self.directory = self.images.directory
         self._feeds = _open(self.directory / "feeds", FEED_CACHE_BYTES)
+        self._states = BoundedBytes(STATE_BYTES, STATE_ENTRIES)
 
     async def close(self) -> None:
         self._feeds.close()
         self.images.close()
 
-    async def ping(self) -> None:
+    async def ping(self) -> str:
         """Raise if the cache cannot be read or written (for readiness checks)."""
         await asyncio.to_thread(self._ping)
+        return ""
+
+    def shared_key(self, local: bytes) -> bytes:
+        return local  # one machine: the key file in the cache dir is the only one
 
     def _ping(self) -> None:
         self._feeds.set("ping", b"1", expire=60)
@@ -252,6 +260,28 @@ class DiskStore:
 
     async def put_referer(self, host: str, policy: str, expire: float) -> None:
         await asyncio.to_thread(self.images.put_referer, host, policy, expire)
+
+    # -- small records (backoff, negative cache, outcomes of fetches) ------------------------
+
+    # In memory, as before there was a store: on one machine they need no disk.
+
+    async def get_state(self, key: str) -> dict[str, Any] | None:
+        item = self._states.get(key)
+        return records.decode_state(item[0]) if item is not None else None
+
+    async def put_state(self, key: str, state: dict[str, Any], expire: float) -> None:
+        self._states.put(key, records.encode_state(state), time.time() + expire)
+
+    # -- locks: one process, so the in-process single flight is the whole story ------------
+
+    async def acquire(self, name: str, ttl: float) -> str | None:
+        return "local"
+
+    async def release(self, name: str, token: str) -> None:
+        return None
+
+    async def wait(self, name: str, timeout: float) -> None:
+        return None
 
     # -- internals ---------------------------------------------------------------------------
 

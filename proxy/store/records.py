@@ -173,3 +173,13 @@ def decode_referer(blob: Any) -> str | None:
         return None
     policy = unpacked[0].get("policy")
     return policy if isinstance(policy, str) and policy else None
+
+
+def encode_state(state: dict[str, Any]) -> bytes:
+    """Small shared records (backoff, negative cache, the outcome of a fetch): JSON only."""
+    return pack(state, b"")
+
+
+def decode_state(blob: Any) -> dict[str, Any] | None:
+    unpacked = unpack(blob)
+    return unpacked[0] if unpacked is not None else None
