@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from yarl import URL
 
@@ -220,13 +220,23 @@ def require_named_access(
     )
 
 
-# Query parameters that carry a credential: never written to a log as they are.
-_SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:key|sig)=)[^&;#\s\"']*")
+# Query parameters that carry a credential: never written to a log as they are. Judged by
+# the decoded name: aiohttp reads ?k%65y= as key=, so the log must too.
+_SECRET_NAMES = frozenset({"key", "sig"})
+_PARAMETER = re.compile(r"""([?&;])([^=&;#\s"'?]{1,64})=([^&;#?\s]*)""")
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    name = unquote_plus(match.group(2))
+    if name.strip().lower() in _SECRET_NAMES:
+        return f"{match.group(1)}{match.group(2)}=<redacted>"
+    return match.group(0)
 
 
 def redact(text: str) -> str:
-    """``text`` with the values of ``key=`` and ``sig=`` query parameters replaced."""
-    return _SECRET_PARAMETER.sub(r"\1<redacted>", text)
+    """``text`` with the values of ``key=`` and ``sig=`` query parameters replaced, however
+    the name is percent-encoded."""
+    return _PARAMETER.sub(_redact_parameter, text)
 
 
 class RedactSecrets(logging.Filter):

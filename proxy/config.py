@@ -118,6 +118,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_image_bytes", 10 * MB, int, "Largest image the image proxy passes on"),
     Option("max_redirects", 5, int, "Redirects followed per upstream request"),
     Option("per_host_connections", 4, int, "Concurrent connections to one upstream host"),
+    Option(
+        "header_timeout",
+        30.0,
+        float,
+        "Seconds a reader's connection may take to send a whole request header, and stay "
+        "idle between requests; then it is closed",
+    ),
+    Option(
+        "max_connections",
+        1000,
+        int,
+        "Reader connections open at once; more are answered 503 and closed",
+    ),
     Option("log_level", "INFO", str, "DEBUG, INFO, WARNING or ERROR"),
     Option(
         "adhoc",
@@ -231,6 +244,8 @@ class Settings:
     max_image_bytes: int = 10 * MB
     max_redirects: int = 5
     per_host_connections: int = 4
+    header_timeout: float = 30.0
+    max_connections: int = 1000
     log_level: str = "INFO"
     adhoc: bool = True
     fulltext_budget: float = 10.0
@@ -274,10 +289,16 @@ class Settings:
         for name in ("stale_while_revalidate", "negative_ttl"):
             if getattr(self, name) < 0:
                 problems.append(f"{ENV_PREFIX}{name.upper()} must be 0 or more.")
-        for name in ("ttl", "max_body_bytes", "max_image_bytes", "per_host_connections"):
+        for name in (
+            "ttl",
+            "max_body_bytes",
+            "max_image_bytes",
+            "per_host_connections",
+            "max_connections",
+        ):
             if getattr(self, name) <= 0:
                 problems.append(f"{ENV_PREFIX}{name.upper()} must be greater than 0.")
-        for name in ("fetch_timeout", "connect_timeout"):
+        for name in ("fetch_timeout", "connect_timeout", "header_timeout"):
             if getattr(self, name) <= 0:
                 problems.append(f"{ENV_PREFIX}{name.upper()} must be greater than 0.")
         if self.cache_url and not self.cache_url.startswith(("redis://", "rediss://", "unix://")):

@@ -13,12 +13,13 @@ and only ``cli.py`` turns one into an exit code. Messages are one line, for a pe
   x NotFound                404
   x UpstreamError           502
     + UpstreamUnreachable   502  (DNS failure, connection refused or reset)
+      + HostUnreachable     502  (connection refused, TLS failed: the host itself, not one URL)
     + UpstreamStatus        502  (the upstream answered 4xx/5xx; keeps that status)
     + BodyTooLarge          502
     + TooManyRedirects      502
     + NotAFeed              502
     + NotAnImage            502
-    + UpstreamBackoff       503  (not asking this host until its Retry-After or backoff passes)
+    + UpstreamBackoff       503  (not asking this URL, or host:port, until its backoff passes)
     + UpstreamTimeout       504
 """
 
@@ -74,6 +75,14 @@ class UpstreamUnreachable(UpstreamError):
     pass
 
 
+class HostUnreachable(UpstreamUnreachable):
+    """The host refused the connection or failed TLS: every URL on it would fail alike."""
+
+    def __init__(self, message: str, what: str = "refused the connection") -> None:
+        super().__init__(message)
+        self.what = what  # for the backoff's reason: "<host:port> <what>"
+
+
 class UpstreamStatus(UpstreamError):
     def __init__(self, message: str, upstream_status: int, retry_after: str | None = None) -> None:
         super().__init__(message)
@@ -82,7 +91,7 @@ class UpstreamStatus(UpstreamError):
 
 
 class UpstreamBackoff(UpstreamError):
-    """We are not asking this host for now (it said Retry-After, or keeps failing)."""
+    """We are not asking this URL, or its host and port, for now (Retry-After, or failures)."""
 
     status = 503
 

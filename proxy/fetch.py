@@ -45,6 +45,7 @@ from proxy.config import Settings
 from proxy.errors import (
     BlockedAddress,
     BodyTooLarge,
+    HostUnreachable,
     InvalidURL,
     ProxyError,
     TooManyRedirects,
@@ -670,16 +671,27 @@ def _connect_error(exc: aiohttp.ClientConnectorError, url: URL, log: _GuardLog) 
             f"fetch: {host} is at non-public address {refused}; refused ({shown})"
         )
     reason = _os_reason(exc.os_error)
+    # Refused connections and TLS failures are the host's, not one URL's: HostUnreachable
+    # backs off the host and port (backoff.py); anything else only the URL.
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return UpstreamUnreachable(
+        return HostUnreachable(
             f"fetch: TLS certificate of {host} not accepted: {_one_line(exc.certificate_error)} "
-            f"({shown})"
+            f"({shown})",
+            what="sent a TLS certificate that is not accepted",
         )
     if isinstance(exc, aiohttp.ClientSSLError):
-        return UpstreamUnreachable(f"fetch: TLS handshake with {host} failed: {reason} ({shown})")
+        return HostUnreachable(
+            f"fetch: TLS handshake with {host} failed: {reason} ({shown})",
+            what="failed the TLS handshake",
+        )
     if log.refused:
         reason += f" (non-public {refused} refused)"
-    return UpstreamUnreachable(f"fetch: cannot connect to {host}:{url.port}: {reason} ({shown})")
+    message = f"fetch: cannot connect to {host}:{url.port}: {reason} ({shown})"
+    if isinstance(exc.os_error, ConnectionRefusedError) or (
+        exc.os_error.errno == errno.ECONNREFUSED
+    ):
+        return HostUnreachable(message)
+    return UpstreamUnreachable(message)
 
 
 def _transfer_error(exc: BaseException, url: URL) -> ProxyError:

@@ -110,6 +110,8 @@ class Rendered:
     stale: bool = False  # served from cache because the upstream failed
     age: int = 0  # seconds since the upstream body was fetched
     stale_reason: str | None = None
+    # Seconds of freshness left when served, negative once past the TTL (RFC 9211 ttl).
+    ttl: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,8 @@ from proxy import (
     rewrite,
     sanitize,
 )
-from proxy.backoff import HostBackoff
+from proxy.backoff import Backoff, backoff_key
+from proxy.bounded import BoundedMap
 from proxy.clean import custom
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
@@ -52,11 +52,16 @@ logger = logging.getLogger(__name__)
 # made by an older version are not served.
 OUTPUT_VERSION = "4"  # 4: platform and tracking packs
 _HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
-_CHECKED_URLS = 4096  # accepted upstream URLs remembered (cleared whole when full)
+_HOT_BYTES = 128 * 1024 * 1024  # ... and their bytes at most (a 9 MB feed is 9 MB here)
+_HOT_MAX_AGE = 24 * 3600.0  # past any fresh_until of a sane TTL: stale entries go anyway
+_CHECKED_URLS = 4096  # accepted upstream URLs remembered
+_CHECKED_MAX_AGE = 3600.0
+_GONE_ENTRIES = 10_000  # upstream URLs remembered as 404/410 (~2 KB each at most)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 # The fetch lock lives FEEDSCRUB_FETCH_TIMEOUT plus this (parse and store the body): a replica
 # dying mid-fetch holds up the others no longer than that.
 FLIGHT_MARGIN_SECONDS = 5.0
+SHARED_STATE_SECONDS = 2 * 3600  # backoff records kept in the store (the longest backoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,15 +213,29 @@ class Pipeline:
         self._key_id = hashlib.sha256(key).hexdigest()[:16]
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
         self.fulltext = FullText(settings, session, cache, site_configs)
-        self.backoff = HostBackoff(clock=lambda: self.clock())
+        self.backoff = Backoff(clock=self._now)
         self._background: set[asyncio.Future[None]] = set()
-        # URL -> (until, message, status) for upstreams that answered 404/410.
-        self._gone: dict[str, tuple[float, str, int]] = {}
-        self._flights = SingleFlight()
-        self._hot: OrderedDict[FeedJob, _Hot] = OrderedDict()
-        self._checked_urls: dict[str, str] = {}
         # Freshness decisions read this clock; tests move it instead of sleeping.
         self.clock: Callable[[], float] = time.time
+        # Every map keyed by what readers or upstreams choose is bounded in size and age.
+        # URL -> (message, status) for upstreams that answered 404/410, for negative_ttl.
+        self._gone: BoundedMap[str, tuple[str, int]] = BoundedMap(
+            _GONE_ENTRIES, max(settings.negative_ttl, 1), self._now
+        )
+        self._flights = SingleFlight()
+        self._hot: BoundedMap[FeedJob, _Hot] = BoundedMap(
+            _HOT_ENTRIES,
+            _HOT_MAX_AGE,
+            self._now,
+            weigh=lambda hot: len(hot.rendered.body) + len(hot.rendered.gzip_body),
+            max_weight=_HOT_BYTES,
+        )
+        self._checked_urls: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
+
+    def _now(self) -> float:
+        return self.clock()  # read late: tests replace self.clock
 
     def reload(self, feeds: LoadedFeeds) -> None:
         """Swap in a new feeds config; the next request applies it, with no refetch."""
@@ -306,9 +325,7 @@ class Pipeline:
                 allow_private=self.settings.allow_private,
                 hosts=access.host_rules(self.settings),
             )
-            if len(self._checked_urls) >= _CHECKED_URLS:
-                self._checked_urls.clear()
-            self._checked_urls[url] = checked
+            self._checked_urls.set(url, checked)
         return checked
 
     def _ttl(self, job: FeedJob) -> int:
@@ -317,10 +334,13 @@ class Pipeline:
     async def _serve(self, job: FeedJob) -> Rendered:
         hot = self._hot.get(job)
         if hot is not None and hot.fresh_until > self.clock():
-            self._hot.move_to_end(job)
             metrics.record_cache("hit")
+            now = self.clock()
             return dataclasses.replace(
-                hot.rendered, age=max(0, int(self.clock() - hot.checked_at)), fetched=False
+                hot.rendered,
+                age=max(0, int(now - hot.checked_at)),
+                fetched=False,
+                ttl=int(hot.checked_at + self._ttl(job) - now),
             )
         state = await self._flights.run(("body", job.url), lambda: self._body(job))
         stored = state.stored
@@ -335,6 +355,7 @@ class Pipeline:
             ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
         )
         now = self.clock()
+        ttl = self._ttl(job)
         rendered = Rendered(
             body=output.body,
             content_type=render.CONTENT_TYPES[out_fmt],
@@ -346,6 +367,7 @@ class Pipeline:
             gzip_body=output.gzip_body,
             revalidating=state.revalidating,
             fetched=state.feed is not None,
+            ttl=int(stored.checked_at + ttl - now),
         )
         if rendered.stale:
             metrics.record_cache("stale")
@@ -353,7 +375,6 @@ class Pipeline:
             metrics.record_cache("miss")
         else:
             metrics.record_cache("hit")
-        ttl = self._ttl(job)
         if rendered.stale:
             fresh_until = now + min(STALE_RETRY_SECONDS, ttl)
         elif rendered.revalidating or (filled is not None and filled.pending):
@@ -365,10 +386,7 @@ class Pipeline:
         return rendered
 
     def _remember(self, key: FeedJob, hot: _Hot) -> None:
-        self._hot[key] = hot
-        self._hot.move_to_end(key)
-        while len(self._hot) > _HOT_ENTRIES:
-            self._hot.popitem(last=False)
+        self._hot.set(key, hot)
 
     async def _body(self, job: FeedJob) -> BodyState:
         """The upstream body: cached while fresh; past the TTL served at once while one
@@ -443,11 +461,11 @@ class Pipeline:
         headers = dict(job.options.headers)
         if job.options.user_agent:
             headers["User-Agent"] = job.options.user_agent
-        gone = self._gone.get(url)
+        gone = await self._adopt_shared(url)
         try:
-            if gone is not None and gone[0] > self.clock():
+            if gone is not None:
                 # A dead feed polled by a reader: answer from memory for a few minutes.
-                raise UpstreamStatus(gone[1], gone[2])
+                raise UpstreamStatus(gone[0], gone[1])
             self.backoff.check(url)
             result = await fetch.fetch(
                 self.session, url, settings=self.settings, validators=validators, headers=headers
@@ -465,7 +483,7 @@ class Pipeline:
             # For the replicas waiting on this fetch (see _fetch_once): they answer the same.
             failure = {"at": time.time(), "message": exc.message, "status": exc.status}
             await self.cache.put_state("failed:" + url, failure, FLIGHT_MARGIN_SECONDS * 2)
-            if not (gone is not None and exc.message == gone[1]):
+            if not (gone is not None and exc.message == gone[0]):
                 logger.warning(
                     "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
                     url,
@@ -479,17 +497,15 @@ class Pipeline:
                     and exc.upstream_status in (404, 410)
                     and self.settings.negative_ttl
                 ):
-                    self._gone[url] = (
-                        self.clock() + self.settings.negative_ttl,
-                        exc.message,
-                        exc.upstream_status,
-                    )
+                    self._gone.set(url, (exc.message, exc.upstream_status))
+                await self._share(url)
             if stored is None:
                 raise
             # A failed fetch never replaces the good copy: serve it, marked stale.
             return BodyState(stored, stale_reason=exc.message, stale_status=exc.status)
         self.backoff.success(url)
-        self._gone.pop(url, None)
+        self._gone.pop(url)
+        await self._share(url)
         now = self.clock()
         fresh = StoredFeed(
             url=url,
@@ -511,6 +527,28 @@ class Pipeline:
             _ms(started),
         )
         return BodyState(fresh, feed=feed, asked_upstream=True)
+
+    async def _adopt_shared(self, url: str) -> tuple[str, int] | None:
+        """Backoff and negative-cache state as the last fetch on any replica left it (before
+        a fetch); returns the 404/410 remembered, if any. Times are in this pipeline's clock."""
+        names = (f"backoff:{url}", f"backoff-host:{backoff_key(url)}", f"gone:{url}")
+        by_url, by_host, gone = await asyncio.gather(*map(self.cache.get_state, names))
+        for kind, record in (("url", by_url), ("host", by_host)):
+            if record is not None:
+                self.backoff.adopt(url, kind, record.get("state"))
+        if gone is not None and gone.get("until", 0) > self.clock():
+            self._gone.set(url, (str(gone["message"]), int(gone["status"])))
+        return self._gone.get(url)
+
+    async def _share(self, url: str) -> None:
+        """After a fetch: what the other replicas must know before they ask this upstream."""
+        states = self.backoff.shared(url)
+        for name, kind in ((f"backoff:{url}", "url"), (f"backoff-host:{backoff_key(url)}", "host")):
+            await self.cache.put_state(name, {"state": states[kind]}, SHARED_STATE_SECONDS)
+        gone = self._gone.get(url)
+        until = self.clock() + self.settings.negative_ttl if gone is not None else 0.0
+        record = {"message": gone[0], "status": gone[1], "until": until} if gone else {"until": 0}
+        await self.cache.put_state(f"gone:{url}", record, max(self.settings.negative_ttl, 1))
 
     def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str, articles: str) -> str:
         s = self.settings

@@ -51,7 +51,12 @@ def create_app(
         # Replicas on one shared store sign with one key: the first one's, kept there.
         keys = dataclasses.replace(keys, current=cache.shared_key(keys.current))
     # Outermost first: count every answer, turn errors into answers, then check the Host.
-    app = web.Application(middlewares=[count_requests, error_middleware, host_middleware])
+    app = web.Application(
+        middlewares=[count_requests, error_middleware, host_middleware],
+        # aiohttp's keep-alive timer runs from the moment a connection opens and is not reset
+        # by a partial request: it is the header read timeout as well (slow clients, 9.8).
+        handler_args={"keepalive_timeout": settings.header_timeout},
+    )
     app[SETTINGS] = settings
     app[CACHE] = cache
     app.router.add_routes(ROUTES)

@@ -8,7 +8,7 @@ from aiohttp import web
 from proxy import access
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
-from proxy.server.http import http_date, not_modified, public_base
+from proxy.server.http import http_date, not_modified, public_base, vary
 from proxy.server.keys import PIPELINE, SETTINGS
 
 
@@ -47,11 +47,18 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     return respond(request, rendered)
 
 
+_MAX_LIMIT_DIGITS = 9  # a billion items is past any feed; int() of 5,000 digits raises
+
+
 def _limit(raw: str | None) -> int | None:
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or int(raw) <= 0:
-        raise BadRequest(f"limit must be a whole number greater than 0, not {raw!r}")
+    # ASCII digits only: str.isdigit() takes "²" and "①", which int() then refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_LIMIT_DIGITS or int(raw) <= 0:
+        raise BadRequest(
+            f"limit must be a whole number from 1 to 999999999, not {raw[:20]!r}"
+            + ("…" if len(raw) > 20 else "")
+        )
     return int(raw)
 
 
@@ -61,7 +68,7 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),
         "Cache-Control": f"public, max-age={min(ttl, 300)}",
-        "Vary": "Accept-Encoding",
+        "Vary": vary(request),
         "Age": str(rendered.age),
         "X-Content-Type-Options": "nosniff",
     }
@@ -73,7 +80,11 @@ def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
     elif rendered.fetched:
         headers["Cache-Status"] = "feedscrub; fwd=miss; stored"
     elif rendered.revalidating:
-        headers["Cache-Status"] = 'feedscrub; hit; detail="revalidating"'
+        # RFC 9211: a negative ttl says by how much this copy is past its freshness.
+        past = min(rendered.ttl or 0, 0)
+        headers["Cache-Status"] = f'feedscrub; hit; ttl={past}; detail="revalidating"'
+    elif rendered.ttl is not None:
+        headers["Cache-Status"] = f"feedscrub; hit; ttl={rendered.ttl}"
     else:
         headers["Cache-Status"] = "feedscrub; hit"
     if not_modified(request, rendered.etag, rendered.last_modified):

@@ -10,7 +10,7 @@ from xml.sax.saxutils import quoteattr
 from aiohttp import web
 
 from proxy import access
-from proxy.server.http import public_base
+from proxy.server.http import public_base, vary
 from proxy.server.keys import PIPELINE, SETTINGS
 from proxy.server.named_links import named_feed_link
 
@@ -37,5 +37,8 @@ async def export(request: web.Request) -> web.Response:
     return web.Response(
         text=body,
         content_type="text/x-opml",
-        headers={"Content-Disposition": 'attachment; filename="feedscrub.opml"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="feedscrub.opml"',
+            "Vary": vary(request),
+        },
     )
