@@ -273,3 +273,19 @@ async def test_the_store_is_redis_and_keeps_records_there(
     assert b"feedscrub:secret" in keys
     assert await store.client.ttl(b"feedscrub:secret") == -1  # never expires, never evicted
     assert await store.client.ttl(b"feedscrub:feed:" + url.encode()) > 0
+
+
+async def test_backoff_and_the_negative_cache_are_shared(
+    upstream: Upstream, make_replicas: MakeReplicas
+) -> None:
+    gone = upstream.route("/gone.xml", b"gone", status=404, content_type="text/plain")
+    down = upstream.route("/down.xml", b"down", status=500, content_type="text/plain")
+    replicas = await make_replicas(negative_ttl=300)
+    for replica in replicas:  # one after the other: no flight to share, only the records
+        status, body = await answers(replica, gone)
+        assert status == 502 and b"404" in body
+    assert upstream.hits["/gone.xml"] == 1
+    # Two failures in a row (on two replicas) start the backoff; the third replica obeys it.
+    statuses = [(await answers(replica, down))[0] for replica in replicas]
+    assert statuses == [502, 502, 503]
+    assert upstream.hits["/down.xml"] == 2
