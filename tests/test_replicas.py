@@ -224,6 +224,8 @@ async def test_redis_stopped_then_back_no_outage_and_shared_again_without_restar
     # Nothing stored while it was away is lost: written back, a new replica has it.
     newcomer = (await make_replicas(1, first=3))[0]
     assert (await answers(newcomer, cold))[0] == 200
+    # The signing key too: the server came back empty, the replicas put the key back.
+    assert app_of(newcomer)[PIPELINE].key == app_of(replicas[0])[PIPELINE].key
     assert upstream.hits["/cold.xml"] == 3
     assert "Traceback" not in caplog.text
 

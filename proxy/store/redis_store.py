@@ -109,6 +109,7 @@ class RedisStore:
         self._listener: asyncio.Task[None] | None = None
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._closed = False
+        self._key = b""  # the shared signing key, put back if the server comes back empty
         logger.info(
             "store: redis at %s (hiredis %s)", redact(url), "on" if HIREDIS_AVAILABLE else "off"
         )
@@ -141,6 +142,10 @@ class RedisStore:
         SET NX. Called once at startup (synchronously, before the port is bound). While the
         server is down, the copy kept from the last start is used; with neither, startup stops."""
         copy = self.directory / SECRET_COPY
+        if copy.exists():
+            # The key this replica shared before: it seeds the server again should the server
+            # have lost its data, so links readers hold keep working.
+            local = copy.read_bytes().strip() or local
         client = syncredis.Redis.from_url(
             self.url, socket_timeout=2 * OP_TIMEOUT, socket_connect_timeout=2 * CONNECT_TIMEOUT
         )
@@ -151,7 +156,8 @@ class RedisStore:
             if copy.exists():
                 logger.warning("store: redis unreachable (%s); using the shared key kept in %s",
                                exc, copy)
-                return copy.read_bytes().strip()
+                self._key = local
+                return local
             raise ConfigError(
                 f"cannot read the shared image-signing key from {redact(self.url)}: {exc}; "
                 "start the server first or set FEEDSCRUB_SECRET on every replica"
@@ -160,6 +166,7 @@ class RedisStore:
             client.close()
         assert isinstance(shared, bytes)
         _write_private(copy, shared)
+        self._key = shared
         return shared
 
     # -- records -----------------------------------------------------------------------------
@@ -370,6 +377,8 @@ class RedisStore:
         """Write what was stored while the server was away; what is there already wins."""
         written = 0
         now = time.time()
+        if self._key:
+            await self.client.set(SECRET_KEY, self._key, nx=True)
         while self._dirty:
             key = next(iter(self._dirty))
             item = self.memory.get(key)
