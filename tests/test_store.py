@@ -93,6 +93,21 @@ async def test_flight_runs_the_work_once_per_name(store: Store) -> None:
 
 
 @needs_redis
+async def test_a_burst_beyond_the_connection_pool_waits_and_does_not_degrade(
+    redis_server: RedisServer, tmp_path: Any
+) -> None:
+    redis_server.flush()
+    store = RedisStore(redis_server.url, str(tmp_path))
+    try:
+        await store.put_feed(FEED)
+        found = await asyncio.gather(*(store.get_feed(FEED.url) for _ in range(1000)))
+        assert found == [FEED] * 1000
+        assert store.degraded == ""
+    finally:
+        await store.close()
+
+
+@needs_redis
 async def test_a_lock_whose_holder_died_expires(redis_server: RedisServer, tmp_path: Any) -> None:
     redis_server.flush()
     dead = RedisStore(redis_server.url, str(tmp_path / "a"))

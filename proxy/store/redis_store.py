@@ -48,6 +48,7 @@ SECRET_KEY = PREFIX + "secret"  # the signing key: SET NX once, never expires
 SECRET_COPY = "secret.shared"  # in the cache dir: the shared key, for starts while it is down
 OP_TIMEOUT = 1.0  # seconds for one command: slower than this counts as down
 CONNECT_TIMEOUT = 1.0
+MAX_CONNECTIONS = 64  # per replica; Redis's default limit is 10,000 clients
 RECONNECT_FIRST = 0.25  # seconds before the first reconnect attempt; doubles up to the max
 RECONNECT_MAX = 10.0
 POLL_SECONDS = 0.25  # a waiter looks at the lock this often even if no release is published
@@ -95,13 +96,17 @@ class RedisStore:
         self.url = url
         self.images = ImageCache(cache_dir)  # image bytes stay on this machine's disk
         self.directory = self.images.directory
-        self.client = aioredis.Redis.from_url(
+        # Blocking: a burst of more commands than connections waits for one (at most
+        # OP_TIMEOUT) instead of failing, which would wrongly count as the server being down.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=OP_TIMEOUT,
             socket_timeout=OP_TIMEOUT,
             socket_connect_timeout=CONNECT_TIMEOUT,
             retry=Retry(NoBackoff(), 0),  # our own reconnect loop decides when to try again
-            max_connections=64,
         )
+        self.client = aioredis.Redis.from_pool(pool)
         self.memory = BoundedBytes(memory_bytes, MEMORY_ENTRIES)
         self.degraded = ""  # why the server is not used right now; "" while it is
         self._dirty: OrderedDict[str, None] = OrderedDict()
