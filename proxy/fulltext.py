@@ -40,7 +40,7 @@ from lxml.html import HtmlElement
 from readability import Document
 from readability.encoding import get_encoding
 
-from proxy import fetch
+from proxy import fetch, htmlurls
 from proxy.config import Settings
 from proxy.errors import ProxyError
 from proxy.models import Entry, Feed, FetchResult
@@ -80,13 +80,11 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# Attributes holding one URL that lxml's make_links_absolute does not know.
-_URL_ATTRIBUTES = (
-    "poster", "data-src", "data-lazy-src", "data-original", "data-actualsrc", "data-orig-src",
-    "data-lazy", "data-url",
-)
-_SRCSET_ATTRIBUTES = ("srcset", "data-srcset", "data-lazy-srcset")
-_LAZY_ATTRIBUTES = _URL_ATTRIBUTES[1:] + _SRCSET_ATTRIBUTES[1:]
+# Attributes holding one URL that lxml's make_links_absolute does not know (the lazy-image
+# lists are proxy.htmlurls', shared with the clean and rewrite stages).
+_URL_ATTRIBUTES = ("poster", *htmlurls.LAZY_SRC_ATTRIBUTES)
+_SRCSET_ATTRIBUTES = ("srcset", *htmlurls.LAZY_SRCSET_ATTRIBUTES)
+_LAZY_ATTRIBUTES = htmlurls.LAZY_ATTRIBUTES
 # What may sit right before a <noscript> fallback and hold the lazy image it repeats.
 _IMAGE_WRAPPERS = ("img", "picture", "a", "span")
 _MEDIA = ("img", "picture", "video", "audio", "iframe", "object", "embed", "svg")
@@ -186,26 +184,7 @@ def _join(base: str, value: str) -> str:
 
 
 def _absolute_srcset(value: str, base: str) -> str:
-    # Browser rule: a candidate is a URL (no spaces; commas allowed inside) then descriptors
-    # up to the next comma.
-    parts: list[str] = []
-    i, n = 0, len(value)
-    while i < n:
-        while i < n and (value[i].isspace() or value[i] == ","):
-            i += 1
-        start = i
-        while i < n and not value[i].isspace():
-            i += 1
-        url, descriptor = value[start:i], ""
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:
-            end = value.find(",", i)
-            end = n if end < 0 else end
-            descriptor, i = value[i:end].strip(), end
-        if url:
-            parts.append(f"{_join(base, url)} {descriptor}".strip())
-    return ", ".join(parts)
+    return htmlurls.join_srcset([(_join(base, u), d) for u, d in htmlurls.parse_srcset(value)])
 
 
 def make_absolute(root: HtmlElement, url: str) -> None:

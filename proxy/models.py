@@ -119,3 +119,52 @@ class ImageResult:
     body: bytes
     content_type: str
     etag: str
+
+
+# --- what the clean stage did (proxy.clean.clean); read by metrics, preview and explain ----
+
+REMOVED_TEXT_CHARS = 200  # Removal.text is cut here (with "…"): enough to recognise a block
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """One element a cleaning rule took out of an item (or, with action "unwrap", whose tag
+    it dropped while keeping the text, counted once per item)."""
+
+    rule: str  # "<pack>.<name>": "share.endpoint_links", "custom.remove_text", "auto.boilerplate"
+    pack: str  # "share", "custom", "auto"
+    tag: str  # the element's tag name ("" for text cut out of an element)
+    text: str  # its text, whitespace collapsed, at most REMOVED_TEXT_CHARS characters
+    reason: str  # one sentence: why this rule removes such elements
+    action: str = "remove"  # "remove" | "unwrap"
+    count: int = 1  # elements this entry stands for (unwraps are summed per item)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """A link a rule rewrote: tracking parameters stripped, a redirect wrapper unwrapped."""
+
+    rule: str
+    pack: str
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """One item's HTML after the clean stage (rules, rewrite hook, sanitiser), and why."""
+
+    html: str  # serialised and sanitised: what goes into the feed
+    removals: tuple[Removal, ...] = ()
+    links: tuple[LinkChange, ...] = ()
+    failed: str | None = None  # the rule that failed; the item was then left as it came
+
+    def hits(self) -> dict[str, int]:
+        """Elements removed or changed per rule, for feedscrub_rule_hits_total."""
+        counts: dict[str, int] = {}
+        for removal in self.removals:
+            counts[removal.rule] = counts.get(removal.rule, 0) + removal.count
+        for link in self.links:
+            counts[link.rule] = counts.get(link.rule, 0) + 1
+        return counts

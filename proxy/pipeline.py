@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from lxml.html import HtmlElement
 
 from proxy import (
     access,
@@ -30,17 +31,15 @@ from proxy import (
     parse,
     render,
     rewrite,
-    sanitize,
 )
 from proxy.backoff import Backoff, backoff_key
 from proxy.bounded import BoundedMap
-from proxy.clean import custom
 from proxy.config import Settings
 from proxy.errors import BadRequest, NotAFeed, NotFound, UpstreamError, UpstreamStatus
 from proxy.feedconfig import FeedOptions, FeedsConfig
 from proxy.fulltext import FillResult, FullText
 from proxy.imageproxy import ImageProxy
-from proxy.models import Entry, Feed, FetchResult, ImageResult, Rendered, Validators
+from proxy.models import Feed, FetchResult, ImageResult, Rendered, Validators
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.singleflight import SingleFlight
 from proxy.siteconfig import SiteConfigs
@@ -89,7 +88,7 @@ class FeedJob:
     fmt: str | None  # None: the upstream's family
     public_base: str
     options: FeedOptions
-    ruleset: custom.Ruleset
+    ruleset: clean.Ruleset
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link
@@ -112,27 +111,29 @@ class FeedJob:
         return path
 
 
-DEFAULT_RULESET = custom.Ruleset(packs=tuple(clean.DEFAULT_RULES))
+DEFAULT_RULESET = clean.DEFAULT_RULESET
 
 
 def transform(
     feed: Feed,
     *,
     policy: rewrite.ImagePolicy,
-    ruleset: custom.Ruleset = DEFAULT_RULESET,
+    ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
     its images; keep everything else as it was."""
+    # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
+    policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
+    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name)
+    contents = _clean_field(feed, "content", policies, ruleset, feed_name)
     entries = tuple(
         rewrite.rewrite_attachments(
-            _transform_entry(feed, entry, item_policy, ruleset, feed_name),
-            item_policy,
+            dataclasses.replace(entry, summary=summaries[i], content=contents[i]),
+            policies[i],
             base_url=feed.source_url or entry.link,
         )
-        # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
-        for entry in feed.entries
-        for item_policy in (rewrite.for_item(policy, entry.link or feed.link),)
+        for i, entry in enumerate(feed.entries)
     )
     image = feed.image
     if image is not None and policy.mode in ("proxy", "template"):
@@ -141,30 +142,47 @@ def transform(
     return dataclasses.replace(feed, entries=entries, image=image)
 
 
-def _transform_entry(
+def _clean_field(
     feed: Feed,
-    entry: Entry,
-    policy: rewrite.ImagePolicy,
-    ruleset: custom.Ruleset,
+    field: str,
+    policies: list[rewrite.ImagePolicy],
+    ruleset: clean.Ruleset,
     feed_name: str,
-) -> Entry:
-    base = entry.base_url or feed.source_url or entry.link
-    context = f"feed={feed_name or feed.source_url} item={entry.guid or entry.link or entry.title}"
+) -> list[str | None]:
+    """Every item's summary (or content) through the clean stage, as one batch: feed rules
+    compare the items' summaries with each other, and their contents with each other."""
+    htmls: list[str] = []
+    owners: list[int] = []
+    for i, entry in enumerate(feed.entries):
+        html = getattr(entry, field)
+        if html is not None:
+            htmls.append(html)
+            owners.append(i)
+    if not htmls:
+        return [None] * len(feed.entries)
+    entries = feed.entries
 
-    def one(html: str | None) -> str | None:
-        if html is None:
-            return None
-        try:
-            root = custom.clean_with(html, ruleset, context=context)
-            rewrite.rewrite_tree(root, base_url=base, policy=policy)
-            return sanitize.sanitize_html(clean.serialise(root))
-        except Exception:
-            # Last resort: one odd item must not fail the feed. It goes out uncleaned but
-            # still sanitised, and the log says which.
-            logger.exception("item %s could not be cleaned; served sanitised only", context)
-            return sanitize.sanitize_html(html)
+    def hook(k: int, root: HtmlElement) -> None:
+        entry = entries[owners[k]]
+        base = entry.base_url or feed.source_url or entry.link
+        rewrite.rewrite_tree(root, base_url=base, policy=policies[owners[k]])
 
-    return dataclasses.replace(entry, summary=one(entry.summary), content=one(entry.content))
+    label = feed_name or feed.source_url
+    contexts = [
+        f"feed={label} item={entries[i].guid or entries[i].link or entries[i].title}"
+        for i in owners
+    ]
+    results = clean.clean_items(
+        htmls,
+        ruleset,
+        rewrite=hook,
+        contexts=contexts,
+        feed=clean.FeedContext(feed_key=label, options=ruleset.options),
+    )
+    out: list[str | None] = [None] * len(feed.entries)
+    for i, cleaned in zip(owners, results, strict=True):
+        out[i] = cleaned.html
+    return out
 
 
 def build_output(
@@ -174,7 +192,7 @@ def build_output(
     policy: rewrite.ImagePolicy,
     self_url: str,
     fallback_date: datetime,
-    ruleset: custom.Ruleset = DEFAULT_RULESET,
+    ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
 ) -> bytes:
     """Parsed feed → served bytes (the synchronous core, also used by `feedscrub clean`)."""

@@ -28,16 +28,16 @@ POLL_SECONDS = 2.0
 @dataclass(frozen=True, slots=True)
 class LoadedFeeds:
     feeds: FeedsConfig
-    rulesets: dict[str, custom.Ruleset]  # feed name -> compiled rules
-    defaults: custom.Ruleset  # for ad-hoc /feed requests
+    rulesets: dict[str, clean.Ruleset]  # feed name -> compiled rules
+    defaults: clean.Ruleset  # for ad-hoc /feed requests
 
 
 def compile_feeds(feeds: FeedsConfig) -> LoadedFeeds:
-    packs = clean.DEFAULT_RULES
+    packs = clean.DEFAULT_PACKS
     return LoadedFeeds(
         feeds=feeds,
-        rulesets={f.name: custom.compile_ruleset(f.options, packs) for f in feeds.feeds},
-        defaults=custom.compile_ruleset(feeds.defaults, packs),
+        rulesets={f.name: clean.compile_ruleset(f.options, packs) for f in feeds.feeds},
+        defaults=clean.compile_ruleset(feeds.defaults, packs),
     )
 
 
@@ -46,7 +46,7 @@ def load_feeds(path: str | None) -> LoadedFeeds:
     if not path:
         return compile_feeds(FeedsConfig())
     document = read_config_file(path)
-    feeds = parse_feeds(document, source=path, check=custom.check, pack_names=clean.RULES)
+    feeds = parse_feeds(document, source=path, check=custom.check, pack_names=clean.PACKS)
     return compile_feeds(feeds)
 
 

@@ -15,30 +15,19 @@ from __future__ import annotations
 
 import dataclasses
 import mimetypes
-import re
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from proxy import referer
+from proxy import htmlurls, referer
 from proxy.models import Entry
 from proxy.signing import image_path
 
-# Attributes lazy-loading scripts keep the real image in, most specific first.
-LAZY_SRC_ATTRIBUTES = (
-    "data-src",
-    "data-lazy-src",
-    "data-original",
-    "data-actualsrc",  # Zhihu
-    "data-orig-src",
-    "data-lazy",
-    "data-lazyload",
-    "data-url",
-)
-LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset")
-# Placeholders lazy loaders put in src until a script swaps the real image in.
-_PLACEHOLDER = re.compile(r"(?i)(^data:|blank\.gif|spacer\.gif|placeholder|lazy[-_]?load|/lazy\.)")
+# Where lazy loaders keep the real image, and their placeholders: proxy.htmlurls.
+LAZY_SRC_ATTRIBUTES = htmlurls.LAZY_SRC_ATTRIBUTES
+LAZY_SRCSET_ATTRIBUTES = htmlurls.LAZY_SRCSET_ATTRIBUTES
+parse_srcset = htmlurls.parse_srcset
 # Wrappers a lazy <img> sits in right beside its <noscript> copy.
 _IMAGE_WRAPPERS = frozenset({"a", "picture", "span", "div", "figure"})
 # What a lazy image and its copy may differ in; copied over when the copy lacks it.
@@ -79,30 +68,6 @@ def proxied_url(url: str, policy: ImagePolicy, *, media: bool = False) -> str:
     return url
 
 
-def parse_srcset(value: str) -> list[tuple[str, str]]:
-    """Split a srcset into (url, descriptor) pairs the way browsers do (commas may sit in URLs)."""
-    candidates: list[tuple[str, str]] = []
-    i, n = 0, len(value)
-    while i < n:
-        while i < n and (value[i].isspace() or value[i] == ","):
-            i += 1
-        start = i
-        while i < n and not value[i].isspace():
-            i += 1
-        url = value[start:i]
-        descriptor = ""
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:
-            descriptor_start = i
-            while i < n and value[i] != ",":
-                i += 1
-            descriptor = value[descriptor_start:i].strip()
-        if url:
-            candidates.append((url, descriptor))
-    return candidates
-
-
 def _resolve(url: str, base: str | None) -> str:
     url = url.strip()
     if not url or not base:
@@ -122,14 +87,13 @@ def _rewrite_srcset(value: str, base: str | None, policy: ImagePolicy) -> str:
         new = _resolve(url, base)
         if policy.mode not in ("absolute", "none"):
             new = proxied_url(new, policy)
-        parts.append(f"{new} {descriptor}".strip())
-    return ", ".join(parts)
+        parts.append((new, descriptor))
+    return htmlurls.join_srcset(parts)
 
 
 def _usable(src: str | None) -> bool:
     """Whether src is a real image URL rather than a lazy loader's placeholder."""
-    value = (src or "").strip()
-    return bool(value) and not _PLACEHOLDER.search(value)
+    return not htmlurls.is_placeholder(src)
 
 
 def _usable_srcset(srcset: str | None) -> bool:
@@ -329,8 +293,10 @@ def rewrite_attachments(entry: Entry, policy: ImagePolicy, *, base_url: str | No
         dataclasses.replace(
             enclosure,
             url=_attachment_url(
-                enclosure.url, attachment_kind(enclosure.url, enclosure.type, None),
-                base_url, policy,
+                enclosure.url,
+                attachment_kind(enclosure.url, enclosure.type, None),
+                base_url,
+                policy,
             ),
         )
         for enclosure in entry.enclosures
@@ -340,9 +306,9 @@ def rewrite_attachments(entry: Entry, policy: ImagePolicy, *, base_url: str | No
             item,
             url=_attachment_url(
                 item.url,
-                "image" if item.kind == "thumbnail" else attachment_kind(
-                    item.url, item.type, item.medium
-                ),
+                "image"
+                if item.kind == "thumbnail"
+                else attachment_kind(item.url, item.type, item.medium),
                 base_url,
                 policy,
             ),
@@ -350,4 +316,3 @@ def rewrite_attachments(entry: Entry, policy: ImagePolicy, *, base_url: str | No
         for item in entry.media
     )
     return dataclasses.replace(entry, enclosures=enclosures, media=media)
-

@@ -43,3 +43,15 @@ def move_clock(client: TestClient[Any, Any], seconds: float) -> None:
     pipeline = client.server.app[PIPELINE]
     base = pipeline.clock
     pipeline.clock = lambda: base() + seconds
+
+
+def cleaned_tree(html: str, packs: tuple[str, ...] | list[str] | None = None) -> str:
+    """What the clean stage's rules leave of html, serialised before the sanitiser: the
+    tree its `rewrite` hook sees (packs: which to run; default every built-in pack)."""
+    from proxy.clean import DEFAULT_RULESET, Ruleset, clean, serialise
+
+    ruleset = DEFAULT_RULESET if packs is None else Ruleset(packs=tuple(packs))
+    seen: list[str] = []
+    cleaned = clean(html, ruleset, rewrite=lambda root: seen.append(serialise(root)))
+    assert cleaned.failed is None, cleaned.failed
+    return seen[0]

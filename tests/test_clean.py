@@ -17,16 +17,19 @@ import pytest
 from lxml.html import HtmlElement
 
 from proxy.clean import (
-    DEFAULT_RULES,
+    DEFAULT_PACKS,
+    DEFAULT_RULESET,
     PACKS,
-    RULES,
-    apply_rules,
-    clean_html,
-    clean_tree,
+    Ruleset,
+    all_rules,
+    clean,
+    clean_items,
     parse_fragment,
+    registry,
     serialise,
 )
-from proxy.clean.share import is_share_url
+from proxy.clean.packs.share import is_share_url
+from tests.helpers import cleaned_tree
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed" / "feedx-rfi-item.html"
@@ -35,9 +38,7 @@ GOLDEN_INPUTS = {"feedx-seed": SEED}  # cases whose input is not tests/data/clea
 
 
 def run(rule: str, html: str) -> str:
-    root = parse_fragment(html)
-    apply_rules(root, [rule])
-    return serialise(root)
+    return cleaned_tree(html, [rule])
 
 
 def canon(html: str) -> str:
@@ -465,14 +466,14 @@ def test_rules_keep_attributes_the_rewrite_stage_reads() -> None:
         'data-lazy-src="c.jpg" data-srcset="d.jpg 2x" data-actualsrc="e.jpg" srcset="f.jpg 1x">'
         "</p>"
     )
-    assert serialise(clean_tree(html)) == canon(html)
+    assert cleaned_tree(html) == canon(html)
 
 
 # --- registry and failure handling ------------------------------------------------------
 
 
 def test_default_rules_run_every_rule_in_the_documented_order() -> None:
-    assert DEFAULT_RULES == (
+    assert DEFAULT_PACKS == (
         "feedx",
         "share",
         "pixels",
@@ -485,29 +486,37 @@ def test_default_rules_run_every_rule_in_the_documented_order() -> None:
         "empty",
         "separators",
     )
-    assert set(DEFAULT_RULES) == set(RULES) == set(PACKS)
+    assert tuple(PACKS) == DEFAULT_PACKS == DEFAULT_RULESET.packs
+    assert [rule.pack for rule in all_rules()] == sorted(
+        (rule.pack for rule in all_rules()), key=DEFAULT_PACKS.index
+    )
 
 
-@pytest.mark.parametrize("name", sorted(RULES))
-def test_every_rule_has_a_one_line_summary(name: str) -> None:
-    doc = RULES[name].__doc__
-    assert doc is not None and doc.strip().splitlines()[0].endswith(".")
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.id)
+def test_every_rule_has_a_pack_a_name_and_a_one_line_reason(rule: registry.Rule) -> None:
+    assert rule.id == f"{rule.pack}.{rule.name}" and rule.pack in PACKS
+    assert rule.reason and "\n" not in rule.reason
+    assert rule.reason.endswith("."), rule.id
 
 
-def test_apply_rules_refuses_unknown_rule_before_running_any() -> None:
-    root = parse_fragment("<p>a</p><br>")
-    with pytest.raises(ValueError, match="'nope'"):
-        apply_rules(root, ["separators", "nope"])
-    assert serialise(root) == "<p>a</p><br>"
+def test_rule_ids_are_unique() -> None:
+    ids = [rule.id for rule in all_rules()]
+    assert len(ids) == len(set(ids))
 
 
-def test_apply_rules_lets_rule_errors_propagate(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(root: HtmlElement) -> None:
-        raise RuntimeError("broken rule")
+def _with_pack(
+    monkeypatch: pytest.MonkeyPatch, name: str, function: registry.ItemRuleFunction
+) -> None:
+    pack = registry.Pack(name, "a test pack", [registry.make_rule(name, "rule", function, "x.")])
+    monkeypatch.setitem(registry.PACKS, name, pack)
 
-    monkeypatch.setitem(RULES, "broken", broken)
-    with pytest.raises(RuntimeError, match="broken rule"):
-        apply_rules(parse_fragment("<p>a</p>"), ["broken"])
+
+def test_unknown_pack_leaves_the_item_as_it_was(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="proxy.clean"):
+        cleaned = clean("<p>a</p><br>", Ruleset(packs=("separators", "nope")), context="feed=f")
+    assert cleaned.html == clean("<p>a</p><br>", Ruleset(packs=())).html == "<p>a</p><br>"
+    assert cleaned.removals == () and cleaned.failed == "unknown pack"
+    assert any("'nope'" in r.getMessage() for r in caplog.records)
 
 
 def test_failing_rule_leaves_the_item_as_it_was(
@@ -518,24 +527,31 @@ def test_failing_rule_leaves_the_item_as_it_was(
         root[0].drop_tree()
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(RULES, "half_then_fail", half_then_fail)
+    _with_pack(monkeypatch, "half_then_fail", half_then_fail)
     html = "<p>first</p><p><span><span>second</span></span></p><br><hr>"
+    ruleset = Ruleset(packs=("spans", "half_then_fail", "empty"))
     with caplog.at_level(logging.WARNING, logger="proxy.clean"):
-        root = clean_tree(html, ["spans", "half_then_fail", "empty"], context="feed=f item=7")
-    assert serialise(root) == canon(html)  # not even the spans rule's work survives
+        cleaned = clean(html, ruleset, context="feed=f item=7")
+    # Not even the spans rule's work survives, nor its attribution.
+    assert cleaned.html == clean(html, Ruleset(packs=())).html
+    assert cleaned.removals == () and cleaned.failed == "half_then_fail.rule"
     [record] = [r for r in caplog.records if "half_then_fail" in r.getMessage()]
     assert record.levelno == logging.WARNING
     assert "feed=f item=7" in record.getMessage()
     assert "boom" in record.getMessage()
 
 
-def test_clean_tree_with_unknown_rule_logs_and_keeps_item(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.WARNING, logger="proxy.clean"):
-        root = clean_tree("<p>a</p><br>", ["nope"], context="feed=f")
-    assert serialise(root) == "<p>a</p><br>"
-    assert any("'nope'" in r.getMessage() and "feed=f" in r.getMessage() for r in caplog.records)
+def test_a_failing_item_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail_on_x(root: HtmlElement) -> None:
+        """Fails on items that say x."""
+        if "x" in root.text_content():
+            raise RuntimeError("x")
+
+    _with_pack(monkeypatch, "fail_on_x", fail_on_x)
+    ruleset = Ruleset(packs=("fail_on_x", "separators"))
+    first, second = clean_items(["<p>x</p><br>", "<p>y</p><br>"], ruleset)
+    assert (first.html, first.failed) == ("<p>x</p><br>", "fail_on_x.rule")
+    assert (second.html, second.failed) == ("<p>y</p>", None)
 
 
 # --- parsing and serialising ------------------------------------------------------------
@@ -564,7 +580,7 @@ def test_parse_fragment_never_raises(html: str, expected: str) -> None:
 def test_parse_fragment_survives_deep_nesting(caplog: pytest.LogCaptureFixture) -> None:
     html = "<p>intro</p>" + "<div>" * 100_000 + "deep" + "</div>" * 100_000
     with caplog.at_level(logging.WARNING, logger="proxy.clean"):
-        cleaned = clean_html(html)
+        cleaned = clean(html).html
     assert cleaned.startswith("<p>intro</p>")
     assert any("parser limit" in r.getMessage() for r in caplog.records)
 
@@ -596,7 +612,7 @@ def test_golden_cases_are_all_present() -> None:
 
 @pytest.mark.parametrize("case", golden_cases())
 def test_golden(case: str) -> None:
-    actual = clean_html(golden_input(case))
+    actual = clean(golden_input(case)).html
     expected_path = GOLDEN_DIR / f"{case}.expected.html"
     if os.environ.get("REGEN_GOLDEN"):
         expected_path.write_text(actual + "\n", encoding="utf-8")
@@ -611,11 +627,11 @@ def test_seed_keeps_every_character_of_every_paragraph() -> None:
     seed = SEED.read_text(encoding="utf-8")
     before = paragraphs(seed)
     assert len(before) == 14  # the lead paragraph and the thirteen article paragraphs
-    assert paragraphs(clean_html(seed)) == before
+    assert paragraphs(clean(seed).html) == before
 
 
 def test_seed_keeps_date_line_and_lead_image() -> None:
-    root = lxml.html.fragment_fromstring(clean_html(SEED.read_text(encoding="utf-8")), "div")
+    root = lxml.html.fragment_fromstring(clean(SEED.read_text(encoding="utf-8")).html, "div")
     first, image = root[0], root[1]
     assert (first.tag, first.text_content()) == ("div", "18/06/2023 - 23:50")
     assert image.tag == "img" and image.get("src", "").startswith("https://s.rfi.fr/media/")
@@ -642,11 +658,11 @@ def test_seed_keeps_date_line_and_lead_image() -> None:
     ],
 )
 def test_seed_junk_is_gone(junk: str) -> None:
-    assert junk not in clean_html(SEED.read_text(encoding="utf-8"))
+    assert junk not in clean(SEED.read_text(encoding="utf-8")).html
 
 
 def test_seed_has_no_empty_elements() -> None:
-    root = lxml.html.fragment_fromstring(clean_html(SEED.read_text(encoding="utf-8")), "div")
+    root = lxml.html.fragment_fromstring(clean(SEED.read_text(encoding="utf-8")).html, "div")
     empty = [
         el.tag for el in root.iterdescendants() if el.tag != "img" and not el.text_content().strip()
     ]
@@ -655,7 +671,7 @@ def test_seed_has_no_empty_elements() -> None:
 
 def test_chinese_promo_footer_that_is_not_feedx_is_left_alone() -> None:
     source = golden_input("zh-cdt-promo-footer")
-    cleaned = clean_html(source)
+    cleaned = clean(source).html
     footer_links = re.findall(r">([^<>]+)</a>", source.split("<hr />")[1])
     assert footer_links == [
         "中国数字时代",
@@ -672,14 +688,14 @@ def test_chinese_promo_footer_that_is_not_feedx_is_left_alone() -> None:
 
 
 def test_stats_pixel_is_removed_and_the_smiley_kept() -> None:
-    cleaned = clean_html(golden_input("wordpresscom-stats-pixel"))
+    cleaned = clean(golden_input("wordpresscom-stats-pixel")).html
     assert "pixel.wp.com" not in cleaned
     assert "1f609.png" in cleaned
 
 
 def test_blogger_spacers_and_spans_are_gone_but_text_stays() -> None:
     source = golden_input("blogger-nested-spans")
-    cleaned = clean_html(source)
+    cleaned = clean(source).html
     assert "<span" not in cleaned
     assert "<div><br></div>" not in cleaned
     assert squash(lxml.html.fragment_fromstring(cleaned, "div").text_content()) == squash(

@@ -14,26 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml.html import HtmlElement
 
 from proxy.clean import (
-    DEFAULT_RULES,
+    DEFAULT_PACKS,
     PACKS,
-    RULES,
-    apply_rules,
-    clean_html,
-    clean_tree,
+    Ruleset,
+    clean,
     parse_fragment,
     serialise,
 )
-from proxy.clean.tracking import strip_tracking
+from proxy.clean.packs.tracking import strip_tracking
+from tests.helpers import cleaned_tree
 
 GOLDEN_DIR = Path(__file__).parent / "data" / "clean"
 
 
 def run(pack: str, html: str) -> str:
-    root = parse_fragment(html)
-    apply_rules(root, [pack])
-    return serialise(root)
+    return cleaned_tree(html, [pack])
 
 
 def canon(html: str) -> str:
@@ -469,9 +467,8 @@ LOOK_ALIKES = [
 
 @pytest.mark.parametrize("html", LOOK_ALIKES)
 def test_look_alikes_survive_every_pack(html: str) -> None:
-    root = parse_fragment(html)
-    apply_rules(root, [name for name in DEFAULT_RULES if name not in ("empty", "spans")])
-    assert serialise(root) == canon(html)
+    packs = [name for name in DEFAULT_PACKS if name not in ("empty", "spans")]
+    assert cleaned_tree(html, packs) == canon(html)
 
 
 # --- golden items -----------------------------------------------------------------------
@@ -590,16 +587,17 @@ def test_golden_item_keeps_every_article_paragraph(case: str) -> None:
     expected = paragraphs(html, golden.junk)
     assert len(expected) < len(paragraphs(html)) or golden.junk == "/nothing"
     assert paragraphs(run(golden.pack, html)) == expected
-    assert paragraphs(clean_html(html)) == expected  # and with every pack, sanitised
+    assert paragraphs(clean(html).html) == expected  # and with every pack, sanitised
 
 
 # --- the pack registry ------------------------------------------------------------------
 
 
 def test_packs_are_the_rules_with_a_one_line_description() -> None:
-    assert list(PACKS) == list(RULES) == list(DEFAULT_RULES)
-    for name, description in PACKS.items():
-        assert description and "\n" not in description, name
+    assert list(PACKS) == list(DEFAULT_PACKS)
+    for name, pack in PACKS.items():
+        assert pack.summary and "\n" not in pack.summary, name
+        assert pack.rules, name
 
 
 # --- shortcuts: what the rules skip on ItemHints' word must be nothing -----------------
@@ -624,9 +622,9 @@ def test_the_hints_only_skip_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every input cleans the same when the hints say that every marker may be there."""
     from proxy.clean.nodes import ItemHints
 
-    quick = [clean_html(html) for html in ALL_INPUTS]
+    quick = [clean(html).html for html in ALL_INPUTS]
     monkeypatch.setattr(ItemHints, "may_contain", lambda self, *markers: True)
-    assert [clean_html(html) for html in ALL_INPUTS] == quick
+    assert [clean(html).html for html in ALL_INPUTS] == quick
 
 
 @pytest.mark.parametrize(
@@ -637,16 +635,16 @@ def test_the_hints_only_skip_work(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_feedx_after_spans_finds_a_marker_that_spans_split(html: str) -> None:
-    """Unwrapping the spans joins the marker's pieces; feedx reads it whole, in a tree it
-    cleans (clean_tree) and in any tree (apply_rules)."""
-    assert serialise(clean_tree(html, ["spans", "feedx"])) == "<p>a</p>"
-    root = parse_fragment(html)
-    apply_rules(root, ["spans", "feedx"])
-    assert serialise(root) == "<p>a</p>"
+    """Unwrapping the spans joins the marker's pieces; feedx reads it whole."""
+    assert cleaned_tree(html, ["spans", "feedx"]) == "<p>a</p>"
 
 
 def test_spans_leave_each_text_and_tail_as_one_text_node() -> None:
-    root = parse_fragment("<p>a<span>b<span>c</span></span>d<i>e</i>f<span>g</span>h</p>")
-    apply_rules(root, ["spans"])
-    assert serialise(root) == "<p>abcd<i>e</i>fgh</p>"
-    assert root.xpath("count(//text())") == 3  # "abcd", "e", "fgh"
+    seen: list[tuple[str, float]] = []
+
+    def look(root: HtmlElement) -> None:
+        seen.append((serialise(root), root.xpath("count(//text())")))
+
+    html = "<p>a<span>b<span>c</span></span>d<i>e</i>f<span>g</span>h</p>"
+    clean(html, Ruleset(packs=("spans",)), rewrite=look)
+    assert seen == [("<p>abcd<i>e</i>fgh</p>", 3)]  # "abcd", "e", "fgh"

@@ -14,8 +14,11 @@ NO_PACKS: tuple[str, ...] = ()
 
 
 def run(html: str, **options: object) -> str:
-    ruleset = custom.compile_ruleset(FeedOptions(**options), NO_PACKS)  # type: ignore[arg-type]
-    return clean.serialise(custom.clean_with(html, ruleset, context="test"))
+    """The item tree after the feed's own rules (no packs), as the rewrite hook sees it."""
+    ruleset = clean.compile_ruleset(FeedOptions(**options), NO_PACKS)  # type: ignore[arg-type]
+    seen: list[str] = []
+    clean.clean(html, ruleset, rewrite=lambda root: seen.append(clean.serialise(root)))
+    return seen[0]
 
 
 @pytest.mark.parametrize(
@@ -100,16 +103,20 @@ def test_runaway_replace_leaves_item_as_it_was(caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.WARNING):
         out = run(html, replace=(Replacement("(x+x+)+y", ""),))
     assert out == html
-    assert "rule=replace" in caplog.text
+    assert "'custom.replace'" in caplog.text
 
 
 def test_packs_and_custom_rules_together() -> None:
-    ruleset = custom.compile_ruleset(FeedOptions(remove=(".promo",)), clean.DEFAULT_RULES)
+    ruleset = clean.compile_ruleset(FeedOptions(remove=(".promo",)), clean.DEFAULT_PACKS)
     html = (
         '<p>Body</p><div class="promo">buy</div><br><hr><div>获取更多RSS：<br>'
         '<a href="https://feedx.net">https://feedx.net</a></div>'
     )
-    assert clean.serialise(custom.clean_with(html, ruleset)) == "<p>Body</p>"
+    cleaned = clean.clean(html, ruleset)
+    assert cleaned.html == "<p>Body</p>"
+    assert [(r.rule, r.text) for r in cleaned.removals if r.pack == "custom"] == [
+        ("custom.remove", "buy")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.clean import RULES
+from proxy.clean import PACKS
 from proxy.config import OPTIONS
 from proxy.feedconfig import FILTER_FIELDS, OPTION_KEYS
 from proxy.server.routes import ROUTES
@@ -28,7 +28,7 @@ def test_every_setting_is_in_the_settings_table(option: object) -> None:
     assert re.search(rf"^\| `{env}` \|", README, re.M), f"{env} missing from README's table"
 
 
-@pytest.mark.parametrize("pack", sorted(RULES))
+@pytest.mark.parametrize("pack", sorted(PACKS))
 def test_every_rule_pack_is_documented(pack: str) -> None:
     assert re.search(rf"^\| `{pack}` \|", _section("Rule packs"), re.M), pack
 

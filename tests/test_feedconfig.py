@@ -61,7 +61,7 @@ rules = ["feedx", "share"]
     assert a.options.replace == (Replacement("foo", "bar"),)
     assert a.options.include == (FieldFilter("title", "news"),)
     assert loaded.rulesets["b"].packs == ("feedx", "share")
-    assert len(loaded.rulesets["a"].tree_rules) == 3  # remove x2, strip_params
+    assert len(loaded.rulesets["a"].custom_rules) == 3  # remove x2, strip_params
     assert loaded.rulesets["a"].fingerprint != loaded.rulesets["b"].fingerprint
 
 

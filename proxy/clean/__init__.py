@@ -1,186 +1,216 @@
-"""Cleaning rules over one lxml tree per item. Does no I/O.
+"""The clean stage: one item's HTML in, its cleaned and sanitised HTML and what was removed out.
 
-The clean stage parses an item's HTML once (`parse_fragment`), runs the named rules over the
-tree in order (`apply_rules`, or `clean_tree`, which never fails), and serialises once
-(`serialise`). Between `clean_tree` and `serialise` the pipeline's rewrite stage changes
-image URLs on the same tree; `proxy.sanitize.sanitize_html` is the last pass over the string.
+    from proxy.clean import clean, clean_items, DEFAULT_RULESET, compile_ruleset
+    cleaned = clean(html, ruleset)          # -> proxy.models.Cleaned (no lxml needed to read it)
+    cleaned.html                            # sanitised HTML, ready for the feed
+    cleaned.removals                        # (Removal(rule="share.endpoint_links", pack="share",
+                                            #   tag="a", text="Tweet", reason="…"), …)
+    cleaned.links                           # (LinkChange(rule="tracking.parameters", old, new), …)
+    clean_items([html, …], ruleset, rewrite=hook)   # a whole feed: feed rules see every item
+
+`ruleset` is a `Ruleset` (`compile_ruleset(feed_options, DEFAULT_PACKS)`, or
+`DEFAULT_RULESET`): built-in packs by name, then the feed's own rules. Packs live in
+proxy/clean/packs/<pack>.py as small named rules registered with `registry.item_rule` (one
+tree) or `registry.feed_rule` (every item's tree at once, e.g. boilerplate detection); a
+rule removes through `nodes.drop`, so its removals are attributed to "<pack>.<name>" with
+its docstring's first line as the reason. `rewrite(i, root)` runs on each cleaned tree
+before it is serialised (the pipeline's image/link rewrite). Never raises: a rule that
+fails leaves its item as it came (sanitised), `Cleaned.failed` names the rule, the log says
+which item. Every hit is counted in feedscrub_rule_hits_total{rule="<pack>.<name>"}.
 """
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from lxml import etree
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import ItemHints, cleaning, html_parser
-from proxy.clean.rules import RULES, Rule
+from proxy import metrics
+from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
+from proxy.clean.attribution import ItemRecord, recording, running
+from proxy.clean.custom import apply_replacements
+from proxy.clean.nodes import ItemHints, cleaning
+from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
+from proxy.clean.ruleset import Ruleset, compile_ruleset
+from proxy.clean.tree import parse_fragment, parse_source, serialise
+from proxy.models import Cleaned
 from proxy.sanitize import drop_non_xml_chars, sanitize_html
 
 __all__ = [
-    "DEFAULT_RULES",
+    "DEFAULT_PACKS",
+    "DEFAULT_RULESET",
     "PACKS",
-    "RULES",
-    "apply_rules",
-    "clean_html",
-    "clean_tree",
+    "Cleaned",
+    "FeedContext",
+    "Ruleset",
+    "all_rules",
+    "clean",
+    "clean_items",
+    "compile_ruleset",
     "parse_fragment",
     "serialise",
 ]
 
 logger = logging.getLogger(__name__)
 
-# Every built-in pack, in run order. Each is anchored on markers specific enough to be safe
-# on any feed, so all of them are on by default. The platform packs come after `spans`
-# (they read paragraph text, direct once bare spans are gone), `tracking` after every rule
-# that removes links, `empty` after everything that can leave a container empty, and
-# `separators` last, to trim what the footers left at the ends.
-DEFAULT_RULES: tuple[str, ...] = tuple(RULES)
+# Every built-in pack, in run order (proxy/clean/packs/__init__.py says why this order).
+# Each is anchored on markers specific enough to be safe on any feed, so all are on by default.
+DEFAULT_PACKS: tuple[str, ...] = tuple(PACKS)
+DEFAULT_RULESET = Ruleset(packs=DEFAULT_PACKS)
 
-# One line per pack, for the documentation (README.md lists every one).
-PACKS: dict[str, str] = {
-    "feedx": "feedx.net's 获取更多RSS footer with its feedx links and the <br>/<hr> before it",
-    "share": "share buttons and bars: share-endpoint links (Facebook, X, WhatsApp, AddToAny,"
-    " ShareThis, Jetpack ?share=…), share widgets (sharedaddy, a2a_*, sharethis), labels",
-    "pixels": "1×1 images and images from tracker hosts (FeedBurner ~r, pixel.wp.com,"
-    " stats.wordpress.com, medium.com/_/stat, …)",
-    "spans": "bare <span> wrappers without attributes, keeping their text",
-    "wordpress": '"The post … appeared first on …", Jetpack sharedaddy/related posts/post'
-    " flair, AddToAny, YARPP, WordPress.com share links and stats pixel",
-    "feedburner": "FeedBurner's div.feedflare, its ~ff/~f/~a links and images, its ads and"
-    " the ~r view pixel",
-    "medium": 'Medium\'s "… was originally published in … on Medium …" footer and its'
-    " _/stat view pixel",
-    "substack": "Substack's subscribe widgets and Subscribe now / Share / Leave a comment buttons",
-    "tracking": "utm_*, fbclid, gclid, mc_eid and other tracking parameters on links",
-    "empty": "elements left with no text and no media (never table or list structure)",
-    "separators": "<br>/<hr> and whitespace at the very start and end of the item",
-}
-
-# lxml parsers must not be shared between threads, and the pipeline may clean in a pool.
-_parsers = threading.local()
+TreeHook = Callable[[int, HtmlElement], None]
 
 
-def _parser() -> etree.HTMLParser:
-    parser = getattr(_parsers, "parser", None)
-    if parser is None:
-        # Comments go at parse time (MS Word conditional comments, <!--more-->); libxml2's
-        # default limits stay on (no huge_tree): nesting deeper than 256 is cut off there.
-        parser = html_parser(remove_comments=True, remove_pis=True, no_network=True)
-        _parsers.parser = parser
-    return parser
+class _Item:
+    """One item while it is being cleaned."""
 
+    __slots__ = ("original", "source", "root", "hints", "record", "failed", "context")
 
-def parse_fragment(html: str) -> HtmlElement:
-    """Parse an item's HTML into a container <div> holding the fragment. Never raises.
+    def __init__(self, original: str, context: str) -> None:
+        self.original = original
+        self.context = context
+        self.failed: str | None = None
+        self.record = ItemRecord()
+        self.source = ""
+        self.root: HtmlElement = parse_source("")
+        self.hints = ItemHints("")
 
-    Parameters:
-        html: the item HTML as text (a fragment, or a whole document whose body is used).
+    def start(self, html: str) -> None:
+        self.source = drop_non_xml_chars(html)
+        self.root = parse_source(self.source)
+        self.hints = ItemHints(self.source)
 
-    Returns the container; empty for empty or unparseable input. Characters XML cannot
-    carry (C0 controls, lone surrogates) are dropped first: the output must become XML,
-    and lxml refuses them when a rule edits text. Content past libxml2's limits (nesting
-    deeper than 256, a text node over 10 MB) is cut off and logged.
-    """
-    return _parse(drop_non_xml_chars(html))
-
-
-def _parse(source: str) -> HtmlElement:
-    parser = _parser()
-    try:
-        # Open <html><body> ourselves so that everything, including a leading <title>,
-        # <meta> or <style>, lands in the body instead of an implied <head>.
-        document = etree.fromstring("<html><body>" + source, parser)
-    except (etree.LxmlError, ValueError, TypeError) as exc:
-        logger.warning("clean: unparseable item HTML, using an empty item: %r", exc)
-        return parser.makeelement("div")
-    limits = [e.message for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"]
-    if limits:
-        logger.warning("clean: item HTML hit a parser limit, rest dropped: %s", limits[0])
-    container: HtmlElement = parser.makeelement("div")
-    body = document.find("body") if document is not None else None
-    if body is not None:
-        container.text = body.text
-        container.extend(list(body))  # moves the children, tails included
-    return container
-
-
-def _resolve(rule_names: Sequence[str]) -> list[tuple[str, Rule]]:
-    unknown = [name for name in rule_names if name not in RULES]
-    if unknown:
-        raise ValueError(
-            f"clean: unknown rule {', '.join(map(repr, unknown))}; known: {', '.join(RULES)}"
+    def give_up(self, rule: str, exc: BaseException) -> None:
+        """Leave the item as it came: a half-cleaned item is worse than an uncleaned one."""
+        logger.warning(
+            "clean: rule %r failed, item left as it was (context=%s): %r",
+            rule,
+            self.context or "-",
+            exc,
         )
-    return [(name, RULES[name]) for name in rule_names]
+        self.failed = rule
+        self.record = ItemRecord()
+        self.root = parse_fragment(self.original)
 
 
-def apply_rules(root: HtmlElement, rule_names: Sequence[str] = DEFAULT_RULES) -> None:
-    """Run the named rules, in the order given, over root (mutated in place).
-
-    Raises ValueError naming any unknown rule before running anything; exceptions from a
-    rule propagate.
-    """
-    for _name, rule in _resolve(rule_names):
-        rule(root)
-
-
-def clean_tree(
-    html: str, rule_names: Sequence[str] = DEFAULT_RULES, *, context: str = ""
-) -> HtmlElement:
-    """Parse html once and run the rules over it. Never raises.
+def clean(
+    html: str,
+    ruleset: Ruleset = DEFAULT_RULESET,
+    *,
+    rewrite: Callable[[HtmlElement], None] | None = None,
+    context: str = "",
+) -> Cleaned:
+    """Clean and sanitise one item's HTML. Never raises.
 
     Parameters:
-        html: the item HTML.
-        rule_names: rules to run, in order (default: every built-in rule).
+        html: the item HTML (a fragment, or a whole document whose body is used).
+        ruleset: the packs and custom rules to run (default: every built-in pack).
+        rewrite: called with the cleaned tree before it is serialised (links, images).
         context: what the item is (feed URL, item id), for the log line when a rule fails.
-
-    If a rule raises, or a name is unknown, logs a warning and returns a fresh parse of
-    html: the item is left as it was, never dropped and never half-cleaned.
     """
-    source = drop_non_xml_chars(html)
-    root = _parse(source)
+    hook: TreeHook | None = None if rewrite is None else (lambda _i, root: rewrite(root))
+    return clean_items([html], ruleset, rewrite=hook, contexts=[context])[0]
+
+
+def clean_items(
+    htmls: Sequence[str],
+    ruleset: Ruleset = DEFAULT_RULESET,
+    *,
+    rewrite: TreeHook | None = None,
+    contexts: Sequence[str] = (),
+    feed: FeedContext | None = None,
+) -> list[Cleaned]:
+    """Clean every item of one feed: item rules on each tree, feed rules on all of them.
+
+    Parameters:
+        htmls: each item's HTML (summary or content), in feed order.
+        ruleset: as for clean.
+        rewrite: called as rewrite(index, tree) on each cleaned tree before serialising.
+        contexts: per item, what it is, for log lines ("" when not given).
+        feed: what feed rules know about the feed (its key, options, memory).
+
+    Returns one Cleaned per input, in order. Never raises.
+    """
+    items = [_Item(html, contexts[i] if i < len(contexts) else "") for i, html in enumerate(htmls)]
     try:
-        rules = _resolve(rule_names)
+        rules = ruleset.rules()
     except ValueError as exc:
-        logger.warning("%s (context=%s); item left as it was", exc, context or "-")
-        return root
-    with cleaning(root, ItemHints(source)):
-        for name, rule in rules:
+        logger.warning("%s; items left as they were", exc)
+        rules = ()
+        for item in items:
+            item.failed = "unknown pack"
+    _run(items, ruleset, rules, feed or FeedContext(options=ruleset.options))
+    results = [_finish(i, item, rewrite) for i, item in enumerate(items)]
+    _count(results)
+    return results
+
+
+def _run(items: list[_Item], ruleset: Ruleset, rules: Sequence[Rule], feed: FeedContext) -> None:
+    for item in items:
+        if item.failed:
+            item.root = parse_fragment(item.original)
+            continue
+        html = item.original
+        if ruleset.replacements:
             try:
-                rule(root)
-            except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
-                logger.warning(
-                    "clean: rule %r failed, item left as it was (context=%s): %r",
-                    name,
-                    context or "-",
-                    exc,
-                )
-                return _parse(source)
-    return root
+                html = apply_replacements(html, ruleset.replacements)
+            except Exception as exc:  # a runaway pattern (TimeoutError) or a bad replacement
+                item.give_up("custom.replace", exc)
+                continue
+        item.start(html)
+    records = {id(item.root): item.record for item in items if not item.failed}
+    with recording(records):
+        for rule in rules:
+            live = [item for item in items if not item.failed]
+            if not live:
+                return
+            with running(rule.info):
+                if rule.item is not None:
+                    for item in live:
+                        _run_item_rule(rule, item, records)
+                elif rule.feed is not None:
+                    _run_feed_rule(rule, live, feed, records)
 
 
-def serialise(root: HtmlElement) -> str:
-    """The inner HTML of the container: its text and children, without the wrapper <div>."""
-    if root.tag == "div" and not root.attrib:
-        # The container parse_fragment makes: serialise it whole and cut "<div>"/"</div>",
-        # one call into libxml2 instead of one per child.
-        whole = str(etree.tostring(root, method="html", encoding="unicode", with_tail=False))
-        return whole[len("<div>") : -len("</div>")]
-    parts = [html_lib.escape(root.text, quote=False)] if root.text else []
-    parts.extend(
-        str(etree.tostring(child, method="html", encoding="unicode", with_tail=True))
-        for child in root
-    )
-    return "".join(parts)
+def _run_item_rule(rule: Rule, item: _Item, records: dict[int, ItemRecord]) -> None:
+    assert rule.item is not None
+    try:
+        with cleaning(item.root, item.hints):
+            rule.item(item.root)
+    except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
+        records.pop(id(item.root), None)
+        item.give_up(rule.label or rule.id, exc)
 
 
-def clean_html(html: str, rule_names: Sequence[str] = DEFAULT_RULES) -> str:
-    """Clean and sanitise one item's HTML: sanitize_html(serialise(clean_tree(html))).
+def _run_feed_rule(
+    rule: Rule, live: list[_Item], feed: FeedContext, records: dict[int, ItemRecord]
+) -> None:
+    assert rule.feed is not None
+    try:
+        rule.feed([item.root for item in live], feed)
+    except Exception as exc:  # it may have edited some trees: all of them go back
+        for item in live:
+            records.pop(id(item.root), None)
+            item.give_up(rule.label or rule.id, exc)
 
-    For callers that do not rewrite images between the two; the pipeline calls the
-    steps itself.
-    """
-    return sanitize_html(serialise(clean_tree(html, rule_names)))
+
+def _finish(index: int, item: _Item, rewrite: TreeHook | None) -> Cleaned:
+    removals, links = item.record.finished()
+    try:
+        if rewrite is not None:
+            rewrite(index, item.root)
+        return Cleaned(sanitize_html(serialise(item.root)), removals, links, item.failed)
+    except Exception:
+        # Last resort (a rewrite bug): the item goes out uncleaned but still sanitised.
+        logger.exception("clean: item could not be finished (context=%s)", item.context or "-")
+        return Cleaned(sanitize_html(item.original), failed=item.failed or "rewrite")
+
+
+def _count(results: Sequence[Cleaned]) -> None:
+    totals: dict[str, int] = {}
+    for cleaned in results:
+        for rule, hits in cleaned.hits().items():
+            totals[rule] = totals.get(rule, 0) + hits
+    for rule, hits in totals.items():
+        metrics.count_rule(rule, hits)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import regex
@@ -19,19 +18,25 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
-from proxy import clean, metrics
+from proxy.clean import attribution
+from proxy.clean.nodes import cut_text, drop, set_link
+from proxy.clean.registry import Rule, make_rule
 from proxy.feedconfig import FeedOptions, Replacement
 
 logger = logging.getLogger(__name__)
 
 REGEX_SECONDS = 0.25  # per match; a feed of 100 items cannot stall a worker for long
-Rule = Callable[[HtmlElement], None]
+ItemRule = Callable[[HtmlElement], None]
 
-
-@dataclass(frozen=True, slots=True)
-class NamedRule:
-    name: str  # e.g. "remove[0]" — how the log names a rule that failed
-    apply: Rule
+# Why each kind of the feed's own rules removes what it removes (attribution's reason).
+REASONS = {
+    "remove": "matched a CSS selector in this feed's `remove` rules",
+    "remove_xpath": "matched an XPath in this feed's `remove_xpath` rules",
+    "remove_text": "its text matched a pattern in this feed's `remove_text` rules",
+    "remove_after": "at or after a match of this feed's `remove_after` rules",
+    "unwrap": "matched a CSS selector in this feed's `unwrap` rules (content kept)",
+    "strip_params": "query parameters named in this feed's `strip_params` rules",
+}
 
 
 def check(kind: str, value: str) -> str | None:
@@ -54,10 +59,10 @@ def check(kind: str, value: str) -> str | None:
 
 def _drop(element: HtmlElement) -> None:
     if element.getparent() is not None:
-        element.drop_tree()  # keeps the tail text: it belongs to the parent
+        drop(element)  # keeps the tail text: it belongs to the parent
 
 
-def _remove_css(selector: str) -> Rule:
+def _remove_css(selector: str) -> ItemRule:
     compiled = CSSSelector(selector)
 
     def rule(root: HtmlElement) -> None:
@@ -68,7 +73,7 @@ def _remove_css(selector: str) -> Rule:
     return rule
 
 
-def _remove_xpath(expression: str) -> Rule:
+def _remove_xpath(expression: str) -> ItemRule:
     compiled = etree.XPath(expression)
 
     def rule(root: HtmlElement) -> None:
@@ -79,12 +84,13 @@ def _remove_xpath(expression: str) -> Rule:
     return rule
 
 
-def _unwrap(selector: str) -> Rule:
+def _unwrap(selector: str) -> ItemRule:
     compiled = CSSSelector(selector)
 
     def rule(root: HtmlElement) -> None:
         for element in compiled(root):
             if element is not root and element.getparent() is not None:
+                attribution.unwrapped(root, str(element.tag))
                 element.drop_tag()
 
     return rule
@@ -107,7 +113,7 @@ def _smallest_matches(root: HtmlElement, pattern: regex.Pattern[str]) -> list[Ht
     return found
 
 
-def _remove_text(expression: str) -> Rule:
+def _remove_text(expression: str) -> ItemRule:
     pattern = regex.compile(expression)
 
     def rule(root: HtmlElement) -> None:
@@ -117,7 +123,7 @@ def _remove_text(expression: str) -> Rule:
     return rule
 
 
-def _remove_after(expression: str) -> Rule:
+def _remove_after(expression: str) -> ItemRule:
     pattern = regex.compile(expression)
 
     def rule(root: HtmlElement) -> None:
@@ -130,7 +136,10 @@ def _remove_after(expression: str) -> Rule:
         while node is not root:
             parent = node.getparent()
             for sibling in list(node.itersiblings()):
+                attribution.removed(sibling)
+                cut_text(sibling, sibling.tail or "")
                 parent.remove(sibling)
+            cut_text(node, node.tail or "")
             node.tail = None
             node = parent
         _drop(marker)
@@ -138,7 +147,7 @@ def _remove_after(expression: str) -> Rule:
     return rule
 
 
-def _strip_params(globs: Sequence[str]) -> Rule:
+def _strip_params(globs: Sequence[str]) -> ItemRule:
     patterns = tuple(glob.lower() for glob in globs)
 
     def keep(name: str) -> bool:
@@ -155,26 +164,34 @@ def _strip_params(globs: Sequence[str]) -> Rule:
             query = parse_qsl(parts.query, keep_blank_values=True)
             kept = [(k, v) for k, v in query if keep(k)]
             if len(kept) != len(query):
-                element.set(attribute, urlunsplit(parts._replace(query=urlencode(kept))))
+                set_link(element, attribute, urlunsplit(parts._replace(query=urlencode(kept))))
 
     return rule
 
 
-def compile_rules(options: FeedOptions) -> tuple[NamedRule, ...]:
-    """The tree rules of one feed's options, in a fixed order (removals, then unwraps)."""
-    rules: list[NamedRule] = []
+def compile_rules(options: FeedOptions) -> tuple[Rule, ...]:
+    """The tree rules of one feed's options, in a fixed order (removals, then unwraps).
+
+    Each is attributed as "custom.<kind>" (custom.remove_text…); the log names it with its
+    index ("remove_text[0]").
+    """
+    rules: list[Rule] = []
+
+    def add(kind: str, label: str, function: ItemRule) -> None:
+        rules.append(make_rule("custom", kind, function, REASONS[kind], label=label))
+
     for i, selector in enumerate(options.remove):
-        rules.append(NamedRule(f"remove[{i}]", _remove_css(selector)))
+        add("remove", f"remove[{i}]", _remove_css(selector))
     for i, expression in enumerate(options.remove_xpath):
-        rules.append(NamedRule(f"remove_xpath[{i}]", _remove_xpath(expression)))
+        add("remove_xpath", f"remove_xpath[{i}]", _remove_xpath(expression))
     for i, expression in enumerate(options.remove_text):
-        rules.append(NamedRule(f"remove_text[{i}]", _remove_text(expression)))
+        add("remove_text", f"remove_text[{i}]", _remove_text(expression))
     for i, expression in enumerate(options.remove_after):
-        rules.append(NamedRule(f"remove_after[{i}]", _remove_after(expression)))
+        add("remove_after", f"remove_after[{i}]", _remove_after(expression))
     for i, selector in enumerate(options.unwrap):
-        rules.append(NamedRule(f"unwrap[{i}]", _unwrap(selector)))
+        add("unwrap", f"unwrap[{i}]", _unwrap(selector))
     if options.strip_params:
-        rules.append(NamedRule("strip_params", _strip_params(options.strip_params)))
+        add("strip_params", "strip_params", _strip_params(options.strip_params))
     return tuple(rules)
 
 
@@ -183,67 +200,3 @@ def apply_replacements(html: str, replacements: Sequence[Replacement]) -> str:
     for item in replacements:
         html = regex.sub(item.pattern, item.replacement, html, timeout=REGEX_SECONDS)
     return html
-
-
-@dataclass(frozen=True, slots=True)
-class Ruleset:
-    """Everything that decides how one feed's items are cleaned, compiled once."""
-
-    packs: tuple[str, ...]
-    tree_rules: tuple[NamedRule, ...] = ()
-    replacements: tuple[Replacement, ...] = ()
-    fingerprint: str = ""  # changes whenever any rule changes: part of the output cache key
-
-
-def compile_ruleset(options: FeedOptions, default_packs: Sequence[str]) -> Ruleset:
-    packs = tuple(options.rules) if options.rules is not None else tuple(default_packs)
-    fingerprint = repr(
-        (
-            packs,
-            options.remove,
-            options.remove_xpath,
-            options.remove_text,
-            options.remove_after,
-            options.unwrap,
-            options.replace,
-            options.strip_params,
-            options.include,
-            options.exclude,
-            options.max_age,
-            options.limit,
-            options.images,
-            options.fulltext,
-            options.fulltext_selector,
-            options.image_referer,
-        )
-    )
-    return Ruleset(
-        packs=packs,
-        tree_rules=compile_rules(options),
-        replacements=options.replace,
-        fingerprint=fingerprint,
-    )
-
-
-def clean_with(html: str, ruleset: Ruleset, *, context: str = "") -> HtmlElement:
-    """Built-in packs, then the feed's own rules, on one tree.
-
-    A custom rule that fails (a runaway regex, a selector that throws) leaves the item as it
-    was upstream; the log names the rule and the item.
-    """
-    original = html
-    if ruleset.replacements:
-        try:
-            html = apply_replacements(html, ruleset.replacements)
-        except Exception as exc:
-            logger.warning("rule=replace %s failed, item left as it was: %s", context, exc)
-            return clean.parse_fragment(original)
-    root = clean.clean_tree(html, ruleset.packs, context=context)
-    for rule in ruleset.tree_rules:
-        try:
-            rule.apply(root)
-            metrics.count_rule("custom:" + rule.name.split("[")[0])
-        except Exception as exc:
-            logger.warning("rule=%s %s failed, item left as it was: %s", rule.name, context, exc)
-            return clean.parse_fragment(original)
-    return root

@@ -23,6 +23,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
+from proxy import htmlurls
+from proxy.clean import attribution
+
 # Elements that show something without any text. An <img> counts even with only a lazy
 # `data-src`: the rewrite stage turns that into a real src after cleaning.
 MEDIA_TAGS = frozenset(
@@ -71,8 +74,10 @@ VOID_TAGS = frozenset(
 
 SEPARATOR_TAGS = frozenset({"br", "hr"})
 
-# Lazy-loading attributes the rewrite stage reads; rules treat them like `src`.
-LAZY_SRC_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
+# Lazy-loading attributes the rewrite stage reads; rules treat them like `src` (the one list
+# is in proxy.htmlurls).
+LAZY_SRC_ATTRIBUTES = htmlurls.LAZY_SRC_ATTRIBUTES
+LAZY_ATTRIBUTES = htmlurls.LAZY_ATTRIBUTES
 
 # Every element is an lxml.html.HtmlElement (drop_tree, drop_tag, text_content, cssselect…),
 # with the class chosen in C. lxml.html's own parser asks a Python method for every element
@@ -301,9 +306,32 @@ def is_attached(node: HtmlElement, root: HtmlElement) -> bool:
     return node is root or any(ancestor is root for ancestor in node.iterancestors())
 
 
-def drop(node: HtmlElement) -> None:
-    """Remove node and its content; its tail text stays where it was."""
+def drop(node: HtmlElement, reason: str | None = None) -> None:
+    """Remove node and its content; its tail text stays where it was.
+
+    The removal is attributed to the rule that is running (with reason, or the rule's own).
+    """
+    attribution.removed(node, reason)
     node.drop_tree()
+
+
+def cut_text(owner: HtmlElement, text: str, reason: str | None = None) -> None:
+    """Attribute text that the running rule cuts out of owner's .text or .tail (the rule
+    writes the shortened text itself)."""
+    attribution.removed_text(owner, text, reason)
+
+
+def unwrapped(root: HtmlElement, tag: str, count: int = 1) -> None:
+    """Attribute count <tag> wrappers under root that the running rule unwrapped."""
+    attribution.unwrapped(root, tag, count)
+
+
+def set_link(node: HtmlElement, attribute: str, new: str, reason: str | None = None) -> None:
+    """Rewrite one URL attribute of node, attributed to the running rule."""
+    old = node.get(attribute) or ""
+    if new != old:
+        attribution.link_changed(node, old, new, reason)
+        node.set(attribute, new)
 
 
 # --- URLs -------------------------------------------------------------------------------

@@ -35,6 +35,13 @@ from proxy.clean.nodes import (
     split_url,
     tag_of,
 )
+from proxy.clean.registry import declare_pack, item_rule
+
+PACK = declare_pack(
+    "share",
+    "share buttons and bars: share-endpoint links (Facebook, X, WhatsApp, AddToAny,"
+    " ShareThis, Jetpack ?share=…), share widgets (sharedaddy, a2a_*, sharethis), labels",
+)
 
 # (domain, path prefixes) of share endpoints; see nodes.path_matches for the prefix syntax.
 SHARE_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -201,8 +208,8 @@ def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
     return etree.XPath(" | ".join(paths))
 
 
-def _targets(root: HtmlElement) -> list[HtmlElement]:
-    """Share links and share elements under root, in document order."""
+def _targets(root: HtmlElement, *, links: bool) -> list[HtmlElement]:
+    """Share links (links=True) or share elements under root, in document order."""
     hints = hints_for(root)
     shares = hints.may_contain("share")  # in every share tag name, and in data-root-share
     names = sorted(hints.tag_names_with("share")) if shares else []
@@ -214,23 +221,40 @@ def _targets(root: HtmlElement) -> list[HtmlElement]:
     if odd_names:  # found by iter() instead, and merged into document order
         unique = {id(node): node for node in [*found, *root.iter(*odd_names)]}
         found = in_document_order(unique.values())
-    return [
-        node
-        for node in found
-        if node is not root
-        and ((tag_of(node) == "a" and is_share_url(node.get("href"))) or is_share_element(node))
-    ]
+    if links:
+        return [
+            node
+            for node in found
+            if node is not root and tag_of(node) == "a" and is_share_url(node.get("href"))
+        ]
+    return [node for node in found if node is not root and is_share_element(node)]
 
 
-def remove_share_markup(root: HtmlElement) -> None:
-    """Remove share links, custom share widgets, their labels and the containers they empty.
+@item_rule(PACK, "endpoint_links")
+def remove_share_links(root: HtmlElement) -> None:
+    """Links to a social network's share dialog send the reader away; no article text.
 
-    They only send the reader to a social network's share dialog; none of it is article text.
+    Their labels and the containers they leave empty go with them.
     """
-    for node in _targets(root):
-        if not is_attached(node, root):
-            continue  # inside a target removed earlier
-        _remove_with_leftovers(node, root)
+    for node in _targets(root, links=True):
+        if is_attached(node, root):
+            _remove_with_leftovers(node, root)
+
+
+@item_rule(PACK, "widgets")
+def remove_share_widgets(root: HtmlElement) -> None:
+    """Share widgets (sharedaddy, AddToAny, ShareThis, <share-button>) are buttons, not text.
+
+    Their labels and the containers they leave empty go with them.
+    """
+    for node in _targets(root, links=False):
+        if is_attached(node, root):  # (not inside a target removed earlier)
+            _remove_with_leftovers(node, root)
+
+
+@item_rule(PACK, "labels")
+def remove_share_labels(root: HtmlElement) -> None:
+    """A share label ("Share this:", "分享 :") left alone at the end of the item."""
     for label in _trailing_labels(root):
         if is_attached(label, root):
             _remove_with_leftovers(label, root)

@@ -1,4 +1,4 @@
-"""The `tracking` rule: campaign and click-id parameters on links. Part of the clean stage.
+"""The `tracking` pack: campaign and click-id parameters on links. Part of the clean stage.
 
 A reader who follows a link from a feed should not carry the publisher's campaign tags
 (`utm_*`) or an ad network's click id to the next site. Only the query string changes, and
@@ -11,6 +11,13 @@ from __future__ import annotations
 import re
 
 from lxml.html import HtmlElement
+
+from proxy.clean.nodes import set_link
+from proxy.clean.registry import declare_pack, item_rule
+
+PACK = declare_pack(
+    "tracking", "utm_*, fbclid, gclid, mc_eid and other tracking parameters on links"
+)
 
 # Exact parameter names (case-sensitive, as the services write them), besides utm_*.
 TRACKING_PARAMETERS = frozenset(
@@ -93,6 +100,7 @@ def strip_tracking(url: str) -> str:
     return url[:start] + ("?" + query if kept else "") + url[end:]
 
 
+@item_rule(PACK, "parameters")
 def strip_tracking_parameters(root: HtmlElement) -> None:
     """Remove campaign and click-id parameters (utm_*, fbclid, gclid, mc_eid…) from links.
 
@@ -103,4 +111,4 @@ def strip_tracking_parameters(root: HtmlElement) -> None:
         if href and "?" in href:
             stripped = strip_tracking(href)
             if stripped is not href:
-                link.set("href", stripped)
+                set_link(link, "href", stripped)

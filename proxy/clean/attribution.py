@@ -1,0 +1,164 @@
+"""What each rule did to each item: the record behind `Cleaned.removals` and `.links`.
+
+The runner (proxy.clean.engine) opens a `recording` block per clean call and says which rule
+runs (`running`); rules then report through `nodes.drop`, `nodes.unwrapped` and
+`nodes.link_changed`, which land here. A rule never names itself: the runner knows which one
+is running, so a new rule is attributed without doing anything. Feed rules (which see every
+item of a feed at once) are attributed to the item whose tree the element was in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from lxml.html import HtmlElement
+
+from proxy.models import REMOVED_TEXT_CHARS, LinkChange, Removal
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """The rule being run, as attribution names it."""
+
+    pack: str
+    name: str
+    reason: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.pack}.{self.name}"
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    """Everything rules did to one item's tree."""
+
+    removals: list[Removal] = field(default_factory=list)
+    links: list[LinkChange] = field(default_factory=list)
+    unwraps: dict[tuple[RuleInfo, str], int] = field(default_factory=dict)  # (rule, tag) → n
+
+    def finished(self) -> tuple[tuple[Removal, ...], tuple[LinkChange, ...]]:
+        """The removals (unwraps summed per rule and tag, last) and link changes."""
+        removals = list(self.removals)
+        for (info, tag), count in self.unwraps.items():
+            removals.append(
+                Removal(
+                    rule=info.id,
+                    pack=info.pack,
+                    tag=tag,
+                    text="",
+                    reason=info.reason,
+                    action="unwrap",
+                    count=count,
+                )
+            )
+        return tuple(removals), tuple(self.links)
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.items: dict[int, ItemRecord] | None = None  # id(root) → its record
+        self.rule: RuleInfo | None = None
+
+
+_state = _State()
+
+
+@contextmanager
+def recording(records: dict[int, ItemRecord]) -> Iterator[None]:
+    """Record what rules do to the trees whose id(root) is a key of records."""
+    previous = (_state.items, _state.rule)
+    _state.items, _state.rule = records, None
+    try:
+        yield
+    finally:
+        _state.items, _state.rule = previous
+
+
+@contextmanager
+def running(info: RuleInfo) -> Iterator[None]:
+    previous = _state.rule
+    _state.rule = info
+    try:
+        yield
+    finally:
+        _state.rule = previous
+
+
+def _record_for(node: HtmlElement) -> tuple[ItemRecord, RuleInfo] | None:
+    items, info = _state.items, _state.rule
+    if items is None or info is None:
+        return None
+    if len(items) == 1:
+        record: ItemRecord | None = next(iter(items.values()))
+    else:  # a feed rule: the item is the tree the node is in
+        top = node
+        for top in node.iterancestors():  # noqa: B007 (the last ancestor is the root)
+            pass
+        record = items.get(id(top))
+    if record is None:
+        return None
+    return record, info
+
+
+def short(text: str) -> str:
+    """text with whitespace collapsed, cut to REMOVED_TEXT_CHARS characters."""
+    words = " ".join(text[: REMOVED_TEXT_CHARS * 8].split())
+    if len(words) > REMOVED_TEXT_CHARS:
+        return words[: REMOVED_TEXT_CHARS - 1] + "…"
+    return words
+
+
+def removed(node: HtmlElement, reason: str | None = None) -> None:
+    """node (still in its tree) is about to be removed by the running rule."""
+    found = _record_for(node)
+    if found is None:
+        return
+    record, info = found
+    tag = node.tag if isinstance(node.tag, str) else ""
+    record.removals.append(
+        Removal(
+            rule=info.id,
+            pack=info.pack,
+            tag=tag.lower(),
+            text=short(str(node.text_content())) if tag else "",
+            reason=reason or info.reason,
+        )
+    )
+
+
+def removed_text(owner: HtmlElement, text: str, reason: str | None = None) -> None:
+    """The running rule cut text (not a whole element) out of owner."""
+    found = _record_for(owner)
+    if found is None or not text.strip():
+        return
+    record, info = found
+    record.removals.append(
+        Removal(
+            rule=info.id, pack=info.pack, tag="", text=short(text), reason=reason or info.reason
+        )
+    )
+
+
+def unwrapped(root: HtmlElement, tag: str, count: int = 1) -> None:
+    """The running rule dropped count <tag> wrappers under root, keeping their content."""
+    found = _record_for(root)
+    if found is None or count <= 0:
+        return
+    record, info = found
+    key = (info, tag)
+    record.unwraps[key] = record.unwraps.get(key, 0) + count
+
+
+def link_changed(node: HtmlElement, old: str, new: str, reason: str | None = None) -> None:
+    """The running rule rewrote a link of node from old to new."""
+    found = _record_for(node)
+    if found is None:
+        return
+    record, info = found
+    record.links.append(
+        LinkChange(rule=info.id, pack=info.pack, old=old, new=new, reason=reason or info.reason)
+    )

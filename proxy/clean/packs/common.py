@@ -1,0 +1,100 @@
+"""Helpers shared by the platform packs (wordpress, feedburner, medium, substack).
+
+Part of the clean stage; does no I/O. Each rule is anchored on markup only the platform
+writes (its class names, its hosts, the exact wording of its footer together with the links
+it puts in it), so it is safe on any feed: an article that quotes the wording, links to the
+platform or uses a similar class of its own keeps it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import (
+    domains_of,
+    drop,
+    host_of,
+    is_attached,
+    path_matches,
+    split_url,
+    text_of,
+    unescape,
+)
+
+URLRules = dict[str, tuple[str, ...]]  # domain -> path prefixes (see nodes.path_matches)
+
+
+def url_matches(url: str | None, rules: URLRules) -> bool:
+    """Whether url is on one of the domains (or a subdomain) under one of its path prefixes."""
+    if not url:
+        return False
+    lowered = unescape(url).lower()
+    if "\t" in lowered or "\n" in lowered or "\r" in lowered:  # urlsplit drops these
+        lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
+    if not any(domain in lowered for domain in rules):
+        return False  # the host is a lower-cased part of the URL: skip parsing it
+    parts = split_url(url)
+    if parts is None or parts.scheme.lower() not in ("http", "https", ""):
+        return False
+    host = host_of(parts)
+    path = parts.path or "/"
+    return bool(host) and any(
+        path_matches(path, prefix)
+        for domain in domains_of(host)
+        for prefix in rules.get(domain, ())
+    )
+
+
+def drop_all(root: HtmlElement, nodes: Iterable[HtmlElement]) -> None:
+    for node in list(nodes):
+        if node is not root and is_attached(node, root):
+            drop(node)
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def link_texts(node: HtmlElement) -> list[str]:
+    return [words(text_of(a)) for a in node.iter("a") if a.get("href") is not None]
+
+
+def leading_text(node: HtmlElement) -> str:
+    """The first text in node, looking down through leading wrappers (`<p><span>The…`)."""
+    text = node.text
+    while (not text or text.isspace()) and len(node) and isinstance(node[0].tag, str):
+        node = node[0]
+        text = node.text
+    return text or ""
+
+
+def footer_paragraphs(
+    root: HtmlElement,
+    start: re.Pattern[str],
+    patterns: tuple[re.Pattern[str], ...],
+    *,
+    after_link: bool = False,
+) -> list[HtmlElement]:
+    """<p>s whose whole text matches a pattern whose `post` and `site` groups are the texts
+    of the paragraph's first and last links: a platform's generated footer, not a sentence
+    that happens to use its words. start matches how the footer's text begins, or with
+    after_link, the text right after its first link."""
+    found = []
+    for p in root.iter("p"):
+        if after_link:
+            link = next(p.iter("a"), None)
+            if link is None or not link.tail or not start.match(link.tail):
+                continue
+        elif not start.match(leading_text(p)):
+            continue
+        text = words(text_of(p))
+        links = link_texts(p)
+        for pattern in patterns:
+            match = pattern.fullmatch(text)
+            if match and links and match["post"] == links[0] and match["site"] == links[-1]:
+                found.append(p)
+                break
+    return found

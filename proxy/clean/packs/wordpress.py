@@ -1,0 +1,92 @@
+"""The `wordpress` pack: what WordPress and its plugins add to every item. Does no I/O."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import (
+    class_tokens,
+)
+from proxy.clean.packs.common import URLRules, drop_all, footer_paragraphs, url_matches
+from proxy.clean.registry import declare_pack, item_rule
+
+PACK = declare_pack(
+    "wordpress",
+    '"The post … appeared first on …", Jetpack sharedaddy/related posts/post'
+    " flair, AddToAny, YARPP, WordPress.com share links and stats pixel",
+)
+
+
+# Yoast SEO's RSS footer ("The post %%POSTLINK%% appeared first on %%BLOGLINK%%.") and the
+# wordings of other footer plugins and translations.
+WORDPRESS_FOOTERS = (
+    re.compile(r"The post (?P<post>.+) (?:appeared first|first appeared) on (?P<site>.+?)\.?"),
+    re.compile(r"Der Beitrag (?P<post>.+) erschien zuerst auf (?P<site>.+?)\.?"),
+    re.compile(r"L[’']article (?P<post>.+) est apparu en premier sur (?P<site>.+?)\.?"),
+    re.compile(r"La entrada (?P<post>.+) se publicó primero en (?P<site>.+?)\.?"),
+)
+_WORDPRESS_FOOTER_START = re.compile(r"\s*(?:The post|Der Beitrag|L[’']article|La entrada)\s")
+
+# Blocks that plugins append (whole class names): Jetpack sharing and likes (`sharedaddy`),
+# Jetpack related posts and post flair, AddToAny, YARPP, Contextual Related Posts, Related
+# Posts for WordPress. An author's own "related posts" list has none of these names.
+WORDPRESS_WIDGET_CLASS = re.compile(
+    r"""sharedaddy | jp-relatedposts | jp-post-flair
+      | a2a_kit | addtoany_share_save_container | addtoany_list
+      | yarpp-related(?:-rss|-widget|-shortcode)? | crp_related | rp4wp-related-posts""",
+    re.VERBOSE,
+)
+WORDPRESS_WIDGET_IDS = frozenset({"jp-post-flair", "jp-relatedposts"})
+_WORDPRESS_WIDGETS = etree.XPath(
+    "descendant::*/@class[contains(., 'sharedaddy') or contains(., 'jp-') or contains(., 'a2a_')"
+    " or contains(., 'addtoany_') or contains(., 'yarpp-related') or contains(., 'crp_related')"
+    " or contains(., 'rp4wp')]/.."
+    " | descendant::*/@id[. = 'jp-post-flair' or . = 'jp-relatedposts']/.."
+)
+# WordPress.com's share redirectors (empty links to feeds.wordpress.com/1.0/gofacebook/…,
+# …/gocomments/… with a comment-count image) and its stats pixel.
+WORDPRESS_LINKS: URLRules = {"feeds.wordpress.com": ("/1.0/go*",)}
+WORDPRESS_IMAGES: URLRules = {
+    "pixel.wp.com": ("/",),
+    "stats.wordpress.com": ("/",),
+    "feeds.wordpress.com": ("/1.0/comments",),
+}
+
+
+def is_wordpress_widget(node: HtmlElement) -> bool:
+    return node.get("id") in WORDPRESS_WIDGET_IDS or any(
+        WORDPRESS_WIDGET_CLASS.fullmatch(token) for token in class_tokens(node)
+    )
+
+
+@item_rule(PACK, "plugin_blocks")
+def remove_wordpress_widgets(root: HtmlElement) -> None:
+    """Blocks WordPress plugins append: share buttons, likes, related posts, post flair.
+
+    Jetpack sharing, likes, related posts and post flair, AddToAny, YARPP and other
+    related-posts plugins: buttons and teasers, not the article.
+    """
+    drop_all(root, [node for node in _WORDPRESS_WIDGETS(root) if is_wordpress_widget(node)])
+
+
+@item_rule(PACK, "appeared_first_on")
+def remove_wordpress_footer(root: HtmlElement) -> None:
+    """The "The post … appeared first on …" footer advertises the blog the item came from."""
+    drop_all(root, footer_paragraphs(root, _WORDPRESS_FOOTER_START, WORDPRESS_FOOTERS))
+
+
+@item_rule(PACK, "share_links")
+def remove_wordpress_share_links(root: HtmlElement) -> None:
+    """WordPress.com's share redirectors (feeds.wordpress.com/1.0/go…) are buttons."""
+    drop_all(root, [a for a in root.iter("a") if url_matches(a.get("href"), WORDPRESS_LINKS)])
+
+
+@item_rule(PACK, "stats_pixel")
+def remove_wordpress_pixel(root: HtmlElement) -> None:
+    """WordPress.com's stats and comment-count images only report the view."""
+    drop_all(
+        root, [img for img in root.iter("img") if url_matches(img.get("src"), WORDPRESS_IMAGES)]
+    )

@@ -1,0 +1,157 @@
+"""The registry of built-in cleaning rules: packs, in run order, each a list of small named rules.
+
+A pack module (proxy/clean/packs/<pack>.py) declares its pack once and its rules with
+decorators; importing proxy.clean.packs registers every pack in the default run order:
+
+    PACK = declare_pack("share", "share buttons and bars: …")
+
+    @item_rule(PACK, "endpoint_links")
+    def remove_share_links(root: HtmlElement) -> None:
+        \"\"\"Links to social networks' share dialogs.\"\"\"  # ← each removal's reason
+
+    @feed_rule(PACK, "boilerplate")
+    def remove_repeated_blocks(roots: Sequence[HtmlElement], context: FeedContext) -> None:
+        \"\"\"Blocks that recur in most items of the feed.\"\"\"  # sees every item at once
+
+Rules remove through proxy.clean.nodes.drop (and report unwraps and link changes through
+nodes.unwrapped / nodes.link_changed): attribution to "<pack>.<name>" is then automatic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from proxy.clean.attribution import RuleInfo
+
+ItemRuleFunction = Callable[[HtmlElement], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedContext:
+    """What a feed rule knows besides the trees: the feed's options and a place to keep
+    what it learns between fetches (None when the caller has no store)."""
+
+    feed_key: str = ""  # stable per feed (its URL or name); "" when unknown
+    options: Any = None  # the feed's FeedOptions (None: defaults)
+    memory: Any = None  # a MutableMapping[str, Any] kept across fetches, or None
+
+
+FeedRuleFunction = Callable[[Sequence[HtmlElement], FeedContext], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One named rule: over one item's tree (item rule) or every item of a feed (feed rule)."""
+
+    info: RuleInfo
+    item: ItemRuleFunction | None = None
+    feed: FeedRuleFunction | None = None
+    label: str = ""  # how the log names it, e.g. "remove_text[0]" (default: its id)
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def pack(self) -> str:
+        return self.info.pack
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def reason(self) -> str:
+        return self.info.reason
+
+
+@dataclass(slots=True)
+class Pack:
+    name: str
+    summary: str  # one line, for README.md and `feedscrub explain`
+    rules: list[Rule] = field(default_factory=list)
+
+
+# Every built-in pack, in the order they were declared, which is the default run order.
+PACKS: dict[str, Pack] = {}
+
+
+def declare_pack(name: str, summary: str) -> Pack:
+    if name in PACKS:
+        raise ValueError(f"clean: pack {name!r} declared twice")
+    pack = PACKS[name] = Pack(name, summary)
+    return pack
+
+
+def _reason(function: Callable[..., object], reason: str | None) -> str:
+    if reason:
+        return reason
+    doc = (function.__doc__ or "").strip()
+    if not doc:
+        raise ValueError(f"clean: rule {function.__name__} needs a docstring (its reason)")
+    return doc.splitlines()[0]
+
+
+def make_rule(
+    pack: str, name: str, function: ItemRuleFunction, reason: str, label: str = ""
+) -> Rule:
+    """An item rule outside the registry (the feed's own rules)."""
+    return Rule(RuleInfo(pack, name, reason), item=function, label=label)
+
+
+def item_rule(
+    pack: Pack, name: str, *, reason: str | None = None
+) -> Callable[[ItemRuleFunction], ItemRuleFunction]:
+    """Register function as the item rule "<pack>.<name>"; its docstring's first line is the
+    reason each removal gives, unless reason is passed."""
+
+    def register(function: ItemRuleFunction) -> ItemRuleFunction:
+        pack.rules.append(make_rule(pack.name, name, function, _reason(function, reason)))
+        return function
+
+    return register
+
+
+def feed_rule(
+    pack: Pack, name: str, *, reason: str | None = None
+) -> Callable[[FeedRuleFunction], FeedRuleFunction]:
+    """Register function as the feed rule "<pack>.<name>": it is called once per feed with
+    every item's tree (after the packs before it ran on each item, before those after)."""
+
+    def register(function: FeedRuleFunction) -> FeedRuleFunction:
+        info = RuleInfo(pack.name, name, _reason(function, reason))
+        pack.rules.append(Rule(info, feed=function))
+        return function
+
+    return register
+
+
+def rules_of(packs: Sequence[str], registry: Mapping[str, Pack] = PACKS) -> tuple[Rule, ...]:
+    """The rules of the named packs, in the order given. ValueError names unknown packs."""
+    unknown = [name for name in packs if name not in registry]
+    if unknown:
+        raise ValueError(
+            f"clean: unknown rule pack {', '.join(map(repr, unknown))};"
+            f" known: {', '.join(registry)}"
+        )
+    return tuple(rule for name in packs for rule in registry[name].rules)
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every built-in rule, in the default run order."""
+    return rules_of(tuple(PACKS))
+
+
+def set_order(order: Sequence[str]) -> None:
+    """Put PACKS in this run order; every declared pack must be named exactly once."""
+    if sorted(order) != sorted(PACKS):
+        raise ValueError(
+            f"clean: run order {tuple(order)} does not name each pack of {tuple(PACKS)}"
+        )
+    packs = [PACKS[name] for name in order]
+    PACKS.clear()
+    PACKS.update((pack.name, pack) for pack in packs)
