@@ -291,3 +291,20 @@ async def test_backoff_and_the_negative_cache_are_shared(
     statuses = [(await answers(replica, down))[0] for replica in replicas]
     assert statuses == [502, 502, 503]
     assert upstream.hits["/down.xml"] == 2
+
+
+async def test_full_text_articles_are_fetched_once_for_all_replicas(
+    upstream: Upstream, make_replicas: MakeReplicas
+) -> None:
+    from tests.test_server_fulltext import teaser_feed
+
+    article = (DATA / "articles" / "article.html").read_bytes()
+    upstream.route("/story.html", article, content_type="text/html; charset=utf-8")
+    url = upstream.route("/teasers.xml", teaser_feed(upstream.base_url, ["/story.html"]))
+    first, second = await make_replicas(2)
+    for replica, fmt in ((first, "atom"), (second, "rss")):  # rss: built anew on the second
+        response = await replica.get("/feed", params={"url": url, "fulltext": "1", "format": fmt})
+        assert response.status == 200
+        assert "MARKER-LEAD" in (await response.read()).decode("utf-8")
+    assert upstream.hits["/story.html"] == 1
+    assert upstream.hits["/teasers.xml"] == 1

@@ -141,6 +141,36 @@ async def test_an_unreachable_server_degrades_and_never_raises(tmp_path: Any) ->
         await store.close()
 
 
+async def test_a_server_that_never_answers_degrades_within_the_command_timeout(
+    tmp_path: Any,
+) -> None:
+    """Slow is down too: a server that accepts and stays silent costs one timeout, then
+    the store answers from memory at once."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)  # keep it open, say nothing
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", str(tmp_path))
+    try:
+        started = time.monotonic()
+        assert await store.get_feed(FEED.url) is None
+        assert time.monotonic() - started < 5  # one command timeout (1 s), generously
+        assert store.degraded
+        await store.put_feed(FEED)
+        started = time.monotonic()
+        assert await store.get_feed(FEED.url) == FEED
+        assert time.monotonic() - started < 0.9  # no second timeout (1 s): memory answers
+    finally:
+        await store.close()
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
 def test_redact_hides_only_the_password() -> None:
     assert redact("redis://user:pw@h:6380/1") == "redis://user:***@h:6380/1"
     assert redact("unix:///run/redis.sock") == "unix:///run/redis.sock"
