@@ -296,11 +296,9 @@ async def test_backoff_and_the_negative_cache_are_shared(
 async def test_full_text_articles_are_fetched_once_for_all_replicas(
     upstream: Upstream, make_replicas: MakeReplicas
 ) -> None:
-    from tests.test_server_fulltext import teaser_feed
+    from tests.test_server_fulltext import serve_story
 
-    article = (DATA / "articles" / "article.html").read_bytes()
-    upstream.route("/story.html", article, content_type="text/html; charset=utf-8")
-    url = upstream.route("/teasers.xml", teaser_feed(upstream.base_url, ["/story.html"]))
+    url = serve_story(upstream)
     first, second = await make_replicas(2)
     for replica, fmt in ((first, "atom"), (second, "rss")):  # rss: built anew on the second
         response = await replica.get("/feed", params={"url": url, "fulltext": "1", "format": fmt})
