@@ -218,6 +218,14 @@ def _rotate_secret(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if settings.cache_url:
+        # The replicas share the key kept in Redis; a new key in one cache dir changes nothing.
+        print(
+            "feedscrub: FEEDSCRUB_CACHE_URL is set: the replicas share one key; rotate it with "
+            "FEEDSCRUB_SECRET and FEEDSCRUB_PREVIOUS_SECRETS on every replica",
+            file=sys.stderr,
+        )
+        return 1
     rotate_secret(settings.cache_dir, args.grace_days * 86400)
     print(
         f"new image-signing key in {settings.cache_dir}/secret; links signed with the old one "

@@ -306,3 +306,31 @@ async def test_full_text_articles_are_fetched_once_for_all_replicas(
         assert "MARKER-LEAD" in (await response.read()).decode("utf-8")
     assert upstream.hits["/story.html"] == 1
     assert upstream.hits["/teasers.xml"] == 1
+
+
+async def test_the_cli_uses_the_shared_store_and_will_not_rotate_a_shared_key(
+    upstream: Upstream, make_replicas: MakeReplicas, redis: RedisServer, tmp_path: Path
+) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    (replica,) = await make_replicas(1)
+    assert (await answers(replica, url))[0] == 200
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSCRUB_")} | {
+        "FEEDSCRUB_CACHE_URL": redis.url,
+        "FEEDSCRUB_CACHE_DIR": str(tmp_path / "cli"),
+        "FEEDSCRUB_ALLOW_PRIVATE": "true",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "clean", url, env=env, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err
+    read_feed(out)
+    assert upstream.hits["/rfi.xml"] == 1  # the replica's fetch, shared
+    rotate = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "rotate-secret", env=env, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await rotate.communicate()
+    assert rotate.returncode == 1
+    assert err.decode().count("\n") == 1 and "FEEDSCRUB_SECRET" in err.decode()
