@@ -45,6 +45,10 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def unix_url(self) -> str:
+        return f"unix://{self.directory / f'redis-{self.port}.sock'}?db=0"
+
     def start(self) -> None:
         assert REDIS_SERVER is not None
         for _ in range(5):  # the port was free a moment ago; another process may take it
@@ -54,6 +58,8 @@ class RedisServer:
                     REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port),
                     "--save", "", "--appendonly", "no", "--dir", str(self.directory),
                     "--daemonize", "no", "--protected-mode", "yes",
+                    "--unixsocket", str(self.directory / f"redis-{self.port}.sock"),
+                    "--unixsocketperm", "700",
                 ],
                 stdout=log, stderr=subprocess.STDOUT,
             )

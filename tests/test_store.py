@@ -108,6 +108,18 @@ async def test_a_burst_beyond_the_connection_pool_waits_and_does_not_degrade(
 
 
 @needs_redis
+async def test_a_unix_socket_url_works(redis_server: RedisServer, tmp_path: Any) -> None:
+    store = open_store(str(tmp_path), redis_server.unix_url)
+    try:
+        assert isinstance(store, RedisStore)
+        await store.put_feed(FEED)
+        assert await store.get_feed(FEED.url) == FEED
+        assert await store.ping() == ""
+    finally:
+        await store.close()
+
+
+@needs_redis
 async def test_a_lock_whose_holder_died_expires(redis_server: RedisServer, tmp_path: Any) -> None:
     redis_server.flush()
     dead = RedisStore(redis_server.url, str(tmp_path / "a"))

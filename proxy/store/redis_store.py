@@ -294,6 +294,8 @@ class RedisStore:
                 logger.debug("store: release listener stopped: %s", exc)
                 await asyncio.sleep(delay)  # waiters poll meanwhile
                 delay = min(delay * 2, RECONNECT_MAX)
+                if not self._waiters:
+                    return  # started again by the next wait()
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
