@@ -36,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from proxy import fetch  # noqa: E402
 from proxy.config import Settings  # noqa: E402
-from proxy.fulltext import FullText, decode_html, extract  # noqa: E402
+from proxy.fulltext.decode import decode_html  # noqa: E402
+from proxy.fulltext.extract import extract  # noqa: E402
+from proxy.fulltext.filler import FullText  # noqa: E402
 from proxy.models import Entry, Feed  # noqa: E402
 from proxy.store import DiskStore  # noqa: E402
 
@@ -147,7 +149,7 @@ async def scenario(port: int, items: int, hosts: int) -> dict[str, float]:
             for entry in feed.entries:
                 assert entry.link is not None
                 result = await fetch.fetch(
-                    session, entry.link, settings=settings, accept="text/html"
+                    session, entry.link, limits=fetch.Limits.of(settings), accept="text/html"
                 )
                 text = decode_html(result.body, result.content_type)
                 assert await asyncio.to_thread(extract, text, result.url, site=None, selector=None)

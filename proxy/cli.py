@@ -19,7 +19,7 @@ from typing import Any
 
 from proxy import __version__
 from proxy.config import Settings, load
-from proxy.errors import ProxyError
+from proxy.errors import ConfigError, ProxyError
 
 logger = logging.getLogger("proxy")
 
@@ -68,22 +68,38 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "clean":
-            return _clean(args)
-        if args.command == "check-config":
-            return _check_config(args)
-        if args.command == "sign":
-            return _sign(args)
-        if args.command == "rotate-secret":
-            return _rotate_secret(args)
-        return _healthcheck(args)
+        status = _run(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return status
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"feedscrub: {problem}", file=sys.stderr)
+        return 1
     except ProxyError as exc:
         print(f"feedscrub: {exc.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `feedscrub … | head`: the reader has gone; say nothing, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "clean":
+        return _clean(args)
+    if args.command == "check-config":
+        return _check_config(args)
+    if args.command == "sign":
+        return _sign(args)
+    if args.command == "rotate-secret":
+        return _rotate_secret(args)
+    return _healthcheck(args)
 
 
 def _settings(config: str | None, **overrides: Any) -> Settings:
@@ -139,8 +155,9 @@ def _public_base(settings: Settings) -> str:
 async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     """The same pipeline the server runs, cache included."""
     from proxy import fetch
-    from proxy.pipeline import Pipeline
-    from proxy.signing import load_or_create_secret
+    from proxy.images.signing import load_or_create_secret
+    from proxy.pipeline.service import Pipeline
+    from proxy.server import links
     from proxy.store import open_store
 
     key = load_or_create_secret(settings.secret, settings.cache_dir)
@@ -151,7 +168,14 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
     try:
         from proxy.reload import load_feeds
 
-        pipeline = Pipeline(settings, session, cache, key, load_feeds(settings.config or None))
+        pipeline = Pipeline(
+            settings,
+            session,
+            cache,
+            key,
+            load_feeds(settings.config or None),
+            self_path=links.self_path(settings),
+        )
         rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
     finally:
         await session.close()
@@ -165,9 +189,9 @@ async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
 
 def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
     from proxy import parse, rewrite
+    from proxy.images.signing import load_or_create_secret
     from proxy.models import FetchResult
-    from proxy.pipeline import build_output, check_format
-    from proxy.signing import load_or_create_secret
+    from proxy.pipeline.process import build_output, check_format
 
     if source == "-":
         body = sys.stdin.buffer.read()
@@ -208,7 +232,7 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:
-    from proxy.signing import rotate_secret
+    from proxy.images.signing import rotate_secret
 
     settings = _settings(args.config)
     if settings.secret:
@@ -236,7 +260,7 @@ def _rotate_secret(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     """A link a reader can subscribe to without the access key, for this one feed."""
-    from proxy import access
+    from proxy.server import links
 
     settings = _settings(args.config)
     if not settings.access_key:
@@ -246,32 +270,36 @@ def _sign(args: argparse.Namespace) -> int:
         return 1
     target: str = args.url
     if target.startswith("feeds/"):
-        path = access.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
+        path = links.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
     else:
-        path = access.sign_feed_url(target, settings.access_key)
+        path = links.sign_feed_url(target, settings.access_key)
     print(_public_base(settings) + path)
     return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    """Validate settings and feeds; print every problem with its path, or the result."""
-    from proxy.reload import load_feeds
+    """Validate settings and feeds; print every problem once with its path, or the result."""
+    from proxy.config import from_document, read_config_file
+    from proxy.reload import feeds_from_document
 
+    document = read_config_file(args.file)  # a missing or broken file: one line, from main
     problems: list[str] = []
     settings = None
+    loaded = None
     try:
-        settings = load(args.file, os.environ)
-    except ProxyError as exc:
-        problems.append(exc.message)
+        settings = from_document(document, args.file, os.environ)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     try:
-        loaded = load_feeds(args.file)
-    except ProxyError as exc:
-        problems.append(exc.message)
+        loaded = feeds_from_document(document, args.file)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if problems:
+        print(f"{args.file}: {len(problems)} problem(s)", file=sys.stderr)
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
-    assert settings is not None
+    assert settings is not None and loaded is not None
     print(f"{args.file}: OK, {len(loaded.feeds.feeds)} named feed(s)")
     for name, value in settings.redacted().items():
         print(f"  {name} = {value!r}")

@@ -7,8 +7,10 @@ and only ``cli.py`` turns one into an exit code. Messages are one line, for a pe
   x ConfigError             500  (bad setting or config file; raised at startup)
   x BadRequest              400
     + InvalidURL            400  (not an absolute http/https URL)
+  x Unauthorized            401  (the access key or a signed link is missing or wrong)
   x Forbidden               403
     + BlockedAddress        403  (upstream resolves to a loopback/private/reserved address)
+      + BlockedHost         403  (outside FEEDSCRUB_ALLOW_HOSTS or inside FEEDSCRUB_DENY_HOSTS)
     + BadSignature          403  (image URL signature does not match)
   x NotFound                404
   x UpstreamError           502
@@ -40,7 +42,13 @@ class ProxyError(Exception):
 
 
 class ConfigError(ProxyError):
+    """Settings or a config file that cannot work; ``problems`` holds each one, once."""
+
     status = 500
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
 
 
 class BadRequest(ProxyError):
@@ -51,11 +59,21 @@ class InvalidURL(BadRequest):
     pass
 
 
+class Unauthorized(ProxyError):
+    """No ``WWW-Authenticate``: readers are not asked for a password, the link is wrong."""
+
+    status = 401
+
+
 class Forbidden(ProxyError):
     status = 403
 
 
 class BlockedAddress(Forbidden):
+    pass
+
+
+class BlockedHost(BlockedAddress):
     pass
 
 

@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from proxy.config import IMAGE_MODES
+from proxy.config import IMAGE_MODES, REFERER_POLICIES, is_referer_policy
 from proxy.errors import ConfigError
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_FIELDS = ("title", "content", "author", "category", "link")
-REFERER_POLICIES = ("none", "origin", "image")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -194,9 +193,7 @@ def _options(
                     problems.add(where, error)
                 values[key] = value
         elif key == "image_referer":
-            if not isinstance(value, str) or not (
-                value in REFERER_POLICIES or value.startswith(("http://", "https://"))
-            ):
+            if not isinstance(value, str) or not is_referer_policy(value):
                 problems.add(
                     where,
                     f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL; "
@@ -320,10 +317,11 @@ def parse_feeds(
             continue
         name = table.get("name")
         if not isinstance(name, str) or not NAME.match(name):
-            problems.add(
-                f"{path}.name",
-                "required: letters, digits, - and _ only (it becomes /feeds/<name>)",
-            )
+            rule = "letters, digits, - and _ only, up to 64 (it becomes /feeds/<name>)"
+            if name is None:
+                problems.add(f"{path}.name", f"required: {rule}")
+            else:
+                problems.add(f"{path}.name", f"{name!r} is not a valid name: {rule}")
             name = None
         elif name in seen:
             problems.add(f"{path}.name", f"{name!r} is already used by feeds[{seen[name]}]")
@@ -331,7 +329,10 @@ def parse_feeds(
             seen[name] = index
         url = table.get("url")
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            problems.add(f"{path}.url", "required: an http:// or https:// feed URL")
+            if url is None:
+                problems.add(f"{path}.url", "required: an http:// or https:// feed URL")
+            else:
+                problems.add(f"{path}.url", f"{url!r} is not an http:// or https:// feed URL")
             url = None
         title = table.get("title")
         if title is not None and not isinstance(title, str):
@@ -347,6 +348,7 @@ def parse_feeds(
             problems.add(key, "unknown table (known: [server], [defaults], [[feeds]])")
     if problems.items:
         raise ConfigError(
-            f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items)
+            f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items),
+            problems=tuple(f"{source}: {item}" for item in problems.items),
         )
     return FeedsConfig(defaults=defaults, feeds=tuple(feeds))

@@ -5,7 +5,7 @@ Anything a request chooses ends up in a log value: a path (aiohttp hands it over
 it is, ``/feeds/x%0A2026-12-01 13:00:00,000 WARNING proxy.fetch FORGED`` starts a forged line.
 ``SafeLogFilter`` escapes every control character (C0, DEL, C1, the Unicode line and paragraph
 separators, bidirectional and other invisible format characters) in the formatted message as
-``\\xNN`` / ``\\uNNNN``, and redacts ``key=`` / ``sig=`` values (``access.redact``). The
+``\\xNN`` / ``\\uNNNN``, and redacts ``key=`` / ``sig=`` values (``redact``). The
 traceback of ``logger.exception`` is not part of the message and keeps its lines.
 """
 
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-
-from proxy import access
+from urllib.parse import unquote_plus
 
 # Characters that move the cursor, end a line or hide text in a terminal or a log viewer.
 _UNSAFE = re.compile(
@@ -33,9 +32,28 @@ def escape(text: str) -> str:
     return _UNSAFE.sub(_escaped, text)
 
 
+# Query parameters that carry a credential: never written to a log as they are. Judged by
+# the decoded name: aiohttp reads ?k%65y= as key=, so the log must too.
+_SECRET_NAMES = frozenset({"key", "sig"})
+_PARAMETER = re.compile(r"""([?&;])([^=&;#\s"'?]{1,64})=([^&;#?\s]*)""")
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    name = unquote_plus(match.group(2))
+    if name.strip().lower() in _SECRET_NAMES:
+        return f"{match.group(1)}{match.group(2)}=<redacted>"
+    return match.group(0)
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of ``key=`` and ``sig=`` query parameters replaced, however
+    the name is percent-encoded."""
+    return _PARAMETER.sub(_redact_parameter, text)
+
+
 def safe(text: str) -> str:
     """``text`` escaped and with credentials redacted: what may go into a log line."""
-    return access.redact(escape(text))
+    return redact(escape(text))
 
 
 class SafeLogFilter(logging.Filter):

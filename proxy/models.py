@@ -114,13 +114,6 @@ class Rendered:
     ttl: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ImageResult:
-    body: bytes
-    content_type: str
-    etag: str
-
-
 # --- what the clean stage did (proxy.clean.clean); read by metrics, preview and explain ----
 
 REMOVED_TEXT_CHARS = 200  # Removal.text is cut here (with "…"): enough to recognise a block

@@ -11,8 +11,9 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from proxy import clean
 from proxy.clean import custom
@@ -45,7 +46,11 @@ def load_feeds(path: str | None) -> LoadedFeeds:
     """The feeds of a config file (or none). Raises ConfigError listing every problem."""
     if not path:
         return compile_feeds(FeedsConfig())
-    document = read_config_file(path)
+    return feeds_from_document(read_config_file(path), path)
+
+
+def feeds_from_document(document: Mapping[str, Any], path: str) -> LoadedFeeds:
+    """The feeds of a parsed config file. Raises ConfigError listing every problem."""
     feeds = parse_feeds(document, source=path, check=custom.check, pack_names=clean.PACKS)
     return compile_feeds(feeds)
 

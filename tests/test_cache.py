@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from proxy.signing import load_or_create_secret
+from proxy.images.signing import load_or_create_secret
 from proxy.store import DiskStore, StoredFeed, StoredImage, StoredOutput
 
 

@@ -229,8 +229,9 @@ def test_a_lazy_image_with_a_1x1_placeholder_is_recovered_not_dropped(attribute:
 
 
 def test_every_stage_reads_the_one_lazy_list() -> None:
-    from proxy import fulltext, htmlurls
+    from proxy import htmlurls
     from proxy.clean import nodes
+    from proxy.fulltext import extract as fulltext  # the module
 
     assert rewrite.LAZY_SRC_ATTRIBUTES is htmlurls.LAZY_SRC_ATTRIBUTES
     assert nodes.LAZY_SRC_ATTRIBUTES is htmlurls.LAZY_SRC_ATTRIBUTES

@@ -153,6 +153,80 @@ def test_check_config(tmp_path: Path) -> None:
     assert "ttl" in done.stderr and "Traceback" not in done.stderr
 
 
+def _check(tmp_path: Path, path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FEEDSCRUB, "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, **env),
+        timeout=30,
+    )
+
+
+def test_check_config_lists_every_problem_once_with_path_and_value(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'ttl = "soon"\ncolour = "red"\n[server]\nport = "x"\nimages = "magic"\n'
+        'protect_named = true\n[[feeds]]\nname = "a b"\nurl = "ftp://a.test/"\n'
+    )
+    done = _check(tmp_path, config, FEEDSCRUB_IMAGE_REFERER="bogus")
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"{config}: 8 problem(s)"
+    assert lines[1:] == [
+        f"{config}: ttl has value 'soon'. Not a valid integer.",
+        lines[2],  # the unknown key, with the list of known ones
+        f"{config}: server.port has value 'x'. Not a valid integer.",
+        f"{config}: server.images has value 'magic'. Use one of: proxy, template, absolute, none.",
+        "FEEDSCRUB_IMAGE_REFERER has value 'bogus'. Use one of: none, origin, image, or an http(s) URL.",
+        f"{config}: server.protect_named=true requires FEEDSCRUB_ACCESS_KEY.",
+        f"{config}: feeds[0].name: 'a b' is not a valid name: letters, digits, - and _ only, up to 64 (it becomes /feeds/<name>)",
+        f"{config}: feeds[0].url: 'ftp://a.test/' is not an http:// or https:// feed URL",
+    ]
+    assert lines[2].startswith(f"{config}: colour: unknown setting (known: host, port,")
+    assert len(set(lines)) == len(lines)
+
+
+def test_check_config_says_what_serve_refuses(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("ttl = 60\n")
+    for env in ({"FEEDSCRUB_PROTECT_NAMED": "true"}, {"FEEDSCRUB_IMAGE_REFERER": "bogus"}):
+        done = _check(tmp_path, config, **env)
+        assert done.returncode == 1, env
+        assert next(iter(env)) in done.stderr
+
+
+def test_check_config_missing_or_broken_file_is_one_line(tmp_path: Path) -> None:
+    done = _check(tmp_path, tmp_path / "missing.toml")
+    assert done.returncode == 1
+    assert done.stderr == f"feedscrub: config file {tmp_path / 'missing.toml'} does not exist\n"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("ttl = = 3")
+    done = _check(tmp_path, broken)
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1 and "not valid TOML" in done.stderr
+
+
+def test_check_config_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[[feeds]]\n" + "".join(
+        f'[[feeds]]\nname = "f{i}"\nurl = "https://f{i}.test/"\n' for i in range(2000)
+    )[len("[[feeds]]\n"):])
+    process = subprocess.Popen(
+        [*FEEDSCRUB, "check-config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().endswith(b"OK, 2000 named feed(s)\n")
+    process.stdout.close()  # what `| head -1` does
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=30) != 0
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -194,7 +268,7 @@ def test_serve_healthcheck_and_graceful_stop(tmp_path: Path) -> None:
 
 
 def test_sign_prints_a_link_that_works_without_the_key(tmp_path: Path) -> None:
-    from proxy import access
+    from proxy.server import auth as access
 
     env = _env(tmp_path, FEEDSCRUB_ACCESS_KEY="a-long-enough-access-key-1234")
     done = subprocess.run(

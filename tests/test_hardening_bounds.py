@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-import proxy.pipeline
+import proxy.pipeline.freshness
 from proxy.bounded import BoundedMap
 from proxy.server import PIPELINE, create_app
 from tests.helpers import move_clock
@@ -21,19 +21,19 @@ async def test_remembered_404_urls_are_bounded_in_size_and_age(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The real bound is 10,000 (bench/memory_404.py measures 60,000 URLs); 50 keeps this quick.
-    monkeypatch.setattr(proxy.pipeline, "_GONE_ENTRIES", 50)
+    monkeypatch.setattr(proxy.pipeline.freshness, "GONE_ENTRIES", 50)
     client = await aiohttp_client(create_app(make_settings(negative_ttl=300)))
     assert client.app is not None
     pipeline = client.app[PIPELINE]
     for i in range(120):  # the upstream answers 404 for every path it does not know
         response = await client.get("/feed", params={"url": upstream.url(f"/gone{i}.xml")})
         assert response.status == 502
-    assert len(pipeline._gone) == 50
+    assert len(pipeline.freshness.gone) == 50
     # The newest are the ones remembered: asking again answers from memory.
     await client.get("/feed", params={"url": upstream.url("/gone119.xml")})
     assert upstream.hits["/gone119.xml"] == 1
     move_clock(client, 301)
-    assert len(pipeline._gone) == 0
+    assert len(pipeline.freshness.gone) == 0
 
 
 def test_bounded_map_drops_the_oldest_past_its_size_weight_and_age() -> None:

@@ -17,12 +17,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from proxy.imageproxy import ImageProxy
-from proxy.pipeline import Pipeline
-from proxy.referer import Hint
-from proxy.server import PIPELINE, create_app
+from proxy.images.proxy import ImageProxy
+from proxy.images.referer import Hint
+from proxy.images.signing import image_path
+from proxy.server import IMAGES, create_app
 from proxy.server.http import http_date
-from proxy.signing import image_path
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -44,8 +43,8 @@ def make_client(aiohttp_client: AiohttpClient, make_settings: Any) -> MakeClient
 def images_of(client: TestClient[Any, Any]) -> ImageProxy:
     app = client.app
     assert app is not None
-    pipeline: Pipeline = app[PIPELINE]
-    return pipeline.images
+    images: ImageProxy = app[IMAGES]
+    return images
 
 
 def link(client: TestClient[Any, Any], url: str, hint: Hint | None = None) -> str:
@@ -222,7 +221,7 @@ async def test_fifty_megabytes_are_cut_at_the_cap_without_buffering(
     await settle(client)
     images = images_of(client)
     assert images.cache.images.open_image(url) is None  # nothing cached
-    assert not list(images.partial_dir.iterdir())  # and no partial file left behind
+    assert not list(images.setup.partial_dir.iterdir())  # and no partial file left behind
 
 
 async def test_bytes_reach_the_reader_before_the_upstream_has_finished(

@@ -243,7 +243,7 @@ async def test_restart_keeps_image_links_and_a_warm_cache(
 async def test_key_rotation_keeps_old_image_links_for_the_grace_period(
     aiohttp_client: AiohttpClient, make_settings: Any, upstream: Upstream
 ) -> None:
-    from proxy import signing
+    from proxy.images import signing
     from tests.helpers import DATA, img_paths
 
     png = (DATA / "images" / "red.png").read_bytes()

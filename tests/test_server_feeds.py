@@ -196,8 +196,8 @@ async def test_tampered_image_signature_is_refused(
 
 
 async def test_image_proxy_refuses_non_images(upstream: Upstream, make_client: MakeClient) -> None:
+    from proxy.images.signing import image_path
     from proxy.server import PIPELINE
-    from proxy.signing import image_path
 
     page = upstream.route("/page.html", b"<html>hi</html>", content_type="image/png")
     svg = upstream.route(
@@ -556,8 +556,8 @@ async def test_podcast_audio_enclosures_untouched_by_default(
 async def test_media_thumbnails_and_image_content_are_proxied(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
+    from proxy.images.signing import verify_link
     from proxy.server import PIPELINE
-    from proxy.signing import verify_link
 
     name = "feeds/wpvip-indianexpress-pixel-only-description.xml"
     url = upstream.serve_file("/ie.xml", name)

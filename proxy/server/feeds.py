@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy import access
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
+from proxy.server import auth
 from proxy.server.http import http_date, not_modified, public_base, vary
 from proxy.server.keys import PIPELINE, SETTINGS
 
@@ -20,7 +20,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         )
     url = request.query.get("url", "").strip()
     # Before anything else: a request without the key learns nothing about the URL.
-    access.require_feed_access(request.app[SETTINGS], request.query, request.headers, url)
+    auth.require_feed_access(request.app[SETTINGS], request.query, request.headers, url)
     if not url:
         raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
     rendered = await request.app[PIPELINE].feed(
@@ -40,7 +40,7 @@ async def by_name(request: web.Request) -> web.StreamResponse:
         if name.endswith(suffix):
             name, fmt = name.removesuffix(suffix), suffix[1:]
     # Before the lookup, so that without the key an unknown name looks like a known one.
-    access.require_named_access(request.app[SETTINGS], request.query, request.headers, name)
+    auth.require_named_access(request.app[SETTINGS], request.query, request.headers, name)
     rendered = await request.app[PIPELINE].named_feed(
         name, fmt=fmt, public_base=public_base(request)
     )

@@ -18,12 +18,12 @@ from email.utils import parsedate_to_datetime
 from aiohttp import web
 
 from proxy.errors import ProxyError
-from proxy.imageproxy import ImageMeta, ImageSource
+from proxy.images.signing import HINT_PARAM
+from proxy.images.transfer import ImageMeta, ImageSource
 from proxy.logsafe import safe
 from proxy.server.http import http_date
-from proxy.server.keys import PIPELINE
+from proxy.server.keys import IMAGES
 from proxy.server.middleware import error_response
-from proxy.signing import HINT_PARAM
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ _MAX_DIGITS = 18
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
-    images = request.app[PIPELINE].images
+    images = request.app[IMAGES]
     try:
         source = await images.open(
             request.match_info["signature"],

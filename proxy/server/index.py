@@ -7,11 +7,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from proxy import __version__, access
-from proxy.errors import ProxyError
+from proxy import __version__
+from proxy.errors import ProxyError, Unauthorized
+from proxy.server import auth, links
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
-from proxy.server.named_links import may_list_named, named_feed_link
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>feedscrub</title>
@@ -46,10 +46,10 @@ the operator makes one with <code>feedscrub sign URL</code>, or here with the ke
 
 async def page(request: web.Request) -> web.Response:
     base = public_base(request)
-    feeds = request.app[PIPELINE].feeds.feeds.feeds
+    feeds = request.app[PIPELINE].named_feeds()
     key = request.query.get("key", "")
     opml_link = "/opml" + (f"?key={quote(key, safe='')}" if key else "")
-    if feeds and not may_list_named(request):
+    if feeds and not _may_list_named(request):
         named = (
             f"<h2>Feeds</h2><p>{len(feeds)} named feeds; open this page with "
             "<code>?key=&lt;access key&gt;</code> to see their signed links.</p>"
@@ -59,7 +59,7 @@ async def page(request: web.Request) -> web.Response:
             '<tr><td>{title}</td><td><a href="{proxy}">{proxy}</a></td>'
             '<td><a href="{url}">upstream</a></td></tr>'.format(
                 title=html.escape(f.title or f.name),
-                proxy=html.escape(named_feed_link(request, base, f.name)),
+                proxy=html.escape(links.named_feed_link(request.app[SETTINGS], base, f.name)),
                 url=html.escape(f.url),
             )
             for f in feeds
@@ -83,13 +83,13 @@ def _adhoc(request: web.Request, base: str) -> str:
     if not settings.access_key:
         return _ADHOC.format(base=html.escape(base), signed="", key_field="", sign_button="")
     key = request.query.get("key", "")
-    if not access.key_matches(settings, key):
+    if not auth.key_matches(settings, key):
         return _LOCKED.format(base=html.escape(base))
     signed = ""
     url = request.query.get("url", "").strip()
     if url:  # the "Make a signed link" button submits here
         try:
-            link = base + access.sign_feed_url(url, settings.access_key)
+            link = base + links.sign_feed_url(url, settings.access_key)
             if request.query.get("format") in ("rss", "atom"):
                 link += f"&format={request.query['format']}"
             signed = (
@@ -104,3 +104,15 @@ def _adhoc(request: web.Request, base: str) -> str:
         key_field=f'<input type="hidden" name="key" value="{html.escape(key)}">',
         sign_button=' <button type="submit" formaction="/">Make a signed link</button>',
     )
+
+
+def _may_list_named(request: web.Request) -> bool:
+    """With FEEDSCRUB_PROTECT_NAMED, only a request carrying the key sees (signed) links."""
+    settings = request.app[SETTINGS]
+    if not (settings.protect_named and settings.access_key):
+        return True
+    try:
+        auth.require_key(settings, request.query, request.headers, "the list of named feeds")
+    except Unauthorized:
+        return False
+    return True

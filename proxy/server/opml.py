@@ -9,22 +9,22 @@ from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
 
-from proxy import access
+from proxy.server import auth
 from proxy.server.http import public_base, vary
 from proxy.server.keys import PIPELINE, SETTINGS
-from proxy.server.named_links import named_feed_link
+from proxy.server.links import named_feed_link
 
 
 async def export(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.protect_named:
-        access.require_key(settings, request.query, request.headers, "/opml")
+        auth.require_key(settings, request.query, request.headers, "/opml")
     base = public_base(request)
-    feeds = request.app[PIPELINE].feeds.feeds.feeds
+    feeds = request.app[PIPELINE].named_feeds()
     outlines = "\n".join(
         f'    <outline type="rss" text={quoteattr(f.title or f.name)} '
         f"title={quoteattr(f.title or f.name)} "
-        f"xmlUrl={quoteattr(named_feed_link(request, base, f.name))} "
+        f"xmlUrl={quoteattr(named_feed_link(settings, base, f.name))} "
         f"htmlUrl={quoteattr(f.url)}/>"
         for f in feeds
     )

@@ -1,4 +1,4 @@
-"""The IP policy: which addresses are public, and how host strings spell addresses."""
+"""The guard: which addresses are public, how host strings spell addresses, and host rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from proxy.addresses import is_public_address, literal_ip
+from proxy.config import load, parse_host_patterns
+from proxy.errors import BlockedHost, ConfigError
+from proxy.fetch import check_url
+from proxy.fetch.guard import HostRules, is_public_address, literal_ip
 
 # Research §A1 (b), plus the ranges the contract names. (address, why)
 REFUSED = [
@@ -174,3 +177,89 @@ def test_literal_ip_agrees_with_getaddrinfo(host: str) -> None:
 @given(st.integers(min_value=0, max_value=2**32 - 1))
 def test_decimal_spelling_of_any_address(number: int) -> None:
     assert literal_ip(str(number)) == ipaddress.IPv4Address(number)
+
+
+# --- host rules (FEEDSCRUB_ALLOW_HOSTS / FEEDSCRUB_DENY_HOSTS) -----------------------------
+
+
+def test_host_patterns_are_normalised() -> None:
+    patterns = parse_host_patterns(
+        " Example.ORG , *.Bücher.example,xn--bcher-kva.test, [::1], 10.0.*, news.example. ,"
+    )
+    assert patterns == (
+        "example.org",
+        "*.xn--bcher-kva.example",
+        "xn--bcher-kva.test",
+        "::1",
+        "10.0.*",
+        "news.example",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://example.org",
+        "example.org/feed",
+        "exa mple.org",
+        "user@example.org",
+        "*ü.example",
+        "['a.example', 'b.example']",
+        "[a-z].example",
+    ],
+)
+def test_bad_host_patterns_name_the_variable(text: str) -> None:
+    with pytest.raises(ConfigError, match="FEEDSCRUB_ALLOW_HOSTS has value"):
+        load(environ={"FEEDSCRUB_ALLOW_HOSTS": text})
+
+
+@pytest.mark.parametrize(
+    ("allow", "deny", "host", "allowed"),
+    [
+        ((), (), "anything.example", True),
+        (("example.org",), (), "example.org", True),
+        (("example.org",), (), "www.example.org", False),
+        (("*.example.org",), (), "www.example.org", True),
+        (("*.example.org",), (), "a.b.example.org", True),
+        (("*.example.org",), (), "example.org", False),  # plain globs: list both forms
+        (("*.example.org",), (), "example.org.evil.test", False),
+        (("feed?.example",), (), "feed1.example", True),
+        ((), ("evil.test",), "evil.test", False),
+        ((), ("evil.test",), "evil.test.", False),  # the trailing dot is the same host
+        ((), ("evil.test",), "notevil.test", True),
+        (("*",), ("*.evil.test",), "img.evil.test", False),  # deny beats allow
+        (("*",), ("*.evil.test",), "feeds.test", True),
+    ],
+)
+def test_host_rules(
+    allow: tuple[str, ...], deny: tuple[str, ...], host: str, allowed: bool
+) -> None:
+    rules = HostRules(allow=allow, deny=deny)
+    if allowed:
+        rules.check(host)
+    else:
+        with pytest.raises(BlockedHost):
+            rules.check(host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.test/f",
+        "http://EVIL.test:8080/f",
+        "http://sub.evil.test/f",
+        "http://bücher.test/f",
+        "http://BÜCHER.test./f",
+        "http://xn--bcher-kva.test/f",
+        "http://127.0.0.1/f",
+        "http://0x7f.1/f",
+        "http://2130706433/f",
+    ],
+)
+def test_check_url_applies_the_deny_list(url: str) -> None:
+    rules = HostRules(deny=parse_host_patterns("evil.test,*.evil.test,bücher.test,127.0.0.1"))
+    with pytest.raises(BlockedHost) as raised:
+        check_url(url, allow_private=True, hosts=rules)
+    assert raised.value.status == 403
+    assert "FEEDSCRUB_DENY_HOSTS" in raised.value.message
+    assert check_url("http://feeds.test/f", allow_private=True, hosts=rules)

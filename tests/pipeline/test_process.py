@@ -15,7 +15,7 @@ import pytest
 
 from proxy import parse
 from proxy.models import FetchResult
-from proxy.pipeline import build_output
+from proxy.pipeline.process import build_output
 from proxy.rewrite import ImagePolicy
 from tests.helpers import DATA, read_feed, seed_feed
 

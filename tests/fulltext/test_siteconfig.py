@@ -9,7 +9,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from proxy.siteconfig import (
+from proxy.fulltext.siteconfig import (
     SiteConfig,
     SiteConfigs,
     apply_strip,
@@ -115,7 +115,7 @@ def test_parse_site_config(text: str, expected: SiteConfig) -> None:
 
 
 def test_unknown_directive_is_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="proxy.siteconfig"):
+    with caplog.at_level(logging.DEBUG, logger="proxy.fulltext.siteconfig"):
         parse_site_config("frobnicate: yes\nprune: no", source="x.test.txt")
     messages = [r.getMessage() for r in caplog.records]
     assert any("frobnicate" in m and "x.test.txt" in m for m in messages)

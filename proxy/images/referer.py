@@ -1,4 +1,5 @@
-"""Which Referer the image proxy sends to an image host, and in what order it tries. No I/O.
+"""Which Referer the image proxy sends to an image host, in what order it tries, and what it
+learns.
 
 Hosts that refuse hot-linking look at the Referer header (research landscape §3: WeChat
 ``mmbiz.qpic.cn``, Weibo ``*.sinaimg.cn``, pixiv, sspai…). A policy says what to send:
@@ -17,10 +18,18 @@ and the remaining policies, each Referer once (``attempts``).
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
-POLICIES = ("none", "origin", "image")
+from proxy.config import REFERER_POLICIES as POLICIES
+from proxy.config import is_referer_policy as is_policy
+
+logger = logging.getLogger(__name__)
+
+REFUSED_STATUSES = frozenset({401, 403})  # how hot-link protection answers, besides a page
+MEMORY_SECONDS = 30 * 24 * 3600  # a learned policy is re-probed after a month
 
 # Hosts known to refuse requests without their own site as Referer. Exact host names, or a
 # leading "." for every subdomain. Gathered from Miniflux (internal/reader/rewrite/
@@ -36,11 +45,6 @@ KNOWN_HOSTS: dict[str, str] = {
     "mmbiz.qpic.cn": "https://mp.weixin.qq.com/",
     "moyu.im": "https://i.jandan.net/",
 }
-
-
-def is_policy(value: str) -> bool:
-    """Whether value is a policy this module understands (what config validation accepts)."""
-    return value in POLICIES or value.startswith(("http://", "https://"))
 
 
 def origin_of(url: str | None) -> str:
@@ -175,3 +179,45 @@ def attempts(
         seen.add(attempt.referer)
         plan.append(attempt)
     return plan
+
+
+# --- learning ---------------------------------------------------------------------------------
+
+
+class RefererStore(Protocol):
+    """Where learned policies live (the cache's image part), shared across restarts."""
+
+    async def get_referer(self, host: str) -> str | None: ...
+
+    async def put_referer(self, host: str, policy: str, expire: float) -> None: ...
+
+
+class Learning:
+    """The policy that worked for a host, remembered: one reader's request fixes the host for
+    everybody. A transfer asks ``plan`` for its attempts and calls ``worked`` when an attempt
+    other than the first one got the image.
+
+    Parameters:
+        store: the cache.
+        default: FEEDSCRUB_IMAGE_REFERER.
+        table: host → Referer overrides (``KNOWN_HOSTS`` when None).
+    """
+
+    def __init__(
+        self, store: RefererStore, default: str, table: dict[str, str] | None = None
+    ) -> None:
+        self.store = store
+        self.default = default
+        self.table = KNOWN_HOSTS if table is None else table
+
+    async def plan(self, image_url: str, hint: Hint) -> tuple[str, list[Attempt]]:
+        """The host key and the attempts for this image, the learned policy first."""
+        host = host_key(image_url)
+        learned = await self.store.get_referer(host) if host else None
+        return host, attempts(
+            image_url, hint, learned=learned, default=self.default, table=self.table
+        )
+
+    async def worked(self, host: str, policy: str) -> None:
+        await self.store.put_referer(host, policy, MEMORY_SECONDS)
+        logger.info("image referer learned host=%s policy=%s", host, policy)

@@ -13,16 +13,17 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from proxy import parse, pipeline, render
+from proxy import parse, render
 from proxy.config import Settings
 from proxy.fetch import new_session
-from proxy.fulltext import FAILURE_TTL, FullText, decode_html, extract
+from proxy.fulltext.filler import FAILURE_TTL, FullText
+from proxy.fulltext.siteconfig import SiteConfig, SiteConfigs
 from proxy.models import Entry, Feed, FetchResult
+from proxy.pipeline import process
 from proxy.rewrite import ImagePolicy
-from proxy.siteconfig import SiteConfig, SiteConfigs
 from proxy.store import DiskStore
+from tests.fetch.test_client import FakeResolver
 from tests.helpers import DATA, read_feed
-from tests.test_fetch import FakeResolver
 from tests.upstream import Upstream
 
 ARTICLES = DATA / "articles"
@@ -175,7 +176,7 @@ async def test_through_the_pipeline_the_article_is_cleaned_like_feed_content(
     engine = await make_fulltext()
     filled = (await engine.fill(feed, budget=5)).feed
     policy = ImagePolicy(mode="proxy", public_base="http://proxy.test", key=b"k")
-    cleaned = pipeline.transform(filled, policy=policy)
+    cleaned = process.transform(filled, policy=policy)
     content = cleaned.entries[0].content or ""
     assert "MARKER-LEAD" in content and "MARKER-END" in content
     assert "sharer" not in content and "intent/tweet" not in content  # share markup rule
@@ -364,7 +365,7 @@ async def test_redirect_to_a_private_address_is_refused(
     make_fulltext: MakeFullText, aiohttp_server: Any, resolver: FakeResolver
 ) -> None:
     """A public-looking article that redirects inward is refused at the redirect."""
-    from tests.test_fetch import policy_127_0_0_2_public
+    from tests.fetch.test_client import policy_127_0_0_2_public
 
     inner = Upstream()
     inner_server = await aiohttp_server(inner.app, host="127.0.0.1")
@@ -442,13 +443,6 @@ async def test_selector_that_matches_nothing_falls_back_to_readability(
     assert content is not None and "MARKER-LEAD" in content
 
 
-def test_invalid_selector_never_raises() -> None:
-    page = (ARTICLES / "article.html").read_text(encoding="utf-8")
-    for selector in ("div[", "//div[", "::nope"):
-        out = extract(page, "http://news.example.test/a.html", site=None, selector=selector)
-        assert out is not None and "MARKER-LEAD" in out  # readability instead
-
-
 # --- site configs ------------------------------------------------------------------------------
 
 
@@ -517,13 +511,6 @@ async def test_site_body_that_matches_nothing_falls_back_to_readability(
     content = (await engine.fill(feed_of(link), budget=5)).feed.entries[0].content or ""
     assert "MARKER-LEAD" in content
     assert "train-front.jpg" not in content  # strip still applied before readability
-
-
-def test_selector_beats_site_body() -> None:
-    page = (ARTICLES / "sited.html").read_text(encoding="utf-8")
-    site = SiteConfig(body=("//div[@id='story']",))
-    out = extract(page, "http://x.test/", site=site, selector="#reader-letters")
-    assert out is not None and "COMMENTS" in out and "SITE-BODY" not in out
 
 
 # --- concurrency -------------------------------------------------------------------------------
@@ -598,67 +585,6 @@ async def test_gbk_article_is_decoded(
     content = (await engine.fill(feed_of(link), budget=5)).feed.entries[0].content or ""
     assert "中文标记" in content and "结尾标记" in content
     assert "\ufffd" not in content and "首页" not in content
-
-
-@pytest.mark.parametrize(
-    ("body", "content_type", "expected"),
-    [
-        (b"<p>caf\xc3\xa9</p>", "", "café"),
-        (b"\xef\xbb\xbf<p>caf\xc3\xa9</p>", "text/html; charset=latin-1", "café"),  # BOM wins
-        (b"<p>caf\xe9 \x93q\x94</p>", "text/html; charset=iso-8859-1", "café “q”"),  # as cp1252
-        (b'<meta charset="big5"><p>\xa4\xa4\xa4\xe5</p>', "text/html", "中文"),
-        ('<meta charset="shift_jis"><p>日本語</p>'.encode("shift_jis"), "", "日本語"),
-        (
-            '<?xml version="1.0" encoding="windows-1251"?><p>Привет</p>'.encode("cp1251"),
-            "",
-            "Привет",
-        ),
-        (b"<p>caf\xc3\xa9</p>", "text/html; charset=no-such-charset", "café"),
-        (GBK_PAGE.replace(b"; charset=gbk", b""), "text/html", "中文标记"),  # guessed
-    ],
-    ids=[
-        "utf-8",
-        "bom",
-        "latin-1",
-        "big5",
-        "shift_jis",
-        "xml decl",
-        "unknown label",
-        "undeclared gbk",
-    ],
-)
-def test_decode_html(body: bytes, content_type: str, expected: str) -> None:
-    assert expected in decode_html(body, content_type)
-
-
-def test_extract_resolves_against_the_page_base() -> None:
-    page = (
-        '<html><head><base href="https://cdn.example.test/site/"></head><body><article>'
-        + "<p>Words of the article, several of them, to be long enough for readability.</p>" * 5
-        + '<p><img src="i/a.jpg" srcset="i/a.jpg 1x, i/b.jpg 2x" data-src="i/c.jpg">'
-        '<a href="/about">about</a></p></article></body></html>'
-    )
-    out = extract(page, "https://example.test/post/1", site=None, selector=None)
-    assert out is not None
-    assert 'src="https://cdn.example.test/site/i/a.jpg"' in out
-    assert "https://cdn.example.test/site/i/b.jpg 2x" in out
-    assert 'data-src="https://cdn.example.test/site/i/c.jpg"' in out
-    assert 'href="https://cdn.example.test/about"' in out
-    assert "<base" not in out
-
-
-def test_extraction_is_raw_html_not_a_sanitiser() -> None:
-    """readability is not a sanitiser (research §D8): the pipeline's nh3 pass does that."""
-    page = (
-        "<html><body><article>"
-        + "<p>Long enough article text, with commas, for readability to take it as content.</p>" * 5
-        + "<svg><script>alert(1)</script></svg></article></body></html>"
-    )
-    out = extract(page, "https://example.test/", site=None, selector=None)
-    assert out is not None and "<svg" in out
-    from proxy import sanitize
-
-    assert "script" not in sanitize.sanitize_html(out) and "svg" not in sanitize.sanitize_html(out)
 
 
 async def test_article_records_are_bytes_not_pickles(tmp_path: Any) -> None:

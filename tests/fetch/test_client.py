@@ -23,7 +23,6 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from pytest_aiohttp import AiohttpServer
 
 from proxy import __version__
-from proxy.addresses import is_public_address
 from proxy.config import Settings
 from proxy.errors import (
     BlockedAddress,
@@ -39,10 +38,12 @@ from proxy.fetch import (
     FEED_ACCEPT,
     IMAGE_ACCEPT,
     USER_AGENT,
+    Limits,
     check_url,
     fetch,
     new_session,
 )
+from proxy.fetch.guard import is_public_address
 from proxy.models import Validators
 from tests.upstream import Upstream
 
@@ -201,7 +202,7 @@ async def test_fetch_returns_body_and_headers(
         headers={"ETag": '"abc"', "Last-Modified": "Sun, 18 Jun 2023 23:50:00 GMT"},
     )
     before = time.time()
-    result = await fetch(session, url + "#fragment", settings=settings)
+    result = await fetch(session, url + "#fragment", limits=Limits.of(settings))
     assert result.status == 200
     assert result.body == FEED
     assert result.url == url
@@ -215,13 +216,15 @@ async def test_user_agent_and_accept_are_sent(
     upstream: Upstream, session: aiohttp.ClientSession, settings: Settings
 ) -> None:
     url = upstream.route("/feed", FEED)
-    await fetch(session, url, settings=settings)
+    await fetch(session, url, limits=Limits.of(settings))
     sent = upstream.last_request("/feed").headers
     assert sent["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith(f"feedscrub/{__version__} ")
     assert sent["Accept"] == FEED_ACCEPT
 
-    await fetch(session, url, settings=settings, accept=IMAGE_ACCEPT, headers={"X-Test": "1"})
+    await fetch(
+        session, url, limits=Limits.of(settings), accept=IMAGE_ACCEPT, headers={"X-Test": "1"}
+    )
     sent = upstream.last_request("/feed").headers
     assert sent["Accept"] == IMAGE_ACCEPT
     assert sent["X-Test"] == "1"
@@ -231,13 +234,13 @@ async def test_validators_are_sent_and_304_returns_no_body(
     upstream: Upstream, session: aiohttp.ClientSession, settings: Settings
 ) -> None:
     url = upstream.route("/feed", FEED, validators=True)
-    first = await fetch(session, url, settings=settings)
+    first = await fetch(session, url, limits=Limits.of(settings))
     assert first.status == 200
     assert first.etag is not None
     assert "If-None-Match" not in upstream.last_request("/feed").headers
 
     cached = Validators(etag=first.etag, last_modified=first.last_modified)
-    second = await fetch(session, url, settings=settings, validators=cached)
+    second = await fetch(session, url, limits=Limits.of(settings), validators=cached)
     sent = upstream.last_request("/feed").headers
     assert sent["If-None-Match"] == first.etag
     assert sent["If-Modified-Since"] == "Sun, 18 Jun 2023 23:50:00 GMT"
@@ -252,7 +255,7 @@ async def test_304_to_an_unconditional_request_is_an_upstream_error(
 ) -> None:
     url = upstream.route("/feed", status=304)
     with pytest.raises(UpstreamStatus) as caught:
-        await fetch(session, url, settings=settings)
+        await fetch(session, url, limits=Limits.of(settings))
     assert caught.value.upstream_status == 304
 
 
@@ -260,7 +263,7 @@ async def test_gzip_body_is_decompressed(
     upstream: Upstream, session: aiohttp.ClientSession, settings: Settings
 ) -> None:
     url = upstream.route("/feed", gzip.compress(FEED), headers={"Content-Encoding": "gzip"})
-    result = await fetch(session, url, settings=settings)
+    result = await fetch(session, url, limits=Limits.of(settings))
     assert result.body == FEED
 
 
@@ -272,7 +275,7 @@ async def test_content_length_over_the_limit_fails_before_reading(
 ) -> None:
     url = upstream.route("/big", b"x" * (100 * KiB))
     with pytest.raises(BodyTooLarge, match="announces 102400 bytes") as caught:
-        await fetch(session, url, settings=settings, max_bytes=64 * KiB)
+        await fetch(session, url, limits=Limits.of(settings).replace(max_bytes=64 * KiB))
     assert caught.value.status == 502
 
 
@@ -280,7 +283,7 @@ async def test_body_at_the_limit_is_accepted(
     upstream: Upstream, session: aiohttp.ClientSession, settings: Settings
 ) -> None:
     url = upstream.route("/exact", b"x" * (64 * KiB))
-    result = await fetch(session, url, settings=settings, max_bytes=64 * KiB)
+    result = await fetch(session, url, limits=Limits.of(settings).replace(max_bytes=64 * KiB))
     assert len(result.body) == 64 * KiB
 
 
@@ -302,7 +305,7 @@ async def test_streamed_body_without_content_length_stops_at_the_limit(
 ) -> None:
     url = upstream.route("/stream", handler=_endless)
     with pytest.raises(BodyTooLarge, match=r"body exceeds 65536 bytes"):
-        await fetch(session, url, settings=settings, max_bytes=64 * KiB)
+        await fetch(session, url, limits=Limits.of(settings).replace(max_bytes=64 * KiB))
 
 
 async def test_gzip_bomb_stops_at_the_decompressed_limit(
@@ -312,7 +315,7 @@ async def test_gzip_bomb_stops_at_the_decompressed_limit(
     assert len(bomb) < 64 * KiB
     url = upstream.route("/bomb", bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(BodyTooLarge, match=r"body exceeds 65536 bytes"):
-        await fetch(session, url, settings=settings, max_bytes=64 * KiB)
+        await fetch(session, url, limits=Limits.of(settings).replace(max_bytes=64 * KiB))
 
 
 async def test_default_limit_is_max_body_bytes(
@@ -320,7 +323,7 @@ async def test_default_limit_is_max_body_bytes(
 ) -> None:
     url = upstream.route("/feed", b"x" * 2000)
     with pytest.raises(BodyTooLarge):
-        await fetch(session, url, settings=make_settings(max_body_bytes=1000))
+        await fetch(session, url, limits=Limits.of(make_settings(max_body_bytes=1000)))
 
 
 # --- timeouts and broken upstreams -----------------------------------------------------------
@@ -334,7 +337,7 @@ async def test_no_response_in_time_is_a_timeout(
     with pytest.raises(
         UpstreamTimeout, match=r"^fetch: no response within 0\.2s \(http://"
     ) as caught:
-        await fetch(session, url, settings=make_settings(fetch_timeout=0.2))
+        await fetch(session, url, limits=Limits.of(make_settings(fetch_timeout=0.2)))
     assert time.monotonic() - started < 0.8
     assert caught.value.status == 504
     assert caught.value.__cause__ is not None
@@ -358,7 +361,7 @@ async def test_slow_body_is_cut_at_the_total_timeout(
 ) -> None:
     url = upstream.route("/drip", handler=_drip)
     with pytest.raises(UpstreamTimeout, match="no response within 0.3s"):
-        await fetch(session, url, settings=make_settings(fetch_timeout=0.3))
+        await fetch(session, url, limits=Limits.of(make_settings(fetch_timeout=0.3)))
 
 
 async def test_connection_refused_is_unreachable(
@@ -368,14 +371,14 @@ async def test_connection_refused_is_unreachable(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(UpstreamUnreachable, match=f"cannot connect to 127.0.0.1:{port}"):
-        await fetch(session, f"http://127.0.0.1:{port}/feed", settings=settings)
+        await fetch(session, f"http://127.0.0.1:{port}/feed", limits=Limits.of(settings))
 
 
 async def test_unresolvable_host_is_unreachable(
     guarded: aiohttp.ClientSession, strict: Settings
 ) -> None:
     with pytest.raises(UpstreamUnreachable, match="cannot resolve nowhere.test"):
-        await fetch(guarded, "http://nowhere.test/feed", settings=strict)
+        await fetch(guarded, "http://nowhere.test/feed", limits=Limits.of(strict))
 
 
 @pytest.mark.parametrize(
@@ -400,7 +403,7 @@ async def test_broken_responses_are_unreachable(
 ) -> None:
     url = await raw_upstream(reply)
     with pytest.raises(UpstreamUnreachable, match=expected) as caught:
-        await fetch(session, url, settings=settings)
+        await fetch(session, url, limits=Limits.of(settings))
     assert "\n" not in caught.value.message
     assert isinstance(caught.value.__cause__, aiohttp.ClientError)
 
@@ -417,7 +420,7 @@ async def test_upstream_error_status_is_kept(
 ) -> None:
     url = upstream.route("/feed", b"oops", status=status)
     with pytest.raises(UpstreamStatus) as caught:
-        await fetch(session, url, settings=settings)
+        await fetch(session, url, limits=Limits.of(settings))
     assert caught.value.upstream_status == status
     assert caught.value.status == 502
     assert caught.value.message.startswith(f"fetch: upstream answered {text}")
@@ -433,7 +436,7 @@ async def test_redirects_are_followed_and_the_final_url_reported(
     final = upstream.route("/final.xml", FEED)
     upstream.route("/moved", status=301, headers={"Location": final})
     start = upstream.route("/old", status=302, headers={"Location": "moved"})  # relative
-    result = await fetch(session, start, settings=settings)
+    result = await fetch(session, start, limits=Limits.of(settings))
     assert result.body == FEED
     assert result.url == final
     assert upstream.hits == Counter({"/old": 1, "/moved": 1, "/final.xml": 1})
@@ -450,7 +453,9 @@ def _chain(upstream: Upstream, hops: int) -> str:
 async def test_max_redirects_are_followed(
     upstream: Upstream, session: aiohttp.ClientSession, make_settings: MakeSettings
 ) -> None:
-    result = await fetch(session, _chain(upstream, 5), settings=make_settings(max_redirects=5))
+    result = await fetch(
+        session, _chain(upstream, 5), limits=Limits.of(make_settings(max_redirects=5))
+    )
     assert result.url == upstream.url("/end")
 
 
@@ -459,7 +464,7 @@ async def test_one_redirect_too_many(
 ) -> None:
     start = _chain(upstream, 6)
     with pytest.raises(TooManyRedirects, match=r"^fetch: more than 5 redirects \(http://"):
-        await fetch(session, start, settings=make_settings(max_redirects=5))
+        await fetch(session, start, limits=Limits.of(make_settings(max_redirects=5)))
     assert upstream.hits["/end"] == 0
     assert upstream.hits["/r6"] == 1
 
@@ -473,7 +478,7 @@ async def test_redirect_to_another_scheme_is_refused(
 ) -> None:
     url = upstream.route("/feed", status=302, headers={"Location": location})
     with pytest.raises(UpstreamError, match="not an http\\(s\\) URL") as caught:
-        await fetch(session, url, settings=settings)
+        await fetch(session, url, limits=Limits.of(settings))
     assert caught.value.status == 502  # the upstream's fault, not the reader's
     assert not isinstance(caught.value, InvalidURL)
 
@@ -483,7 +488,7 @@ async def test_redirect_without_location(
 ) -> None:
     url = upstream.route("/feed", status=302)
     with pytest.raises(UpstreamStatus, match="302 Found without a Location"):
-        await fetch(session, url, settings=settings)
+        await fetch(session, url, limits=Limits.of(settings))
 
 
 # --- pre-flight ------------------------------------------------------------------------------
@@ -603,9 +608,9 @@ async def test_fetch_checks_the_url_before_any_io(
     sentinel: Sentinel, session: aiohttp.ClientSession, strict: Settings
 ) -> None:
     with pytest.raises(BlockedAddress):
-        await fetch(session, sentinel.url, settings=strict)
+        await fetch(session, sentinel.url, limits=Limits.of(strict))
     with pytest.raises(InvalidURL):
-        await fetch(session, "file:///etc/passwd", settings=strict)
+        await fetch(session, "file:///etc/passwd", limits=Limits.of(strict))
     assert sentinel.connections == 0
 
 
@@ -616,7 +621,7 @@ async def test_public_host_is_fetched(
     public: Upstream, guarded: aiohttp.ClientSession, strict: Settings
 ) -> None:
     url = public.route("/feed", FEED)
-    result = await fetch(guarded, url, settings=strict)
+    result = await fetch(guarded, url, limits=Limits.of(strict))
     assert result.body == FEED
     assert result.url == "http://public.test/feed"
 
@@ -631,7 +636,7 @@ async def test_redirect_to_a_private_literal_is_blocked(
 ) -> None:
     url = public.route("/feed", status=status, headers={"Location": sentinel.url})
     with pytest.raises(BlockedAddress, match="redirect from http://public.test/feed refused"):
-        await fetch(guarded, url, settings=strict)
+        await fetch(guarded, url, limits=Limits.of(strict))
     assert sentinel.connections == 0
 
 
@@ -645,7 +650,7 @@ async def test_redirect_to_a_name_on_a_private_address_is_blocked_at_connect(
     resolver.add("internal.test", [("127.0.0.1", sentinel.port)])
     url = public.route("/feed", status=302, headers={"Location": "http://internal.test/secret"})
     with pytest.raises(BlockedAddress, match="internal.test is at non-public address 127.0.0.1"):
-        await fetch(guarded, url, settings=strict)
+        await fetch(guarded, url, limits=Limits.of(strict))
     assert resolver.calls["internal.test"] == 1  # it got past the pre-flight, to the guard
     assert sentinel.connections == 0
 
@@ -656,7 +661,7 @@ async def test_redirect_with_userinfo_to_loopback_is_blocked(
     location = f"http://user:pass@127.0.0.1:{sentinel.port}/"
     url = public.route("/feed", status=302, headers={"Location": location})
     with pytest.raises(BlockedAddress):
-        await fetch(guarded, url, settings=strict)
+        await fetch(guarded, url, limits=Limits.of(strict))
     assert sentinel.connections == 0
 
 
@@ -668,7 +673,7 @@ async def test_name_resolving_to_loopback_is_blocked_at_connect(
 ) -> None:
     resolver.add("feed.test", [("127.0.0.1", sentinel.port)])
     with pytest.raises(BlockedAddress) as caught:
-        await fetch(guarded, "http://feed.test/rss", settings=strict)
+        await fetch(guarded, "http://feed.test/rss", limits=Limits.of(strict))
     assert caught.value.status == 403
     assert caught.value.message == (
         "fetch: feed.test is at non-public address 127.0.0.1; refused (http://feed.test/rss)"
@@ -693,7 +698,7 @@ async def test_mixed_answers_connect_only_to_allowed_addresses(
     resolver.add("mixed.test", answer if blocked_first else answer[::-1])
     public.route("/feed", FEED)
     with caplog.at_level("WARNING", logger="proxy.fetch"):
-        result = await fetch(guarded, "http://mixed.test/feed", settings=strict)
+        result = await fetch(guarded, "http://mixed.test/feed", limits=Limits.of(strict))
     assert result.body == FEED
     assert sentinel.connections == 0
     refused = "refused connection to non-public address ip=127.0.0.1"
@@ -708,7 +713,7 @@ async def test_answers_that_are_all_private_are_blocked(
 ) -> None:
     resolver.add("private.test", [("127.0.0.1", sentinel.port), ("10.255.255.1", sentinel.port)])
     with pytest.raises(BlockedAddress, match="non-public address 127.0.0.1, 10.255.255.1"):
-        await fetch(guarded, "http://private.test/feed", settings=strict)
+        await fetch(guarded, "http://private.test/feed", limits=Limits.of(strict))
     assert sentinel.connections == 0
 
 
@@ -722,13 +727,13 @@ async def test_dns_rebinding_is_caught_at_connect(
     public_answer = resolver.answers["public.test"][0]
     resolver.add("rebind.test", public_answer, [("127.0.0.1", sentinel.port)])
     public.route("/feed", FEED, headers={"Connection": "close"})  # no pooled connection
-    assert (await fetch(guarded, "http://rebind.test/feed", settings=strict)).body == FEED
+    assert (await fetch(guarded, "http://rebind.test/feed", limits=Limits.of(strict))).body == FEED
 
     connector = guarded.connector
     assert isinstance(connector, aiohttp.TCPConnector)
     connector.clear_dns_cache()  # the second lookup now answers 127.0.0.1
     with pytest.raises(BlockedAddress):
-        await fetch(guarded, "http://rebind.test/feed", settings=strict)
+        await fetch(guarded, "http://rebind.test/feed", limits=Limits.of(strict))
     assert resolver.calls["rebind.test"] == 2
     assert sentinel.connections == 0
 
@@ -751,7 +756,7 @@ async def test_allow_private_turns_the_guard_off(
     resolver.add("lan.test", [("127.0.0.1", port)])
     upstream.route("/feed", FEED)
     async with new_session(settings, resolver=resolver, address_policy=lambda ip: False) as client:
-        result = await fetch(client, "http://lan.test/feed", settings=settings)
+        result = await fetch(client, "http://lan.test/feed", limits=Limits.of(settings))
     assert result.body == FEED
 
 
@@ -766,7 +771,7 @@ async def test_environment_proxy_is_ignored(
         monkeypatch.setenv(name, proxy)
     url = upstream.route("/feed", FEED)
     async with new_session(settings) as client:
-        result = await fetch(client, url, settings=settings)
+        result = await fetch(client, url, limits=Limits.of(settings))
     assert result.body == FEED
     assert sentinel.connections == 0
 
@@ -782,7 +787,7 @@ async def test_credentials_do_not_follow_a_redirect_to_another_origin(
     public.route("/there", status=302, headers={"Location": "http://other.test/final"})
     public.route("/final", FEED)
     secret = {"Authorization": "Bearer s3cret"}
-    await fetch(guarded, public.url("/same"), settings=strict, headers=secret)
+    await fetch(guarded, public.url("/same"), limits=Limits.of(strict), headers=secret)
     assert public.last_request("/there").headers["Authorization"] == "Bearer s3cret"
     assert "Authorization" not in public.last_request("/final").headers
 
@@ -791,8 +796,8 @@ async def test_cookies_are_not_kept_between_requests(
     upstream: Upstream, session: aiohttp.ClientSession, settings: Settings
 ) -> None:
     url = upstream.route("/feed", FEED, headers={"Set-Cookie": "tracker=1; Path=/"})
-    await fetch(session, url, settings=settings)
-    await fetch(session, url, settings=settings)
+    await fetch(session, url, limits=Limits.of(settings))
+    await fetch(session, url, limits=Limits.of(settings))
     assert "Cookie" not in upstream.last_request("/feed").headers
 
 
@@ -807,8 +812,8 @@ async def test_refusals_are_recorded_per_request(
     resolver.add("feed.test", [("127.0.0.1", sentinel.port)])
     url = public.route("/feed", FEED, delay=0.05)
     blocked, fetched = await asyncio.gather(
-        fetch(guarded, "http://feed.test/rss", settings=strict),
-        fetch(guarded, url, settings=strict),
+        fetch(guarded, "http://feed.test/rss", limits=Limits.of(strict)),
+        fetch(guarded, url, limits=Limits.of(strict)),
         return_exceptions=True,
     )
     assert isinstance(blocked, BlockedAddress)

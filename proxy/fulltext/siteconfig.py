@@ -44,13 +44,38 @@ _MULTI = ("body", "strip", "strip_id_or_class", "strip_image_src")
 # Part of the format, not applied here: skipped without a log line.
 _KNOWN_UNUSED = frozenset(
     {
-        "title", "author", "date", "test_url", "test_contains", "tidy", "prune",
-        "autodetect_on_failure", "parser", "single_page_link", "single_page_link_in_feed",
-        "next_page_link", "find_string", "replace_string", "strip_attr", "login_uri",
-        "login_username_field", "login_password_field", "login_extra_fields",
-        "not_logged_in_xpath", "requires_login", "skip_entry", "native_ad_clue", "dissolve",
-        "wrap_in", "insert_detected_image", "src_lazy_load_attr", "if_page_contains",
-        "skip_json_ld", "move_into", "skip_id_or_class", "strip_comments",
+        "title",
+        "author",
+        "date",
+        "test_url",
+        "test_contains",
+        "tidy",
+        "prune",
+        "autodetect_on_failure",
+        "parser",
+        "single_page_link",
+        "single_page_link_in_feed",
+        "next_page_link",
+        "find_string",
+        "replace_string",
+        "strip_attr",
+        "login_uri",
+        "login_username_field",
+        "login_password_field",
+        "login_extra_fields",
+        "not_logged_in_xpath",
+        "requires_login",
+        "skip_entry",
+        "native_ad_clue",
+        "dissolve",
+        "wrap_in",
+        "insert_detected_image",
+        "src_lazy_load_attr",
+        "if_page_contains",
+        "skip_json_ld",
+        "move_into",
+        "skip_id_or_class",
+        "strip_comments",
     }
 )
 _HOST = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
@@ -70,7 +95,10 @@ class SiteConfig:
 
     def is_empty(self) -> bool:
         return not (
-            self.body or self.strip or self.strip_id_or_class or self.strip_image_src
+            self.body
+            or self.strip
+            or self.strip_id_or_class
+            or self.strip_image_src
             or self.http_headers
         )
 
@@ -214,8 +242,15 @@ class SiteConfigs:
 def _removable(element: HtmlElement, root: HtmlElement) -> bool:
     # A rule that matches <html> or <body> (a class like "page-share" on body is common)
     # would empty the page; FiveFilters lets it, we keep the page and skip that match.
-    return element is not root and element.getparent() is not None and element.tag not in (
-        "html", "body", "head",
+    return (
+        element is not root
+        and element.getparent() is not None
+        and element.tag
+        not in (
+            "html",
+            "body",
+            "head",
+        )
     )
 
 
@@ -252,7 +287,8 @@ def apply_strip(root: HtmlElement, site: SiteConfig) -> int:
                 removed += 1
     for needle in site.strip_image_src:
         doomed = [
-            image for image in root.iter("img")
+            image
+            for image in root.iter("img")
             if any(needle in (image.get(name) or "") for name in _IMAGE_URL_ATTRIBUTES)
         ]
         for image in doomed:  # collected first: removing while iterating skips elements

@@ -1,7 +1,11 @@
-"""The IP policy: which addresses an upstream may live on. Pure functions, no I/O.
+"""Where an upstream may be: the IP policy, the connect-time guard, and the host rules.
 
-``fetch.py`` asks ``is_public_address`` about every address it is about to connect to (the
-connect-time guard) and ``literal_ip`` about hosts written as numbers (the pre-flight check).
+``client.new_session`` installs the guard (``guarded_socket_factory``), which asks
+``is_public_address`` about every address about to be connected to, and notes refusals in
+``guard_log`` so a fetch can answer 403 rather than 502. ``urls.check_url`` asks
+``literal_ip`` about hosts written as numbers and ``HostRules`` about every host name
+(FEEDSCRUB_ALLOW_HOSTS / FEEDSCRUB_DENY_HOSTS, globs over the name as written in the URL, IDN
+names in their xn-- form; the guard judges the addresses names resolve to).
 
 Why not ``ipaddress``'s ``is_global`` alone: on Python 3.11.7 it answers True for multicast
 ``224.0.0.1``, site-local ``fec0::1``, 6to4 ``2002:c0a8:ffff::`` (embeds 192.168.255.255) and,
@@ -11,8 +15,26 @@ IPv4 address are unwrapped first, and the ranges below are refused by an explici
 
 from __future__ import annotations
 
+import errno
+import functools
 import ipaddress
+import logging
+import socket
 import string
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from aiohappyeyeballs import AddrInfoType
+
+from proxy.config import Settings, parse_host_patterns
+from proxy.errors import BlockedHost
+
+logger = logging.getLogger(__name__)
+
+AddressPolicy = Callable[[str], bool]
+"""An IP address as a string (``"127.0.0.1"``, ``"::1"``) -> may we connect to it?"""
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -178,3 +200,94 @@ def _parse_part(part: str) -> int | None:
 
 def _only(text: str, allowed: frozenset[str]) -> bool:
     return set(text) <= allowed
+
+
+# --- the connect-time guard ----------------------------------------------------------------
+
+
+@dataclass
+class GuardLog:
+    """What the guard decided during one request (one redirect hop)."""
+
+    refused: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)
+
+
+# A mutable log rather than a flag: Happy Eyeballs connects from child tasks, which see a copy
+# of the context, so they must append to an object the request's own task can read.
+guard_log: ContextVar[GuardLog | None] = ContextVar("feedscrubguard_log", default=None)
+
+
+def allow_all(ip: str) -> bool:
+    return True
+
+
+def guarded_socket_factory(policy: AddressPolicy) -> Callable[[AddrInfoType], socket.socket]:
+    def create_socket(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        ip = str(sockaddr[0])
+        log = guard_log.get()
+        try:
+            allowed = policy(ip)
+        except Exception:  # a policy that cannot decide refuses
+            logger.exception("fetch: address policy failed ip=%s", ip)
+            allowed = False
+        if not allowed:
+            if log is not None:
+                log.refused.append(ip)
+            logger.warning("fetch: refused connection to non-public address ip=%s", ip)
+            raise OSError(errno.EACCES, f"connection to non-public address {ip} refused")
+        if log is not None:
+            log.allowed.append(ip)
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return create_socket
+
+
+# --- host rules ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HostRules:
+    """Which upstream hosts may be fetched. No patterns at all: every host."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    def check(self, host: str, *, ip: str | None = None, shown: str = "") -> None:
+        """Raise BlockedHost if ``host`` (yarl's raw_host: lower-case, IDNA) is refused.
+
+        Parameters:
+            host: the URL's host.
+            ip: the canonical address when the host is an IP literal in any spelling
+                (``0x7f.1`` is ``127.0.0.1``); patterns are matched against both.
+            shown: the URL, as quoted in the error message.
+        """
+        if not (self.allow or self.deny):
+            return
+        names = {host.rstrip(".").removeprefix("[").removesuffix("]")}
+        if ip:
+            names.add(ip)
+        for pattern in self.deny:
+            if any(fnmatchcase(name, pattern) for name in names):
+                raise BlockedHost(
+                    f"fetch: host {host} matches FEEDSCRUB_DENY_HOSTS ({pattern}); refused "
+                    f"({shown})"
+                )
+        if self.allow and not any(
+            fnmatchcase(name, pattern) for pattern in self.allow for name in names
+        ):
+            raise BlockedHost(
+                f"fetch: host {host} is not in FEEDSCRUB_ALLOW_HOSTS; refused ({shown})"
+            )
+
+
+@functools.lru_cache(maxsize=16)
+def _rules(allow: str, deny: str) -> HostRules:
+    # Settings.validate has checked both patterns lists already.
+    return HostRules(allow=parse_host_patterns(allow), deny=parse_host_patterns(deny))
+
+
+def host_rules(settings: Settings) -> HostRules:
+    """The host rules of ``settings`` (parsed once per distinct value)."""
+    return _rules(settings.allow_hosts, settings.deny_hosts)

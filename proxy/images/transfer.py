@@ -1,18 +1,17 @@
-"""The image proxy: verify the signed link, then serve from the image cache or the upstream.
+"""One upstream image transfer, and the two sources a reader is served from (cache, transfer).
 
 An image not cached yet is fetched by one background *transfer* per URL, however many readers
-ask for it at once. The transfer checks the upstream's answer before anything goes to a
-reader (status, then the first bytes sniffed by ``imagetype``), then writes the body to an
-unlinked temporary file in the cache directory while readers follow that file: bytes reach
-readers as they arrive, memory stays at a few buffers whatever the image size, a slow reader
-holds no upstream connection, and the image is cached once complete, even if every reader
-has gone. Over the size limit the transfer stops, readers' connections are cut and nothing
-is cached.
+ask for it at once (``proxy.py`` keeps that map). The transfer checks the upstream's answer
+before anything goes to a reader (status, then the first bytes sniffed by ``imagetype``), then
+writes the body to an unlinked temporary file in the cache directory while readers follow
+that file: bytes reach readers as they arrive, memory stays at a few buffers whatever the
+image size, a slow reader holds no upstream connection, and the image is cached once
+complete, even if every reader has gone. Over the size limit the transfer stops, readers'
+connections are cut and nothing is cached.
 
 Referer: hosts that refuse hot-linking answer 401/403 or a page instead of the image. The
-transfer then tries the other Referer policies (``referer.attempts``), once each, and
-remembers in the cache, per host, the one that worked, so one reader's request fixes the
-host for everybody, across restarts.
+transfer then tries the other Referer policies (``referer.Learning.plan``), once each, and
+has the one that worked remembered.
 
 Every fetch goes through the same guarded session as feeds (``fetch.open_stream``), so a
 signed URL that points at a private address is refused like a feed would be.
@@ -21,14 +20,13 @@ signed URL that points at a private address is refused like a feed would be.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
 import tempfile
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -36,29 +34,33 @@ from typing import BinaryIO
 
 import aiohttp
 
-from proxy import access, fetch, imagetype, referer, signing
-from proxy.config import Settings
+from proxy import fetch
 from proxy.errors import (
-    ConfigError,
     NotAnImage,
-    NotFound,
     ProxyError,
     UpstreamError,
     UpstreamStatus,
     UpstreamUnreachable,
 )
-from proxy.models import ImageResult
+from proxy.images import imagetype, referer
 from proxy.store import ImageRecord, OpenImage, Store
 
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024  # one read from the upstream, the temporary file or the cache
-REFUSED_STATUSES = frozenset({401, 403})  # how hot-link protection answers, besides a page
-REFERER_MEMORY_SECONDS = 30 * 24 * 3600  # a learned policy is re-probed after a month
-# A podcast episode of 200 MB at ~350 KB/s; images keep FEEDSCRUB_FETCH_TIMEOUT.
-MEDIA_TRANSFER_SECONDS = 600.0
 MEDIA_ACCEPT = "audio/*,video/*;q=0.9,image/*;q=0.8,*/*;q=0.5"
-PARTIAL_DIR = "images-partial"  # inside the cache dir: same disk, never a RAM-backed /tmp
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What every transfer of one image proxy shares."""
+
+    session: aiohttp.ClientSession  # the app's guarded session
+    cache: Store  # images in its ``images`` (this machine's disk)
+    referers: referer.Learning
+    image_limits: fetch.Limits
+    media_limits: fetch.Limits
+    partial_dir: Path  # unlinked temporary files, inside the cache dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,7 @@ class LiveImage:
     size is known and byte ranges can be answered, as from the cache.
     """
 
-    def __init__(self, transfer: _Transfer, meta: ImageMeta) -> None:
+    def __init__(self, transfer: Transfer, meta: ImageMeta) -> None:
         self._transfer = transfer
         self.ranges = transfer.body_complete and transfer.error is None
         if self.ranges:
@@ -146,120 +148,6 @@ class LiveImage:
 ImageSource = CachedImage | LiveImage
 
 
-class ImageProxy:
-    """Signed links in, image bytes out; one instance per app (one session, one cache).
-
-    Parameters:
-        settings: max_image_bytes / max_media_bytes, fetch_timeout, image_referer,
-            image_cache_bytes, proxy_media and allow_private are used.
-        session: the app's guarded session (``fetch.new_session``).
-        cache: the store; images live in its ``images`` (this machine's disk), learned Referer
-                policies in the store itself (shared between replicas on Redis).
-        key: the signing key of image links.
-        referer_table: host → Referer overrides (``referer.KNOWN_HOSTS`` when None).
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        session: aiohttp.ClientSession,
-        cache: Store,
-        key: bytes,
-        *,
-        referer_table: dict[str, str] | None = None,
-        previous_keys: tuple[bytes, ...] = (),
-    ) -> None:
-        # Checked here because the settings table only parses: the proxy is built at startup,
-        # so a bad value still stops the server with its name.
-        if not referer.is_policy(settings.image_referer):
-            raise ConfigError(
-                f"FEEDSCRUB_IMAGE_REFERER has value {settings.image_referer!r}. "
-                f"Use one of: {', '.join(referer.POLICIES)}, or an http(s) URL."
-            )
-        for name in ("image_cache_bytes", "max_media_bytes"):
-            if getattr(settings, name) <= 0:
-                raise ConfigError(f"FEEDSCRUB_{name.upper()} must be greater than 0.")
-        self.settings = settings
-        self.session = session
-        self.cache = cache
-        self.key = key
-        self.previous_keys = previous_keys  # rotated out, still in their grace period
-        self.referer_table = referer.KNOWN_HOSTS if referer_table is None else referer_table
-        self.partial_dir = Path(cache.images.directory) / PARTIAL_DIR
-        self._transfers: dict[tuple[str, bool], _Transfer] = {}
-        cache.images.limit_images(settings.image_cache_bytes)
-
-    async def open(
-        self, signature: str, encoded_url: str, encoded_hint: str | None = None
-    ) -> ImageSource:
-        """Check a signed link and return where its bytes come from; close the result.
-
-        Everything that can go wrong before the first byte raises here (403 bad signature,
-        400/403 refused URL, 404 media proxying off, 502/504 upstream failures, not an
-        image), so the caller can still answer with an error.
-        """
-        url, hint_text = signing.verify_link(
-            signature, encoded_url, encoded_hint, self.key, self.previous_keys
-        )
-        # Host rules here too, not only in the fetch: a host denied later is not served from
-        # the cache either.
-        url = fetch.check_url(
-            url, allow_private=self.settings.allow_private,
-            hosts=access.host_rules(self.settings),
-        )
-        hint = referer.Hint.decode(hint_text)
-        if hint.media and not self.settings.proxy_media:
-            raise NotFound("image: proxying audio and video is off (FEEDSCRUB_PROXY_MEDIA)")
-        opened = await asyncio.to_thread(self.cache.images.open_image, url)
-        if opened is not None:
-            if hint.media or opened.record.content_type.startswith("image/"):
-                return CachedImage(opened)
-            # Cached for a media link: an image link never passes audio or video.
-            opened.close()
-            raise NotAnImage(
-                f"image: upstream did not return an image (it sent "
-                f"{opened.record.content_type}) ({url})"
-            )
-        key = (url, hint.media)  # an image link must not join a media transfer
-        transfer = self._transfers.get(key)
-        if transfer is None:
-            transfer = _Transfer(self, url, hint)
-            self._transfers[key] = transfer
-            transfer.start()
-        return await transfer.attach()
-
-    async def get(
-        self, signature: str, encoded_url: str, encoded_hint: str | None = None
-    ) -> ImageResult:
-        """The whole image in memory (for callers that cannot stream; the server streams)."""
-        source = await self.open(signature, encoded_url, encoded_hint)
-        try:
-            body = b"".join([chunk async for chunk in source.chunks()])
-        finally:
-            source.close()
-        return ImageResult(body=body, content_type=source.meta.content_type, etag=source.meta.etag)
-
-    async def idle(self) -> None:
-        """Wait until no transfer is running (each has stored its image or failed)."""
-        while self._transfers:
-            tasks = [t.task for t in self._transfers.values() if t.task is not None]
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def aclose(self) -> None:
-        """Stop running transfers (app shutdown): their readers see a cut transfer."""
-        tasks = [t.task for t in self._transfers.values() if t.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    def _forget(self, transfer: _Transfer) -> None:
-        key = (transfer.url, transfer.hint.media)
-        if self._transfers.get(key) is transfer:
-            del self._transfers[key]
-
-
 class _Refused(Exception):
     """One Referer attempt was refused (401/403, or a page instead of an image)."""
 
@@ -268,12 +156,19 @@ class _Refused(Exception):
         self.error = error
 
 
-class _Transfer:
+class Transfer:
     """One upstream image transfer into an unlinked temporary file that readers follow."""
 
-    def __init__(self, proxy: ImageProxy, url: str, hint: referer.Hint) -> None:
-        self.proxy = proxy
+    def __init__(
+        self,
+        setup: Setup,
+        url: str,
+        hint: referer.Hint,
+        on_finish: Callable[[Transfer], None],
+    ) -> None:
+        self.setup = setup
         self.url = url
+        self._on_finish = on_finish
         self.hint = hint
         self.head: asyncio.Future[ImageMeta] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
@@ -338,12 +233,14 @@ class _Transfer:
             self._fail(UpstreamError(f"image: transfer failed: {type(exc).__name__}"))
         finally:
             self.finished = True
-            self.proxy._forget(self)
+            self._on_finish(self)
             self._notify()
             self._close_file_if_idle()
             logger.info(
                 "fetch image_url=%s status=%s bytes=%d elapsed_ms=%d",
-                self.url, self.error.status if self.error else 200, self.written,
+                self.url,
+                self.error.status if self.error else 200,
+                self.written,
                 int((time.monotonic() - started) * 1000),
             )
 
@@ -354,16 +251,7 @@ class _Transfer:
             self.head.exception()  # retrieved: every reader may have gone away already
 
     async def _transfer(self) -> None:
-        proxy = self.proxy
-        host = referer.host_key(self.url)
-        learned = await proxy.cache.get_referer(host) if host else None
-        plan = referer.attempts(
-            self.url,
-            self.hint,
-            learned=learned,
-            default=proxy.settings.image_referer,
-            table=proxy.referer_table,
-        )
+        host, plan = await self.setup.referers.plan(self.url, self.hint)
         refusals: list[tuple[referer.Attempt, ProxyError]] = []
         for index, attempt in enumerate(plan):
             try:
@@ -384,22 +272,16 @@ class _Transfer:
 
     async def _attempt(self, attempt: referer.Attempt, *, learn: str) -> None:
         """Fetch once with this Referer; _Refused if the host turned it down."""
-        proxy = self.proxy
-        settings = proxy.settings
+        setup = self.setup
         media = self.hint.media
         headers = {"Referer": attempt.referer} if attempt.referer else {}
-        seconds = settings.fetch_timeout
-        if media:
-            seconds = max(seconds, MEDIA_TRANSFER_SECONDS)
         try:
             async with fetch.open_stream(
-                proxy.session,
+                setup.session,
                 self.url,
-                settings=settings,
+                limits=setup.media_limits if media else setup.image_limits,
                 accept=MEDIA_ACCEPT if media else fetch.IMAGE_ACCEPT,
-                max_bytes=settings.max_media_bytes if media else settings.max_image_bytes,
                 headers=headers,
-                timeout=seconds,
             ) as stream:
                 head = await _read_head(stream)
                 try:
@@ -410,25 +292,20 @@ class _Transfer:
                         raise  # an answer, not a refusal: SVG is never served
                     raise _Refused(exc) from exc
                 if learn:
-                    await proxy.cache.put_referer(learn, attempt.policy, REFERER_MEMORY_SECONDS)
-                    logger.info(
-                        "image referer learned host=%s policy=%s", learn, attempt.policy
-                    )
+                    await setup.referers.worked(learn, attempt.policy)
                 meta = _meta(self.url, stream, kind)
                 await self._stream_body(stream, head, meta)
         except UpstreamStatus as exc:
-            if exc.upstream_status in REFUSED_STATUSES and not self.head.done():
+            if exc.upstream_status in referer.REFUSED_STATUSES and not self.head.done():
                 raise _Refused(exc) from exc
             raise
 
     async def _stream_body(
         self, stream: fetch.UpstreamStream, head: bytes, meta: ImageMeta
     ) -> None:
-        proxy = self.proxy
-        await asyncio.to_thread(proxy.partial_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
-        self._file = await asyncio.to_thread(
-            tempfile.TemporaryFile, dir=proxy.partial_dir, buffering=0
-        )
+        partial_dir = self.setup.partial_dir
+        await asyncio.to_thread(partial_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
+        self._file = await asyncio.to_thread(tempfile.TemporaryFile, dir=partial_dir, buffering=0)
         await self._write(head)
         self.head.set_result(meta)  # from here on, readers are being sent bytes
         while chunk := await stream.read(READ_CHUNK):
@@ -451,7 +328,7 @@ class _Transfer:
         assert self._file is not None
         with os.fdopen(os.dup(self._file.fileno()), "rb", buffering=0) as copy:
             copy.seek(0)
-            self.proxy.cache.images.put_image_file(self.url, record, copy)
+            self.setup.cache.images.put_image_file(self.url, record, copy)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -1,0 +1,362 @@
+"""One app's feed service: a request → its job → freshness → (full text) → process → cache.
+
+Stages never call each other; ``process`` knows their order, ``freshness`` when to ask the
+upstream. This module joins the two with the cache of rendered outputs. CPU-heavy work
+(parsing, cleaning, rendering) runs in a worker thread so the event loop keeps answering.
+Links are the server's business: it passes ``self_path``, the one URL builder's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+
+from proxy import clean, fetch, memory, parse, render, rewrite
+from proxy.backoff import Backoff
+from proxy.bounded import BoundedMap
+from proxy.config import Settings
+from proxy.errors import NotFound
+from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
+from proxy.fulltext.filler import FillResult, FullText
+from proxy.fulltext.siteconfig import SiteConfigs
+from proxy.models import Feed, FetchResult, Rendered, Validators
+from proxy.pipeline import process
+from proxy.pipeline.freshness import BodyState, Freshness
+from proxy.reload import LoadedFeeds, compile_feeds
+from proxy.store import Store, StoredFeed, StoredOutput
+
+_CHECKED_URLS = 4096  # accepted upstream URLs remembered
+_CHECKED_MAX_AGE = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    """One request for a cleaned feed, with everything that shapes its output."""
+
+    url: str  # the normalised upstream URL
+    fmt: str | None  # None: the upstream's family
+    public_base: str
+    options: FeedOptions
+    ruleset: clean.Ruleset
+    limit: int | None = None  # asked for on an ad-hoc request
+    name: str = ""  # the named feed, or "" for ad-hoc /feed
+    fulltext: bool = False  # replace item content with the article behind each link
+
+
+SelfPath = Callable[[FeedJob], str]
+"""A job → the path of the feed's own link (``server/links.py``)."""
+
+
+class Pipeline:
+    """Serves cleaned feeds for one app (one session, one cache).
+
+    Parameters:
+        settings: the app's settings.
+        session: the app's guarded session (``fetch.new_session``).
+        cache: the store.
+        key: the image-signing key (image links in outputs are signed with it).
+        feeds: the named feeds and rules of the config file.
+        self_path: builds each output's self link (``server.links.self_path(settings)``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        cache: Store,
+        key: bytes,
+        feeds: LoadedFeeds | None = None,
+        *,
+        self_path: SelfPath,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.cache = cache
+        self.key = key
+        self.self_path = self_path
+        self.limits = fetch.Limits.of(settings)
+        self.feeds = feeds or compile_feeds(FeedsConfig())
+        # Outputs embed links signed with the key: a new key must not reuse them.
+        self._key_id = hashlib.sha256(key).hexdigest()[:16]
+        site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
+        self.fulltext = FullText(settings, session, cache, site_configs)
+        self.freshness = Freshness(
+            cache,
+            stale_while_revalidate=settings.stale_while_revalidate,
+            negative_ttl=settings.negative_ttl,
+            fetch_timeout=settings.fetch_timeout,
+        )
+        self._checked_urls: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
+
+    # Freshness decisions read this clock; tests move it instead of sleeping.
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.freshness.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], float]) -> None:
+        self.freshness.clock = value
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.freshness.backoff
+
+    def _now(self) -> float:
+        return self.clock()
+
+    def reload(self, feeds: LoadedFeeds) -> None:
+        """Swap in a new feeds config; the next request applies it, with no refetch."""
+        self.feeds = feeds
+        self.freshness.forget_outputs()
+
+    def named_feeds(self) -> tuple[FeedConfig, ...]:
+        """The config file's named feeds, in their order."""
+        return self.feeds.feeds.feeds
+
+    def policy(
+        self, public_base: str, mode: str | None = None, referer: str | None = None
+    ) -> rewrite.ImagePolicy:
+        s = self.settings
+        return rewrite.ImagePolicy(
+            mode=mode or s.images,
+            public_base=public_base,
+            key=self.key,
+            template=s.image_template,
+            referer=referer or "",
+            proxy_media=s.proxy_media,
+        )
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def job(
+        self,
+        url: str,
+        *,
+        fmt: str | None,
+        public_base: str,
+        limit: int | None = None,
+        fulltext: bool = False,
+    ) -> FeedJob:
+        """The job of an ad-hoc request (the [defaults] rules)."""
+        loaded = self.feeds
+        return FeedJob(
+            url=self._checked(url),
+            fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
+            public_base=public_base,
+            options=loaded.feeds.defaults,
+            ruleset=loaded.defaults,
+            limit=limit,
+            fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
+        )
+
+    def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
+        """The job of a named feed (its own rules over [defaults]); NotFound if unknown."""
+        loaded = self.feeds
+        config = loaded.feeds.get(name)
+        if config is None:
+            names = ", ".join(loaded.feeds.names) or "none are configured"
+            raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+        return FeedJob(
+            url=self._checked(config.url),
+            fmt=process.check_format(fmt) or config.options.format,
+            public_base=public_base,
+            options=config.options,
+            ruleset=loaded.rulesets[name],
+            name=name,
+            fulltext=bool(config.options.fulltext),
+        )
+
+    async def feed(
+        self,
+        url: str,
+        *,
+        fmt: str | None,
+        public_base: str,
+        limit: int | None = None,
+        fulltext: bool = False,
+    ) -> Rendered:
+        """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
+
+        Parameters:
+            url: the upstream feed URL as the reader gave it.
+            fmt: "rss", "atom", or None for the upstream's own family.
+            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
+            limit: keep only the newest N items.
+            fulltext: replace each item's content with the article behind its link.
+        """
+        job = self.job(url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext)
+        return await self.serve(job)
+
+    async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
+        """A feed from the config file, by name."""
+        return await self.serve(self.named_job(name, fmt=fmt, public_base=public_base))
+
+    def _checked(self, url: str) -> str:
+        # Host rules are checked before the cache too: a host denied after it was cached
+        # is not served from the cache either. Readers poll the same URLs over and over, so
+        # accepted URLs are remembered (refusals are rare and always checked afresh).
+        checked = self._checked_urls.get(url)
+        if checked is None:
+            checked = fetch.check_url(
+                url, allow_private=self.settings.allow_private, hosts=self.limits.hosts
+            )
+            self._checked_urls.set(url, checked)
+        return checked
+
+    def ttl(self, job: FeedJob) -> int:
+        """Seconds the job's upstream body is fresh: the feed's own ttl, else FEEDSCRUB_TTL."""
+        return job.options.ttl or self.settings.ttl
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def serve(self, job: FeedJob) -> Rendered:
+        """The rendered output of ``job``: hot, cached, or built now."""
+        hot = self.freshness.hot(job)
+        if hot is not None:
+            return hot
+        ttl = self.ttl(job)
+        state = await self.freshness.body(job.url, ttl, lambda v: self._ask(job, v))
+        stored = state.stored
+        out_fmt = job.fmt or stored.kind
+        filled: FillResult | None = None
+        if job.fulltext:
+            filled = await self.freshness.once(
+                ("fill", job, stored.fetched_at), lambda: self._fill(state, job)
+            )
+        key = self._output_key(stored, job, out_fmt, filled.digest if filled else "")
+        output = await self.freshness.once(
+            ("out", key), lambda: self._output(state, job, out_fmt, filled, key)
+        )
+        now = self.clock()
+        rendered = Rendered(
+            body=output.body,
+            content_type=render.CONTENT_TYPES[out_fmt],
+            etag=output.etag,
+            last_modified=output.created_at,
+            stale=state.stale_reason is not None,
+            age=max(0, int(now - stored.checked_at)),
+            stale_reason=state.stale_reason,
+            gzip_body=output.gzip_body,
+            revalidating=state.revalidating,
+            fetched=state.feed is not None,
+            ttl=int(stored.checked_at + ttl - now),
+        )
+        self.freshness.count(state)
+        pending = filled is not None and bool(filled.pending)
+        self.freshness.remember(job, rendered, state, ttl, pending)
+        return rendered
+
+    async def _ask(
+        self, job: FeedJob, validators: Validators | None
+    ) -> tuple[FetchResult, Feed | None]:
+        headers = dict(job.options.headers)
+        if job.options.user_agent:
+            headers["User-Agent"] = job.options.user_agent
+        result = await fetch.fetch(
+            self.session, job.url, limits=self.limits, validators=validators, headers=headers
+        )
+        if result.status == 304:
+            return result, None
+        return result, await asyncio.to_thread(parse.parse, result)
+
+    async def settle(self) -> None:
+        """Wait for background refreshes (tests; shutdown)."""
+        await self.freshness.settle()
+
+    async def close(self) -> None:
+        await self.freshness.close()
+        await self.fulltext.close()
+
+    def _output_key(self, stored: StoredFeed, job: FeedJob, fmt: str, articles: str) -> str:
+        s = self.settings
+        # max_age filters move with the clock: let such outputs age out hourly.
+        hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
+        digest = hashlib.sha256()
+        for part in (
+            process.OUTPUT_VERSION,
+            stored.url,
+            stored.final_url,
+            fmt,
+            job.public_base,
+            self.self_path(job),
+            s.images,
+            s.image_template,
+            str(s.proxy_media),
+            self._key_id,
+            job.ruleset.fingerprint,
+            str(job.limit),
+            hour,
+            # Which articles full text filled in: a partial result never passes for the whole.
+            articles,
+        ):
+            digest.update(part.encode("utf-8") + b"\0")
+        digest.update(stored.body)
+        return digest.hexdigest()
+
+    async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
+        # Filter first: no article is fetched for an item that is filtered out or cut.
+        feed = await asyncio.to_thread(self._selected, state.feed, state.stored, job)
+        return await self.fulltext.fill(
+            feed, selector=job.options.fulltext_selector, user_agent=job.options.user_agent
+        )
+
+    async def _output(
+        self, state: BodyState, job: FeedJob, fmt: str, filled: FillResult | None, key: str
+    ) -> StoredOutput:
+        stored = state.stored
+        cached = await self.cache.get_output(key)
+        if cached is not None:
+            return cached
+        feed = filled.feed if filled is not None else None
+        body, compressed = await asyncio.to_thread(
+            self._build, feed or state.feed, stored, job, fmt, feed is not None
+        )
+        output = StoredOutput(
+            body=body,
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            created_at=self.clock(),
+            gzip_body=compressed,
+        )
+        await self.cache.put_output(key, output)
+        return output
+
+    def recipe(self, job: FeedJob, fmt: str) -> process.Recipe:
+        """What ``process`` needs besides the feed, for this job."""
+        return process.Recipe(
+            fmt=fmt,
+            policy=self.policy(job.public_base, job.options.images, job.options.image_referer),
+            self_url=job.public_base + self.self_path(job),
+            options=job.options,
+            ruleset=job.ruleset,
+            limit=job.limit,
+            feed_name=job.name or job.url,
+        )
+
+    def _selected(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:
+        if feed is None:
+            feed = process.parse_body(stored.body, stored.final_url, stored.content_type)
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
+        return process.select(feed, self.recipe(job, job.fmt or stored.kind), now)
+
+    def _build(
+        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str, filtered: bool = False
+    ) -> tuple[bytes, bytes]:
+        if not filtered:
+            feed = self._selected(feed, stored, job)
+        assert feed is not None
+        body = process.build(
+            feed,
+            self.recipe(job, fmt),
+            fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+        )
+        compressed = process.compress(body)
+        del feed
+        memory.release_after(len(stored.body))
+        return body, compressed
