@@ -334,3 +334,18 @@ async def test_the_cli_uses_the_shared_store_and_will_not_rotate_a_shared_key(
     _, err = await rotate.communicate()
     assert rotate.returncode == 1
     assert err.decode().count("\n") == 1 and "FEEDSCRUB_SECRET" in err.decode()
+
+
+async def test_a_cached_request_sends_nothing_to_the_server(
+    upstream: Upstream, make_replicas: MakeReplicas
+) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    (replica,) = await make_replicas(1)
+    assert (await answers(replica, url))[0] == 200
+    store = app_of(replica)[CACHE]
+    assert isinstance(store, RedisStore)
+    before = (await store.client.info("stats"))["total_commands_processed"]
+    for _ in range(50):
+        assert (await answers(replica, url))[0] == 200
+    after = (await store.client.info("stats"))["total_commands_processed"]
+    assert after - before == 1  # the INFO above; readers' polls are answered from memory
