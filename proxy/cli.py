@@ -1,4 +1,4 @@
-"""Command line: serve | clean | check-config | healthcheck. Loads the settings once, here.
+"""Command line: serve | clean | explain | check-config | healthcheck. Loads settings once, here.
 
 Every failure is one line on stderr and a non-zero exit; never a traceback for bad input.
 """
@@ -39,9 +39,26 @@ def _parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean one feed and print it")
     clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
     clean.add_argument(
-        "--format", choices=("rss", "atom"), help="output format (default: the input's)"
+        "--format", choices=("rss", "atom", "json"), help="output format (default: the input's)"
     )
     clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+
+    explain = commands.add_parser(
+        "explain", help="show what cleaning removes from a feed, rule by rule"
+    )
+    explain.add_argument(
+        "source", help="a feed URL, a file path, - for stdin, or feeds/<name> (--config)"
+    )
+    explain.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+    explain.add_argument("--item", type=int, metavar="N", help="show only item N (1 = first)")
+    explain.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE",
+        help="try a rule (remove, remove_xpath, remove_text, remove_after, unwrap, "
+        "strip_params) as the preview page's form does; repeatable; nothing is stored",
+    )
 
     check = commands.add_parser("check-config", help="validate a config file and show the settings")
     check.add_argument("file", help="the TOML config file")
@@ -93,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
         return _serve(args)
     if args.command == "clean":
         return _clean(args)
+    if args.command == "explain":
+        return _explain(args)
     if args.command == "check-config":
         return _check_config(args)
     if args.command == "sign":
@@ -228,7 +247,119 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
         self_url=self_url,
         fallback_date=datetime.now(UTC),
         ruleset=loaded.defaults,
+        body=body,
     )
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from proxy import explain, rewrite
+    from proxy.clean import DEFAULT_PACKS
+    from proxy.reload import load_feeds
+
+    settings = _settings(args.config)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
+    tried = []
+    for text in args.rule:
+        try:
+            rule = explain.parse_rule(text)
+        except ValueError as exc:
+            print(f"feedscrub: {exc}", file=sys.stderr)
+            return 2
+        problem = explain.rule_problem(rule)
+        if problem:
+            print(f"feedscrub: --rule {rule.kind}: {problem}", file=sys.stderr)
+            return 2
+        tried.append(rule)
+    loaded = load_feeds(settings.config or None)
+    source: str = args.source
+    options, ruleset, name = loaded.feeds.defaults, loaded.defaults, ""
+    if source.startswith("feeds/"):
+        name = source.removeprefix("feeds/")
+        config = loaded.feeds.get(name)
+        if config is None:
+            names = ", ".join(loaded.feeds.names) or "none are configured (--config)"
+            print(
+                f"feedscrub: no feed named {name!r}; the named feeds are: {names}", file=sys.stderr
+            )
+            return 1
+        source, options, ruleset = config.url, config.options, loaded.rulesets[name]
+    if "://" in source:
+        body, facts, final_url, content_type = asyncio.run(_explain_fetch(settings, source, name))
+    else:
+        body = sys.stdin.buffer.read() if source == "-" else _read(source)
+        facts = explain.FetchFacts(url=source, size=len(body))
+        final_url, content_type = "", ""
+    # Links shown as they are (no image proxy): the terminal cannot load them anyway.
+    policy = rewrite.ImagePolicy(mode="none", public_base=_public_base(settings), key=b"")
+    report = explain.build_report(
+        body,
+        source=source,
+        options=options,
+        default_packs=DEFAULT_PACKS,
+        ruleset=ruleset,
+        policy=policy,
+        fetch=facts,
+        feed_name=name,
+        tried=tried,
+        final_url=final_url,
+        content_type=content_type,
+    )
+    if args.item is not None and not any(i.number == args.item for i in report.items):
+        print(
+            f"feedscrub: no item {args.item} among the served items (1 to {report.total})",
+            file=sys.stderr,
+        )
+        return 1
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.stdout.write(explain.format_text(report, colour=colour, item=args.item))
+    return 0
+
+
+def _read(source: str) -> bytes:
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        print(f"feedscrub: cannot read {source}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, Any, str, str]:
+    """The upstream body through the server's cache, as the preview page gets it."""
+    import time
+
+    from proxy import explain, fetch
+    from proxy.images.signing import load_or_create_secret
+    from proxy.pipeline.service import Pipeline
+    from proxy.reload import load_feeds
+    from proxy.server import links
+    from proxy.store import open_store
+
+    key = load_or_create_secret(settings.secret, settings.cache_dir)
+    cache = open_store(settings.cache_dir)
+    session = fetch.new_session(settings)
+    try:
+        pipeline = Pipeline(
+            settings,
+            session,
+            cache,
+            key,
+            load_feeds(settings.config or None),
+            self_path=links.self_path(settings),
+        )
+        base = _public_base(settings)
+        job = (
+            pipeline.named_job(name, fmt=None, public_base=base)
+            if name
+            else pipeline.job(url, fmt=None, public_base=base)
+        )
+        started = time.perf_counter()
+        state = await pipeline.body(job)
+        elapsed = (time.perf_counter() - started) * 1000
+    finally:
+        await session.close()
+        await cache.close()
+    facts = explain.fetch_facts(state, url=url, fetch_ms=elapsed, now=pipeline.clock())
+    return state.stored.body, facts, state.stored.final_url, state.stored.content_type
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:

@@ -51,6 +51,9 @@ async def test_records_round_trip(store: Store) -> None:
     assert await store.get_referer("other.test") is None
     assert await store.get_state("backoff:a.test") == {"failures": 2, "reason": "x"}
     assert await store.get_state("backoff:b.test") is None
+    await store.put_memory("feed", {"fingerprints": ["a", "b"]})
+    assert await store.get_memory("feed") == {"fingerprints": ["a", "b"]}
+    assert await store.get_memory("other") is None
 
 
 @BOTH_BACKENDS

@@ -1,4 +1,5 @@
-"""Every URL this proxy hands out for its own feeds: self links, signed links, index and OPML.
+"""Every URL this proxy hands out for its own feeds: self links, signed links, index and OPML,
+and the preview page's.
 
 The only URL builder: the pipeline gets ``self_path`` from here, ``feedscrub sign`` and the
 index page sign with ``sign_feed_url``, the index and OPML list ``named_feed_link``. A link
@@ -26,8 +27,9 @@ def feed_path(
     fmt: str | None = None,
     limit: int | None = None,
     fulltext: bool = False,
+    opencc: str | None = None,
 ) -> str:
-    """``/feed?url=…[&sig=…][&format=…][&limit=…][&fulltext=1]``; signed when ``key`` is
+    """``/feed?url=…[&sig=…][&format=…][&limit=…][&fulltext=1][&opencc=…]``; signed when ``key`` is
     given (``url`` is then signed as ``auth.canonical_feed_url`` has it)."""
     path = f"/feed?url={quote(url, safe='')}"
     if key:
@@ -38,6 +40,8 @@ def feed_path(
         path += f"&limit={limit}"
     if fulltext:
         path += "&fulltext=1"
+    if opencc:
+        path += f"&opencc={opencc}"
     return path
 
 
@@ -60,6 +64,7 @@ def self_path(settings: Settings) -> Callable[[FeedJob], str]:
             fmt=job.fmt,
             limit=job.limit,
             fulltext=job.fulltext,
+            opencc=job.opencc,
         )
 
     return path
@@ -98,3 +103,18 @@ def named_feed_link(settings: Settings, base: str, name: str) -> str:
     protected."""
     key = settings.access_key if settings.protect_named else ""
     return base + named_path(name, key=key)
+
+
+def preview_path(*, url: str = "", name: str = "", key: str = "") -> str:
+    """``/preview?url=…`` or ``/preview/feeds/<name>``, with ``key=`` when given (the page
+    needs the access key itself: a signature does not open it)."""
+    if name:
+        path = f"/preview/feeds/{quote(name, safe='')}"
+        return path + (f"?key={quote(key, safe='')}" if key else "")
+    return f"/preview?url={quote(url, safe='')}" + (f"&key={quote(key, safe='')}" if key else "")
+
+
+def feed_link(url: str) -> str:
+    """The unsigned ``/feed?url=…`` path for an absolute http(s) URL; InvalidURL otherwise
+    (the same check and reason as ``sign_feed_url``)."""
+    return sign_feed_url(url, "")

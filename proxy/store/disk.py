@@ -283,6 +283,16 @@ class DiskStore:
     async def wait(self, name: str, timeout: float) -> None:
         return None
 
+    # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
+
+    async def get_memory(self, key: str) -> dict[str, Any] | None:
+        return records.decode_memory(await self._get("memory:" + key))
+
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
+        encoded = records.encode_memory(memory)
+        if len(encoded) <= records.MEMORY_MAX_BYTES:
+            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
+
     # -- internals ---------------------------------------------------------------------------
 
     async def _get(self, key: str) -> Any:

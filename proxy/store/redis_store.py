@@ -209,6 +209,14 @@ class RedisStore:
     async def put_referer(self, host: str, policy: str, expire: float) -> None:
         await self._set("referer:" + host, records.encode_referer(policy), expire)
 
+    async def get_memory(self, key: str) -> dict[str, Any] | None:
+        return records.decode_memory(await self._get("memory:" + key))
+
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
+        encoded = records.encode_memory(memory)
+        if len(encoded) <= records.MEMORY_MAX_BYTES:
+            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
+
     async def get_state(self, key: str) -> dict[str, Any] | None:
         return records.decode_state(await self._get("state:" + key))
 
