@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import diskcache
 
 from proxy.store import records
+from proxy.store.keyed import KeyedRecords
 from proxy.store.lru import BoundedBytes
 from proxy.store.records import ImageRecord, OpenImage, StoredImage
 
@@ -189,7 +190,7 @@ class ImageCache:
         _safe_set(self._images, "referer:" + host, records.encode_referer(policy), expire)
 
 
-class DiskStore:
+class DiskStore(KeyedRecords):
     """The Store on diskcache: feeds, outputs and articles on disk, images beside them.
     Never raises on a cache fault: a broken cache makes feedscrub slower, not unavailable."""
 
@@ -219,22 +220,6 @@ class DiskStore:
 
     # -- raw upstream feeds ------------------------------------------------------------------
 
-    async def get_feed(self, url: str) -> records.StoredFeed | None:
-        return records.decode_feed(await self._get("feed:" + url))
-
-    async def put_feed(self, stored: records.StoredFeed) -> None:
-        await self._set("feed:" + stored.url, records.encode_feed(stored))
-
-    # -- rendered outputs --------------------------------------------------------------------
-
-    async def get_output(self, key: str) -> records.StoredOutput | None:
-        return records.decode_output(await self._get("out:" + key))
-
-    async def put_output(self, key: str, output: records.StoredOutput) -> None:
-        await self._set(
-            "out:" + key, records.encode_output(output), records.RENDERED_EXPIRE_SECONDS
-        )
-
     # -- full-text articles ------------------------------------------------------------------
 
     async def get_articles(self, urls: Iterable[str]) -> dict[str, records.StoredArticle]:
@@ -248,10 +233,6 @@ class DiskStore:
             if article is not None:
                 found[url] = article
         return found
-
-    async def put_article(self, article: records.StoredArticle, *, expire: float) -> None:
-        """Keep an article (or a failure) for ``expire`` seconds."""
-        await self._set("article:" + article.url, records.encode_article(article), expire)
 
     # -- learned Referer policies ------------------------------------------------------------
 
@@ -285,18 +266,10 @@ class DiskStore:
 
     # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
 
-    async def get_memory(self, key: str) -> dict[str, Any] | None:
-        return records.decode_memory(await self._get("memory:" + key))
-
-    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
-        encoded = records.encode_memory(memory)
-        if len(encoded) <= records.MEMORY_MAX_BYTES:
-            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
-
     # -- internals ---------------------------------------------------------------------------
 
     async def _get(self, key: str) -> Any:
         return await asyncio.to_thread(_safe_get, self._feeds, key)
 
-    async def _set(self, key: str, value: bytes, expire: float | None = None) -> None:
+    async def _set(self, key: str, value: bytes, expire: float | None) -> None:
         await asyncio.to_thread(_safe_set, self._feeds, key, value, expire)

@@ -37,8 +37,9 @@ from redis.utils import HIREDIS_AVAILABLE
 from proxy.errors import ConfigError
 from proxy.store import records
 from proxy.store.disk import ImageCache
+from proxy.store.keyed import KeyedRecords
 from proxy.store.lru import BoundedBytes
-from proxy.store.records import StoredArticle, StoredFeed, StoredOutput
+from proxy.store.records import StoredArticle
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +87,11 @@ def check_url(url: str) -> None:
         )
 
 
-class RedisStore:
+class RedisStore(KeyedRecords):
     """The Store on a Redis/Valkey server shared by replicas (see the module docstring)."""
 
     backend = "redis"
+    feed_expire = FEED_EXPIRE_SECONDS  # every key expires: volatile-lru may evict any of them
 
     def __init__(self, url: str, cache_dir: str, *, memory_bytes: int = MEMORY_BYTES) -> None:
         check_url(url)
@@ -176,20 +178,6 @@ class RedisStore:
 
     # -- records -----------------------------------------------------------------------------
 
-    async def get_feed(self, url: str) -> StoredFeed | None:
-        return records.decode_feed(await self._get("feed:" + url))
-
-    async def put_feed(self, stored: StoredFeed) -> None:
-        await self._set("feed:" + stored.url, records.encode_feed(stored), FEED_EXPIRE_SECONDS)
-
-    async def get_output(self, key: str) -> StoredOutput | None:
-        return records.decode_output(await self._get("out:" + key))
-
-    async def put_output(self, key: str, output: StoredOutput) -> None:
-        await self._set(
-            "out:" + key, records.encode_output(output), records.RENDERED_EXPIRE_SECONDS
-        )
-
     async def get_articles(self, urls: Iterable[str]) -> dict[str, StoredArticle]:
         links = list(urls)
         blobs = await self._get_many(["article:" + link for link in links])
@@ -200,22 +188,11 @@ class RedisStore:
                 found[link] = article
         return found
 
-    async def put_article(self, article: StoredArticle, *, expire: float) -> None:
-        await self._set("article:" + article.url, records.encode_article(article), expire)
-
     async def get_referer(self, host: str) -> str | None:
         return records.decode_referer(await self._get("referer:" + host))
 
     async def put_referer(self, host: str, policy: str, expire: float) -> None:
         await self._set("referer:" + host, records.encode_referer(policy), expire)
-
-    async def get_memory(self, key: str) -> dict[str, Any] | None:
-        return records.decode_memory(await self._get("memory:" + key))
-
-    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
-        encoded = records.encode_memory(memory)
-        if len(encoded) <= records.MEMORY_MAX_BYTES:
-            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
 
     async def get_state(self, key: str) -> dict[str, Any] | None:
         return records.decode_state(await self._get("state:" + key))
@@ -339,7 +316,8 @@ class RedisStore:
                 return values
         return [item[0] if (item := self.memory.get(k)) is not None else None for k in keys]
 
-    async def _set(self, key: str, value: bytes, expire: float) -> None:
+    async def _set(self, key: str, value: bytes, expire: float | None) -> None:
+        expire = FEED_EXPIRE_SECONDS if expire is None else expire
         self.memory.put(key, value, time.time() + expire)
         if not self.degraded:
             try:
