@@ -208,3 +208,18 @@ def test_bad_cache_url_stops_startup() -> None:
 
     with pytest.raises(ConfigError, match="FEEDSCRUB_CACHE_URL"):
         Settings(cache_url="http://redis:6379").validate()
+
+
+@BOTH_BACKENDS
+async def test_the_lock_holder_reads_the_store_again_before_asking(store: Store) -> None:
+    """Another replica may store the body between this one's look and its taking the lock."""
+    from proxy.pipeline.freshness import Freshness
+
+    freshness = Freshness(store, stale_while_revalidate=0, negative_ttl=0)
+
+    async def ask(validators: object) -> Any:
+        raise AssertionError("the upstream was asked although the store had the body")
+
+    await store.put_feed(FEED)  # "meanwhile", by another replica
+    state = await freshness._fetch_once(FEED.url, None, ask)  # noqa: SLF001
+    assert state.stored == FEED and not state.asked_upstream

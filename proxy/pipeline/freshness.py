@@ -186,10 +186,19 @@ class Freshness:
         wait and take the body (or the failure) it left in the store."""
         asked = time.time()  # compared across replicas: the wall clock, not self.clock
 
-        async def settled() -> BodyState | None:
+        async def newer() -> BodyState | None:
             again = await self.store.get_feed(url)
             if again is not None and (stored is None or again.checked_at > stored.checked_at):
                 return BodyState(again)
+            return None
+
+        async def work() -> BodyState:
+            # Another replica may have fetched between our look at the store and the lock.
+            return await newer() or await self._fetch(url, stored, ask)
+
+        async def settled() -> BodyState | None:
+            if (state := await newer()) is not None:
+                return state
             failed = await self.store.get_state("failed:" + url)
             if failed is None or failed.get("at", 0) < asked:
                 return None  # the holder left nothing (it died): take the lock ourselves
@@ -201,7 +210,7 @@ class Freshness:
             self.store,
             "fetch:" + url,
             ttl=self.lock_seconds,
-            work=lambda: self._fetch(url, stored, ask),
+            work=work,
             settled=settled,
         )
 

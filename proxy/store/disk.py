@@ -3,7 +3,8 @@
 Two caches, each with its own size limit so images never push feeds out:
 
 - ``feeds/``: ``feed:<url>`` raw upstream bodies with validators and fetch times,
-  ``out:<digest>`` rendered outputs, ``article:<url>`` full-text articles (with expiry);
+  ``out:<digest>`` rendered outputs, ``article:<url>`` full-text articles (with expiry),
+  ``memory:<key>`` what the clean stage learnt per feed;
 - ``images/``: image bytes (ImageCache, per machine whatever the backend) and
   ``referer:<host>`` learned Referer policies.
 
