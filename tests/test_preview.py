@@ -251,3 +251,76 @@ async def test_index_shows_the_link_to_copy_and_a_preview_link(
     assert f"{link}&amp;format=atom" in atom
     bad = await (await client.get("/", params={"url": "javascript:alert(1)"})).text()
     assert "not an absolute http(s) URL" in bad and 'id="feed-link"' not in bad
+
+
+def _feed_of(items: list[str]) -> bytes:
+    entries = "".join(
+        f"<item><title>t{i}</title><link>https://example.org/{i}</link><guid>g{i}</guid>"
+        f"<description><![CDATA[{html}]]></description></item>"
+        for i, html in enumerate(items)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>f</title>'
+        f"<link>https://example.org/</link><description>d</description>{entries}</channel></rss>"
+    ).encode()
+
+
+async def test_a_runaway_tried_regex_costs_one_time_bound_not_one_per_item(
+    make_client: MakeClient, upstream: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = [f"<p>keep {i}</p><p>{'a' * 40}!</p>" for i in range(30)]
+    url = upstream.route("/slow.xml", _feed_of(items))
+    client = await make_client()
+    with caplog.at_level("WARNING", logger="proxy.clean"):
+        response = await client.get("/preview", params={"url": url, "remove_text": "(a|aa)+$"})
+    assert response.status == 200
+    page = await response.text()
+    # Every item is served as it came, and says which rule failed on it.
+    assert page.count("Rule remove_text[0] failed on this item") == 30
+    failures = [r.getMessage() for r in caplog.records if "remove_text[0]" in r.getMessage()]
+    assert len(failures) == 30
+    ran_out = [m for m in failures if "skipped: failed on an earlier item" not in m]
+    assert len(ran_out) == 1 and "TimeoutError" in ran_out[0]  # the regex ran once, on item 1
+
+
+async def test_preview_past_its_build_slots_is_503(
+    make_client: MakeClient, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proxy.server import preview
+
+    url = upstream.route("/rfi.xml", seed_feed())
+    client = await make_client()
+    monkeypatch.setattr(preview, "MAX_BUILDS", 0)
+    response = await client.get("/preview", params={"url": url})
+    assert response.status == 503 and response.headers["Retry-After"] == "5"
+    assert (await response.text()).startswith("preview: busy")
+
+
+def test_explain_colours_on_a_terminal() -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "proxy", "explain", str(SEED), "--item", "1"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    assert done.returncode == 0, done.stderr
+    out = b"".join(chunks).decode()
+    assert "\x1b[36mfeedx.footer\x1b[0m" in out
