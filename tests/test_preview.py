@@ -324,3 +324,16 @@ def test_explain_colours_on_a_terminal() -> None:
     assert done.returncode == 0, done.stderr
     out = b"".join(chunks).decode()
     assert "\x1b[36mfeedx.footer\x1b[0m" in out
+
+
+async def test_preview_lists_changed_links(make_client: MakeClient, upstream: Upstream) -> None:
+    tracked = "https://example.org/a?id=3&utm_source=rss&utm_medium=feed"
+    url = upstream.route("/t.xml", _feed_of([f'<p>Read <a href="{tracked}">this</a>.</p>']))
+    client = await make_client()
+    page = await (await client.get("/preview", params={"url": url})).text()
+    changed = page.split('<ul class="changed-links">')[1].split("</ul>")[0]
+    assert 'data-rule="tracking.parameters"' in changed
+    assert (
+        f"<code>{tracked.replace('&', '&amp;')}</code> → <code>https://example.org/a?id=3</code>"
+        in changed
+    )
