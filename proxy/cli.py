@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean one feed and print it")
     clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
     clean.add_argument(
-        "--format", choices=("rss", "atom"), help="output format (default: the input's)"
+        "--format", choices=("rss", "atom", "json"), help="output format (default: the input's)"
     )
     clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
@@ -245,6 +245,7 @@ def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
         self_url=self_url,
         fallback_date=datetime.now(UTC),
         ruleset=loaded.defaults,
+        body=body,
     )
 
 

@@ -15,6 +15,9 @@ from typing import Any
 from proxy.config import IMAGE_MODES, REFERER_POLICIES, is_referer_policy
 from proxy.errors import ConfigError
 
+# OpenCC's conversions offered per feed (`opencc = "s2t"`) and ad hoc (`&opencc=`).
+OPENCC_CONFIGS = ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp")
+
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_FIELDS = ("title", "content", "author", "category", "link")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
@@ -57,6 +60,8 @@ class FeedOptions:
     fulltext: bool | None = None  # fetch each item's link and extract the article
     fulltext_selector: str | None = None  # CSS, or XPath when it starts with "/"
     image_referer: str | None = None  # none | origin | image | a fixed http(s) URL
+    opencc: str | None = None  # Chinese script conversion: s2t, t2s, s2tw, tw2s, s2hk…
+    auto_boilerplate: bool | None = None  # False: no auto.boilerplate for this feed
 
     def merged_over(self, defaults: FeedOptions) -> FeedOptions:
         """This feed's options on top of [defaults]: scalars replace, rule lists add up."""
@@ -160,10 +165,15 @@ def _options(
             problems.add(where, f"unknown key (known: {known})")
             continue
         if key == "format":
-            if value not in ("rss", "atom"):
-                problems.add(where, f'must be "rss" or "atom", not {value!r}')
+            if value not in ("rss", "atom", "json"):
+                problems.add(where, f'must be "rss", "atom" or "json", not {value!r}')
             else:
                 values[key] = value
+        elif key == "opencc":
+            if not isinstance(value, str) or value.strip().lower() not in OPENCC_CONFIGS:
+                problems.add(where, f"must be one of {', '.join(OPENCC_CONFIGS)}; not {value!r}")
+            else:
+                values[key] = value.strip().lower()
         elif key in ("ttl", "limit"):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 problems.add(where, f"must be a whole number greater than 0, not {value!r}")
@@ -179,7 +189,7 @@ def _options(
                 problems.add(where, f"must be one of proxy, absolute, none; not {value!r}")
             else:
                 values[key] = value
-        elif key == "fulltext":
+        elif key in ("fulltext", "auto_boilerplate"):
             if not isinstance(value, bool):
                 problems.add(where, f"must be true or false, not {value!r}")
             else:

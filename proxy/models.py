@@ -80,11 +80,17 @@ class Entry:
     base_url: str | None = None  # xml:base of the item HTML, for relative URLs
     comments: str | None = None
     media: tuple[Media, ...] = ()  # media:content, then media:thumbnail, each in order
+    # Position among the upstream document's top-level items (None: not from an XML tree);
+    # the output stage edits that item in place.
+    index: int | None = None
+    # The item's extension elements (iTunes, Media RSS, Podlove…) as XML, carried into
+    # another format as foreign markup.
+    extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    kind: str  # "rss" or "atom": the family the upstream was written in
+    kind: str  # "rss", "atom" or "json": the family the upstream was written in
     source_url: str  # where it was fetched from (after redirects)
     title: str | None
     link: str | None
@@ -94,6 +100,9 @@ class Feed:
     updated: datetime | None = None
     entries: tuple[Entry, ...] = field(default_factory=tuple)
     feed_id: str | None = None  # Atom <id>
+    authors: tuple[Person, ...] = ()  # the feed-level author(s)
+    extensions: tuple[str, ...] = ()  # feed-level extension elements as XML
+    encoding: str | None = None  # the upstream document's charset, as the parser read it
 
 
 @dataclass(frozen=True, slots=True)

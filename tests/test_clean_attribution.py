@@ -193,6 +193,7 @@ _CHANGED: dict[str, Any] = {
     "fulltext": True,
     "fulltext_selector": "article",
     "image_referer": "none",
+    "auto_boilerplate": False,
 }
 
 

@@ -105,8 +105,8 @@ rules = ["feedx", "share"]
             "feeds[0].max_age: 'a month' is not a duration",
         ),
         (
-            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nformat = "json"',
-            'feeds[0].format: must be "rss" or "atom"',
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nformat = "pdf"',
+            'feeds[0].format: must be "rss", "atom" or "json"',
         ),
         (
             '[[feeds]]\nname = "a"\nurl = "https://a.test/"\ncolour = "red"',

@@ -13,19 +13,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from lxml.html import HtmlElement
 
-from proxy import clean, filters, memory, parse, render, rewrite
+from proxy import clean, filters, memory, output, parse, rewrite
+from proxy.clean.packs.tracking import strip_tracking
 from proxy.errors import BadRequest
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Feed, FetchResult
+from proxy.output import text as outtext
+from proxy.sanitize import sanitize_html
 
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning or rendering changes what the same input produces, so cached outputs
 # made by an older version are not served.
-OUTPUT_VERSION = "4"  # 4: platform and tracking packs
+OUTPUT_VERSION = "5"  # 5: same format edited in place, JSON Feed, OpenCC
 
 DEFAULT_RULESET = clean.DEFAULT_RULESET
 
@@ -39,13 +43,14 @@ Observer = Callable[[str, int, Cleaned, HtmlElement], None]
 class Recipe:
     """Everything besides the upstream body that shapes one output."""
 
-    fmt: str  # "rss" or "atom"
+    fmt: str  # "rss", "atom" or "json"
     policy: rewrite.ImagePolicy
     self_url: str  # the feed's own link, as readers reach it
     options: FeedOptions = FeedOptions()  # filters, limit and max_age come from here
     ruleset: clean.Ruleset = DEFAULT_RULESET
     limit: int | None = None  # asked for on the request, beats options.limit when smaller
     feed_name: str = ""  # for log lines: the named feed, or the upstream URL
+    opencc: str | None = None  # Chinese script conversion (OpenCC config name)
 
 
 def parse_body(body: bytes, url: str = "", content_type: str = "") -> Feed:
@@ -62,7 +67,14 @@ def select(feed: Feed, recipe: Recipe, now: datetime) -> Feed:
     )
 
 
-def process(feed: Feed, recipe: Recipe, *, now: datetime, fallback_date: datetime) -> bytes:
+def process(
+    feed: Feed,
+    recipe: Recipe,
+    *,
+    now: datetime,
+    fallback_date: datetime,
+    body: bytes | None = None,
+) -> bytes:
     """What a reader gets for ``feed``: filtered, then cleaned and rendered (``build_output``).
 
     Parameters:
@@ -70,12 +82,22 @@ def process(feed: Feed, recipe: Recipe, *, now: datetime, fallback_date: datetim
         recipe: the output's format, links, rules and filters.
         now: the time filters judge ``max_age`` by.
         fallback_date: the date given to items that carry none (the fetch time).
+        body: the upstream bytes ``feed`` came from: in their own format they are edited in
+            place (proxy/output); None converts.
     """
-    return build(select(feed, recipe, now), recipe, fallback_date=fallback_date)
+    return build(select(feed, recipe, now), recipe, fallback_date=fallback_date, body=body)
 
 
-def build(feed: Feed, recipe: Recipe, *, fallback_date: datetime) -> bytes:
-    """An already filtered feed → served bytes."""
+def build(
+    feed: Feed,
+    recipe: Recipe,
+    *,
+    fallback_date: datetime,
+    body: bytes | None = None,
+    learnt: dict[str, Any] | None = None,
+) -> bytes:
+    """An already filtered feed → served bytes. learnt: what feed rules learnt about this
+    feed on earlier fetches (updated in place; the caller loads and saves it)."""
     return build_output(
         feed,
         recipe.fmt,
@@ -84,6 +106,9 @@ def build(feed: Feed, recipe: Recipe, *, fallback_date: datetime) -> bytes:
         fallback_date=fallback_date,
         ruleset=recipe.ruleset,
         feed_name=recipe.feed_name,
+        body=body,
+        opencc=recipe.opencc,
+        learnt=learnt,
     )
 
 
@@ -98,18 +123,38 @@ def transform(
     policy: rewrite.ImagePolicy,
     ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    opencc: str | None = None,
+    learnt: dict[str, Any] | None = None,
     observe: Observer | None = None,
 ) -> Feed:
     """Clean, rewrite and sanitise every item's HTML, rewrite its enclosures and media like
-    its images; keep everything else as it was. observe, when given, sees each item's
-    clean result and its marked tree (see Observer)."""
+    its images, drop tracking parameters from item and feed links, sanitise the feed
+    description, convert Chinese script (``opencc``); keep everything else as it was.
+    learnt: as for build. observe, when given, sees each item's clean result and its
+    marked tree (see Observer)."""
+    convert = outtext.converter(opencc) if opencc else None
     # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
     policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
-    summaries = _clean_field(feed, "summary", policies, ruleset, feed_name, observe)
-    contents = _clean_field(feed, "content", policies, ruleset, feed_name, observe)
+
+    # Summaries are compared with summaries and contents with contents: one memory each.
+    def remembered(field: str) -> dict[str, Any] | None:
+        return None if learnt is None else learnt.setdefault(field, {})
+
+    summaries = _clean_field(
+        feed, "summary", policies, ruleset, feed_name, convert, remembered("summary"), observe
+    )
+    contents = _clean_field(
+        feed, "content", policies, ruleset, feed_name, convert, remembered("content"), observe
+    )
     entries = tuple(
         rewrite.rewrite_attachments(
-            dataclasses.replace(entry, summary=summaries[i], content=contents[i]),
+            dataclasses.replace(
+                entry,
+                summary=summaries[i],
+                content=contents[i],
+                link=strip_tracking(entry.link) if entry.link else entry.link,
+                **_converted_text(entry.title, entry.categories, convert),
+            ),
             policies[i],
             base_url=feed.source_url or entry.link,
         )
@@ -119,7 +164,31 @@ def transform(
     if image is not None and policy.mode in ("proxy", "template"):
         feed_policy = rewrite.for_item(policy, feed.link)
         image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, feed_policy))
-    return dataclasses.replace(feed, entries=entries, image=image)
+    # Issue 9.5: the channel description is HTML readers render; it goes through the sanitiser.
+    description = sanitize_html(feed.description) if feed.description else None
+    title = feed.title
+    if convert is not None:
+        title = convert(title) if title else title
+        description = convert(description) if description else description
+    return dataclasses.replace(
+        feed,
+        entries=entries,
+        image=image,
+        link=strip_tracking(feed.link) if feed.link else feed.link,
+        title=title,
+        description=description,
+    )
+
+
+def _converted_text(
+    title: str | None, categories: tuple[str, ...], convert: outtext.Converter | None
+) -> dict[str, Any]:
+    if convert is None:
+        return {}
+    return {
+        "title": convert(title) if title else title,
+        "categories": tuple(convert(c) for c in categories),
+    }
 
 
 def _clean_field(
@@ -128,6 +197,8 @@ def _clean_field(
     policies: list[rewrite.ImagePolicy],
     ruleset: clean.Ruleset,
     feed_name: str,
+    convert: outtext.Converter | None = None,
+    learnt: dict[str, Any] | None = None,
     observe: Observer | None = None,
 ) -> list[str | None]:
     """Every item's summary (or content) through the clean stage, as one batch: feed rules
@@ -147,6 +218,8 @@ def _clean_field(
         entry = entries[owners[k]]
         base = entry.base_url or feed.source_url or entry.link
         rewrite.rewrite_tree(root, base_url=base, policy=policies[owners[k]])
+        if convert is not None:
+            outtext.convert_tree(root, convert)
 
     marked: dict[int, HtmlElement] = {}
 
@@ -164,7 +237,7 @@ def _clean_field(
         ruleset,
         rewrite=hook,
         contexts=contexts,
-        feed=clean.FeedContext(feed_key=label, options=ruleset.options),
+        feed=clean.FeedContext(feed_key=label, options=ruleset.options, memory=learnt),
         marked=mark if observe is not None else None,
     )
     out: list[str | None] = [None] * len(feed.entries)
@@ -184,16 +257,44 @@ def build_output(
     fallback_date: datetime,
     ruleset: clean.Ruleset = DEFAULT_RULESET,
     feed_name: str = "",
+    body: bytes | None = None,
+    opencc: str | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> bytes:
-    """Parsed (and filtered) feed → served bytes."""
-    cleaned = transform(feed, policy=policy, ruleset=ruleset, feed_name=feed_name)
-    return render.render(cleaned, fmt, self_url=self_url, fallback_date=fallback_date)
+    """Parsed (and filtered) feed → served bytes.
+
+    ``body`` is the upstream document ``feed`` was parsed from: in its own format it is
+    edited in place (see proxy/output); without it the feed is converted."""
+    return output.build_output(
+        body,
+        feed,
+        lambda parsed: transform(
+            parsed,
+            policy=policy,
+            ruleset=ruleset,
+            feed_name=feed_name,
+            opencc=opencc,
+            learnt=learnt,
+        ),
+        fmt,
+        self_url=self_url,
+        fallback_date=fallback_date,
+    )
 
 
 def check_format(fmt: str | None) -> str | None:
     if fmt in (None, ""):
         return None
     lowered = fmt.lower()
-    if lowered not in render.FORMATS:
-        raise BadRequest(f"format must be rss or atom, not {fmt!r}")
+    if lowered not in output.FORMATS:
+        raise BadRequest(f"format must be rss, atom or json, not {fmt!r}")
     return lowered
+
+
+def check_opencc(name: str | None) -> str | None:
+    if name in (None, ""):
+        return None
+    try:
+        return outtext.check_opencc(name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None

@@ -13,10 +13,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
-from proxy import clean, fetch, memory, parse, render, rewrite
+from proxy import clean, fetch, memory, parse, rewrite
+from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.config import Settings
@@ -46,6 +48,7 @@ class FeedJob:
     limit: int | None = None  # asked for on an ad-hoc request
     name: str = ""  # the named feed, or "" for ad-hoc /feed
     fulltext: bool = False  # replace item content with the article behind each link
+    opencc: str | None = None  # Chinese script conversion asked for on the request
 
 
 SelfPath = Callable[[FeedJob], str]
@@ -142,6 +145,7 @@ class Pipeline:
         public_base: str,
         limit: int | None = None,
         fulltext: bool = False,
+        opencc: str | None = None,
     ) -> FeedJob:
         """The job of an ad-hoc request (the [defaults] rules)."""
         loaded = self.feeds
@@ -153,6 +157,7 @@ class Pipeline:
             ruleset=loaded.defaults,
             limit=limit,
             fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
+            opencc=process.check_opencc(opencc),
         )
 
     def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
@@ -180,6 +185,7 @@ class Pipeline:
         public_base: str,
         limit: int | None = None,
         fulltext: bool = False,
+        opencc: str | None = None,
     ) -> Rendered:
         """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
 
@@ -189,8 +195,11 @@ class Pipeline:
             public_base: scheme://host[:port] readers reach the proxy at (image and self links).
             limit: keep only the newest N items.
             fulltext: replace each item's content with the article behind its link.
+            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
         """
-        job = self.job(url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext)
+        job = self.job(
+            url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext, opencc=opencc
+        )
         return await self.serve(job)
 
     async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
@@ -241,7 +250,7 @@ class Pipeline:
         now = self.clock()
         rendered = Rendered(
             body=output.body,
-            content_type=render.CONTENT_TYPES[out_fmt],
+            content_type=out_stage.CONTENT_TYPES[out_fmt],
             etag=output.etag,
             last_modified=output.created_at,
             stale=state.stale_reason is not None,
@@ -319,9 +328,13 @@ class Pipeline:
         if cached is not None:
             return cached
         feed = filled.feed if filled is not None else None
+        # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
+        learnt_key = job.name or stored.url
+        learnt = await self.cache.get_memory(learnt_key) or {}
         body, compressed = await asyncio.to_thread(
-            self._build, feed or state.feed, stored, job, fmt, feed is not None
+            self._build, feed or state.feed, stored, job, fmt, feed is not None, learnt
         )
+        await self.cache.put_memory(learnt_key, learnt)
         output = StoredOutput(
             body=body,
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
@@ -341,6 +354,7 @@ class Pipeline:
             ruleset=job.ruleset,
             limit=job.limit,
             feed_name=job.name or job.url,
+            opencc=job.opencc or job.options.opencc,
         )
 
     def _selected(self, feed: Feed | None, stored: StoredFeed, job: FeedJob) -> Feed:
@@ -350,7 +364,13 @@ class Pipeline:
         return process.select(feed, self.recipe(job, job.fmt or stored.kind), now)
 
     def _build(
-        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, fmt: str, filtered: bool = False
+        self,
+        feed: Feed | None,
+        stored: StoredFeed,
+        job: FeedJob,
+        fmt: str,
+        filtered: bool = False,
+        learnt: dict[str, Any] | None = None,
     ) -> tuple[bytes, bytes]:
         if not filtered:
             feed = self._selected(feed, stored, job)
@@ -359,6 +379,8 @@ class Pipeline:
             feed,
             self.recipe(job, fmt),
             fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+            body=stored.body,
+            learnt=learnt,
         )
         compressed = process.compress(body)
         del feed

@@ -1,4 +1,4 @@
-"""GET /feed?url=… and /feeds/{name}[.rss|.atom]: validate input, call the pipeline, set
+"""GET /feed?url=… and /feeds/{name}[.rss|.atom|.json]: validate input, call the pipeline, set
 caching headers."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         public_base=public_base(request),
         limit=_limit(request.query.get("limit")),
         fulltext=request.query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
+        opencc=request.query.get("opencc"),
     )
     return respond(request, rendered)
 
@@ -36,7 +37,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
 async def by_name(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     fmt = request.query.get("format")
-    for suffix in (".rss", ".atom"):
+    for suffix in (".rss", ".atom", ".json"):
         if name.endswith(suffix):
             name, fmt = name.removesuffix(suffix), suffix[1:]
     # Before the lookup, so that without the key an unknown name looks like a known one.

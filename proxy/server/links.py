@@ -27,8 +27,9 @@ def feed_path(
     fmt: str | None = None,
     limit: int | None = None,
     fulltext: bool = False,
+    opencc: str | None = None,
 ) -> str:
-    """``/feed?url=…[&sig=…][&format=…][&limit=…][&fulltext=1]``; signed when ``key`` is
+    """``/feed?url=…[&sig=…][&format=…][&limit=…][&fulltext=1][&opencc=…]``; signed when ``key`` is
     given (``url`` is then signed as ``auth.canonical_feed_url`` has it)."""
     path = f"/feed?url={quote(url, safe='')}"
     if key:
@@ -39,6 +40,8 @@ def feed_path(
         path += f"&limit={limit}"
     if fulltext:
         path += "&fulltext=1"
+    if opencc:
+        path += f"&opencc={opencc}"
     return path
 
 
@@ -61,6 +64,7 @@ def self_path(settings: Settings) -> Callable[[FeedJob], str]:
             fmt=job.fmt,
             limit=job.limit,
             fulltext=job.fulltext,
+            opencc=job.opencc,
         )
 
     return path

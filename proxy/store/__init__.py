@@ -5,7 +5,7 @@ server shared by replicas. Stages call only the protocol; ``open_store`` picks t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from proxy.store.disk import DiskStore, ImageCache  # noqa: E402 - records first (disk uses it)
 from proxy.store.records import (
@@ -51,6 +51,9 @@ class Store(Protocol):
     async def put_article(self, article: StoredArticle, *, expire: float) -> None: ...
     async def get_referer(self, host: str) -> str | None: ...
     async def put_referer(self, host: str, policy: str, expire: float) -> None: ...
+    # What the clean stage learnt about one feed (a small JSON object, records.encode_memory).
+    async def get_memory(self, key: str) -> dict[str, Any] | None: ...
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None: ...
 
 
 def open_store(cache_dir: str) -> Store:

@@ -253,6 +253,16 @@ class DiskStore:
     async def put_referer(self, host: str, policy: str, expire: float) -> None:
         await asyncio.to_thread(self.images.put_referer, host, policy, expire)
 
+    # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
+
+    async def get_memory(self, key: str) -> dict[str, Any] | None:
+        return records.decode_memory(await self._get("memory:" + key))
+
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
+        encoded = records.encode_memory(memory)
+        if len(encoded) <= records.MEMORY_MAX_BYTES:
+            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
+
     # -- internals ---------------------------------------------------------------------------
 
     async def _get(self, key: str) -> Any:

@@ -173,3 +173,23 @@ def decode_referer(blob: Any) -> str | None:
         return None
     policy = unpacked[0].get("policy")
     return policy if isinstance(policy, str) and policy else None
+
+
+# What the clean stage learnt about one feed (auto.boilerplate's fingerprints): a JSON object
+# the cleaner bounds itself; a record bigger than this is not ours, or not sane, and is absent.
+MEMORY_MAX_BYTES = 256 * 1024
+MEMORY_EXPIRE_SECONDS = 60 * 24 * 3600
+
+
+def encode_memory(memory: dict[str, Any]) -> bytes:
+    return pack({"memory": memory}, b"")
+
+
+def decode_memory(blob: Any) -> dict[str, Any] | None:
+    if not isinstance(blob, bytes) or len(blob) > MEMORY_MAX_BYTES:
+        return None
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    memory = unpacked[0].get("memory")
+    return memory if isinstance(memory, dict) else None

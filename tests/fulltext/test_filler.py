@@ -13,12 +13,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from proxy import parse, render
+from proxy import parse
 from proxy.config import Settings
 from proxy.fetch import new_session
 from proxy.fulltext.filler import FAILURE_TTL, FullText
 from proxy.fulltext.siteconfig import SiteConfig, SiteConfigs
 from proxy.models import Entry, Feed, FetchResult
+from proxy.output import convert as render
 from proxy.pipeline import process
 from proxy.rewrite import ImagePolicy
 from proxy.store import DiskStore

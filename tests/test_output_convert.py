@@ -8,7 +8,7 @@ import feedparser
 import pytest
 
 from proxy.models import Enclosure, Entry, Feed, Person
-from proxy.render import render
+from proxy.output.convert import render
 
 WHEN = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -47,7 +47,7 @@ def sample(**changes: object) -> Feed:
             ),
         ),
     )
-    return Feed(**{**{f: getattr(feed, f) for f in feed.__dataclass_fields__}, **changes})  # type: ignore[arg-type]
+    return Feed(**{**{f: getattr(feed, f) for f in feed.__dataclass_fields__}, **changes})
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
