@@ -282,11 +282,13 @@ def _explain(args: argparse.Namespace) -> int:
             return 1
         source, options, ruleset = config.url, config.options, loaded.rulesets[name]
     if "://" in source:
-        body, facts, final_url, content_type = asyncio.run(_explain_fetch(settings, source, name))
+        body, facts, final_url, content_type, learnt = asyncio.run(
+            _explain_fetch(settings, source, name)
+        )
     else:
         body = sys.stdin.buffer.read() if source == "-" else _read(source)
         facts = explain.FetchFacts(url=source, size=len(body))
-        final_url, content_type = "", ""
+        final_url, content_type, learnt = "", "", None
     # Links shown as they are (no image proxy): the terminal cannot load them anyway.
     policy = rewrite.ImagePolicy(mode="none", public_base=_public_base(settings), key=b"")
     report = explain.build_report(
@@ -301,6 +303,7 @@ def _explain(args: argparse.Namespace) -> int:
         tried=tried,
         final_url=final_url,
         content_type=content_type,
+        learnt=learnt,
     )
     if args.item is not None and not any(i.number == args.item for i in report.items):
         print(
@@ -321,7 +324,9 @@ def _read(source: str) -> bytes:
         raise SystemExit(1) from None
 
 
-async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, Any, str, str]:
+async def _explain_fetch(
+    settings: Settings, url: str, name: str
+) -> tuple[bytes, Any, str, str, dict[str, Any]]:
     """The upstream body through the server's cache, as the preview page gets it."""
     import time
 
@@ -353,11 +358,12 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
         started = time.perf_counter()
         state = await pipeline.body(job)
         elapsed = (time.perf_counter() - started) * 1000
+        learnt = await pipeline.learnt(job, state.stored)
     finally:
         await session.close()
         await cache.close()
     facts = explain.fetch_facts(state, url=url, fetch_ms=elapsed, now=pipeline.clock())
-    return state.stored.body, facts, state.stored.final_url, state.stored.content_type
+    return state.stored.body, facts, state.stored.final_url, state.stored.content_type, learnt
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:

@@ -219,6 +219,7 @@ def build_report(
     final_url: str = "",
     content_type: str = "",
     now: datetime | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> FeedReport:
     """Run the serving chain on body and say what each stage did.
 
@@ -231,6 +232,7 @@ def build_report(
         policy: image and link rewriting, as serving would do it.
         fetch: how the body was had.
         tried: rules to try on top of the feed's own (already checked with rule_problem).
+        learnt: what feed rules learnt on earlier fetches (a copy: it may be changed).
     Raises NotAFeed when body is not a feed.
     """
     timings: dict[str, float] = {}
@@ -262,7 +264,15 @@ def build_report(
         seen[(index, field_name)] = (cleaned, tree)
 
     started = time.perf_counter()
-    transform(kept, policy=policy, ruleset=ruleset, feed_name=feed_name, observe=observe)
+    transform(
+        kept,
+        policy=policy,
+        ruleset=ruleset,
+        feed_name=feed_name,
+        opencc=options.opencc,
+        learnt=learnt,
+        observe=observe,
+    )
     timings["clean"] = _ms(started)
 
     hits: dict[str, int] = {}

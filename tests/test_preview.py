@@ -337,3 +337,61 @@ async def test_preview_lists_changed_links(make_client: MakeClient, upstream: Up
         f"<code>{tracked.replace('&', '&amp;')}</code> → <code>https://example.org/a?id=3</code>"
         in changed
     )
+
+
+BOILERPLATE = (
+    "Support independent journalism: subscribe to The Daily Example today for full access."
+)
+
+
+def _boilerplate_feed(items: int = 6) -> bytes:
+    return _feed_of(
+        [
+            f"<p>Article number {i} talks about topic {i * 7} in depth with many words of its "
+            f"own, item {i}.</p><p>{BOILERPLATE}</p>"
+            for i in range(items)
+        ]
+    )
+
+
+async def test_preview_shows_the_boilerplate_found_and_how_many_items_carry_it(
+    make_client: MakeClient, upstream: Upstream
+) -> None:
+    url = upstream.route("/bp.xml", _boilerplate_feed())
+    client = await make_client()
+    page = await (await client.get("/preview", params={"url": url})).text()
+    found = page.split('<ul id="boilerplate">')[1].split("</ul>")[0]
+    assert f'<span class="rule">auto.boilerplate</span> in 6 items: <q>{BOILERPLATE}</q>' in found
+    assert page.count('<span class="fs-rule">auto.boilerplate</span>') == 6
+
+
+async def test_explain_a_url_through_the_cache(upstream: Upstream, tmp_path: Path) -> None:
+    import asyncio
+    import os
+
+    url = upstream.route("/bp.xml", _boilerplate_feed())
+    env = {
+        **os.environ,
+        "FEEDSCRUB_ALLOW_PRIVATE": "true",
+        "FEEDSCRUB_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    outputs = []
+    for _ in range(2):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "proxy",
+            "explain",
+            url,
+            "--item",
+            "1",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()
+        outputs.append(out.decode())
+    assert "fetch: status 200; cache miss" in outputs[0]
+    assert "fetch: cache hit" in outputs[1] and upstream.hits["/bp.xml"] == 1
+    assert f"auto.boilerplate  in 6 items: {BOILERPLATE!r}" in outputs[1]

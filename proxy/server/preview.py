@@ -87,6 +87,7 @@ async def _page(request: web.Request, *, url: str = "", name: str = "") -> web.S
     )
     stored = state.stored
     policy = pipeline.policy(base, job.options.images, job.options.image_referer)
+    learnt = await pipeline.learnt(job, stored)
     global _building
     if _building >= MAX_BUILDS:
         raise Busy("preview: busy building other reports; try again in a few seconds", 5)
@@ -105,6 +106,7 @@ async def _page(request: web.Request, *, url: str = "", name: str = "") -> web.S
             tried=rules,
             final_url=stored.final_url,
             content_type=stored.content_type,
+            learnt=learnt,
         )
     finally:
         _building -= 1
