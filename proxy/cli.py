@@ -262,11 +262,11 @@ def _explain(args: argparse.Namespace) -> int:
             rule = explain.parse_rule(text)
         except ValueError as exc:
             print(f"feedscrub: {exc}", file=sys.stderr)
-            return 2
+            return 1
         problem = explain.rule_problem(rule)
         if problem:
             print(f"feedscrub: --rule {rule.kind}: {problem}", file=sys.stderr)
-            return 2
+            return 1
         tried.append(rule)
     loaded = load_feeds(settings.config or None)
     source: str = args.source
