@@ -375,20 +375,11 @@ async def test_explain_a_url_through_the_cache(upstream: Upstream, tmp_path: Pat
         "FEEDSCRUB_ALLOW_PRIVATE": "true",
         "FEEDSCRUB_CACHE_DIR": str(tmp_path / "cache"),
     }
+    command = [sys.executable, "-m", "proxy", "explain", url, "--item", "1"]
+    pipe = asyncio.subprocess.PIPE
     outputs = []
     for _ in range(2):
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "proxy",
-            "explain",
-            url,
-            "--item",
-            "1",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
+        process = await asyncio.create_subprocess_exec(*command, stdout=pipe, stderr=pipe, env=env)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, err.decode()
         outputs.append(out.decode())
