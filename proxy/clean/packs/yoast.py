@@ -152,6 +152,7 @@ def _compile(locale: str, template: str) -> Footer:
 
 FOOTERS = tuple(_compile(locale, template) for locale, template in YOAST_FOOTERS)
 MAX_FOOTER_CHARS = 600
+LAST_CANDIDATES = 4
 
 
 def is_yoast_footer(node: HtmlElement) -> bool:
@@ -170,4 +171,6 @@ def is_yoast_footer(node: HtmlElement) -> bool:
 @item_rule(PACK, "appeared_first_on")
 def remove_yoast_footer(root: HtmlElement) -> None:
     """Yoast SEO's "The post … appeared first on …" footer advertises the blog it came from."""
-    drop_all(root, [p for p in root.iter("p", "div") if len(p) >= 2 and is_yoast_footer(p)])
+    # Yoast appends it: only the last few paragraphs with two links or more can be it.
+    candidates = [p for p in root.iter("p", "div") if len(p) >= 2][-LAST_CANDIDATES:]
+    drop_all(root, [p for p in candidates if is_yoast_footer(p)])
