@@ -208,6 +208,28 @@ NETWORKS: list[Case] = [
         (),
         "networks.ranking_banners",
     ),
+    (
+        "tencent-weibo",
+        ARTICLE + '<p><a href="http://share.v.t.qq.com/index.php?c=share&a=index&url=x">腾讯微博</a>'
+        "</p>",
+        ("腾讯微博",),
+        (),
+        "networks.share_links",
+    ),
+    (
+        "sina-weibo-old-endpoint",
+        ARTICLE + '<p><a href="http://v.t.sina.com.cn/share/share.php?url=x">新浪微博</a></p>',
+        ("新浪微博",),
+        (),
+        "networks.share_links",
+    ),
+    (
+        "pinterest-find",
+        ARTICLE + '<p><a href="https://www.pinterest.com/pin/find/?url=x">Pin it</a></p>',
+        ("Pin it",),
+        (),
+        "networks.share_links",
+    ),
     # Look-alikes: a Hatena bookmark page linked in prose, a Pocket article linked as a source.
     (
         "hatena-page-in-prose-stays",
