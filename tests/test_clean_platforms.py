@@ -76,6 +76,13 @@ WECHAT: list[Case] = [
         None,
     ),
     (
+        "follow-us-in-a-sentence-stays",
+        "<p>关注我们的读者都知道，这个问题已经讨论了很多年。</p>" + ARTICLE,
+        (),
+        ("关注我们的读者",),
+        None,
+    ),
+    (
         "recommended-label-mid-article-stays",
         "<p>推荐阅读</p>"
         + ARTICLE

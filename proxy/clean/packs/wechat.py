@@ -114,6 +114,16 @@ def _line(node: HtmlElement) -> str | None:
     return None if text is None else " ".join(text.split())
 
 
+# A prompt tells the reader to act (tap, press, scan): a line without such a verb is a prompt
+# only when it is very short ("关注我们"); "关注我们的读者都知道……" is a sentence.
+_ACTION_WORDS = ("点击", "长按", "扫", "点个", "点亮", "点一下", "星标", "置顶", "阅读原文")
+BARE_PROMPT_CHARS = 16
+
+
+def _is_call_to_act(line: str) -> bool:
+    return len(line) <= BARE_PROMPT_CHARS or any(word in line for word in _ACTION_WORDS)
+
+
 def _blocks(root: HtmlElement) -> list[HtmlElement]:
     """The item's top-level blocks, looking through wrappers that hold everything."""
     container = root
@@ -143,7 +153,7 @@ def remove_wechat_prompts(root: HtmlElement) -> None:
         if tag_of(node) in ("pre", "table", "blockquote", "ul", "ol"):
             continue
         line = _line(node)
-        if not line or not _PROMPT.search(line):
+        if not line or not _PROMPT.search(line) or not _is_call_to_act(line):
             continue
         found.append(node)
         if _QR_PROMPT.search(line):
