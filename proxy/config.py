@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yarl import URL
-
 from proxy.errors import ConfigError
+from proxy.hostpatterns import parse_host_patterns
 
 ENV_PREFIX = "FEEDSCRUB_"
 IMAGE_MODES = ("proxy", "template", "absolute", "none")
@@ -34,36 +33,9 @@ Check = Callable[[Any], str | None]
 """A value → why it cannot work (one sentence), or None when it is fine."""
 
 
-# --- the checks a value can carry -------------------------------------------------------------
-
-
-def _greater_than_zero(value: Any) -> str | None:
-    return None if value > 0 else "It must be greater than 0."
-
-
-def _zero_or_more(value: Any) -> str | None:
-    return None if value >= 0 else "It must be 0 or more."
-
-
-def _one_of(*choices: str) -> Check:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"Use one of: {', '.join(choices)}."
-
-    return check
-
-
-def _log_level(value: Any) -> str | None:
-    return _one_of(*LOG_LEVELS)(str(value).upper())
-
-
-def _port(value: Any) -> str | None:
-    return None if 0 <= value <= 65535 else "Not a valid port."
-
-
-def _http_url_or_empty(value: Any) -> str | None:
-    if not value or str(value).startswith(("http://", "https://")):
-        return None
-    return "It must start with http:// or https://."
+def _rule(accepts: Callable[[Any], bool], reason: str) -> Check:
+    """A check that gives ``reason`` for every value ``accepts`` turns down."""
+    return lambda value: None if accepts(value) else reason
 
 
 def is_referer_policy(value: str) -> bool:
@@ -71,10 +43,24 @@ def is_referer_policy(value: str) -> bool:
     return value in REFERER_POLICIES or value.startswith(("http://", "https://"))
 
 
-def _referer_policy(value: Any) -> str | None:
-    if is_referer_policy(str(value)):
-        return None
-    return f"Use one of: {', '.join(REFERER_POLICIES)}, or an http(s) URL."
+def _one_of(*choices: str) -> Check:
+    return _rule(lambda value: value in choices, f"Use one of: {', '.join(choices)}.")
+
+
+_greater_than_zero = _rule(lambda value: value > 0, "It must be greater than 0.")
+_zero_or_more = _rule(lambda value: value >= 0, "It must be 0 or more.")
+_port = _rule(lambda value: 0 <= value <= 65535, "Not a valid port.")
+_log_level = _rule(
+    lambda value: str(value).upper() in LOG_LEVELS, f"Use one of: {', '.join(LOG_LEVELS)}."
+)
+_http_url_or_empty = _rule(
+    lambda value: not value or str(value).startswith(("http://", "https://")),
+    "It must start with http:// or https://.",
+)
+_referer_policy = _rule(
+    lambda value: is_referer_policy(str(value)),
+    f"Use one of: {', '.join(REFERER_POLICIES)}, or an http(s) URL.",
+)
 
 
 def _host_patterns(value: Any) -> str | None:
@@ -341,52 +327,6 @@ OPTIONS: tuple[Option, ...] = tuple(
     for item in dataclasses.fields(Settings)
 )
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
-
-
-# --- host patterns (FEEDSCRUB_ALLOW_HOSTS / FEEDSCRUB_DENY_HOSTS) ------------------------------
-
-_PATTERN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_*?:")
-# UTS #46 maps these to "." before IDNA; split on them as on ".".
-_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
-
-
-def _normalise_pattern(raw: str) -> str:
-    shown = raw.strip()
-    text = shown.translate(_IDEOGRAPHIC_DOTS).rstrip(".")
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]  # an IPv6 literal as written in a URL
-    labels: list[str] = []
-    for label in text.split("."):
-        if label.isascii():
-            labels.append(label.lower())
-            continue
-        if "*" in label or "?" in label:
-            raise ValueError(
-                f"Pattern {shown!r}: a wildcard cannot sit in a non-ASCII label; write that "
-                "label in full or in its xn-- form."
-            )
-        try:
-            encoded = URL.build(scheme="http", host=label).raw_host
-        except ValueError:
-            encoded = None
-        if not encoded:
-            raise ValueError(f"Pattern {shown!r} is not a valid host name.")
-        labels.append(encoded)
-    pattern = ".".join(labels)
-    if not pattern or not set(pattern) <= _PATTERN_CHARACTERS:
-        raise ValueError(
-            f"Pattern {shown!r}: use host names with * and ? wildcards, comma-separated, "
-            "without scheme, port or path (e.g. example.org,*.example.org)."
-        )
-    return pattern
-
-
-def parse_host_patterns(text: str) -> tuple[str, ...]:
-    """Comma-separated globs → normalised patterns (lower case, IDN labels in xn-- form).
-
-    Raises ValueError saying which pattern is wrong (``Settings.problems`` names the setting).
-    """
-    return tuple(_normalise_pattern(part) for part in text.split(",") if part.strip())
 
 
 # --- loading ----------------------------------------------------------------------------------
