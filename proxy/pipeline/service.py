@@ -160,7 +160,16 @@ class Pipeline:
         fulltext: bool = False,
         opencc: str | None = None,
     ) -> FeedJob:
-        """The job of an ad-hoc request (the [defaults] rules)."""
+        """The job of an ad-hoc request (/feed, with the [defaults] rules); ``serve`` it.
+
+        Parameters:
+            url: the upstream feed URL as the reader gave it.
+            fmt: "rss", "atom", "json", or None for the upstream's own family.
+            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
+            limit: keep only the newest N items.
+            fulltext: replace each item's content with the article behind its link.
+            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
+        """
         loaded = self.feeds
         return FeedJob(
             url=self._checked(url),
@@ -191,35 +200,6 @@ class Pipeline:
             name=name,
             fulltext=bool(options.fulltext),
         )
-
-    async def feed(
-        self,
-        url: str,
-        *,
-        fmt: str | None,
-        public_base: str,
-        limit: int | None = None,
-        fulltext: bool = False,
-        opencc: str | None = None,
-    ) -> Rendered:
-        """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
-
-        Parameters:
-            url: the upstream feed URL as the reader gave it.
-            fmt: "rss", "atom", or None for the upstream's own family.
-            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
-            limit: keep only the newest N items.
-            fulltext: replace each item's content with the article behind its link.
-            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
-        """
-        job = self.job(
-            url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext, opencc=opencc
-        )
-        return await self.serve(job)
-
-    async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
-        """A feed from the config file, by name."""
-        return await self.serve(self.named_job(name, fmt=fmt, public_base=public_base))
 
     def _checked(self, url: str) -> str:
         # Host rules are checked before the cache too: a host denied after it was cached
