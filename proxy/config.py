@@ -170,6 +170,18 @@ class Settings:
     fulltext_per_host: int = _opt(
         2, "Full-text article fetches running at once per host", _greater_than_zero
     )
+    fulltext_max_articles: int = _opt(
+        100,
+        "Articles fetched for one full-text feed request, the newest items first; the "
+        "other items keep the feed's own content",
+        _greater_than_zero,
+    )
+    max_builds: int = _opt(
+        0,
+        "Feed builds (parse, clean, render) running at once; more wait their turn; "
+        "0 means 2 per CPU",
+        _zero_or_more,
+    )
     site_config_dir: str = _opt(
         "",
         "Folder of FiveFilters site-config <host>.txt files (ftr-site-config) used by full text",

@@ -27,7 +27,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 
-from proxy import __version__
+from proxy import __version__, urlscheme
 from proxy.models import Enclosure, Entry, Feed, Media
 from proxy.output import ids
 from proxy.output.text import neutral_title, xml_safe
@@ -102,17 +102,9 @@ class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-# A URL's scheme as a browser reads it: it ignores whitespace and control characters first.
-_URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
-_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
-
-
-def _web_url(url: str | None) -> str | None:
-    """url when it is http(s) or relative; None for javascript:, vbscript:, data:, file:…"""
-    if url is None:
-        return None
-    match = _URL_SCHEME.match(_URL_NOISE.sub("", url))
-    return url if match is None or match.group(1).lower() in ("http", "https") else None
+# A URL's scheme as the most lenient reader reads it (Unicode spaces and format characters
+# removed first): urlscheme.py, shared with the sanitiser.
+_web_url = urlscheme.web_url
 
 
 def web_urls_only(feed: Feed) -> Feed:
@@ -146,7 +138,13 @@ def web_urls_only(feed: Feed) -> Feed:
         )
         for entry in feed.entries
     )
-    return dataclasses.replace(feed, link=_web_url(feed.link), image=image, entries=entries)
+    return dataclasses.replace(
+        feed,
+        link=_web_url(feed.link),
+        image=image,
+        entries=entries,
+        authors=tuple(dataclasses.replace(p, uri=_web_url(p.uri)) for p in feed.authors),
+    )
 
 
 def _xml_safe_everywhere(value: Any) -> Any:

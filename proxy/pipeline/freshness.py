@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from proxy import metrics
+from proxy import memory, metrics
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.errors import NotAFeed, UpstreamError, UpstreamStatus
@@ -58,6 +58,7 @@ class BodyState:
     stale_status: int | None = None
     revalidating: bool = False  # past its TTL, served while a background refresh runs
     asked_upstream: bool = False  # this request went to the upstream (200 or 304)
+    fetched: bool = False  # a new body came from the upstream (200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +238,13 @@ class Freshness:
             len(feed.entries),
             _ms(started),
         )
-        return BodyState(fresh, feed=feed, asked_upstream=True)
+        if len(result.body) >= memory.BIG_BODY_BYTES:
+            # Parsed only to check it is a feed: a big parsed feed is not kept while this
+            # request waits for a build slot (builds.py); the build parses it again in its slot.
+            del feed
+            memory.release_after(len(result.body))
+            return BodyState(fresh, asked_upstream=True, fetched=True)
+        return BodyState(fresh, feed=feed, asked_upstream=True, fetched=True)
 
     async def settle(self) -> None:
         """Wait for background refreshes (tests; shutdown)."""

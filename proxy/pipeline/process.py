@@ -22,7 +22,7 @@ from proxy.clean.packs.tracking import strip_tracking
 from proxy.config import Settings
 from proxy.errors import BadRequest
 from proxy.feedconfig import FeedOptions
-from proxy.models import Cleaned, Feed, FetchResult
+from proxy.models import Cleaned, Entry, Feed, FetchResult
 from proxy.output import text as outtext
 from proxy.sanitize import sanitize_html
 
@@ -127,6 +127,80 @@ def build(
         opencc=recipe.opencc,
         learnt=learnt,
     )
+
+
+def build_cleaned(
+    original: Feed,
+    cleaned: Feed,
+    recipe: Recipe,
+    *,
+    fallback_date: datetime,
+    body: bytes | None = None,
+) -> bytes:
+    """Served bytes for a feed cleaned already (``transform``): ``original`` is what it was
+    cleaned from (the in-place edit needs both). The server keeps cleaned feeds, so another
+    limit=, format= or Host renders without cleaning again."""
+    return output.build_output(
+        body,
+        original,
+        lambda _: cleaned,
+        recipe.fmt,
+        self_url=recipe.self_url,
+        fallback_date=fallback_date,
+    )
+
+
+def cut(original: Feed, cleaned: Feed, limit: int | None) -> tuple[Feed, Feed]:
+    """The newest ``limit`` items of a feed and of its cleaned twin (same entries, same
+    order): limit= applied after cleaning."""
+    if not limit or len(original.entries) <= limit:
+        return original, cleaned
+    chosen = filters.newest(original.entries, limit)
+    return (
+        dataclasses.replace(original, entries=tuple(original.entries[i] for i in chosen)),
+        dataclasses.replace(cleaned, entries=tuple(cleaned.entries[i] for i in chosen)),
+    )
+
+
+def rebase(feed: Feed, placeholder: str, base: str) -> Feed:
+    """``feed`` with the placeholder base of its proxied links replaced by the real one.
+
+    A cleaned feed is kept with image links on a placeholder base, so readers reaching the
+    proxy under another Host (another public base) reuse it; this puts theirs in place.
+    """
+
+    def fix(text: str | None) -> str | None:
+        return text.replace(placeholder, base) if text and placeholder in text else text
+
+    def entry_of(entry: Entry) -> Entry:
+        texts = (
+            entry.summary,
+            entry.content,
+            *(e.url for e in entry.enclosures),
+            *(m.url for m in entry.media),
+        )
+        if not any(placeholder in (text or "") for text in texts):
+            return entry
+        return dataclasses.replace(
+            entry,
+            summary=fix(entry.summary),
+            content=fix(entry.content),
+            enclosures=tuple(
+                dataclasses.replace(e, url=fix(e.url) or "") for e in entry.enclosures
+            ),
+            media=tuple(dataclasses.replace(m, url=fix(m.url) or "") for m in entry.media),
+        )
+
+    image = feed.image
+    if image is not None and placeholder in image.url:
+        image = dataclasses.replace(image, url=fix(image.url) or "")
+    return dataclasses.replace(feed, entries=tuple(entry_of(e) for e in feed.entries), image=image)
+
+
+def weight(feed: Feed) -> int:
+    """Rough bytes a feed holds in memory: its HTML (up to 4 bytes a character in CPython)
+    and a fixed cost per item for the objects around it."""
+    return sum(4 * (len(e.summary or "") + len(e.content or "")) + 2048 for e in feed.entries)
 
 
 def compress(body: bytes) -> bytes:

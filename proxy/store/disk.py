@@ -57,18 +57,27 @@ def _open(directory: Path, size_limit: int) -> diskcache.Cache:
     cost the whole service.
     """
     try:
-        return diskcache.Cache(
-            str(directory), size_limit=size_limit, eviction_policy="least-recently-used"
-        )
+        return _cache(directory, size_limit)
     except (sqlite3.DatabaseError, OSError) as exc:
         aside = directory.with_name(f"{directory.name}.broken-{int(time.time())}")
         logger.warning(
             "cache: %s cannot be opened (%s); moved to %s, starting empty", directory, exc, aside
         )
         os.replace(directory, aside)
-        return diskcache.Cache(
-            str(directory), size_limit=size_limit, eviction_policy="least-recently-used"
-        )
+        return _cache(directory, size_limit)
+
+
+def _cache(directory: Path, size_limit: int) -> diskcache.Cache:
+    # sqlite_mmap_size=0: diskcache maps 64 MB of the database by default, and a database
+    # file replaced or truncated under a running server is then read past its end through
+    # the map: SIGBUS, the process gone without a word (issue 9.7). Read with read(2), a
+    # replaced file is an error (logged, served uncached, /readyz fails), not a crash.
+    return diskcache.Cache(
+        str(directory),
+        size_limit=size_limit,
+        eviction_policy="least-recently-used",
+        sqlite_mmap_size=0,
+    )
 
 
 def _private_root(directory: str) -> Path:
