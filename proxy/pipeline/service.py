@@ -19,19 +19,20 @@ from typing import Any
 
 import aiohttp
 
-from proxy import clean, fetch, filters, memory, parse
+from proxy import fetch, filters, memory, parse
 from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.builds import BuildSlots
 from proxy.config import Settings
 from proxy.errors import NotFound, ProxyError
-from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
+from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
-from proxy.pipeline import process
+from proxy.pipeline import jobs, process
 from proxy.pipeline.freshness import BodyState, Freshness
+from proxy.pipeline.jobs import FeedJob, SelfPath
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.store import Store, StoredFeed, StoredOutput
 
@@ -53,25 +54,6 @@ class _Cleaned:
     original: Feed
     cleaned: Feed
     weight: int  # estimated bytes in memory
-
-
-@dataclass(frozen=True, slots=True)
-class FeedJob:
-    """One request for a cleaned feed, with everything that shapes its output."""
-
-    url: str  # the normalised upstream URL
-    fmt: str | None  # None: the upstream's family
-    public_base: str
-    options: FeedOptions
-    ruleset: clean.Ruleset
-    limit: int | None = None  # asked for on an ad-hoc request
-    name: str = ""  # the named feed, or "" for ad-hoc /feed
-    fulltext: bool = False  # replace item content with the article behind each link
-    opencc: str | None = None  # Chinese script conversion asked for on the request
-
-
-SelfPath = Callable[[FeedJob], str]
-"""A job → the path of the feed's own link (``server/links.py``)."""
 
 
 class Pipeline:
@@ -316,37 +298,13 @@ class Pipeline:
         await self.fulltext.close()
 
     def _output_key(self, clean_key: str, job: FeedJob, fmt: str) -> str:
-        """The served bytes: the cleaned feed, and how it is cut and rendered for whom."""
-        parts = (clean_key, fmt, job.public_base, self.self_path(job), str(job.limit))
-        return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+        return jobs.output_key(clean_key, job, fmt, self.self_path(job))
 
     def _clean_key(self, stored: StoredFeed, job: FeedJob, filled: FillResult | None) -> str:
-        """What a cleaned feed depends on: the body and the rules, not format, limit= (but
-        for full text, which fetches only what the limit keeps), Host or self link."""
-        s = self.settings
         # max_age filters move with the clock: let such outputs age out hourly.
         hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
-        digest = hashlib.sha256()
-        for part in (
-            process.OUTPUT_VERSION,
-            stored.url,
-            stored.final_url,
-            s.images,
-            s.image_template,
-            str(s.proxy_media),
-            self._key_id,
-            job.ruleset.fingerprint,
-            repr(job.options),
-            job.name,
-            str(job.opencc),
-            hour,
-            # Which articles full text filled in: a partial result never passes for the whole.
-            filled.digest if filled is not None else "-",
-            str(job.limit) if filled is not None else "",
-        ):
-            digest.update(part.encode("utf-8") + b"\0")
-        digest.update(stored.body)
-        return digest.hexdigest()
+        digest = filled.digest if filled is not None else None
+        return jobs.clean_key(self.settings, self._key_id, stored, job, digest, hour)
 
     async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
         # Filter first: no article is fetched for an item that is filtered out or cut.
