@@ -55,6 +55,10 @@ _referer_policy = _rule(
     lambda value: is_referer_policy(str(value)),
     f"Use one of: {', '.join(REFERER_POLICIES)}, or an http(s) URL.",
 )
+_cache_url = _rule(
+    lambda value: not value or str(value).startswith(("redis://", "rediss://", "unix://")),
+    "It must start with redis://, rediss:// or unix://, or be empty (embedded cache).",
+)
 
 
 def _host_patterns(value: Any) -> str | None:
@@ -78,6 +82,13 @@ class Settings:
     port: int = _opt(8080, "Port the server listens on", _port)
     config: str = _opt("", "Path to a TOML config file")
     cache_dir: str = _opt("./data", "Directory of the embedded cache (/data in the container)")
+    cache_url: str = _opt(
+        "",
+        "Shared Redis/Valkey cache for replicas: redis://, rediss:// (TLS) or unix://; "
+        "empty: the embedded cache in FEEDSCRUB_CACHE_DIR",
+        _cache_url,
+        secret=True,  # may carry a password
+    )
     ttl: int = _opt(
         900, "Seconds an upstream feed is fresh before it is revalidated", _greater_than_zero
     )
