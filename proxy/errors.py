@@ -52,45 +52,56 @@ class ConfigError(ProxyError):
 
 
 class BadRequest(ProxyError):
+    """The request itself is wrong: a missing or malformed parameter."""
+
     status = 400
 
 
 class InvalidURL(BadRequest):
-    pass
+    """Not an absolute http(s) URL, or one feedscrub will not read (a password in it, a
+    control character, a backslash…)."""
 
 
 class Unauthorized(ProxyError):
-    """No ``WWW-Authenticate``: readers are not asked for a password, the link is wrong."""
+    """The access key, or a signed link, is missing or wrong. No ``WWW-Authenticate``: readers
+    are not asked for a password, their link is wrong."""
 
     status = 401
 
 
 class Forbidden(ProxyError):
+    """Refused on purpose, whoever asks."""
+
     status = 403
 
 
 class BlockedAddress(Forbidden):
-    pass
+    """The upstream is on a loopback, private or reserved address."""
 
 
 class BlockedHost(BlockedAddress):
-    pass
+    """The upstream host is outside FEEDSCRUB_ALLOW_HOSTS or inside FEEDSCRUB_DENY_HOSTS
+    (judged on the name as written; BlockedAddress judges where it resolves)."""
 
 
 class BadSignature(Forbidden):
-    pass
+    """An image link whose signature does not match its URL (altered, or from an expired key)."""
 
 
 class NotFound(ProxyError):
+    """Nothing by that name here: an unknown route or named feed."""
+
     status = 404
 
 
 class UpstreamError(ProxyError):
+    """The upstream failed us; the reader gets 502 and, when there is one, the stale copy."""
+
     status = 502
 
 
 class UpstreamUnreachable(UpstreamError):
-    pass
+    """No answer at all: DNS failure, connection refused or reset, TLS failure."""
 
 
 class HostUnreachable(UpstreamUnreachable):
@@ -102,6 +113,8 @@ class HostUnreachable(UpstreamUnreachable):
 
 
 class UpstreamStatus(UpstreamError):
+    """The upstream answered 4xx/5xx; ``upstream_status`` keeps what it said."""
+
     def __init__(self, message: str, upstream_status: int, retry_after: str | None = None) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
@@ -119,20 +132,23 @@ class UpstreamBackoff(UpstreamError):
 
 
 class BodyTooLarge(UpstreamError):
-    pass
+    """The body went past its byte limit (counted after decompression)."""
 
 
 class TooManyRedirects(UpstreamError):
-    pass
+    """More redirects than FEEDSCRUB_MAX_REDIRECTS."""
 
 
 class NotAFeed(UpstreamError):
-    pass
+    """The body is not RSS or Atom."""
 
 
 class NotAnImage(UpstreamError):
-    pass
+    """The image proxy got something that is not an image (a page, SVG, audio for an image
+    link)."""
 
 
 class UpstreamTimeout(UpstreamError):
+    """No complete answer in time (FEEDSCRUB_FETCH_TIMEOUT, or the connect timeout)."""
+
     status = 504

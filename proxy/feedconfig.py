@@ -128,6 +128,55 @@ class _Problems:
         self.items.append(f"{path}: {message}")
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# Options that take one plain value: key -> (does it accept the value, what it must be).
+_SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "format": (lambda v: v in ("rss", "atom", "json"), 'must be "rss", "atom" or "json"'),
+    "ttl": (_positive_int, "must be a whole number greater than 0"),
+    "limit": (_positive_int, "must be a whole number greater than 0"),
+    "images": (
+        lambda v: v in IMAGE_MODES and v != "template",
+        "must be one of proxy, absolute, none",
+    ),
+    "fulltext": (lambda v: isinstance(v, bool), "must be true or false"),
+    "auto_boilerplate": (lambda v: isinstance(v, bool), "must be true or false"),
+    "image_referer": (
+        lambda v: isinstance(v, str) and is_referer_policy(v),
+        f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL",
+    ),
+    "user_agent": (_text, "must be a non-empty string"),
+}
+
+
+def _tables(
+    value: Any, where: str, problems: _Problems, keys: tuple[str, str], strings: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
+    """The items of a list of small tables with exactly ``keys`` (of strings, if asked), with
+    their index; every other item, or a value that is no list, is a problem."""
+    shape = "{" + ", ".join(f'{k} = "…"' for k in keys) + "}"
+    if not isinstance(value, list):
+        problems.add(where, f"must be a list of {shape} tables")
+        return []
+    found: list[tuple[int, dict[str, Any]]] = []
+    for i, item in enumerate(value):
+        if (
+            not isinstance(item, dict)
+            or set(item) != set(keys)
+            or (strings and not all(isinstance(v, str) for v in item.values()))
+        ):
+            problems.add(f"{where}[{i}]", f"must be {shape}")
+        else:
+            found.append((i, item))
+    return found
+
+
 def parse_duration(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
@@ -164,36 +213,22 @@ def _options(
             known = ", ".join((*extra_keys, *OPTION_KEYS))
             problems.add(where, f"unknown key (known: {known})")
             continue
-        if key == "format":
-            if value not in ("rss", "atom", "json"):
-                problems.add(where, f'must be "rss", "atom" or "json", not {value!r}')
-            else:
+        if key in _SCALARS:
+            accepts, must = _SCALARS[key]
+            if accepts(value):
                 values[key] = value
+            else:
+                problems.add(where, f"{must}, not {value!r}")
         elif key == "opencc":
             if not isinstance(value, str) or value.strip().lower() not in OPENCC_CONFIGS:
                 problems.add(where, f"must be one of {', '.join(OPENCC_CONFIGS)}; not {value!r}")
             else:
                 values[key] = value.strip().lower()
-        elif key in ("ttl", "limit"):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                problems.add(where, f"must be a whole number greater than 0, not {value!r}")
-            else:
-                values[key] = value
         elif key == "max_age":
             try:
                 values[key] = parse_duration(value)
             except ValueError as exc:
                 problems.add(where, str(exc))
-        elif key == "images":
-            if value not in IMAGE_MODES or value == "template":
-                problems.add(where, f"must be one of proxy, absolute, none; not {value!r}")
-            else:
-                values[key] = value
-        elif key in ("fulltext", "auto_boilerplate"):
-            if not isinstance(value, bool):
-                problems.add(where, f"must be true or false, not {value!r}")
-            else:
-                values[key] = value
         elif key == "fulltext_selector":
             if not isinstance(value, str) or not value.strip():
                 problems.add(where, "must be a CSS selector or an XPath starting with /")
@@ -201,20 +236,6 @@ def _options(
                 error = check("xpath" if value.startswith("/") else "css", value)
                 if error:
                     problems.add(where, error)
-                values[key] = value
-        elif key == "image_referer":
-            if not isinstance(value, str) or not is_referer_policy(value):
-                problems.add(
-                    where,
-                    f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL; "
-                    f"not {value!r}",
-                )
-            else:
-                values[key] = value
-        elif key == "user_agent":
-            if not isinstance(value, str) or not value.strip():
-                problems.add(where, "must be a non-empty string")
-            else:
                 values[key] = value
         elif key == "headers":
             if not isinstance(value, dict) or not all(
@@ -235,18 +256,7 @@ def _options(
             values[key] = pack_list
         elif key == "replace":
             replacements = []
-            items = value if isinstance(value, list) else None
-            if items is None:
-                problems.add(where, 'must be a list of {pattern = "…", with = "…"} tables')
-                continue
-            for i, item in enumerate(items):
-                if (
-                    not isinstance(item, dict)
-                    or set(item) != {"pattern", "with"}
-                    or not all(isinstance(v, str) for v in item.values())
-                ):
-                    problems.add(f"{where}[{i}]", 'must be {pattern = "…", with = "…"}')
-                    continue
+            for i, item in _tables(value, where, problems, ("pattern", "with"), strings=True):
                 error = check("regex", item["pattern"])
                 if error:
                     problems.add(f"{where}[{i}].pattern", error)
@@ -254,14 +264,7 @@ def _options(
             values[key] = tuple(replacements)
         elif key in ("include", "exclude"):
             filters = []
-            items = value if isinstance(value, list) else None
-            if items is None:
-                problems.add(where, 'must be a list of {field = "title", pattern = "…"} tables')
-                continue
-            for i, item in enumerate(items):
-                if not isinstance(item, dict) or set(item) != {"field", "pattern"}:
-                    problems.add(f"{where}[{i}]", 'must be {field = "…", pattern = "…"}')
-                    continue
+            for i, item in _tables(value, where, problems, ("field", "pattern")):
                 if item["field"] not in FILTER_FIELDS:
                     problems.add(
                         f"{where}[{i}].field",
@@ -286,8 +289,8 @@ def _options(
                 "strip_params": "glob",
             }[key]
             patterns = _strings(value, where, problems)
-            for i, item in enumerate(patterns):
-                error = check(kind, item)
+            for i, pattern in enumerate(patterns):
+                error = check(kind, pattern)
                 if error:
                     problems.add(f"{where}[{i}]", error)
             values[key] = patterns

@@ -36,6 +36,9 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Enclosure:
+    """An RSS ``<enclosure>`` or Atom ``rel="enclosure"`` link: a podcast episode, mostly.
+    Length and type are kept as the upstream wrote them (text), never recomputed."""
+
     url: str
     length: str | None = None
     type: str | None = None
@@ -57,6 +60,8 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """The feed's own image (RSS ``<image>``, Atom ``<logo>``)."""
+
     url: str
     title: str | None = None
     link: str | None = None
@@ -121,6 +126,7 @@ class Rendered:
     stale_reason: str | None = None
     # Seconds of freshness left when served, negative once past the TTL (RFC 9211 ttl).
     ttl: int | None = None
+    fresh_for: int = 0  # the feed's TTL (its own ttl, else FEEDSCRUB_TTL); 0 when unknown
 
 
 # --- what the clean stage did (proxy.clean.clean); read by metrics, preview and explain ----

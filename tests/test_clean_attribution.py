@@ -194,6 +194,7 @@ _CHANGED: dict[str, Any] = {
     "fulltext_selector": "article",
     "image_referer": "none",
     "auto_boilerplate": False,
+    "opencc": "s2t",
 }
 
 

@@ -291,8 +291,13 @@ def test_memory_is_bounded_in_count_and_age() -> None:
     now = 1_000_000.0
     memory: dict[str, Any] = {}
     for i in range(MEMORY_ITEMS + 40):
-        remove_boilerplate([parse_fragment(article(i) + FOOTER)], memory=memory, clock=lambda: now)
-        now += 60
+        at = now + 60 * i
+        remove_boilerplate(
+            [parse_fragment(article(i) + FOOTER)],
+            memory=memory,
+            clock=lambda: at,  # noqa: B023
+        )
+    now += 60 * (MEMORY_ITEMS + 40)
     items = memory[MEMORY_KEY]["items"]
     assert len(items) == MEMORY_ITEMS
     assert len(json.dumps(memory).encode()) < MEMORY_MAX_BYTES

@@ -71,7 +71,7 @@ def test_clean_stdin(tmp_path: Path) -> None:
 def test_clean_errors_are_one_line(tmp_path: Path) -> None:
     cases = [
         ([str(tmp_path / "missing.xml")], "cannot read"),
-        ([str(DATA / "pages" / "wptavern.html")], "did not return a feed"),
+        ([str(DATA / "pages" / "wptavern.html")], "is not a feed: it looks like an html page"),
         (["ftp://example.com/feed"], "not an http"),
     ]
     for args, expected in cases:
@@ -209,9 +209,12 @@ def test_check_config_missing_or_broken_file_is_one_line(tmp_path: Path) -> None
 
 def test_check_config_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text("[[feeds]]\n" + "".join(
-        f'[[feeds]]\nname = "f{i}"\nurl = "https://f{i}.test/"\n' for i in range(2000)
-    )[len("[[feeds]]\n"):])
+    config.write_text(
+        "[[feeds]]\n"
+        + "".join(f'[[feeds]]\nname = "f{i}"\nurl = "https://f{i}.test/"\n' for i in range(2000))[
+            len("[[feeds]]\n") :
+        ]
+    )
     process = subprocess.Popen(
         [*FEEDSCRUB, "check-config", str(config)],
         stdout=subprocess.PIPE,
@@ -225,6 +228,108 @@ def test_check_config_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     process.stderr.close()
     assert process.wait(timeout=30) != 0
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr
+
+
+async def test_clean_named_feed_runs_what_serve_runs(upstream: Upstream, tmp_path: Path) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        f'[[feeds]]\nname = "rfi"\nurl = "{url}"\nremove_text = ["布林肯原本计划"]\n'
+        'exclude = [{ field = "title", pattern = "第二条" }]\nimages = "none"\n',
+        encoding="utf-8",
+    )
+    env = _env(tmp_path, FEEDSCRUB_ALLOW_PRIVATE="true")
+    outputs = []
+    for source in ("feeds/rfi", url):
+        process = await asyncio.create_subprocess_exec(
+            *FEEDSCRUB,
+            "clean",
+            source,
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, stderr
+        outputs.append(feedparser.parse(stdout))
+        if source == "feeds/rfi":  # its images = "none": no signing key is made
+            assert not (tmp_path / "cache" / "secret").exists()
+    named, adhoc = outputs
+    assert len(named.entries) == len(adhoc.entries) - 1  # the feed's exclude filter
+    assert "布林肯原本计划" not in named.entries[0].description  # its own rule
+    assert "布林肯原本计划" in adhoc.entries[0].description  # ad hoc: the [defaults] only
+    self_links = [link.href for link in named.feed.links if link.get("rel") == "self"]
+    assert self_links == ["http://proxy.test/feeds/rfi"]  # the self link serve gives
+    assert (tmp_path / "cache" / "secret").exists()  # ad hoc: images proxied, signed
+
+
+def test_clean_html_fragment_and_the_public_url(tmp_path: Path) -> None:
+    fragment = (
+        '<p>Words <span><span>kept</span></span></p><div class="sharedaddy">Share this</div>'
+        '<img src="blank.gif" data-src="https://img.example/real.jpg">'
+    )
+    done = subprocess.run(
+        [*FEEDSCRUB, "clean", "--html", "-"],
+        input=fragment.encode(),
+        capture_output=True,
+        env=_env(tmp_path),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    html = done.stdout.decode()
+    assert "<p>Words kept</p>" in html and "Share this" not in html
+    assert 'src="http://proxy.test/img/' in html  # the lazy image, proxied
+    assert done.stderr.decode() == "feedscrub: links point at http://proxy.test\n"
+
+
+def test_clean_without_proxied_images_makes_no_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in _env(tmp_path, FEEDSCRUB_IMAGES="absolute").items()}
+    del env["FEEDSCRUB_CACHE_DIR"], env["FEEDSCRUB_PUBLIC_URL"]
+    done = subprocess.run(
+        [*FEEDSCRUB, "clean", str(DATA / "feeds" / "feedx-rfi.xml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "data").exists()  # no ./data/secret where it ran
+    assert done.stderr == (
+        "feedscrub: links point at http://localhost:8080 (FEEDSCRUB_PUBLIC_URL is not set)\n"
+    )
+
+
+def test_rotate_secret_refuses_negative_grace_and_a_fresh_dir(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    done = subprocess.run(
+        [*FEEDSCRUB, "rotate-secret", "--grace-days", "-1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "0 days or more" in done.stderr
+    done = subprocess.run(
+        [*FEEDSCRUB, "rotate-secret"], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert done.returncode == 1 and "no generated image-signing key" in done.stderr
+    assert not (tmp_path / "cache").exists()  # nothing invented, nothing created
+    from proxy.images.signing import load_or_create_secret
+
+    old = load_or_create_secret("", str(tmp_path / "cache"))
+    done = subprocess.run(
+        [*FEEDSCRUB, "rotate-secret", "--grace-days", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    previous = (tmp_path / "cache" / "secret.previous").read_text().split()
+    assert previous[1].encode() == old  # the one real old key, kept for the grace period
 
 
 def _free_port() -> int:

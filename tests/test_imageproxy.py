@@ -17,7 +17,7 @@ from proxy.errors import BadSignature, BodyTooLarge, ConfigError, NotAnImage, Up
 from proxy.images.imagetype import image_type, is_svg, media_type
 from proxy.images.proxy import ImageProxy
 from proxy.images.referer import Attempt, Hint, attempts, known_referer, origin_of
-from proxy.images.signing import image_path, sign, verify, verify_link
+from proxy.images.signing import SigningKeys, image_path, sign, verify, verify_link
 from proxy.store import DiskStore, ImageCache, ImageRecord, StoredFeed
 from tests.helpers import DATA
 from tests.upstream import Upstream
@@ -414,7 +414,11 @@ async def test_built_in_table_gives_the_first_referer(
     url = upstream.route("/w.jpg", handler=weibo_only)
     cache = DiskStore(settings.cache_dir)
     proxy = ImageProxy(
-        settings, session, cache, KEY, referer_table={"127.0.0.1": "https://weibo.com/"}
+        settings,
+        session,
+        cache,
+        SigningKeys(KEY),
+        referer_table={"127.0.0.1": "https://weibo.com/"},
     )
     try:
         route, _, query = image_path(url, KEY).partition("?")

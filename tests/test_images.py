@@ -48,7 +48,7 @@ def images_of(client: TestClient[Any, Any]) -> ImageProxy:
 
 
 def link(client: TestClient[Any, Any], url: str, hint: Hint | None = None) -> str:
-    return image_path(url, images_of(client).key, hint.encode() if hint else "")
+    return image_path(url, images_of(client).keys.current, hint.encode() if hint else "")
 
 
 async def settle(client: TestClient[Any, Any]) -> None:

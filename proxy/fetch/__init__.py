@@ -1,7 +1,8 @@
 """Upstream I/O: the only package that opens client connections.
 
 ``urls`` checks a URL before any I/O, ``guard`` decides which addresses and hosts may be
-reached, ``client`` makes the request (one redirect loop, buffered or streamed).
+reached, ``client`` makes the request (one redirect loop), ``stream`` hands a body over piece
+by piece, ``failures`` turns library errors into ours.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from proxy.fetch.client import (
     IMAGE_ACCEPT,
     USER_AGENT,
     Limits,
-    UpstreamStream,
     fetch,
     new_session,
-    open_stream,
 )
 from proxy.fetch.guard import AddressPolicy, HostRules, host_rules
+from proxy.fetch.stream import UpstreamStream, open_stream
 from proxy.fetch.urls import MAX_URL_LENGTH, check_url
 
 __all__ = [

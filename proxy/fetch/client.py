@@ -1,4 +1,4 @@
-"""The one upstream client: a guarded session, one redirect loop, buffered or streamed bodies.
+"""The one upstream client: a guarded session, one redirect loop, bodies read whole.
 
 Three layers keep requests away from the machine's own network (research §A):
 
@@ -7,29 +7,28 @@ Three layers keep requests away from the machine's own network (research §A):
 2. The connect-time guard (``guard.py``) installed by ``new_session`` as
    ``TCPConnector(socket_factory=…)``: it sees the address actually being connected to, for
    IP literals, resolved names, every redirect hop and DNS answers that change between lookups.
-3. ``_open`` follows redirects itself and runs the pre-flight check on every ``Location``.
+3. ``open_final`` follows redirects itself and runs the pre-flight check on every
+   ``Location``.
 
-``fetch`` (a body read whole) and ``open_stream`` (a body read piece by piece) share
-``_open``: one redirect loop, one set of errors. They take ``Limits``, a few numbers, not the
-settings. The session keeps no cookies (``DummyCookieJar``): one session serves every reader,
-and one upstream's cookies must not follow another reader's request.
+``fetch`` (a body read whole, here) and ``stream.open_stream`` (a body read piece by piece)
+share ``open_final``: one redirect loop, one set of errors (``failures.py``). They take
+``Limits``, a few numbers, not the settings. The session keeps no cookies
+(``DummyCookieJar``): one session serves every reader, and one upstream's cookies must not
+follow another reader's request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import errno
-import http
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
 import aiohttp.abc
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 from yarl import URL
 
 from proxy import __version__, metrics
@@ -37,17 +36,16 @@ from proxy.config import Settings
 from proxy.errors import (
     BlockedAddress,
     BodyTooLarge,
-    HostUnreachable,
     InvalidURL,
     ProxyError,
     TooManyRedirects,
     UpstreamError,
     UpstreamStatus,
     UpstreamTimeout,
-    UpstreamUnreachable,
 )
 from proxy.fetch import guard
-from proxy.fetch.urls import checked_url, one_line, show
+from proxy.fetch.failures import connect_error, reason, status_text, transfer_error
+from proxy.fetch.urls import checked_url, show
 from proxy.models import FetchResult, Validators
 
 logger = logging.getLogger(__name__)
@@ -60,7 +58,7 @@ FEED_ACCEPT = (
 )
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*;q=0.9,*/*;q=0.5"
 
-_READ_CHUNK = 64 * 1024  # one read from the body stream; the cap is overshot by at most this
+READ_CHUNK = 64 * 1024  # one read from the body stream; the cap is overshot by at most this
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CONDITIONAL_HEADERS = ("If-None-Match", "If-Modified-Since")
 # Caller headers that must not follow a redirect to another origin.
@@ -137,6 +135,19 @@ class _Progress:
     """Where a fetch has got to, for error messages raised outside the redirect loop."""
 
     url: URL
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+
+def begin(
+    url: str,
+    limits: Limits,
+    accept: str,
+    validators: Validators | None,
+    headers: Mapping[str, str] | None,
+) -> tuple[URL, CIMultiDict[str], _Progress]:
+    """The checked URL (400/403 before any I/O), the request headers, the clock started."""
+    target = _preflight(url, limits)
+    return target, _request_headers(accept, validators, headers), _Progress(target)
 
 
 async def fetch(
@@ -168,13 +179,11 @@ async def fetch(
     UpstreamStatus / UpstreamUnreachable / BodyTooLarge / TooManyRedirects / UpstreamError
     (502, the last for a redirect to a non-http(s) URL), UpstreamTimeout (504).
     """
-    target = _preflight(url, limits)
-    request_headers = _request_headers(accept, validators, headers)
-    progress = _Progress(target)
-    started = time.monotonic()
+    target, request_headers, progress = begin(url, limits, accept, validators, headers)
+    started = progress.started
     try:
         async with asyncio.timeout(limits.timeout):
-            response = await _open(session, target, progress, limits, request_headers)
+            response = await open_final(session, target, progress, limits, request_headers)
             try:
                 result = await _read(
                     response,
@@ -186,7 +195,7 @@ async def fetch(
             except (ProxyError, TimeoutError):
                 raise
             except (aiohttp.ClientError, OSError, EOFError, ValueError) as exc:
-                raise _transfer_error(exc, progress.url) from exc
+                raise transfer_error(exc, progress.url) from exc
             finally:
                 response.release()
     except TimeoutError as exc:
@@ -199,7 +208,7 @@ async def fetch(
             message = f"no response within {limits.timeout:g}s"
         raise UpstreamTimeout(f"fetch: {message} ({show(str(progress.url))})") from exc
     except ProxyError as exc:
-        _count_failure(exc, started)
+        count_failure(exc, started)
         raise
     metrics.record_fetch("304" if result.status == 304 else "fresh", time.monotonic() - started)
     logger.debug(
@@ -212,7 +221,7 @@ async def fetch(
     return result
 
 
-def _count_failure(exc: ProxyError, started: float) -> None:
+def count_failure(exc: ProxyError, started: float) -> None:
     outcome: metrics.FetchOutcome = "refused" if isinstance(exc, BlockedAddress) else "error"
     metrics.record_fetch(outcome, time.monotonic() - started)
 
@@ -241,7 +250,7 @@ def _request_headers(
     return built
 
 
-async def _open(
+async def open_final(
     session: aiohttp.ClientSession,
     target: URL,
     progress: _Progress,
@@ -265,9 +274,9 @@ async def _open(
         except (ProxyError, TimeoutError):
             raise
         except aiohttp.ClientConnectorError as exc:
-            raise _connect_error(exc, current, log) from exc
+            raise connect_error(exc, current, log) from exc
         except (aiohttp.ClientError, OSError, EOFError, ValueError) as exc:
-            raise _transfer_error(exc, current) from exc
+            raise transfer_error(exc, current) from exc
         finally:
             guard.guard_log.reset(token)
         if response.status not in _REDIRECT_STATUSES:
@@ -291,7 +300,7 @@ def _next_hop(response: aiohttp.ClientResponse, current: URL, limits: Limits) ->
     location = response.headers.get("Location", "").strip()
     if not location:
         raise UpstreamStatus(
-            f"fetch: upstream answered {_status_text(response)} without a Location "
+            f"fetch: upstream answered {status_text(response)} without a Location "
             f"({show(str(current))})",
             response.status,
         )
@@ -303,12 +312,12 @@ def _next_hop(response: aiohttp.ClientResponse, current: URL, limits: Limits) ->
         return checked_url(joined, allow_private=limits.allow_private, hosts=limits.hosts)
     except BlockedAddress as exc:
         raise BlockedAddress(
-            f"fetch: redirect from {show(str(current))} refused: {_reason(exc)}"
+            f"fetch: redirect from {show(str(current))} refused: {reason(exc)}"
         ) from exc
     except InvalidURL as exc:
         # The upstream sent it, not the reader: a failed upstream (502), not a bad request.
         raise UpstreamError(
-            f"fetch: redirect from {show(str(current))} refused: {_reason(exc)}"
+            f"fetch: redirect from {show(str(current))} refused: {reason(exc)}"
         ) from exc
 
 
@@ -343,7 +352,7 @@ async def _read(
     if not 200 <= status < 300:
         # 4xx/5xx, a 304 to an unconditional request, a 3xx that is not a redirect.
         raise UpstreamStatus(
-            f"fetch: upstream answered {_status_text(response)} ({shown})",
+            f"fetch: upstream answered {status_text(response)} ({shown})",
             status,
             retry_after=response.headers.get("Retry-After"),
         )
@@ -356,7 +365,7 @@ async def _read(
     chunks: list[bytes] = []
     received = 0
     # Decompressed bytes: aiohttp inflates in bounded pieces, so a gzip bomb stops here too.
-    async for chunk in response.content.iter_chunked(_READ_CHUNK):
+    async for chunk in response.content.iter_chunked(READ_CHUNK):
         received += len(chunk)
         if received > limit:
             response.close()  # the rest is never read, and the connection is not reused
@@ -371,191 +380,3 @@ async def _read(
         last_modified=last_modified,
         fetched_at=time.time(),
     )
-
-
-# --- streaming (the image proxy) -------------------------------------------------------------
-
-
-class UpstreamStream:
-    """An upstream 2xx response whose body is read piece by piece, within a byte limit.
-
-    Made by ``open_stream``; the body is only read when ``read`` is called, so memory stays at
-    one piece however large the body is.
-    """
-
-    def __init__(self, response: aiohttp.ClientResponse, url: URL, limit: int) -> None:
-        self.url = str(url)  # the final URL, after redirects
-        self.status = response.status
-        self.headers: CIMultiDictProxy[str] = response.headers
-        self.content_type = response.headers.get("Content-Type", "")
-        coding = response.headers.get("Content-Encoding", "").strip().lower()
-        # aiohttp decompresses as it reads: a Content-Length then counts compressed bytes,
-        # which is not the length the reader will get.
-        self.content_length = response.content_length if coding in ("", "identity") else None
-        self.received = 0  # body bytes handed out so far (after decompression)
-        self._response = response
-        self._limit = limit
-
-    async def read(self, size: int = _READ_CHUNK) -> bytes:
-        """Up to ``size`` more body bytes; b"" at the end.
-
-        Raises BodyTooLarge (and drops the connection) once more than the limit has come,
-        UpstreamUnreachable when the body is cut short or corrupt.
-        """
-        try:
-            chunk = await self._response.content.read(size)
-        except (ProxyError, TimeoutError):
-            raise
-        except (aiohttp.ClientError, OSError, EOFError, ValueError) as exc:
-            raise _transfer_error(exc, URL(self.url)) from exc
-        self.received += len(chunk)
-        if self.received > self._limit:
-            self._response.close()  # the rest is never read, and the connection is not reused
-            raise BodyTooLarge(f"fetch: body exceeds {self._limit} bytes ({show(self.url)})")
-        return chunk
-
-
-@contextlib.asynccontextmanager
-async def open_stream(
-    session: aiohttp.ClientSession,
-    url: str,
-    *,
-    limits: Limits,
-    accept: str = IMAGE_ACCEPT,
-    headers: Mapping[str, str] | None = None,
-) -> AsyncIterator[UpstreamStream]:
-    """GET one upstream URL and hand its body over as a stream (``async with``).
-
-    The same guard, URL checks, host rules, redirect loop and errors as ``fetch``; the status
-    and announced length are checked before the block runs, so a caller can still answer with
-    an error. Leaving the block closes the response; a body not read to the end closes its
-    connection too.
-
-    Parameters:
-        session, url, accept, headers: as for ``fetch`` (no validators).
-        limits: as for ``fetch``; max_bytes is counted while reading (a larger announced
-            Content-Length is refused at once with BodyTooLarge), and timeout covers
-            everything, the block's own work included (the upstream connection is held that
-            long at most).
-
-    Raises what ``fetch`` raises, UpstreamStatus for any non-2xx answer among them.
-    """
-    target = _preflight(url, limits)
-    request_headers = _request_headers(accept, None, headers)
-    progress = _Progress(target)
-    started = time.monotonic()
-    try:
-        async with asyncio.timeout(limits.timeout):
-            try:
-                response = await _open(session, target, progress, limits, request_headers)
-                stream = _stream_of(response, progress.url, limits.max_bytes)
-            except ProxyError as exc:
-                _count_failure(exc, started)
-                raise
-            metrics.record_fetch("fresh", time.monotonic() - started)
-            try:
-                yield stream
-            finally:
-                if response.content.at_eof():
-                    response.release()  # read to the end: the connection can be reused
-                else:
-                    response.close()  # the rest is never read
-    except TimeoutError as exc:
-        metrics.record_fetch("timeout", time.monotonic() - started)
-        raise UpstreamTimeout(
-            f"fetch: no complete response within {limits.timeout:g}s ({show(str(progress.url))})"
-        ) from exc
-
-
-def _stream_of(response: aiohttp.ClientResponse, final: URL, limit: int) -> UpstreamStream:
-    """The stream of a final response, or the error to answer instead (response closed)."""
-    shown = show(str(final))
-    try:
-        if not 200 <= response.status < 300:
-            raise UpstreamStatus(
-                f"fetch: upstream answered {_status_text(response)} ({shown})", response.status
-            )
-        stream = UpstreamStream(response, final, limit)
-        if stream.content_length is not None and stream.content_length > limit:
-            raise BodyTooLarge(
-                f"fetch: upstream announces {stream.content_length} bytes, over the "
-                f"{limit}-byte limit ({shown})"
-            )
-    except ProxyError:
-        response.close()
-        raise
-    return stream
-
-
-# --- turning library errors into ours --------------------------------------------------------
-
-
-def _connect_error(exc: aiohttp.ClientConnectorError, url: URL, log: guard.GuardLog) -> ProxyError:
-    shown = show(str(url))
-    host = url.raw_host or ""
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return UpstreamUnreachable(f"fetch: cannot resolve {host} ({shown})")
-    refused = ", ".join(dict.fromkeys(log.refused))
-    if log.refused and not log.allowed:
-        return BlockedAddress(
-            f"fetch: {host} is at non-public address {refused}; refused ({shown})"
-        )
-    reason = _os_reason(exc.os_error)
-    # Refused connections and TLS failures are the host's, not one URL's: HostUnreachable
-    # backs off the host and port (backoff.py); anything else only the URL.
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return HostUnreachable(
-            f"fetch: TLS certificate of {host} not accepted: {one_line(exc.certificate_error)} "
-            f"({shown})",
-            what="sent a TLS certificate that is not accepted",
-        )
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return HostUnreachable(
-            f"fetch: TLS handshake with {host} failed: {reason} ({shown})",
-            what="failed the TLS handshake",
-        )
-    if log.refused:
-        reason += f" (non-public {refused} refused)"
-    message = f"fetch: cannot connect to {host}:{url.port}: {reason} ({shown})"
-    if isinstance(exc.os_error, ConnectionRefusedError) or (
-        exc.os_error.errno == errno.ECONNREFUSED
-    ):
-        return HostUnreachable(message)
-    return UpstreamUnreachable(message)
-
-
-def _transfer_error(exc: BaseException, url: URL) -> ProxyError:
-    shown = show(str(url))
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InvalidURL(f"fetch: {shown} is not a valid URL: {one_line(exc)}")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return UpstreamUnreachable(f"fetch: upstream closed the connection ({shown})")
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return UpstreamUnreachable(
-            f"fetch: upstream body is cut short or corrupt: {one_line(exc)} ({shown})"
-        )
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return UpstreamUnreachable(
-            f"fetch: upstream sent a malformed response: {one_line(exc.message)} ({shown})"
-        )
-    if isinstance(exc, OSError):
-        return UpstreamUnreachable(f"fetch: connection failed: {_os_reason(exc)} ({shown})")
-    return UpstreamUnreachable(
-        f"fetch: request failed: {type(exc).__name__}: {one_line(exc)} ({shown})"
-    )
-
-
-def _os_reason(exc: OSError) -> str:
-    return one_line(exc.strerror or exc) or type(exc).__name__
-
-
-def _status_text(response: aiohttp.ClientResponse) -> str:
-    try:
-        phrase = http.HTTPStatus(response.status).phrase
-    except ValueError:
-        phrase = one_line(response.reason or "")
-    return f"{response.status} {phrase}".rstrip()
-
-
-def _reason(exc: ProxyError) -> str:
-    return exc.message.removeprefix("fetch: ")

@@ -56,6 +56,17 @@ class FillResult:
     digest: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """One article to fetch, and how to extract it."""
+
+    link: str
+    recipe: str  # names the extraction (version, selector, site rules): part of the cache key
+    site: SiteConfig | None
+    selector: str | None
+    user_agent: str | None
+
+
 @dataclass
 class _HostSlot:
     semaphore: asyncio.Semaphore
@@ -143,7 +154,7 @@ class FullText:
             for link in links:
                 if link not in ready:
                     recipe, site = plans[link]
-                    waiting[link] = self._start(link, recipe, site, selector, user_agent)
+                    waiting[link] = self._start(_Wanted(link, recipe, site, selector, user_agent))
         if waiting:
             remaining = max(0.0, wait - (time.monotonic() - started))
             await asyncio.wait(waiting.values(), timeout=remaining)
@@ -194,22 +205,12 @@ class FullText:
                 ready[link] = stored
         return ready, plans
 
-    def _start(
-        self,
-        link: str,
-        recipe: str,
-        site: SiteConfig | None,
-        selector: str | None,
-        user_agent: str | None,
-    ) -> asyncio.Task[StoredArticle]:
-        key = (link, recipe)
+    def _start(self, wanted: _Wanted) -> asyncio.Task[StoredArticle]:
+        key = (wanted.link, wanted.recipe)
         task = self._tasks.get(key)
         if task is None:
             # Held in self._tasks until done: a task nobody references can be collected.
-            task = asyncio.create_task(
-                self._article(link, recipe, site, selector, user_agent),
-                name=f"fulltext {link[:100]}",
-            )
+            task = asyncio.create_task(self._article(wanted), name=f"fulltext {wanted.link[:100]}")
             self._tasks[key] = task
             task.add_done_callback(functools.partial(self._forget, key))
         return task
@@ -242,14 +243,8 @@ class FullText:
             headers.update(site.http_headers)
         return headers
 
-    async def _article(
-        self,
-        link: str,
-        recipe: str,
-        site: SiteConfig | None,
-        selector: str | None,
-        user_agent: str | None,
-    ) -> StoredArticle:
+    async def _article(self, wanted: _Wanted) -> StoredArticle:
+        link, site = wanted.link, wanted.site
         started = time.monotonic()
         final_url, html, reason, status = link, None, "", "error"
         try:
@@ -262,14 +257,14 @@ class FullText:
                     link,
                     limits=self.limits,
                     accept=ARTICLE_ACCEPT,
-                    headers=self._headers(site, user_agent),
+                    headers=self._headers(site, wanted.user_agent),
                 )
             final_url, status = result.url, str(result.status)
             if not is_html(result):
                 reason = f"not an HTML page ({result.content_type or 'no type'})"
             else:
                 async with self._extracting:
-                    html = await asyncio.to_thread(_extract_result, result, site, selector)
+                    html = await asyncio.to_thread(_extract_result, result, site, wanted.selector)
                 if html is None:
                     reason = "no article found in the page"
         except ProxyError as exc:
@@ -282,7 +277,7 @@ class FullText:
             url=link,
             final_url=final_url,
             html=html,
-            recipe=recipe,
+            recipe=wanted.recipe,
             fetched_at=self.clock(),
             digest=hashlib.sha256(html.encode("utf-8")).hexdigest()[:32] if html else "",
             reason=reason,

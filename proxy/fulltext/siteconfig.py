@@ -26,6 +26,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -261,14 +262,7 @@ def apply_strip(root: HtmlElement, site: SiteConfig) -> int:
     """
     removed = 0
     for expression in site.strip:
-        try:
-            matches = root.xpath(expression)
-        except etree.XPathError as exc:
-            logger.debug("siteconfig: strip %r failed: %s", expression, exc)
-            continue
-        if not isinstance(matches, list):
-            continue  # a number or boolean: nothing to remove
-        for match in matches:
+        for match in _matches(root, expression, "strip"):
             if isinstance(match, HtmlElement):
                 if _removable(match, root):
                     match.drop_tree()
@@ -298,15 +292,22 @@ def apply_strip(root: HtmlElement, site: SiteConfig) -> int:
     return removed
 
 
+def _matches(root: HtmlElement, expression: str, directive: str) -> list[Any]:
+    """What an XPath of a site config selects; [] when it fails (logged) or selects a number
+    or a boolean, which name nothing to remove or keep."""
+    try:
+        found = root.xpath(expression)
+    except etree.XPathError as exc:
+        logger.debug("siteconfig: %s %r failed: %s", directive, expression, exc)
+        return []
+    return found if isinstance(found, list) else []
+
+
 def select_body(root: HtmlElement, site: SiteConfig) -> list[HtmlElement]:
     """The elements of the first ``body`` expression that matches any, or []."""
     for expression in site.body:
-        try:
-            matches = root.xpath(expression)
-        except etree.XPathError as exc:
-            logger.debug("siteconfig: body %r failed: %s", expression, exc)
-            continue
-        if isinstance(matches, list):
+        matches = _matches(root, expression, "body")
+        if matches:
             elements = [m for m in matches if isinstance(m, HtmlElement)]
             if elements:
                 return elements

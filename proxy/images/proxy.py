@@ -34,7 +34,7 @@ class ImageProxy:
         session: the app's guarded session (``fetch.new_session``).
         cache: the store; images live in its ``images`` (this machine's disk), learned Referer
             policies in the store itself (shared between replicas on Redis).
-        key: the signing key of image links.
+        keys: the signing key of image links, and the rotated-out ones still accepted.
         referer_table: host → Referer overrides (``referer.KNOWN_HOSTS`` when None).
     """
 
@@ -43,15 +43,12 @@ class ImageProxy:
         settings: Settings,
         session: aiohttp.ClientSession,
         cache: Store,
-        key: bytes,
-        *,
+        keys: signing.SigningKeys,
         referer_table: dict[str, str] | None = None,
-        previous_keys: tuple[bytes, ...] = (),
     ) -> None:
         self.settings = settings
         self.cache = cache
-        self.key = key
-        self.previous_keys = previous_keys  # rotated out, still in their grace period
+        self.keys = keys
         feed_limits = fetch.Limits.of(settings)
         self.setup = Setup(
             session=session,
@@ -77,7 +74,7 @@ class ImageProxy:
         image), so the caller can still answer with an error.
         """
         url, hint_text = signing.verify_link(
-            signature, encoded_url, encoded_hint, self.key, self.previous_keys
+            signature, encoded_url, encoded_hint, self.keys.current, self.keys.previous
         )
         # Host rules here too, not only in the fetch: a host denied later is not served from
         # the cache either.

@@ -168,12 +168,22 @@ def load_keys(configured: str, previous_configured: str, cache_dir: str) -> Sign
 def rotate_secret(cache_dir: str, grace_seconds: int = DEFAULT_GRACE_SECONDS) -> None:
     """Replace the generated key with a new one; the old one stays valid for the grace period.
 
-    Only for the generated key: a FEEDSCRUB_SECRET set by the operator is rotated by setting a
+    Raises ConfigError when there is no generated key yet (nothing to rotate). Only for the
+    generated key: a FEEDSCRUB_SECRET set by the operator is rotated by setting a
     new one and moving the old one into FEEDSCRUB_PREVIOUS_SECRETS.
     """
     directory = Path(cache_dir)
     path = directory / SECRET_FILE
-    old = load_or_create_secret("", cache_dir).decode("ascii")
+    try:
+        old = path.read_text(encoding="ascii").strip()
+    except OSError:
+        old = ""
+    if not old:
+        # Nothing was ever signed with a key that does not exist: no previous key to keep.
+        raise ConfigError(
+            f"there is no generated image-signing key in {cache_dir} (FEEDSCRUB_CACHE_DIR) "
+            "to rotate; the server makes one when it first starts"
+        )
     previous = directory / PREVIOUS_FILE
     now = int(time.time())
     kept = []

@@ -96,7 +96,9 @@ def _edit_item(item: etree._Element, family: str, original: Entry, cleaned: Entr
             if family == "atom":
                 element = etree.SubElement(item, f"{{{xmldoc.ATOM}}}content", type="html")
             else:
-                element = etree.SubElement(item, f"{{{xmldoc.CONTENT}}}encoded")
+                element = etree.SubElement(
+                    item, f"{{{xmldoc.CONTENT}}}encoded", nsmap={"content": xmldoc.CONTENT}
+                )
         elif family == "atom":
             kind = (element.get("type") or "text").lower()
             if kind in ("text", "text/plain") and value == getattr(original, name):

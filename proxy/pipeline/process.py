@@ -19,6 +19,7 @@ from lxml.html import HtmlElement
 
 from proxy import clean, filters, memory, output, parse, rewrite
 from proxy.clean.packs.tracking import strip_tracking
+from proxy.config import Settings
 from proxy.errors import BadRequest
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, Feed, FetchResult
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_VERSION = "5"  # 5: same format edited in place, JSON Feed, OpenCC
 
 DEFAULT_RULESET = clean.DEFAULT_RULESET
+NO_OPTIONS = FeedOptions()
 
 # Sees what the clean stage did to each item (the preview page, `feedscrub explain`):
 # observe(field, entry index, cleaned, marked tree) with field "summary" or "content" and the
@@ -46,11 +48,26 @@ class Recipe:
     fmt: str  # "rss", "atom" or "json"
     policy: rewrite.ImagePolicy
     self_url: str  # the feed's own link, as readers reach it
-    options: FeedOptions = FeedOptions()  # filters, limit and max_age come from here
+    options: FeedOptions = NO_OPTIONS  # filters, limit and max_age come from here
     ruleset: clean.Ruleset = DEFAULT_RULESET
     limit: int | None = None  # asked for on the request, beats options.limit when smaller
     feed_name: str = ""  # for log lines: the named feed, or the upstream URL
     opencc: str | None = None  # Chinese script conversion (OpenCC config name)
+
+
+def image_policy(
+    settings: Settings, key: bytes, public_base: str, options: FeedOptions
+) -> rewrite.ImagePolicy:
+    """How images are linked in one output: the feed's ``images`` / ``image_referer`` over
+    the settings'."""
+    return rewrite.ImagePolicy(
+        mode=options.images or settings.images,
+        public_base=public_base,
+        key=key,
+        template=settings.image_template,
+        referer=options.image_referer or "",
+        proxy_media=settings.proxy_media,
+    )
 
 
 def parse_body(body: bytes, url: str = "", content_type: str = "") -> Feed:

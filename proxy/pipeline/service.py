@@ -8,6 +8,7 @@ Links are the server's business: it passes ``self_path``, the one URL builder's.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import secrets
@@ -18,13 +19,13 @@ from typing import Any
 
 import aiohttp
 
-from proxy import clean, fetch, filters, memory, parse, rewrite
+from proxy import clean, fetch, filters, memory, parse
 from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.builds import BuildSlots
 from proxy.config import Settings
-from proxy.errors import NotFound
+from proxy.errors import NotFound, ProxyError
 from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
@@ -126,6 +127,10 @@ class Pipeline:
         self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
         # Parse, clean and render run a few at a time; the rest queue (issue 9.4).
         self.builds = BuildSlots(settings.max_builds)
+        # Upstream URL -> the site it belongs to (the feed's own <link>), for OPML.
+        self._site_links: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
 
     # Freshness decisions read this clock; tests move it instead of sleeping.
     @property
@@ -152,18 +157,27 @@ class Pipeline:
         """The config file's named feeds, in their order."""
         return self.feeds.feeds.feeds
 
-    def policy(
-        self, public_base: str, mode: str | None = None, referer: str | None = None
-    ) -> rewrite.ImagePolicy:
-        s = self.settings
-        return rewrite.ImagePolicy(
-            mode=mode or s.images,
-            public_base=public_base,
-            key=self.key,
-            template=s.image_template,
-            referer=referer or "",
-            proxy_media=s.proxy_media,
-        )
+    async def site_link(self, config: FeedConfig) -> str | None:
+        """The site a named feed belongs to (its own <link>), read from the cached upstream
+        body; None until the feed has been fetched once, or when it names no site."""
+        try:
+            url = self._checked(config.url)
+        except ProxyError:
+            return None
+        link = self._site_links.get(url)
+        if link is None:
+            stored = await self.cache.get_feed(url)
+            if stored is None:
+                return None
+            try:
+                feed = await asyncio.to_thread(
+                    process.parse_body, stored.body, stored.final_url, stored.content_type
+                )
+            except ProxyError:
+                return None
+            link = feed.link or ""
+            self._site_links.set(url, link)
+        return link or None
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -197,14 +211,16 @@ class Pipeline:
         if config is None:
             names = ", ".join(loaded.feeds.names) or "none are configured"
             raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+        options = config.options
+        checked, chosen = self._checked(config.url), process.check_format(fmt)
         return FeedJob(
-            url=self._checked(config.url),
-            fmt=process.check_format(fmt) or config.options.format,
-            public_base=public_base,
-            options=config.options,
-            ruleset=loaded.rulesets[name],
+            checked,
+            chosen or options.format,
+            public_base,
+            options,
+            loaded.rulesets[name],
             name=name,
-            fulltext=bool(config.options.fulltext),
+            fulltext=bool(options.fulltext),
         )
 
     async def feed(
@@ -291,6 +307,7 @@ class Pipeline:
             revalidating=state.revalidating,
             fetched=state.fetched,
             ttl=int(stored.checked_at + ttl - now),
+            fresh_for=ttl,
         )
         self.freshness.count(state)
         pending = filled is not None and bool(filled.pending)
@@ -415,7 +432,7 @@ class Pipeline:
         """What ``process`` needs besides the feed, for this job."""
         return process.Recipe(
             fmt=fmt,
-            policy=self.policy(job.public_base, job.options.images, job.options.image_referer),
+            policy=process.image_policy(self.settings, self.key, job.public_base, job.options),
             self_url=job.public_base + self.self_path(job),
             options=job.options,
             ruleset=job.ruleset,
@@ -450,7 +467,7 @@ class Pipeline:
         recipe = self.recipe(job, job.fmt or stored.kind)
         cleaned = process.transform(
             feed,
-            policy=self.policy(self._base, job.options.images, job.options.image_referer),
+            policy=process.image_policy(self.settings, self.key, self._base, job.options),
             ruleset=job.ruleset,
             feed_name=recipe.feed_name,
             opencc=recipe.opencc,

@@ -72,7 +72,7 @@ def create_app(
         pipeline = Pipeline(
             settings, session, cache, keys.current, feeds, self_path=links.self_path(settings)
         )
-        images = ImageProxy(settings, session, cache, keys.current, previous_keys=keys.previous)
+        images = ImageProxy(settings, session, cache, keys)
         app[PIPELINE] = pipeline
         app[IMAGES] = images
         watcher = (

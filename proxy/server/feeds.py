@@ -64,7 +64,8 @@ def _limit(raw: str | None) -> int | None:
 
 
 def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
-    ttl = request.app[SETTINGS].ttl
+    # The feed's own ttl when it has one; readers need not come back sooner than 5 minutes.
+    ttl = rendered.fresh_for or request.app[SETTINGS].ttl
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),

@@ -4,6 +4,7 @@ With FEEDSCRUB_PROTECT_NAMED it needs the key, and its links are signed per feed
 
 from __future__ import annotations
 
+import asyncio
 from email.utils import formatdate
 from xml.sax.saxutils import quoteattr
 
@@ -20,13 +21,17 @@ async def export(request: web.Request) -> web.Response:
     if settings.protect_named:
         auth.require_key(settings, request.query, request.headers, "/opml")
     base = public_base(request)
-    feeds = request.app[PIPELINE].named_feeds()
+    pipeline = request.app[PIPELINE]
+    feeds = pipeline.named_feeds()
+    # htmlUrl is the site (the feed's own <link>), known once the feed has been fetched.
+    sites = await asyncio.gather(*(pipeline.site_link(f) for f in feeds))
     outlines = "\n".join(
         f'    <outline type="rss" text={quoteattr(f.title or f.name)} '
         f"title={quoteattr(f.title or f.name)} "
-        f"xmlUrl={quoteattr(named_feed_link(settings, base, f.name))} "
-        f"htmlUrl={quoteattr(f.url)}/>"
-        for f in feeds
+        f"xmlUrl={quoteattr(named_feed_link(settings, base, f.name))}"
+        + (f" htmlUrl={quoteattr(site)}" if site else "")
+        + "/>"
+        for f, site in zip(feeds, sites, strict=True)
     )
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n'

@@ -20,6 +20,7 @@ from aiohttp import web
 from proxy import explain
 from proxy.clean import DEFAULT_PACKS
 from proxy.errors import BadRequest, Forbidden
+from proxy.pipeline import process
 from proxy.server import auth, links
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
@@ -82,7 +83,7 @@ async def _page(request: web.Request, *, url: str = "", name: str = "") -> web.S
         state, url=job.url, fetch_ms=(time.perf_counter() - started) * 1000, now=pipeline.clock()
     )
     stored = state.stored
-    policy = pipeline.policy(base, job.options.images, job.options.image_referer)
+    policy = process.image_policy(pipeline.settings, pipeline.key, base, job.options)
     report = await asyncio.to_thread(
         explain.build_report,
         stored.body,

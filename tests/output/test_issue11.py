@@ -25,7 +25,7 @@ from proxy.pipeline import process
 from proxy.server import create_app
 from tests import corpus
 from tests.helpers import seed_feed
-from tests.test_output_corpus import check_json_feed
+from tests.output.test_corpus import check_json_feed
 from tests.upstream import Upstream
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]

@@ -1,4 +1,6 @@
-"""Command line: serve | clean | explain | check-config | healthcheck. Loads settings once, here.
+"""Command line: serve | clean | explain | check-config | sign | rotate-secret | healthcheck.
+
+Settings are loaded once, here.
 
 Every failure is one line on stderr and a non-zero exit; never a traceback for bad input.
 """
@@ -13,7 +15,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (FEEDSCRUB_PORT, default 8080)")
     serve.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
-    clean = commands.add_parser("clean", help="clean one feed and print it")
-    clean.add_argument("source", help="a feed URL, a file path, or - for stdin")
+    clean = commands.add_parser(
+        "clean", help="run the server's pipeline on one feed (or one item's HTML) and print it"
+    )
+    clean.add_argument(
+        "source",
+        help="a feed URL, feeds/<name> for a named feed of --config, a file path, or - for stdin",
+    )
     clean.add_argument(
         "--format", choices=("rss", "atom", "json"), help="output format (default: the input's)"
     )
     clean.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
+    clean.add_argument(
+        "--html",
+        action="store_true",
+        help="SOURCE is one item's HTML fragment: print it cleaned ([defaults] rules)",
+    )
 
     explain = commands.add_parser(
         "explain", help="show what cleaning removes from a feed, rule by rule"
@@ -73,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         "rotate-secret",
         help="replace the generated image-signing key; old links keep working for a grace period",
     )
-    rotate.add_argument("--grace-days", type=int, default=30)
+    rotate.add_argument("--grace-days", type=_days, default=30, help="0 or more (default 30)")
     rotate.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
 
     health = commands.add_parser("healthcheck", help="exit 0 if the local server answers /healthz")
@@ -109,7 +120,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "clean":
-        return _clean(args)
+        from proxy.cli.clean import clean
+
+        return clean(args)
     if args.command == "explain":
         return _explain(args)
     if args.command == "check-config":
@@ -121,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     return _healthcheck(args)
 
 
-def _settings(config: str | None, **overrides: Any) -> Settings:
+def settings_from(config: str | None, **overrides: Any) -> Settings:
     return load(config, os.environ, overrides)
 
 
@@ -144,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     from proxy.server import create_app
     from proxy.server.serve import serve
 
-    settings = _settings(args.config, host=args.host, port=args.port)
+    settings = settings_from(args.config, host=args.host, port=args.port)
     _configure_logging(settings)
     # A fatal signal (SIGBUS, SIGSEGV in a C library) still writes why on stderr: the server
     # never dies silently.
@@ -154,99 +167,27 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean(args: argparse.Namespace) -> int:
-    settings = _settings(args.config)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
-    source: str = args.source
-    if "://" in source:  # a URL (check_url refuses schemes other than http and https)
-        body = asyncio.run(_clean_url(settings, source, args.format))
-    else:
-        body = _clean_file(settings, source, args.format)
-    sys.stdout.buffer.write(body)
-    sys.stdout.flush()
-    return 0
-
-
-def _public_base(settings: Settings) -> str:
+def public_base(settings: Settings) -> str:
     return settings.public_url.rstrip("/") or f"http://localhost:{settings.port}"
 
 
-async def _clean_url(settings: Settings, url: str, fmt: str | None) -> bytes:
-    """The same pipeline the server runs, cache included."""
-    from proxy import fetch
-    from proxy.images.signing import load_or_create_secret
-    from proxy.pipeline.service import Pipeline
-    from proxy.server import links
-    from proxy.store import open_store
-
-    key = load_or_create_secret(settings.secret, settings.cache_dir)
-    cache = open_store(settings.cache_dir)
-    session = fetch.new_session(settings)
-    try:
-        from proxy.reload import load_feeds
-
-        pipeline = Pipeline(
-            settings,
-            session,
-            cache,
-            key,
-            load_feeds(settings.config or None),
-            self_path=links.self_path(settings),
-        )
-        rendered = await pipeline.feed(url, fmt=fmt, public_base=_public_base(settings))
-    finally:
-        await session.close()
-        await cache.close()
-    if rendered.stale:
-        print(
-            f"feedscrub: warning: served the cached copy: {rendered.stale_reason}", file=sys.stderr
-        )
-    return rendered.body
-
-
-def _clean_file(settings: Settings, source: str, fmt: str | None) -> bytes:
-    from proxy import parse, rewrite
-    from proxy.images.signing import load_or_create_secret
-    from proxy.models import FetchResult
-    from proxy.pipeline.process import build_output, check_format
-
+def read_source(source: str) -> bytes:
     if source == "-":
-        body = sys.stdin.buffer.read()
-        self_url = "stdin"
-    else:
-        path = Path(source)
-        try:
-            body = path.read_bytes()
-        except OSError as exc:
-            print(f"feedscrub: cannot read {source}: {exc.strerror}", file=sys.stderr)
-            raise SystemExit(1) from None
-        self_url = path.resolve().as_uri()
-    # A file has no URL: relative links resolve against xml:base, else each item's link.
-    feed = parse.parse(FetchResult(url="", status=200, body=body, content_type=""))
-    out_fmt = check_format(fmt) or feed.kind
-    key = (
-        load_or_create_secret(settings.secret, settings.cache_dir)
-        if settings.images == "proxy"
-        else b""
-    )
-    policy = rewrite.ImagePolicy(
-        mode=settings.images,
-        public_base=_public_base(settings),
-        key=key,
-        template=settings.image_template,
-    )
-    from proxy.reload import load_feeds
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ProxyError(f"cannot read {source}: {exc.strerror}") from None
 
-    loaded = load_feeds(settings.config or None)
-    return build_output(
-        feed,
-        out_fmt,
-        policy=policy,
-        self_url=self_url,
-        fallback_date=datetime.now(UTC),
-        ruleset=loaded.defaults,
-        body=body,
-    )
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{days} days: the grace period is 0 days or more")
+    return days
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -254,7 +195,7 @@ def _explain(args: argparse.Namespace) -> int:
     from proxy.clean import DEFAULT_PACKS
     from proxy.reload import load_feeds
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
     tried = []
     for text in args.rule:
@@ -284,11 +225,11 @@ def _explain(args: argparse.Namespace) -> int:
     if "://" in source:
         body, facts, final_url, content_type = asyncio.run(_explain_fetch(settings, source, name))
     else:
-        body = sys.stdin.buffer.read() if source == "-" else _read(source)
+        body = read_source(source)
         facts = explain.FetchFacts(url=source, size=len(body))
         final_url, content_type = "", ""
     # Links shown as they are (no image proxy): the terminal cannot load them anyway.
-    policy = rewrite.ImagePolicy(mode="none", public_base=_public_base(settings), key=b"")
+    policy = rewrite.ImagePolicy(mode="none", public_base=public_base(settings), key=b"")
     report = explain.build_report(
         body,
         source=source,
@@ -311,14 +252,6 @@ def _explain(args: argparse.Namespace) -> int:
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     sys.stdout.write(explain.format_text(report, colour=colour, item=args.item))
     return 0
-
-
-def _read(source: str) -> bytes:
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        print(f"feedscrub: cannot read {source}: {exc.strerror}", file=sys.stderr)
-        raise SystemExit(1) from None
 
 
 async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, Any, str, str]:
@@ -344,7 +277,7 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
             load_feeds(settings.config or None),
             self_path=links.self_path(settings),
         )
-        base = _public_base(settings)
+        base = public_base(settings)
         job = (
             pipeline.named_job(name, fmt=None, public_base=base)
             if name
@@ -363,7 +296,7 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
 def _rotate_secret(args: argparse.Namespace) -> int:
     from proxy.images.signing import rotate_secret
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     if settings.secret:
         print(
             "feedscrub: FEEDSCRUB_SECRET is set: rotate it by setting a new one and moving the "
@@ -383,7 +316,7 @@ def _sign(args: argparse.Namespace) -> int:
     """A link a reader can subscribe to without the access key, for this one feed."""
     from proxy.server import links
 
-    settings = _settings(args.config)
+    settings = settings_from(args.config)
     if not settings.access_key:
         print(
             "feedscrub: sign needs FEEDSCRUB_ACCESS_KEY (links are signed with it)", file=sys.stderr
@@ -394,7 +327,7 @@ def _sign(args: argparse.Namespace) -> int:
         path = links.sign_named_feed(target.removeprefix("feeds/"), settings.access_key)
     else:
         path = links.sign_feed_url(target, settings.access_key)
-    print(_public_base(settings) + path)
+    print(public_base(settings) + path)
     return 0
 
 
