@@ -111,6 +111,7 @@ class Pipeline:
         self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
         # Parse, clean and render run a few at a time; the rest queue (issue 9.4).
         self.builds = BuildSlots(settings.max_builds)
+        self.freshness.keep_parsed = lambda: not self.builds.busy
         # Upstream URL -> the site it belongs to (the feed's own <link>), for OPML.
         self._site_links: BoundedMap[str, str] = BoundedMap(
             _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
@@ -418,7 +419,7 @@ class Pipeline:
             opencc=recipe.opencc,
             learnt=learnt,
         )
-        return _Cleaned(feed, cleaned, process.weight(feed) + process.weight(cleaned))
+        return _Cleaned(feed, cleaned, process.weight(feed, cleaned))
 
     def _render(
         self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
