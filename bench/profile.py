@@ -1,0 +1,255 @@
+"""The cold path of the server, per stage, in µs per item (issue 15's profile, reproducible).
+
+    python bench/profile.py                  # 500 seed-like items, 3 cold requests, medians
+    python bench/profile.py --items 100 --runs 5
+    python bench/profile.py --cprofile 30    # also cProfile's top 30 functions (own time)
+    python bench/profile.py --py-spy out.svg # py-spy flame graph (bench/.peers/tools)
+
+The real app (proxy.server.create_app) runs in this process on 127.0.0.1 with a diskcache
+in a temporary directory; the upstream is a separate process serving the feed's bytes. Each
+run asks a new upstream URL, so every run is a cold build: fetch, parse, filter, clean (per
+pack), rewrite, sanitise, output, gzip, cache writes. Stages are timed by wrapping the
+functions that do them (CPU time of the calling thread, each stage's own time: time spent in
+a stage nested inside another counts once, for the inner one); "other" is the rest of the
+process's CPU over the request (aiohttp on both sides, freshness, threads).
+
+The wrappers cost about a microsecond per call (a few thousand calls per 100 items), so the
+per-stage figures are slightly high; the total is the process CPU of the request.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named profile.py: the standard library's profile (which cProfile imports)
+# must be found before it, so this directory goes on the path only after.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import cProfile  # noqa: E402
+import functools
+import inspect
+import pstats  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+sys.path.insert(0, str(_HERE))
+from harness import NOISE, ROOT, free_port, median, seed_like_feed, static_server, stop, wait_up  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+import feedparser  # noqa: E402
+
+import proxy.clean  # noqa: E402
+import proxy.clean.tree  # noqa: E402
+import proxy.fetch  # noqa: E402
+import proxy.memory  # noqa: E402
+import proxy.output  # noqa: E402
+import proxy.parse  # noqa: E402
+import proxy.pipeline.process  # noqa: E402
+import proxy.pipeline.service  # noqa: E402
+import proxy.rewrite  # noqa: E402
+import proxy.sanitize  # noqa: E402
+import proxy.store.disk  # noqa: E402
+from proxy.config import Settings  # noqa: E402
+from proxy.server import create_app  # noqa: E402
+
+_local = threading.local()
+_lock = threading.Lock()
+SPENT: dict[str, float] = defaultdict(float)  # stage → own CPU seconds (all threads)
+CALLS: dict[str, int] = defaultdict(int)
+
+
+def _enter() -> list[list[float]]:
+    stack: list[list[float]] | None = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def _account(stage: str, started: float, children: float) -> float:
+    elapsed = time.thread_time() - started
+    with _lock:
+        SPENT[stage] += elapsed - children
+        CALLS[stage] += 1
+    return elapsed
+
+
+def timed(stage: str | Callable[..., str], function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` timed as ``stage`` (or stage(*args) for a name that depends on them)."""
+
+    def name_of(args: tuple[Any, ...]) -> str:
+        return stage if isinstance(stage, str) else stage(*args)
+
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Awaits suspend it: only this thread's CPU while it runs counts (the loop does
+            # little else during a benchmark request).
+            stack = _enter()
+            frame = [time.thread_time(), 0.0]
+            stack.append(frame)
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                stack.remove(frame)
+                elapsed = _account(name_of(args), frame[0], frame[1])
+                if stack:
+                    stack[-1][1] += elapsed
+
+        return async_wrapper
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        stack = _enter()
+        frame = [time.thread_time(), 0.0]
+        stack.append(frame)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            stack.pop()
+            elapsed = _account(name_of(args), frame[0], frame[1])
+            if stack:
+                stack[-1][1] += elapsed
+
+    return wrapper
+
+
+def patch(owner: Any, name: str, stage: str | Callable[..., str]) -> None:
+    """Wrap owner.name, and every proxy module's global that is the same function (``from x
+    import f`` copies)."""
+    original = getattr(owner, name)
+    wrapped = timed(stage, original)
+    setattr(owner, name, wrapped)
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("proxy") and module is not None:
+            for attr, value in list(vars(module).items()):
+                if value is original:
+                    setattr(module, attr, wrapped)
+
+
+def install_timers() -> None:
+    patch(proxy.fetch, "fetch", "fetch")
+    patch(proxy.parse, "parse", "parse: ours around feedparser")
+    patch(feedparser, "parse", "parse: feedparser")
+    patch(proxy.pipeline.process, "select", "filter")
+    patch(proxy.pipeline.process, "transform", "transform: the rest")
+    patch(proxy.clean, "clean_items", "clean: the rest (records, hints)")
+    patch(proxy.clean, "apply_replacements", "clean: replacements")
+    patch(proxy.clean.tree, "parse_fragment", "clean: fragment parse")
+    patch(proxy.clean.tree, "parse_source", "clean: fragment parse")
+    patch(proxy.clean.tree, "serialise", "clean: serialise")
+    patch(proxy.clean, "_run_item_rule", lambda rule, *_: f"clean: pack {rule.pack}")
+    patch(proxy.clean, "_run_feed_rule", lambda rule, *_: f"clean: pack {rule.pack}")
+    patch(proxy.rewrite, "rewrite_tree", "rewrite: item HTML")
+    patch(proxy.rewrite, "rewrite_attachments", "rewrite: enclosures, media")
+    patch(proxy.sanitize, "sanitize_html", "sanitise (nh3 and checks)")
+    patch(proxy.sanitize, "drop_non_xml_chars", "sanitise (nh3 and checks)")
+    patch(proxy.output, "build_output", "output (in place / convert)")
+    patch(proxy.pipeline.process, "rebase", "output: rebase, cut")
+    patch(proxy.pipeline.process, "compress", "gzip")
+    patch(proxy.memory, "release_after", "memory: release (malloc_trim)")
+    patch(proxy.store.disk, "_safe_set", "cache writes")
+    patch(proxy.store.disk, "_safe_get", "cache reads")
+    patch(proxy.pipeline.service.Pipeline, "_clean_key", "keys (hash of the body)")
+
+
+async def _inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return function(*args, **kwargs)
+
+
+async def profile(items: int, runs: int, profiler: cProfile.Profile | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        feed_file = Path(tmp) / "feed.xml"
+        feed_file.write_bytes(seed_like_feed(items))
+        up_port = free_port()
+        upstream = static_server(up_port, feed_file)
+        settings = Settings(
+            host="127.0.0.1",
+            port=free_port(),
+            cache_dir=str(Path(tmp) / "cache"),
+            allow_private=True,
+            ttl=3600,
+            max_body_bytes=256 * 1024 * 1024,
+        )
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", settings.port)
+        await site.start()
+        try:
+            await wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
+            base = f"http://127.0.0.1:{settings.port}/feed?url=http://127.0.0.1:{up_port}/feed.xml"
+            per_run: list[dict[str, float]] = []
+            totals: list[float] = []
+            async with aiohttp.ClientSession() as session:
+                for run in range(runs + 1):  # run 0 loads what loads on first use
+                    SPENT.clear()
+                    CALLS.clear()
+                    if run and profiler is not None:
+                        profiler.enable()
+                    started = time.process_time()
+                    async with session.get(f"{base}?run={run}") as response:
+                        await response.read()
+                        assert response.status == 200, response.status
+                    total = time.process_time() - started
+                    if profiler is not None:
+                        profiler.disable()
+                    if run:
+                        per_run.append(dict(SPENT))
+                        totals.append(total)
+        finally:
+            await runner.cleanup()
+            stop(upstream)
+    stages = sorted({s for r in per_run for s in r})
+    figures = {s: median([r.get(s, 0.0) for r in per_run]) / items * 1e6 for s in stages}
+    total = median(totals) / items * 1e6
+    figures["other (aiohttp both sides, freshness, threads)"] = total - sum(figures.values())
+    print(f"cold path, {items} seed-like items, median of {runs} cold requests (µs per item)")
+    print(NOISE)
+    for stage, us in sorted(figures.items(), key=lambda kv: -kv[1]):
+        print(f"  {us:8.0f}  {us / total * 100:5.1f} %  {stage}")
+    print(f"  {total:8.0f}  100.0 %  total (process CPU of the request)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--cprofile", type=int, metavar="N", default=0, help="print cProfile's top N functions"
+    )
+    parser.add_argument("--py-spy", metavar="SVG", help="record a py-spy flame graph to SVG")
+    args = parser.parse_args()
+    if args.py_spy:
+        spy = shutil.which("py-spy") or str(ROOT / "bench" / ".peers" / "tools" / "bin" / "py-spy")
+        command = [spy, "record", "-o", args.py_spy, "--threads", "--", sys.executable, __file__]
+        command += ["--items", str(args.items), "--runs", str(args.runs)]
+        raise SystemExit(subprocess.call(command))
+    install_timers()
+    profiler = None
+    if args.cprofile:
+        # cProfile sees one thread: run the build threads' work inline on the loop instead.
+        asyncio.to_thread = _inline  # type: ignore[assignment]
+        profiler = cProfile.Profile()
+    asyncio.run(profile(args.items, args.runs, profiler))
+    if profiler is not None:
+        print(f"\ncProfile, {args.runs} cold requests, top {args.cprofile} by own time:")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
+
+
+if __name__ == "__main__":
+    main()
