@@ -4,6 +4,7 @@ another process. Everything listens on 127.0.0.1; each script starts and stops i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -144,10 +145,8 @@ def cpu_ns(pid: int) -> int:
     their time leaves with an exited thread)."""
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread ended
             total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass
     return total
 
 

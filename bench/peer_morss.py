@@ -31,9 +31,10 @@ server.serve_forever()
 
 
 def installed() -> bool:
-    return PYTHON.exists() and subprocess.run(
-        [str(PYTHON), "-c", "import morss"], capture_output=True
-    ).returncode == 0
+    return (
+        PYTHON.exists()
+        and subprocess.run([str(PYTHON), "-c", "import morss"], capture_output=True).returncode == 0
+    )
 
 
 def install() -> None:

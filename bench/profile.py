@@ -30,8 +30,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import cProfile  # noqa: E402
-import functools
-import inspect
+import functools  # noqa: E402
+import inspect  # noqa: E402
 import pstats  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402

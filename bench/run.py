@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -104,7 +103,11 @@ def bench_a(items: int = 500, repeat: int = 5) -> dict[str, float]:
 
     def ours() -> None:
         build_output(
-            feed, "rss", policy=policy, self_url="https://p.test/feed", fallback_date=when,
+            feed,
+            "rss",
+            policy=policy,
+            self_url="https://p.test/feed",
+            fallback_date=when,
             body=body,
         )
 
@@ -167,17 +170,16 @@ async def _cpu_of_request(
 async def bench_1(items: int = 500, repeat: int = 5) -> dict[str, float]:
     body = seed_like_feed(items)
     with tempfile.TemporaryDirectory() as tmp:
-        async with Servers(Path(tmp), body) as servers:
-            async with aiohttp.ClientSession() as session:
-                # One cold build first: imports and compiled patterns load on first use.
-                await _get(session, servers.feed_url("warmup"))
-                cpus, walls = [], []
-                for run in range(repeat):
-                    cpu, wall, _ = await _cpu_of_request(
-                        session, servers.proxy.pid, servers.feed_url(str(run))
-                    )
-                    cpus.append(cpu)
-                    walls.append(wall)
+        async with Servers(Path(tmp), body) as servers, aiohttp.ClientSession() as session:
+            # One cold build first: imports and compiled patterns load on first use.
+            await _get(session, servers.feed_url("warmup"))
+            cpus, walls = [], []
+            for run in range(repeat):
+                cpu, wall, _ = await _cpu_of_request(
+                    session, servers.proxy.pid, servers.feed_url(str(run))
+                )
+                cpus.append(cpu)
+                walls.append(wall)
     ours = median(cpus) / items * 1e6
     floor = floor_per_item(body, repeat)
     return {
@@ -303,9 +305,7 @@ async def _load_cpu(url: str, pid: int, concurrency: int, requests: int) -> tupl
         return (cpu_ns(pid) - cpu) / 1e9 / requests, requests / wall
 
 
-async def bench_4(
-    rounds: int = 5, requests: int = 3000, concurrency: int = 50
-) -> dict[str, float]:
+async def bench_4(rounds: int = 5, requests: int = 3000, concurrency: int = 50) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         async with Servers(Path(tmp), seed_like_feed(20)) as servers:
             feed_url = servers.feed_url()
@@ -440,8 +440,10 @@ def main() -> None:
     args = parser.parse_args()
     only = {"b": "4", "c": "5"}.get(args.only or "", args.only)
     repeat = args.repeat
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     print(NOISE)
     if only in (None, "1", "a"):
         a = bench_a(repeat=repeat)
