@@ -3,6 +3,10 @@
     python bench/profile.py                  # 500 seed-like items, 3 cold requests, medians
     python bench/profile.py --items 100 --runs 5
     python bench/profile.py --cprofile 30    # also cProfile's top 30 functions (own time)
+    python bench/profile.py --corpus         # the 39 real corpus feeds instead, summed
+    python bench/profile.py --feed FILE      # one upstream file
+    python bench/profile.py --warm 2000      # also cProfile 2,000 cached requests
+    python bench/profile.py --lag 5000       # event-loop stalls during a 5,000-item build
     python bench/profile.py --py-spy out.svg # py-spy flame graph (bench/.peers/tools)
 
 The real app (proxy.server.create_app) runs in this process on 127.0.0.1 with a diskcache
@@ -12,6 +16,10 @@ pack), rewrite, sanitise, output, gzip, cache writes. Stages are timed by wrappi
 functions that do them (CPU time of the calling thread, each stage's own time: time spent in
 a stage nested inside another counts once, for the inner one); "other" is the rest of the
 process's CPU over the request (aiohttp on both sides, freshness, threads).
+
+A "what-if" section follows: upper bounds of some of issue 15's ideas on the same bytes
+(feedparser against lxml alone, gzip levels, the cost of packs that removed nothing, what a
+cleaned-item cache alone would leave of a refresh).
 
 The wrappers cost about a microsecond per call (a few thousand calls per 100 items), so the
 per-stage figures are slightly high; the total is the process CPU of the request.
@@ -68,6 +76,9 @@ from proxy.server import create_app  # noqa: E402
 CORPUS = Path("/work/shared/corpus/real")
 _local = threading.local()
 _lock = threading.Lock()
+# (stage, wall start, wall end) of every timed call while --lag records (list.append is
+# atomic under the GIL, so the build threads may share it).
+INTERVALS: list[tuple[str, float, float]] | None = None
 SPENT: dict[str, float] = defaultdict(float)  # stage → own CPU seconds (all threads)
 CALLS: dict[str, int] = defaultdict(int)
 
@@ -117,13 +128,17 @@ def timed(stage: str | Callable[..., str], function: Callable[..., Any]) -> Call
         stack = _enter()
         frame = [time.thread_time(), 0.0]
         stack.append(frame)
+        wall = time.perf_counter()
         try:
             return function(*args, **kwargs)
         finally:
             stack.pop()
-            elapsed = _account(name_of(args), frame[0], frame[1])
+            name = name_of(args)
+            elapsed = _account(name, frame[0], frame[1])
             if stack:
                 stack[-1][1] += elapsed
+            if INTERVALS is not None:
+                INTERVALS.append((name, wall, time.perf_counter()))
 
     return wrapper
 
@@ -183,7 +198,10 @@ async def _inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) ->
 
 
 async def profile(
-    bodies: list[tuple[str, bytes, int]], runs: int, profiler: cProfile.Profile | None
+    bodies: list[tuple[str, bytes, int]],
+    runs: int,
+    profiler: cProfile.Profile | None,
+    warm: int = 0,
 ) -> tuple[dict[str, float], float, bytes]:
     """Stage → own CPU µs per item, the total µs per item, and the last served body. Each
     run asks every body once, cold; medians over runs."""
@@ -237,6 +255,8 @@ async def profile(
                             spent[stage] += seconds
                     per_run.append(spent)
                     totals.append(total)
+                if warm:
+                    await _warm(session, f"{base}?run={runs - 1}-{len(bodies) - 1}", warm)
         finally:
             await runner.cleanup()
             stop(upstream)
@@ -245,6 +265,90 @@ async def profile(
     total_us = median(totals) / items * 1e6
     figures["other (aiohttp both sides, freshness, threads)"] = total_us - sum(figures.values())
     return figures, total_us, served
+
+
+async def lag(items: int) -> None:
+    """The event loop's longest stalls while one cold build of ``items`` short seed-like
+    items runs in this process, and the stages running meanwhile (issue 15 target 5)."""
+    global INTERVALS
+    from harness import short_seed
+
+    with tempfile.TemporaryDirectory() as tmp:
+        feed_file = Path(tmp) / "feed.xml"
+        feed_file.write_bytes(seed_like_feed(items, short_seed()))
+        up_port = free_port()
+        upstream = static_server(up_port, feed_file)
+        settings = Settings(
+            host="127.0.0.1",
+            port=free_port(),
+            cache_dir=str(Path(tmp) / "cache"),
+            allow_private=True,
+            ttl=3600,
+            max_body_bytes=256 * 1024 * 1024,
+        )
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+        stalls: list[tuple[float, float]] = []  # (wall start, wall end) of loop stalls
+        done = asyncio.Event()
+
+        async def monitor() -> None:
+            while not done.is_set():
+                before = time.perf_counter()
+                await asyncio.sleep(0.001)
+                after = time.perf_counter()
+                if after - before > 0.011:  # 10 ms late or more
+                    stalls.append((before, after))
+
+        try:
+            await wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
+            base = f"http://127.0.0.1:{settings.port}/feed?url=http://127.0.0.1:{up_port}/feed.xml"
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
+                async with session.get(f"{base}?warmup=1") as response:
+                    await response.read()
+                INTERVALS = []
+                watcher = asyncio.create_task(monitor())
+                started = time.perf_counter()
+                async with session.get(base) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+                build = time.perf_counter() - started
+                done.set()
+                await watcher
+        finally:
+            recorded, INTERVALS = INTERVALS or [], None
+            await runner.cleanup()
+            stop(upstream)
+    stalls.sort(key=lambda gap: gap[0] - gap[1])
+    print(f"event loop during a cold {items}-item build ({build:.1f} s), in process:")
+    print(NOISE)
+    print(f"  stalls of 10 ms or more: {len(stalls)}; the longest:")
+    for before, after in stalls[:8]:
+        # The innermost timed calls that cover most of the stall ran in it.
+        covering = [
+            (end - start, name)
+            for name, start, end in recorded
+            if min(end, after) - max(start, before) > 0.5 * (after - before)
+        ]
+        names = ", ".join(name for _, name in sorted(covering)[:3]) or "(no timed stage)"
+        print(f"  {(after - before) * 1e3:6.0f} ms  inside: {names}")
+
+
+async def _warm(session: aiohttp.ClientSession, url: str, requests: int) -> None:
+    """cProfile of ``requests`` cached requests (the server's side and this client's: both
+    run on this loop), top functions by own time."""
+    profiler = cProfile.Profile()
+    headers = {"Accept-Encoding": "identity"}
+    started = time.process_time()
+    profiler.enable()
+    for _ in range(requests):
+        async with session.get(url, headers=headers) as response:
+            await response.read()
+    profiler.disable()
+    spent = (time.process_time() - started) / requests * 1e6
+    print(f"\nwarm: {requests} cached requests, {spent:.0f} µs of CPU each (client included,")
+    print("under cProfile); top 25 by own time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
 def _median_us(run: Callable[[], object], items: int, repeat: int = 5) -> float:
@@ -333,6 +437,12 @@ def main() -> None:
     parser.add_argument(
         "--cprofile", type=int, metavar="N", default=0, help="print cProfile's top N functions"
     )
+    parser.add_argument(
+        "--warm", type=int, metavar="N", default=0, help="also cProfile N cached requests"
+    )
+    parser.add_argument(
+        "--lag", type=int, metavar="ITEMS", default=0, help="event-loop stalls during a build"
+    )
     parser.add_argument("--no-ideas", action="store_true", help="skip the what-if figures")
     parser.add_argument("--py-spy", metavar="SVG", help="record a py-spy flame graph to SVG")
     args = parser.parse_args()
@@ -364,22 +474,27 @@ def main() -> None:
             bodies.append((name, body, len(feed.entries)))
     items = sum(count for _, _, count in bodies)
     install_timers()
-    profiler = None
-    if args.cprofile:
-        # cProfile sees one thread: run the build threads' work inline on the loop instead.
-        asyncio.to_thread = _inline  # type: ignore[assignment]
-        profiler = cProfile.Profile()
-    figures, total, served = asyncio.run(profile(bodies, args.runs, profiler))
+    if args.lag:
+        asyncio.run(lag(args.lag))
+        return
+    figures, total, served = asyncio.run(profile(bodies, args.runs, None, args.warm))
     print(f"cold path, {what} ({items} items), median of {args.runs} runs (µs per item)")
     print(NOISE)
     for stage, us in sorted(figures.items(), key=lambda kv: -kv[1]):
         print(f"  {us:8.0f}  {us / total * 100:5.1f} %  {stage}")
     print(f"  {total:8.0f}  100.0 %  total (process CPU of the request)")
-    if profiler is not None:
+    uninstall_timers()
+    if args.cprofile:
+        # A pass of its own, without the stage timers; cProfile sees one thread, so the
+        # build threads' work runs inline on the loop for it.
+        profiler = cProfile.Profile()
+        to_thread = asyncio.to_thread
+        asyncio.to_thread = _inline  # type: ignore[assignment]
+        asyncio.run(profile(bodies, args.runs, profiler))
+        asyncio.to_thread = to_thread
         print(f"\ncProfile, {args.runs} runs, top {args.cprofile} by own time:")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
     if not args.no_ideas and len(bodies) == 1:
-        uninstall_timers()
         print("\nwhat-if, on the same bytes (upper bounds, not measurements of changed code):")
         for line in ideas(bodies[0][1], items, served, figures):
             print(f"  - {line}")
