@@ -149,7 +149,9 @@ _PATCHED: list[tuple[Any, str, Any]] = []  # (owner, attribute, original), to un
 def patch(owner: Any, name: str, stage: str | Callable[..., str]) -> None:
     """Wrap owner.name, and every proxy module's global that is the same function (``from x
     import f`` copies)."""
-    original = getattr(owner, name)
+    original = getattr(owner, name, None)
+    if original is None:  # the product moved on: say which stage to re-point
+        raise SystemExit(f"profile: {owner.__name__}.{name} is gone; update install_timers()")
     wrapped = timed(stage, original)
     setattr(owner, name, wrapped)
     _PATCHED.append((owner, name, original))
