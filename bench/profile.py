@@ -71,6 +71,7 @@ import proxy.pipeline.service  # noqa: E402
 import proxy.rewrite  # noqa: E402
 import proxy.sanitize  # noqa: E402
 import proxy.store.disk  # noqa: E402
+import proxy.xmldoc  # noqa: E402
 from proxy.config import Settings  # noqa: E402
 from proxy.server import create_app  # noqa: E402
 
@@ -174,6 +175,8 @@ def install_timers() -> None:
     patch(proxy.fetch, "fetch", "fetch")
     patch(proxy.parse, "parse", "parse: ours around feedparser")
     patch(feedparser, "parse", "parse: feedparser")
+    # The whole document through lxml (lossless output): in parse, and again in output.
+    patch(proxy.xmldoc, "load", "lxml document load (xmldoc.load)")
     patch(proxy.pipeline.process, "select", "filter")
     patch(proxy.pipeline.process, "transform", "transform: the rest")
     patch(proxy.clean, "clean_items", "clean: the rest (records, hints)")
