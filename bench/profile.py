@@ -233,6 +233,7 @@ async def profile(
             await wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
             base = f"http://127.0.0.1:{settings.port}/feed?url=http://127.0.0.1:{up_port}/feed.xml"
             per_run: list[dict[str, float]] = []
+            per_calls: list[dict[str, float]] = []
             totals: list[float] = []
             items = sum(count for _, _, count in bodies)
             async with aiohttp.ClientSession() as session:
@@ -241,6 +242,7 @@ async def profile(
                     await response.read()
                 for run in range(runs):
                     spent: dict[str, float] = defaultdict(float)
+                    calls: dict[str, float] = defaultdict(float)
                     total = 0.0
                     for k, (_, body, _) in enumerate(bodies):
                         if len(bodies) > 1:
@@ -248,6 +250,7 @@ async def profile(
                             part.write_bytes(body)
                             part.replace(feed_file)
                         SPENT.clear()
+                        CALLS.clear()
                         if profiler is not None:
                             profiler.enable()
                         started = time.process_time()
@@ -259,7 +262,9 @@ async def profile(
                             profiler.disable()
                         for stage, seconds in SPENT.items():
                             spent[stage] += seconds
+                            calls[stage] += CALLS[stage]
                     per_run.append(spent)
+                    per_calls.append(calls)
                     totals.append(total)
                 if warm:
                     await _warm(session, f"{base}?run={runs - 1}-{len(bodies) - 1}", warm)
@@ -270,6 +275,10 @@ async def profile(
     figures = {s: median([r.get(s, 0.0) for r in per_run]) / items * 1e6 for s in stages}
     total_us = median(totals) / items * 1e6
     figures["other (aiohttp both sides, freshness, threads)"] = total_us - sum(figures.values())
+    # Calls per request, so a stage that runs twice shows it.
+    CALLS.clear()
+    for stage in stages:
+        CALLS[stage] = round(median([r.get(stage, 0) for r in per_calls]) / len(bodies))
     return figures, total_us, served
 
 
@@ -449,6 +458,11 @@ def main() -> None:
     parser.add_argument(
         "--lag", type=int, metavar="ITEMS", default=0, help="event-loop stalls during a build"
     )
+    parser.add_argument(
+        "--no-trim",
+        action="store_true",
+        help="what-if: no malloc_trim (proxy.memory.release_after does nothing)",
+    )
     parser.add_argument("--no-ideas", action="store_true", help="skip the what-if figures")
     parser.add_argument("--py-spy", metavar="SVG", help="record a py-spy flame graph to SVG")
     args = parser.parse_args()
@@ -483,6 +497,8 @@ def main() -> None:
         if feed.entries:
             bodies.append((name, body, len(feed.entries)))
     items = sum(count for _, _, count in bodies)
+    if args.no_trim:
+        proxy.memory.release_after = lambda body_size: None
     install_timers()
     if args.lag:
         asyncio.run(lag(args.lag))
@@ -490,9 +506,11 @@ def main() -> None:
     figures, total, served = asyncio.run(profile(bodies, args.runs, None, args.warm))
     print(f"cold path, {what} ({items} items), median of {args.runs} runs (µs per item)")
     print(NOISE)
+    print("  µs/item  share  calls/request  stage")
     for stage, us in sorted(figures.items(), key=lambda kv: -kv[1]):
-        print(f"  {us:8.0f}  {us / total * 100:5.1f} %  {stage}")
-    print(f"  {total:8.0f}  100.0 %  total (process CPU of the request)")
+        calls = f"{CALLS[stage]:>7}" if stage in CALLS else "       "
+        print(f"  {us:7.0f}  {us / total * 100:5.1f} %  {calls}  {stage}")
+    print(f"  {total:7.0f}  100.0 %           total (process CPU of the request)")
     uninstall_timers()
     if args.cprofile:
         # A pass of its own, without the stage timers; cProfile sees one thread, so the
