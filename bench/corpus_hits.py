@@ -40,8 +40,12 @@ def run(directory: Path, only: set[str], show: bool) -> Counter[str]:
             continue
         try:
             feed = parse.parse(
-                FetchResult(url=path.as_uri(), status=200, body=path.read_bytes(),
-                            content_type=content_type(path))
+                FetchResult(
+                    url=path.as_uri(),
+                    status=200,
+                    body=path.read_bytes(),
+                    content_type=content_type(path),
+                )
             )
         except ProxyError as exc:
             print(f"{path.name}: not parsed ({exc})")
@@ -53,13 +57,15 @@ def run(directory: Path, only: set[str], show: bool) -> Counter[str]:
                 for removal in cleaned.removals:
                     per_file[removal.rule] += removal.count
                     if show and (not only or removal.pack in only):
-                        print(f"  {path.name} {field} {removal.rule} <{removal.tag}> "
-                              f"{removal.text!r}")
+                        print(
+                            f"  {path.name} {field} {removal.rule} <{removal.tag}> {removal.text!r}"
+                        )
                 for change in cleaned.links:
                     per_file[change.rule + " (links)"] += 1
                     if show and (not only or change.pack in only):
-                        print(f"  {path.name} {field} {change.rule} {change.old!r} → "
-                              f"{change.new!r}")
+                        print(
+                            f"  {path.name} {field} {change.rule} {change.old!r} → {change.new!r}"
+                        )
         wanted = {k: v for k, v in per_file.items() if not only or k.split(".")[0] in only}
         if wanted:
             print(f"{path.name}: " + ", ".join(f"{k}={v}" for k, v in sorted(wanted.items())))
