@@ -5,20 +5,11 @@ serving runs (parse → filters → clean/rewrite/sanitise, pipeline.transform).
     report = build_report(body, source=…, options=…, ruleset=…, policy=…, fetch=facts)
     report.items[0].removals[0].removal.rule   # "feedx.footer"
     report.hits                                 # {"share.endpoint_links": 5, …}
-    format_text(report, colour=False)           # what `feedscrub explain` prints
-
-Tried rules (`TriedRule`, from the form or `--rule kind=value`) are checked with the same
-validation as the config file (one-line reason) and added to the feed's own options for this
-report only: nothing is stored.
+    format_text(report, colour=False)           # what `feedscrub explain` prints (terminal)
 """
 
 from __future__ import annotations
 
-import dataclasses
-import html as html_lib
-import json
-import re
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,93 +19,11 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from proxy import clean, filters, parse, rewrite
-from proxy.clean.custom import check
-from proxy.clean.registry import Rule
-from proxy.clean.tree import serialise
+from proxy.explain.tried import TriedRule, tripping, with_rules
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, FetchResult, LinkChange, Removal
 from proxy.pipeline.freshness import BodyState
 from proxy.pipeline.process import transform
-from proxy.sanitize import sanitize_html
-
-# The rules a user may try, and what check() calls their values (the config file's kinds).
-RULE_KINDS: dict[str, str] = {
-    "remove": "css",
-    "remove_xpath": "xpath",
-    "remove_text": "regex",
-    "remove_after": "regex",
-    "unwrap": "css",
-    "strip_params": "glob",
-}
-MAX_RULE_CHARS = 500  # a tried rule is one selector or pattern, not a document
-
-
-@dataclass(frozen=True, slots=True)
-class TriedRule:
-    kind: str  # a key of RULE_KINDS
-    value: str  # strip_params: comma-separated globs
-
-
-def parse_rule(text: str) -> TriedRule:
-    """`kind=value` (the --rule form) → TriedRule; ValueError with a one-line reason."""
-    kind, equals, value = text.partition("=")
-    kind = kind.strip()
-    if not equals or kind not in RULE_KINDS:
-        raise ValueError(
-            f"--rule must be kind=value with kind one of {', '.join(RULE_KINDS)}; not {text!r}"
-        )
-    return TriedRule(kind, value)
-
-
-def rule_problem(rule: TriedRule) -> str | None:
-    """Why a tried rule cannot run (the config file's own message), or None."""
-    if not rule.value.strip():
-        return "must not be empty"
-    if len(rule.value) > MAX_RULE_CHARS:
-        return f"longer than {MAX_RULE_CHARS} characters"
-    for value in _values(rule):
-        problem = check(RULE_KINDS[rule.kind], value)
-        if problem:
-            return problem
-    return None
-
-
-def _values(rule: TriedRule) -> tuple[str, ...]:
-    if rule.kind == "strip_params":
-        return tuple(part.strip() for part in rule.value.split(",") if part.strip())
-    return (rule.value,)
-
-
-def with_rules(options: FeedOptions, rules: Sequence[TriedRule]) -> FeedOptions:
-    """options with the (valid) tried rules added after the feed's own."""
-    changes: dict[str, Any] = {}
-    for rule in rules:
-        current = changes.get(rule.kind, getattr(options, rule.kind))
-        changes[rule.kind] = (*current, *_values(rule))
-    return dataclasses.replace(options, **changes) if changes else options
-
-
-def toml_snippet(rules: Sequence[TriedRule], *, name: str, url: str) -> str:
-    """A [[feeds]] entry carrying the tried rules, ready to paste into the config file."""
-
-    def string(value: str) -> str:
-        # A JSON string is a TOML basic string, once DEL and lone surrogates (which JSON
-        # leaves raw and TOML refuses) are escaped too.
-        return "".join(
-            f"\\u{ord(ch):04x}" if ch == "\x7f" or "\ud800" <= ch <= "\udfff" else ch
-            for ch in json.dumps(value, ensure_ascii=False)
-        )
-
-    lines = ["[[feeds]]", f"name = {string(name)}", f"url = {string(url)}"]
-    merged: dict[str, list[str]] = {}
-    for rule in rules:
-        merged.setdefault(rule.kind, []).extend(_values(rule))
-    for kind, values in merged.items():
-        lines.append(f"{kind} = [{', '.join(string(v) for v in values)}]")
-    return "\n".join(lines) + "\n"
-
-
-# --- the report ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +87,8 @@ class ItemReport:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
+    """An item the filters took out, with the test that took it."""
+
     number: int
     title: str
     reason: str
@@ -185,6 +96,8 @@ class Dropped:
 
 @dataclass(frozen=True, slots=True)
 class Boilerplate:
+    """A block the automatic detector (pack "auto") removed across the feed's items."""
+
     rule: str
     text: str
     items: int  # how many items carried it
@@ -244,7 +157,7 @@ def build_report(
         ruleset = clean.compile_ruleset(options, default_packs)
     elif ruleset is None:
         ruleset = clean.compile_ruleset(options, default_packs)
-    ruleset = _tripping(ruleset)
+    ruleset = tripping(ruleset)
 
     started = time.perf_counter()
     now = now or datetime.now(UTC)
@@ -300,35 +213,6 @@ def build_report(
         fetch=fetch,
         timings=timings,
         rules=tuple(tried),
-    )
-
-
-def _tripping(ruleset: clean.Ruleset) -> clean.Ruleset:
-    """ruleset with each custom rule failing at once on every item after the one where it
-    failed (a regex out of time): anyone who may open the page can type a regex, and a
-    runaway one must cost one time bound per report, not one per item."""
-
-    def trip(rule: Rule) -> Rule:
-        run = rule.item
-        if run is None:
-            return rule
-        failed: list[BaseException] = []
-
-        def item(root: HtmlElement) -> None:
-            if failed:
-                raise TimeoutError(f"skipped: failed on an earlier item ({failed[0]!r})")
-            try:
-                run(root)
-            except Exception as exc:
-                failed.append(exc)
-                raise
-
-        return dataclasses.replace(rule, item=item)
-
-    if not ruleset.custom_rules:
-        return ruleset
-    return dataclasses.replace(
-        ruleset, custom_rules=tuple(trip(rule) for rule in ruleset.custom_rules)
     )
 
 
@@ -420,118 +304,3 @@ def _why_dropped(entry: Entry, options: FeedOptions, now: datetime) -> str:
     if options.max_age and date is not None and date < now - timedelta(seconds=options.max_age):
         return f"older than max_age ({options.max_age} s)"
     return f"past limit ({options.limit} newest items)"
-
-
-# --- the item HTML, for the page ------------------------------------------------------------
-
-
-def marked_html(tree: HtmlElement | None) -> str:
-    """The marked tree as safe HTML: through the sanitiser, each marker then made a
-    <del class="fs-removed" data-rule="…"> with a <span class="fs-rule"> label.
-
-    The sanitiser keeps <del title>; the title carries a random nonce, so only our markers
-    (never the upstream's own <del>) become labelled ones after it.
-    """
-    if tree is None:
-        return ""
-    nonce = secrets.token_hex(8)
-    work = _copy(tree)
-    for marker in work.iter("del"):
-        rule = marker.get(clean.MARK_RULE)
-        if rule is None:
-            continue
-        index = marker.get(clean.MARK_REMOVAL, "")
-        for name in (clean.MARK_RULE, clean.MARK_REMOVAL):
-            marker.attrib.pop(name, None)
-        marker.set("title", f"{nonce} {rule} {index}")
-    safe = sanitize_html(serialise(work))
-    pattern = re.compile('<del title="' + nonce + r' ([A-Za-z0-9_.\-\[\]]{1,80}) ([0-9]{1,6})">')
-
-    def label(match: re.Match[str]) -> str:
-        rule = html_lib.escape(match.group(1))
-        return (
-            f'<del class="fs-removed" data-rule="{rule}" data-removal="{match.group(2)}">'
-            f'<span class="fs-rule">{rule}</span>'
-        )
-
-    return pattern.sub(label, safe)
-
-
-def _copy(tree: HtmlElement) -> HtmlElement:
-    import copy
-
-    return copy.deepcopy(tree)
-
-
-# --- the terminal ------------------------------------------------------------------------------
-
-_COLOURS = {"rule": "36", "removed": "31", "head": "1", "dim": "2", "link": "33"}
-
-
-def format_text(report: FeedReport, *, colour: bool = False, item: int | None = None) -> str:
-    """The report as `feedscrub explain` prints it (item: only that 1-based item)."""
-
-    def c(kind: str, text: str) -> str:
-        return f"\x1b[{_COLOURS[kind]}m{text}\x1b[0m" if colour else text
-
-    out: list[str] = []
-    f = report.fetch
-    out.append(c("head", f"feed: {report.title or '(untitled)'}") + f"  ({report.source})")
-    shown = [i for i in report.items if item is None or i.number == item]
-    out.append(
-        f"items: {report.total} upstream, {len(report.items)} served, "
-        f"{len(report.dropped)} dropped by filters"
-    )
-    facts = [f"cache {f.cache}", f"{f.size} bytes", f"age {f.age} s"]
-    if f.status is not None:
-        facts.insert(0, f"status {f.status}")
-    if f.stale_reason:
-        facts.append(f"stale: {f.stale_reason}")
-    timings = dict(report.timings)
-    if f.fetch_ms is not None:
-        timings = {"fetch": f.fetch_ms, **timings}
-    facts.append(", ".join(f"{stage} {ms:.1f} ms" for stage, ms in timings.items()))
-    out.append("fetch: " + "; ".join(facts))
-    if report.rules:
-        out.append("tried: " + ", ".join(f"{r.kind}={r.value}" for r in report.rules))
-    out.append("")
-    out.append(c("head", "rule hits:"))
-    width = max((len(rule) for rule in report.hits), default=0)
-    for rule, count in report.hits.items():
-        out.append(f"  {c('rule', rule.ljust(width))}  {count}")
-    if not report.hits:
-        out.append("  (no rule removed anything)")
-    out.append(c("head", "boilerplate found:"))
-    for block in report.boilerplate:
-        out.append(f"  {c('rule', block.rule)}  in {block.items} items: {block.text!r}")
-    if not report.boilerplate:
-        out.append("  (none)")
-    if report.dropped:
-        out.append(c("head", "dropped by filters:"))
-        for d in report.dropped:
-            out.append(f"  #{d.number} {d.title!r}: {d.reason}")
-    for entry in shown:
-        out.append("")
-        out.append(c("head", f"item {entry.number}: {entry.title or '(untitled)'}"))
-        if entry.link:
-            out.append(c("dim", f"  {entry.link}"))
-        if entry.failed:
-            out.append(f"  rule {entry.failed} failed: item served as it came (sanitised)")
-        for s in entry.removals:
-            r = s.removal
-            if r.action == "unwrap":
-                what = f"unwrapped {r.count} <{r.tag}>"
-            else:
-                what = s.element or (f"<{r.tag}>" if r.tag else "text")
-            line = f"  - {c('rule', r.rule)}  {what}"
-            if r.text:
-                line += "  " + c("removed", repr(r.text))
-            out.append(line)
-            for href in s.links:
-                short = href if len(href) <= 100 else href[:99] + "…"
-                out.append(f"      {c('link', short)}")
-        for change in entry.links:
-            out.append(f"  ~ {c('rule', change.rule)}  {change.old} → {change.new}")
-        if not entry.removals and not entry.links:
-            out.append("  (nothing removed)")
-    return "\n".join(out) + "\n"
