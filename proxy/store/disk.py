@@ -123,14 +123,12 @@ class ImageCache:
         self._images.close()
 
     def get_image(self, url: str) -> StoredImage | None:
-        unpacked = records.unpack(_safe_get(self._images, url))
-        if unpacked is None:
-            return None
-        header, body = unpacked
-        try:
-            return StoredImage(body=body, content_type=header["type"], etag=header["etag"])
-        except KeyError:
-            return None
+        return records.decoded(
+            _safe_get(self._images, url),
+            lambda header, body: StoredImage(
+                body=body, content_type=header["type"], etag=header["etag"]
+            ),
+        )
 
     def put_image(self, url: str, image: StoredImage) -> None:
         header = {"type": image.content_type, "etag": image.etag}

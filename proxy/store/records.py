@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 RENDERED_EXPIRE_SECONDS = 7 * 24 * 3600  # outputs are cheap to rebuild from the raw body
 HEADER = struct.Struct("!I")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +56,21 @@ class StoredArticle:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredImage:
-    body: bytes
-    content_type: str
-    etag: str
-
-
-@dataclass(frozen=True, slots=True)
 class ImageRecord:
     """What is kept beside a cached image's bytes."""
 
     content_type: str
     etag: str
     modified: float = 0.0  # the upstream's Last-Modified (else the fetch time); 0 = unknown
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """A cached image whole: its bytes and what is served with them."""
+
+    body: bytes
+    content_type: str
+    etag: str
 
 
 class OpenImage:
@@ -101,6 +105,19 @@ def unpack(blob: Any) -> tuple[dict[str, Any], bytes] | None:
     return header, blob[HEADER.size + length :]
 
 
+def decoded(blob: Any, build: Callable[[dict[str, Any], bytes], T]) -> T | None:
+    """build(header, body) of the record in blob; None when blob is no record, or build
+    finds it is not one of this kind as this version writes it (KeyError, TypeError,
+    ValueError: written by another version, treated as absent)."""
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    try:
+        return build(*unpacked)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 # -- one encoder and decoder per record kind -----------------------------------------------
 
 
@@ -111,14 +128,7 @@ def encode_feed(stored: StoredFeed) -> bytes:
 
 
 def decode_feed(blob: Any) -> StoredFeed | None:
-    unpacked = unpack(blob)
-    if unpacked is None:
-        return None
-    header, body = unpacked
-    try:
-        return StoredFeed(body=body, **header)
-    except TypeError:
-        return None  # written by another version: treat as absent
+    return decoded(blob, lambda header, body: StoredFeed(body=body, **header))
 
 
 def encode_output(output: StoredOutput) -> bytes:
@@ -127,11 +137,7 @@ def encode_output(output: StoredOutput) -> bytes:
 
 
 def decode_output(blob: Any) -> StoredOutput | None:
-    unpacked = unpack(blob)
-    if unpacked is None:
-        return None
-    header, data = unpacked
-    try:
+    def build(header: dict[str, Any], data: bytes) -> StoredOutput:
         size = header["size"]
         return StoredOutput(
             body=data[:size],
@@ -139,8 +145,8 @@ def decode_output(blob: Any) -> StoredOutput | None:
             created_at=header["created_at"],
             gzip_body=data[size:],
         )
-    except (KeyError, TypeError):
-        return None
+
+    return decoded(blob, build)
 
 
 def encode_article(article: StoredArticle) -> bytes:
@@ -151,16 +157,11 @@ def encode_article(article: StoredArticle) -> bytes:
 
 
 def decode_article(blob: Any) -> StoredArticle | None:
-    unpacked = unpack(blob)
-    if unpacked is None:
-        return None
-    header, body = unpacked
-    try:
+    def build(header: dict[str, Any], body: bytes) -> StoredArticle:
         ok = header.pop("ok")
-        html = body.decode("utf-8") if ok else None
-        return StoredArticle(html=html, **header)
-    except (KeyError, TypeError, UnicodeDecodeError):
-        return None  # written by another version: treat as absent
+        return StoredArticle(html=body.decode("utf-8") if ok else None, **header)
+
+    return decoded(blob, build)
 
 
 def encode_referer(policy: str) -> bytes:
