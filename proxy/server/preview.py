@@ -183,7 +183,7 @@ def render_page(
         f'<p class="subscribe">Subscribe to: <a id="subscribe" href="{e(subscribe)}">'
         f"<code>{e(subscribe)}</code></a></p></header>",
         _summary(report),
-        _form(report, action, query, problems, name),
+        _form(action, query, problems, _snippet(report, name)),
         '<main id="items">',
         *(_item(item) for item in report.items),
         "</main></body></html>",
@@ -244,13 +244,8 @@ _FIELD_HELP = {
 }
 
 
-def _form(
-    report: explain.FeedReport,
-    action: str,
-    query: Mapping[str, str],
-    problems: Mapping[str, str],
-    name: str,
-) -> str:
+def _form(action: str, query: Mapping[str, str], problems: Mapping[str, str], snippet: str) -> str:
+    """The "Try a rule" section: a field per rule kind, then snippet (see _snippet)."""
     hidden = "".join(
         f'<input type="hidden" name="{k}" value="{e(query[k])}">'
         for k in ("url", "key")
@@ -265,18 +260,22 @@ def _form(
             f'<input id="f-{kind}" name="{kind}" value="{e(query.get(kind, ""))}" '
             f'maxlength="{explain.MAX_RULE_CHARS}" autocomplete="off">{error}</p>'
         )
-    snippet = ""
-    if report.rules:
-        toml = explain.toml_snippet(report.rules, name=name or "my-feed", url=report.source)
-        snippet = (
-            "<p>Tried on the cached copy, not stored. To keep it, add this to the config "
-            f'file:</p><pre id="toml">{e(toml)}</pre>'
-        )
     return (
         f'<section id="try"><h2>Try a rule</h2><form method="get" action="{e(action)}">'
         f'{hidden}<div class="fields">{"".join(fields)}</div>'
         '<p><button type="submit">Try on these items</button> '
         f'<a href="{e(_without_rules(action, query))}">clear</a></p></form>{snippet}</section>'
+    )
+
+
+def _snippet(report: explain.FeedReport, name: str) -> str:
+    """The tried rules as a config entry to paste, or nothing when none were tried."""
+    if not report.rules:
+        return ""
+    toml = explain.toml_snippet(report.rules, name=name or "my-feed", url=report.source)
+    return (
+        "<p>Tried on the cached copy, not stored. To keep it, add this to the config "
+        f'file:</p><pre id="toml">{e(toml)}</pre>'
     )
 
 
