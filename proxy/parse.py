@@ -23,6 +23,7 @@ import logging
 import re
 import time
 from datetime import UTC, datetime
+from html import escape as html_escape
 from typing import Any
 
 import feedparser
@@ -120,7 +121,7 @@ def parse(result: FetchResult) -> Feed:
                 _from_element(entry, element, document.family, index)
                 for index, (entry, element) in enumerate(zip(entries, document.items, strict=True))
             ]
-            feed_extensions = _extensions(
+            feed_extensions = xmldoc.extensions(
                 xmldoc.channel(document), document.family, feed_level=True
             )
         else:
@@ -166,68 +167,11 @@ def _phantom(entry: Entry) -> bool:
     )
 
 
-# Extension elements the conversion writes itself from the model (the rest is carried).
-_MAPPED = frozenset(
-    {
-        (xmldoc.CONTENT, "encoded"),
-        (xmldoc.DC, "date"),
-        (xmldoc.DC, "creator"),
-        (xmldoc.DC, "subject"),
-    }
-)
-
-
-def _extensions(
-    parent: etree._Element, family: str, *, feed_level: bool = False
-) -> tuple[str, ...]:
-    found = []
-    for child in parent:
-        if not isinstance(child.tag, str) or xmldoc.is_core(child, family):
-            continue
-        if (xmldoc.namespace(child), xmldoc.local(child)) in _MAPPED:
-            continue
-        if feed_level and xmldoc.namespace(child) == xmldoc.ATOM:
-            continue  # atom:link rel=self/hub in RSS: ours replace them
-        found.append(etree.tostring(child, encoding="unicode", with_tail=False))
-    return tuple(found)
-
-
-def html_fields(element: etree._Element, family: str) -> dict[str, etree._Element]:
-    """The item's HTML elements by Entry field: "summary" and "content"."""
-    fields: dict[str, etree._Element] = {}
-    for child in element:
-        name, ns = xmldoc.local(child), xmldoc.namespace(child)
-        if family == "atom" and ns == xmldoc.ATOM and name in ("summary", "content"):
-            fields.setdefault(name, child)
-        elif family != "atom" and name == "description" and xmldoc.is_core(child, family):
-            fields.setdefault("summary", child)
-        elif ns == xmldoc.CONTENT and name == "encoded":
-            fields.setdefault("content", child)
-    return fields
-
-
-def field_html(element: etree._Element, family: str) -> str | None:
-    """The HTML an item field holds (None: not HTML, e.g. an out-of-line Atom content)."""
-    if family != "atom":
-        return element.text or ""
-    kind = (element.get("type") or "text").lower()
-    if element.get("src") is not None:
-        return None
-    if kind == "xhtml":
-        div = xmldoc.xhtml_div(element)
-        return xmldoc.inner_xml(div if div is not None else element)
-    if kind in ("html", "text/html"):
-        return element.text or ""
-    if kind in ("text", "text/plain"):
-        return _escape_plain(element.text or "")
-    return None
-
-
 def _from_element(entry: Entry, element: etree._Element, family: str, index: int) -> Entry:
-    fields = html_fields(element, family)
+    fields = xmldoc.html_fields(element, family)
     values: dict[str, str | None] = {"summary": None, "content": None}
     for name, child in fields.items():
-        html = field_html(child, family)
+        html = xmldoc.field_html(child, family)
         values[name] = html if html and html.strip() else None
     if "content" in fields and values["content"] is None and entry.content:
         values["content"] = entry.content  # a form only feedparser reads (base64…)
@@ -236,7 +180,7 @@ def _from_element(entry: Entry, element: etree._Element, family: str, index: int
         index=index,
         summary=values["summary"],
         content=values["content"],
-        extensions=_extensions(element, family),
+        extensions=xmldoc.extensions(element, family),
     )
 
 
@@ -302,7 +246,7 @@ def _entry(raw: Any, context: str = "-") -> Entry:
     summary_detail = raw.get("summary_detail") or {}
     summary = raw.get("summary")
     if summary and "html" not in (summary_detail.get("type") or "text/html"):
-        summary = _escape_plain(summary)
+        summary = html_escape(summary, quote=False)
     if content is not None and summary is not None and content == summary:
         summary = None  # feedparser copies a lone <content> into summary; keep it once
     base = (html_parts[0].get("base") if html_parts else None) or summary_detail.get("base")
@@ -332,42 +276,38 @@ def _entry(raw: Any, context: str = "-") -> Entry:
     )
 
 
+# The Media RSS elements feedparser lists, each with the attributes it carries into Media
+# (field: feedparser's key); a thumbnail has a size only.
+_MEDIA_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "content": {
+        "type": "type",
+        "medium": "medium",
+        "width": "width",
+        "height": "height",
+        "file_size": "filesize",
+        "duration": "duration",
+    },
+    "thumbnail": {"width": "width", "height": "height"},
+}
+
+
 def _media(raw: Any) -> tuple[Media, ...]:
     """Media RSS: media:content, then media:thumbnail (media:group members included)."""
-    found: list[Media] = []
-    for item in raw.get("media_content") or []:
-        if _text(item.get("url")):
-            found.append(
-                Media(
-                    url=item["url"].strip(),
-                    kind="content",
-                    type=_text(item.get("type")),
-                    medium=_text(item.get("medium")),
-                    width=_text(item.get("width")),
-                    height=_text(item.get("height")),
-                    file_size=_text(item.get("filesize")),
-                    duration=_text(item.get("duration")),
-                )
-            )
-    for item in raw.get("media_thumbnail") or []:
-        if _text(item.get("url")):
-            found.append(
-                Media(
-                    url=item["url"].strip(),
-                    kind="thumbnail",
-                    width=_text(item.get("width")),
-                    height=_text(item.get("height")),
-                )
-            )
+    found = [
+        Media(
+            url=item["url"].strip(),
+            kind=kind,
+            **{name: _text(item.get(key)) for name, key in attributes.items()},
+        )
+        for kind, attributes in _MEDIA_ATTRIBUTES.items()
+        for item in raw.get(f"media_{kind}") or []
+        if _text(item.get("url"))
+    ]
     image = raw.get("image")
     if isinstance(image, dict) and _text(image.get("href")):
         # itunes:image of an episode: an image like media:thumbnail (the image mode applies).
         found.append(Media(url=image["href"].strip(), kind="thumbnail"))
     return tuple(found)
-
-
-def _escape_plain(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --- JSON Feed ---------------------------------------------------------------------------
@@ -438,8 +378,10 @@ def parse_json(result: FetchResult) -> Feed:
             updated=_json_date(item.get("date_modified"), context),
             authors=_json_people(item.get("authors"), item.get("author")),
             categories=tuple(str(t) for t in item.get("tags") or [] if str(t).strip()),
-            summary=_escape_plain(str(item["summary"])) if _text(item.get("summary")) else None,
-            content=html or (_escape_plain(plain) if plain else None),
+            summary=html_escape(str(item["summary"]), quote=False)
+            if _text(item.get("summary"))
+            else None,
+            content=html or (html_escape(plain, quote=False) if plain else None),
             enclosures=tuple(
                 Enclosure(
                     url=str(a["url"]),

@@ -1,6 +1,7 @@
 """The upstream XML document as an lxml tree: decoding, strict-then-recovering parse, the
-top-level items. Shared by the parse stage (which reads fields from it) and the output stage
-(which edits it in place). Does no I/O.
+top-level items, the elements an item's HTML fields and extensions are in. Shared by the
+parse stage (which reads fields from it) and the output stage (which edits it in place).
+Does no I/O.
 
 The bytes are decoded with the charset feedparser settled on (HTTP header, XML declaration,
 BOM, fallbacks), re-encoded as UTF-8 and parsed without the declaration, so lxml and
@@ -10,6 +11,7 @@ UTF-8 text.
 
 from __future__ import annotations
 
+import html
 import html.entities
 import re
 from dataclasses import dataclass
@@ -138,3 +140,60 @@ def inner_xml(element: etree._Element) -> str:
 
 def xhtml_div(element: etree._Element) -> etree._Element | None:
     return next((c for c in element if local(c) == "div"), None)
+
+
+# Extension elements the conversion writes itself from the model (the rest is carried).
+_MAPPED = frozenset(
+    {
+        (CONTENT, "encoded"),
+        (DC, "date"),
+        (DC, "creator"),
+        (DC, "subject"),
+    }
+)
+
+
+def extensions(parent: etree._Element, family: str, *, feed_level: bool = False) -> tuple[str, ...]:
+    """parent's extension elements as markup, for conversions to carry (feed_level: the
+    channel's, less the Atom links ours replace)."""
+    found = []
+    for child in parent:
+        if not isinstance(child.tag, str) or is_core(child, family):
+            continue
+        if (namespace(child), local(child)) in _MAPPED:
+            continue
+        if feed_level and namespace(child) == ATOM:
+            continue  # atom:link rel=self/hub in RSS: ours replace them
+        found.append(etree.tostring(child, encoding="unicode", with_tail=False))
+    return tuple(found)
+
+
+def html_fields(element: etree._Element, family: str) -> dict[str, etree._Element]:
+    """The item's HTML elements by Entry field: "summary" and "content"."""
+    fields: dict[str, etree._Element] = {}
+    for child in element:
+        name, ns = local(child), namespace(child)
+        if family == "atom" and ns == ATOM and name in ("summary", "content"):
+            fields.setdefault(name, child)
+        elif family != "atom" and name == "description" and is_core(child, family):
+            fields.setdefault("summary", child)
+        elif ns == CONTENT and name == "encoded":
+            fields.setdefault("content", child)
+    return fields
+
+
+def field_html(element: etree._Element, family: str) -> str | None:
+    """The HTML an item field holds (None: not HTML, e.g. an out-of-line Atom content)."""
+    if family != "atom":
+        return element.text or ""
+    kind = (element.get("type") or "text").lower()
+    if element.get("src") is not None:
+        return None
+    if kind == "xhtml":
+        div = xhtml_div(element)
+        return inner_xml(div if div is not None else element)
+    if kind in ("html", "text/html"):
+        return element.text or ""
+    if kind in ("text", "text/plain"):
+        return html.escape(element.text or "", quote=False)  # plain text as HTML
+    return None

@@ -26,7 +26,6 @@ from proxy import xmldoc
 from proxy.models import Entry, Feed
 from proxy.output.convert import _web_url as web_url
 from proxy.output.text import neutral_title, xml_safe
-from proxy.parse import html_fields
 
 MEDIA = "http://search.yahoo.com/mrss/"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -85,7 +84,7 @@ def _edit_item(item: etree._Element, family: str, original: Entry, cleaned: Entr
     for nested in list(item.iter("{*}item", "{*}entry")):
         if nested is not item and len(nested) == 0 and not (nested.text or "").strip():
             _remove(nested)
-    fields = html_fields(item, family)
+    fields = xmldoc.html_fields(item, family)
     for name in ("summary", "content"):
         value = getattr(cleaned, name)
         element = fields.get(name)
