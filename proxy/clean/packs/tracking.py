@@ -12,7 +12,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import set_link
+from proxy.clean.nodes import one_of, set_link
 from proxy.clean.registry import declare_pack, item_rule
 
 PACK = declare_pack(
@@ -71,7 +71,7 @@ _FRAGMENT = re.compile(r"(?<!&)#")
 # Cheap test that a URL may hold a tracking parameter at all.
 _MAY_TRACK = re.compile(
     "[?&;](?:(?i:utm_)|(?:"
-    + "|".join(map(re.escape, sorted(TRACKING_PARAMETERS)))
+    + one_of(TRACKING_PARAMETERS)
     + ")(?:[=&#]|$))"
 )
 
