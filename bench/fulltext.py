@@ -35,10 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from proxy import fetch  # noqa: E402
-from proxy.cache import Cache  # noqa: E402
 from proxy.config import Settings  # noqa: E402
-from proxy.fulltext import FullText, decode_html, extract  # noqa: E402
+from proxy.fulltext.decode import decode_html  # noqa: E402
+from proxy.fulltext.extract import extract  # noqa: E402
+from proxy.fulltext.filler import FullText  # noqa: E402
 from proxy.models import Entry, Feed  # noqa: E402
+from proxy.store import DiskStore  # noqa: E402
 
 ARTICLE = (ROOT / "tests" / "data" / "articles" / "article.html").read_text(encoding="utf-8")
 
@@ -125,7 +127,7 @@ class LoopLag:
 async def scenario(port: int, items: int, hosts: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as cache_dir:
         settings = Settings(cache_dir=cache_dir, allow_private=True).validate()
-        cache = Cache(cache_dir)
+        cache = DiskStore(cache_dir)
         session = fetch.new_session(settings, resolver=LocalResolver(port))
         engine = FullText(settings, session, cache)
         feed = make_feed(items, port, hosts)
@@ -147,7 +149,7 @@ async def scenario(port: int, items: int, hosts: int) -> dict[str, float]:
             for entry in feed.entries:
                 assert entry.link is not None
                 result = await fetch.fetch(
-                    session, entry.link, settings=settings, accept="text/html"
+                    session, entry.link, limits=fetch.Limits.of(settings), accept="text/html"
                 )
                 text = decode_html(result.body, result.content_type)
                 assert await asyncio.to_thread(extract, text, result.url, site=None, selector=None)
@@ -155,7 +157,7 @@ async def scenario(port: int, items: int, hosts: int) -> dict[str, float]:
         finally:
             await engine.close()
             await session.close()
-            cache.close()
+            await cache.close()
     return {
         "answered": answered,
         "filled_at_answer": len(first.filled),

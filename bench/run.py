@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from proxy import parse, rewrite  # noqa: E402
 from proxy.models import FetchResult  # noqa: E402
-from proxy.pipeline import build_output  # noqa: E402
+from proxy.pipeline.process import build_output  # noqa: E402
 
 SEED = (ROOT / "tests" / "data" / "seed" / "feedx-rfi-item.html").read_text(encoding="utf-8")
 

@@ -27,7 +27,7 @@ import feedparser  # noqa: E402
 from proxy import parse  # noqa: E402
 from proxy.errors import NotAFeed  # noqa: E402
 from proxy.models import FetchResult  # noqa: E402
-from proxy.pipeline import build_output  # noqa: E402
+from proxy.pipeline.process import build_output  # noqa: E402
 from proxy.rewrite import ImagePolicy  # noqa: E402
 
 POLICY = ImagePolicy(mode="proxy", public_base="http://proxy.test", key=b"fuzz")

@@ -1,9 +1,18 @@
-"""Per-host politeness: honour Retry-After, back off on repeated failures. No I/O.
+"""Politeness without collateral: back off per feed URL, per host and port only when the host
+says so. No I/O.
 
-A reader polling a feed whose host is down must not turn feedscrub into a hammer: after a
-429/503 with Retry-After nothing is sent to that host until the time passes, and repeated
-failures (timeouts, refused connections, 5xx) space out exponentially, with jitter so many
-feeds on one host do not retry in lockstep.
+A reader polling a feed that keeps failing must not turn feedscrub into a hammer, and one dead
+feed must not take its neighbours down with it (a republisher serves dozens of feeds from one
+host). So:
+
+* errors of one URL (5xx, timeouts, DNS failures, a 429/503 *without* Retry-After) back off
+  that URL: after the second failure in a row, exponentially, with jitter so many feeds do not
+  retry in lockstep;
+* the host itself saying so (a 429/503 *with* Retry-After, connection refused, a TLS failure)
+  backs off every URL on that host *and port* (another port is another server).
+
+The 503 this answers names at most a host and port, never a URL: another reader's URL may
+carry a private feed's token. Both maps are bounded in size and age (``BoundedMap``).
 """
 
 from __future__ import annotations
@@ -13,21 +22,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
+from yarl import URL
+
+from proxy.bounded import BoundedMap
 from proxy.errors import (
     BodyTooLarge,
+    HostUnreachable,
     NotAFeed,
     TooManyRedirects,
     UpstreamBackoff,
     UpstreamError,
     UpstreamStatus,
+    UpstreamTimeout,
 )
 
 RETRY_AFTER_DEFAULT = 60.0  # when Retry-After is missing or unreadable on a 429/503
 RETRY_AFTER_MAX = 3600.0  # an absurd Retry-After (a week) is clamped to this
 BACKOFF_BASE = 10.0  # seconds after the second failure in a row; doubles after that
 BACKOFF_MAX = 900.0
+MAX_ENTRIES = 10_000  # URLs (and, apart, hosts) remembered; the oldest go first
+# A failure streak older than the longest wait is forgotten: the next failure starts afresh.
+MAX_AGE = 2 * RETRY_AFTER_MAX
 
 
 def parse_retry_after(value: str | None, now: float) -> float:
@@ -35,8 +51,8 @@ def parse_retry_after(value: str | None, now: float) -> float:
     seconds = RETRY_AFTER_DEFAULT
     if value:
         text = value.strip()
-        if text.isdigit():
-            seconds = float(text)
+        if text.isascii() and text.isdigit():
+            seconds = float(text[:12])  # 5,000 digits would be a float overflow
         else:
             try:
                 seconds = parsedate_to_datetime(text).timestamp() - now
@@ -45,62 +61,118 @@ def parse_retry_after(value: str | None, now: float) -> float:
     return min(max(seconds, 1.0), RETRY_AFTER_MAX)
 
 
+def backoff_key(url: str) -> str:
+    """host:port of a URL (lower-case host, default port filled in): one upstream server."""
+    try:
+        parsed = URL(url)
+        host = parsed.raw_host or ""
+        port = parsed.port
+    except ValueError:
+        return url
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host.lower()}:{port}"
+
+
 @dataclass
-class _HostState:
+class _State:
     failures: int = 0
     blocked_until: float = 0.0
     reason: str = ""
 
 
-class HostBackoff:
+class Backoff:
+    """Who not to ask for now. One per app; ``check`` before a fetch, then ``success`` or
+    ``failure`` after it.
+
+    Parameters:
+        clock: wall-clock seconds (tests pass one they can move).
+        jitter: a number in [0, 1); the wait is ceiling × (0.5 + jitter / 2).
+        max_entries: URLs remembered, and hosts remembered, at most.
+    """
+
     def __init__(
         self,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.clock = clock
         self._jitter = jitter
-        self._hosts: dict[str, _HostState] = {}
+        self._urls: BoundedMap[str, _State] = BoundedMap(max_entries, MAX_AGE, clock)
+        self._hosts: BoundedMap[str, _State] = BoundedMap(max_entries, MAX_AGE, clock)
 
-    @staticmethod
-    def host(url: str) -> str:
-        return (urlsplit(url).hostname or "").lower()
+    @property
+    def size(self) -> int:
+        """URLs and hosts remembered (for tests of the bound)."""
+        return len(self._urls) + len(self._hosts)
 
     def check(self, url: str) -> None:
-        """Raise UpstreamBackoff (503) while the host is not to be asked."""
-        state = self._hosts.get(self.host(url))
-        if state is None:
-            return
-        wait = state.blocked_until - self.clock()
-        if wait > 0:
+        """Raise UpstreamBackoff (503) while this URL, or its host and port, is not to be
+        asked."""
+        now = self.clock()
+        host = backoff_key(url)
+        state = self._hosts.get(host)
+        if state is not None and state.blocked_until > now:
+            wait = int(state.blocked_until - now) + 1
             raise UpstreamBackoff(
-                f"not asking {self.host(url)} for another {int(wait) + 1}s: {state.reason}",
-                retry_after=int(wait) + 1,
+                f"not asking {host} for another {wait}s: {state.reason}", retry_after=wait
+            )
+        state = self._urls.get(url)
+        if state is not None and state.blocked_until > now:
+            wait = int(state.blocked_until - now) + 1
+            raise UpstreamBackoff(
+                f"not asking the upstream of this feed for another {wait}s: {state.reason}",
+                retry_after=wait,
             )
 
     def success(self, url: str) -> None:
-        self._hosts.pop(self.host(url), None)
+        self._urls.pop(url)
+        self._hosts.pop(backoff_key(url))
 
     def failure(self, url: str, error: UpstreamError) -> None:
         if isinstance(error, UpstreamBackoff | NotAFeed | BodyTooLarge | TooManyRedirects):
             return  # our own refusal, or the host answered fine with something unusable
-        if (
-            isinstance(error, UpstreamStatus)
-            and error.upstream_status < 500
-            and (error.upstream_status != 429)
-        ):
-            return  # 404 and friends are about one URL, not the host
-        host = self.host(url)
-        state = self._hosts.setdefault(host, _HostState())
-        state.failures += 1
         now = self.clock()
-        if isinstance(error, UpstreamStatus) and error.upstream_status in (429, 503):
-            wait = parse_retry_after(error.retry_after, now)
-            state.reason = f"it answered {error.upstream_status} with Retry-After"
-        elif state.failures >= 2:
-            ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (state.failures - 2))
-            wait = ceiling * (0.5 + self._jitter() / 2)
-            state.reason = f"{state.failures} failures in a row, the last: {error.message}"
+        if isinstance(error, UpstreamStatus):
+            status = error.upstream_status
+            if status < 500 and status != 429:
+                return  # 404 and friends: the negative cache remembers those
+            if status in (429, 503):
+                wait = parse_retry_after(error.retry_after, now)
+                if error.retry_after is not None:
+                    # The host asked every client to wait: every feed on it waits.
+                    self._block(
+                        self._hosts,
+                        backoff_key(url),
+                        now + wait,
+                        f"it answered {status} with Retry-After",
+                    )
+                else:
+                    self._block(self._urls, url, now + wait, f"it answered {status}")
+                return
+            self._streak(self._urls, url, now, f"it answered {status}")
+        elif isinstance(error, HostUnreachable):
+            host = backoff_key(url)
+            self._streak(self._hosts, host, now, f"{host} {error.what}")
+        elif isinstance(error, UpstreamTimeout):
+            self._streak(self._urls, url, now, "it did not answer in time")
         else:
-            return  # one failure is noise; two in a row start the backoff
-        state.blocked_until = max(state.blocked_until, now + wait)
+            self._streak(self._urls, url, now, "it could not be reached")
+
+    def _block(self, states: BoundedMap[str, _State], key: str, until: float, reason: str) -> None:
+        state = states.get(key) or _State()
+        state.failures += 1
+        state.blocked_until = max(state.blocked_until, until)
+        state.reason = reason
+        states.set(key, state)
+
+    def _streak(self, states: BoundedMap[str, _State], key: str, now: float, reason: str) -> None:
+        state = states.get(key) or _State()
+        state.failures += 1
+        if state.failures >= 2:  # one failure is noise; two in a row start the backoff
+            ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** min(state.failures - 2, 32))
+            wait = ceiling * (0.5 + self._jitter() / 2)
+            state.blocked_until = max(state.blocked_until, now + wait)
+            state.reason = f"{state.failures} failures in a row, the last: {reason}"
+        states.set(key, state)

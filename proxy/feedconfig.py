@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from proxy.config import IMAGE_MODES
+from proxy.config import IMAGE_MODES, REFERER_POLICIES, is_referer_policy
 from proxy.errors import ConfigError
+
+# OpenCC's conversions offered per feed (`opencc = "s2t"`) and ad hoc (`&opencc=`).
+OPENCC_CONFIGS = ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp")
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_FIELDS = ("title", "content", "author", "category", "link")
-REFERER_POLICIES = ("none", "origin", "image")
 _DURATION = re.compile(r"\A(\d+)\s*([smhdw]?)\Z")  # on the stripped value: linear
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -58,6 +60,8 @@ class FeedOptions:
     fulltext: bool | None = None  # fetch each item's link and extract the article
     fulltext_selector: str | None = None  # CSS, or XPath when it starts with "/"
     image_referer: str | None = None  # none | origin | image | a fixed http(s) URL
+    opencc: str | None = None  # Chinese script conversion: s2t, t2s, s2tw, tw2s, s2hk…
+    auto_boilerplate: bool | None = None  # False: no auto.boilerplate for this feed
 
     def merged_over(self, defaults: FeedOptions) -> FeedOptions:
         """This feed's options on top of [defaults]: scalars replace, rule lists add up."""
@@ -124,6 +128,55 @@ class _Problems:
         self.items.append(f"{path}: {message}")
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# Options that take one plain value: key -> (does it accept the value, what it must be).
+_SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "format": (lambda v: v in ("rss", "atom", "json"), 'must be "rss", "atom" or "json"'),
+    "ttl": (_positive_int, "must be a whole number greater than 0"),
+    "limit": (_positive_int, "must be a whole number greater than 0"),
+    "images": (
+        lambda v: v in IMAGE_MODES and v != "template",
+        "must be one of proxy, absolute, none",
+    ),
+    "fulltext": (lambda v: isinstance(v, bool), "must be true or false"),
+    "auto_boilerplate": (lambda v: isinstance(v, bool), "must be true or false"),
+    "image_referer": (
+        lambda v: isinstance(v, str) and is_referer_policy(v),
+        f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL",
+    ),
+    "user_agent": (_text, "must be a non-empty string"),
+}
+
+
+def _tables(
+    value: Any, where: str, problems: _Problems, keys: tuple[str, str], strings: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
+    """The items of a list of small tables with exactly ``keys`` (of strings, if asked), with
+    their index; every other item, or a value that is no list, is a problem."""
+    shape = "{" + ", ".join(f'{k} = "…"' for k in keys) + "}"
+    if not isinstance(value, list):
+        problems.add(where, f"must be a list of {shape} tables")
+        return []
+    found: list[tuple[int, dict[str, Any]]] = []
+    for i, item in enumerate(value):
+        if (
+            not isinstance(item, dict)
+            or set(item) != set(keys)
+            or (strings and not all(isinstance(v, str) for v in item.values()))
+        ):
+            problems.add(f"{where}[{i}]", f"must be {shape}")
+        else:
+            found.append((i, item))
+    return found
+
+
 def parse_duration(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
@@ -160,31 +213,22 @@ def _options(
             known = ", ".join((*extra_keys, *OPTION_KEYS))
             problems.add(where, f"unknown key (known: {known})")
             continue
-        if key == "format":
-            if value not in ("rss", "atom"):
-                problems.add(where, f'must be "rss" or "atom", not {value!r}')
-            else:
+        if key in _SCALARS:
+            accepts, must = _SCALARS[key]
+            if accepts(value):
                 values[key] = value
-        elif key in ("ttl", "limit"):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                problems.add(where, f"must be a whole number greater than 0, not {value!r}")
             else:
-                values[key] = value
+                problems.add(where, f"{must}, not {value!r}")
+        elif key == "opencc":
+            if not isinstance(value, str) or value.strip().lower() not in OPENCC_CONFIGS:
+                problems.add(where, f"must be one of {', '.join(OPENCC_CONFIGS)}; not {value!r}")
+            else:
+                values[key] = value.strip().lower()
         elif key == "max_age":
             try:
                 values[key] = parse_duration(value)
             except ValueError as exc:
                 problems.add(where, str(exc))
-        elif key == "images":
-            if value not in IMAGE_MODES or value == "template":
-                problems.add(where, f"must be one of proxy, absolute, none; not {value!r}")
-            else:
-                values[key] = value
-        elif key == "fulltext":
-            if not isinstance(value, bool):
-                problems.add(where, f"must be true or false, not {value!r}")
-            else:
-                values[key] = value
         elif key == "fulltext_selector":
             if not isinstance(value, str) or not value.strip():
                 problems.add(where, "must be a CSS selector or an XPath starting with /")
@@ -192,22 +236,6 @@ def _options(
                 error = check("xpath" if value.startswith("/") else "css", value)
                 if error:
                     problems.add(where, error)
-                values[key] = value
-        elif key == "image_referer":
-            if not isinstance(value, str) or not (
-                value in REFERER_POLICIES or value.startswith(("http://", "https://"))
-            ):
-                problems.add(
-                    where,
-                    f"must be one of {', '.join(REFERER_POLICIES)} or an http(s) URL; "
-                    f"not {value!r}",
-                )
-            else:
-                values[key] = value
-        elif key == "user_agent":
-            if not isinstance(value, str) or not value.strip():
-                problems.add(where, "must be a non-empty string")
-            else:
                 values[key] = value
         elif key == "headers":
             if not isinstance(value, dict) or not all(
@@ -228,18 +256,7 @@ def _options(
             values[key] = pack_list
         elif key == "replace":
             replacements = []
-            items = value if isinstance(value, list) else None
-            if items is None:
-                problems.add(where, 'must be a list of {pattern = "…", with = "…"} tables')
-                continue
-            for i, item in enumerate(items):
-                if (
-                    not isinstance(item, dict)
-                    or set(item) != {"pattern", "with"}
-                    or not all(isinstance(v, str) for v in item.values())
-                ):
-                    problems.add(f"{where}[{i}]", 'must be {pattern = "…", with = "…"}')
-                    continue
+            for i, item in _tables(value, where, problems, ("pattern", "with"), strings=True):
                 error = check("regex", item["pattern"])
                 if error:
                     problems.add(f"{where}[{i}].pattern", error)
@@ -247,14 +264,7 @@ def _options(
             values[key] = tuple(replacements)
         elif key in ("include", "exclude"):
             filters = []
-            items = value if isinstance(value, list) else None
-            if items is None:
-                problems.add(where, 'must be a list of {field = "title", pattern = "…"} tables')
-                continue
-            for i, item in enumerate(items):
-                if not isinstance(item, dict) or set(item) != {"field", "pattern"}:
-                    problems.add(f"{where}[{i}]", 'must be {field = "…", pattern = "…"}')
-                    continue
+            for i, item in _tables(value, where, problems, ("field", "pattern")):
                 if item["field"] not in FILTER_FIELDS:
                     problems.add(
                         f"{where}[{i}].field",
@@ -279,8 +289,8 @@ def _options(
                 "strip_params": "glob",
             }[key]
             patterns = _strings(value, where, problems)
-            for i, item in enumerate(patterns):
-                error = check(kind, item)
+            for i, pattern in enumerate(patterns):
+                error = check(kind, pattern)
                 if error:
                     problems.add(f"{where}[{i}]", error)
             values[key] = patterns
@@ -320,10 +330,11 @@ def parse_feeds(
             continue
         name = table.get("name")
         if not isinstance(name, str) or not NAME.match(name):
-            problems.add(
-                f"{path}.name",
-                "required: letters, digits, - and _ only (it becomes /feeds/<name>)",
-            )
+            rule = "letters, digits, - and _ only, up to 64 (it becomes /feeds/<name>)"
+            if name is None:
+                problems.add(f"{path}.name", f"required: {rule}")
+            else:
+                problems.add(f"{path}.name", f"{name!r} is not a valid name: {rule}")
             name = None
         elif name in seen:
             problems.add(f"{path}.name", f"{name!r} is already used by feeds[{seen[name]}]")
@@ -331,7 +342,10 @@ def parse_feeds(
             seen[name] = index
         url = table.get("url")
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            problems.add(f"{path}.url", "required: an http:// or https:// feed URL")
+            if url is None:
+                problems.add(f"{path}.url", "required: an http:// or https:// feed URL")
+            else:
+                problems.add(f"{path}.url", f"{url!r} is not an http:// or https:// feed URL")
             url = None
         title = table.get("title")
         if title is not None and not isinstance(title, str):
@@ -347,6 +361,7 @@ def parse_feeds(
             problems.add(key, "unknown table (known: [server], [defaults], [[feeds]])")
     if problems.items:
         raise ConfigError(
-            f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items)
+            f"{source}: {len(problems.items)} problem(s)\n" + "\n".join(problems.items),
+            problems=tuple(f"{source}: {item}" for item in problems.items),
         )
     return FeedsConfig(defaults=defaults, feeds=tuple(feeds))

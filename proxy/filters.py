@@ -83,16 +83,21 @@ def filter_entries(
         entries = [e for e in entries if (_date(e) or cutoff) >= cutoff]
     limits = [n for n in (options.limit, limit) if n]
     if limits and len(entries) > min(limits):
-        keep = min(limits)
-        epoch = datetime.min.replace(tzinfo=UTC)
-        # Newest N by date (undated items count as newest: feeds list new items first),
-        # served in upstream order.
-        ranked = sorted(
-            range(len(entries)),
-            key=lambda i: (_date(entries[i]) is None, _date(entries[i]) or epoch, -i),
-        )
-        chosen = set(ranked[-keep:])
+        chosen = set(newest(entries, min(limits)))
         entries = [e for i, e in enumerate(entries) if i in chosen]
     if len(entries) == len(feed.entries):
         return feed
     return dataclasses.replace(feed, entries=tuple(entries))
+
+
+def newest(entries: Sequence[Entry], keep: int) -> list[int]:
+    """Indexes of the newest ``keep`` entries by date, in upstream order (undated items count
+    as newest: feeds list new items first)."""
+    if len(entries) <= keep:
+        return list(range(len(entries)))
+    epoch = datetime.min.replace(tzinfo=UTC)
+    ranked = sorted(
+        range(len(entries)),
+        key=lambda i: (_date(entries[i]) is None, _date(entries[i]) or epoch, -i),
+    )
+    return sorted(ranked[-keep:]) if keep > 0 else []

@@ -36,6 +36,9 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Enclosure:
+    """An RSS ``<enclosure>`` or Atom ``rel="enclosure"`` link: a podcast episode, mostly.
+    Length and type are kept as the upstream wrote them (text), never recomputed."""
+
     url: str
     length: str | None = None
     type: str | None = None
@@ -57,6 +60,8 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """The feed's own image (RSS ``<image>``, Atom ``<logo>``)."""
+
     url: str
     title: str | None = None
     link: str | None = None
@@ -80,11 +85,17 @@ class Entry:
     base_url: str | None = None  # xml:base of the item HTML, for relative URLs
     comments: str | None = None
     media: tuple[Media, ...] = ()  # media:content, then media:thumbnail, each in order
+    # Position among the upstream document's top-level items (None: not from an XML tree);
+    # the output stage edits that item in place.
+    index: int | None = None
+    # The item's extension elements (iTunes, Media RSS, Podlove…) as XML, carried into
+    # another format as foreign markup.
+    extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    kind: str  # "rss" or "atom": the family the upstream was written in
+    kind: str  # "rss", "atom" or "json": the family the upstream was written in
     source_url: str  # where it was fetched from (after redirects)
     title: str | None
     link: str | None
@@ -94,6 +105,9 @@ class Feed:
     updated: datetime | None = None
     entries: tuple[Entry, ...] = field(default_factory=tuple)
     feed_id: str | None = None  # Atom <id>
+    authors: tuple[Person, ...] = ()  # the feed-level author(s)
+    extensions: tuple[str, ...] = ()  # feed-level extension elements as XML
+    encoding: str | None = None  # the upstream document's charset, as the parser read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +124,9 @@ class Rendered:
     stale: bool = False  # served from cache because the upstream failed
     age: int = 0  # seconds since the upstream body was fetched
     stale_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ImageResult:
-    body: bytes
-    content_type: str
-    etag: str
+    # Seconds of freshness left when served, negative once past the TTL (RFC 9211 ttl).
+    ttl: int | None = None
+    fresh_for: int = 0  # the feed's TTL (its own ttl, else FEEDSCRUB_TTL); 0 when unknown
 
 
 # --- what the clean stage did (proxy.clean.clean); read by metrics, preview and explain ----

@@ -2,20 +2,59 @@
 
 Item HTML is taken raw (feedparser's sanitiser and relative-URI resolution are off): the
 clean and sanitize stages decide what stays, and the rewrite stage resolves URLs.
+
+XML feeds are also read as an lxml tree (``xmldoc``): each Entry records its position among
+the document's top-level items (the output stage edits that item in place), its HTML fields
+are taken from exactly the elements they will be written back to, and its extension
+elements are kept as XML for conversions. JSON Feed (1.0, 1.1) is read here too.
+
+Dates: a few common non-RFC forms are read by ``dates`` (feedparser would fill in the month
+from today's clock); a date nobody can read is omitted and logged, never guessed. Items with
+no title, link, id, content or enclosure (an empty ``<item/>`` nested inside a real one) are
+not items: dropped and logged.
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
+import json
+import logging
 import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+import feedparser.datetimes
+from lxml import etree
 
+from proxy import dates, xmldoc
 from proxy.errors import NotAFeed
 from proxy.models import Enclosure, Entry, Feed, FetchResult, Image, Media, Person
+
+logger = logging.getLogger(__name__)
+
+# Ours first: feedparser tries handlers newest first. Its ISO 8601 handler takes a prefix
+# ("2020" of "2020/1/10") and fills the rest from the clock: only whole, dated strings reach it.
+# Anchored and possessive (fullmatch only): linear on any input (tests/test_patterns.py).
+_ISO8601 = re.compile(r"\A\s*+(\d{4}-?\d{2}-?\d{2}|\d{4}-?\d{3})(?:[T ].*+)?\s*\Z")
+
+
+def _iso8601_whole(text: str) -> time.struct_time | None:
+    if not _ISO8601.fullmatch(text):
+        return None
+    parsed: time.struct_time | None = feedparser.datetimes._parse_date_iso8601(text)
+    return parsed
+
+
+_handlers = feedparser.datetimes._date_handlers
+if dates.feedparser_handler not in _handlers:
+    _handlers[:] = [
+        _iso8601_whole if h is feedparser.datetimes._parse_date_iso8601 else h for h in _handlers
+    ]
+    feedparser.registerDateHandler(dates.feedparser_handler)
+JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
 _NOT_A_FEED_HINT = "upstream did not return a feed"
 # expat's words for a document that ends early.
@@ -37,6 +76,8 @@ def parse(result: FetchResult) -> Feed:
     body = result.body
     if not body.strip():
         raise NotAFeed(f"{_NOT_A_FEED_HINT}: the body is empty ({result.url})")
+    if is_json(result):
+        return parse_json(result)
     if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
         # Whitespace before the XML declaration (a common WordPress plugin bug) makes the
         # document ill-formed and hides its declared encoding from feedparser.
@@ -65,7 +106,39 @@ def parse(result: FetchResult) -> Feed:
         raise NotAFeed(f"upstream sent a truncated feed: {problem} ({result.url})")
     meta = parsed.feed
     kind = "atom" if version.startswith("atom") else "rss"
-    entries = tuple(_entry(raw) for raw in parsed.entries)
+    context = result.url or "-"
+    entries = [_entry(raw, context) for raw in parsed.entries]
+    encoding = parsed.get("encoding") or None
+    document = xmldoc.load(body, encoding)
+    feed_extensions: tuple[str, ...] = ()
+    if document is not None:
+        # An empty top-level <item/> is one of the document's items; one nested inside a
+        # real item is not: line up before or after dropping the empty ones.
+        if len(document.items) != len(entries):
+            entries = [e for e in entries if not _phantom(e)]
+        if len(document.items) == len(entries):
+            entries = [
+                _from_element(entry, element, document.family, index)
+                for index, (entry, element) in enumerate(zip(entries, document.items, strict=True))
+            ]
+            feed_extensions = _extensions(
+                xmldoc.channel(document), document.family, feed_level=True
+            )
+        else:
+            logger.warning(
+                "parse feed_url=%s items=%d tree_items=%d: the document's items do not line "
+                "up with the parser's; it will be rebuilt, not edited in place",
+                context,
+                len(entries),
+                len(document.items),
+            )
+    kept = [e for e in entries if not _phantom(e)]
+    if len(kept) < len(parsed.entries):
+        logger.warning(
+            "parse feed_url=%s dropped=%d empty items (no title, link, id or content)",
+            context,
+            len(parsed.entries) - len(kept),
+        )
     return Feed(
         kind=kind,
         source_url=result.url,
@@ -75,8 +148,104 @@ def parse(result: FetchResult) -> Feed:
         language=_text(meta.get("language")),
         image=_image(meta),
         updated=_date(_raw(meta, "updated_parsed") or _raw(meta, "published_parsed")),
-        entries=entries,
+        entries=tuple(kept),
         feed_id=_text(meta.get("id")),
+        authors=_people(meta),
+        extensions=feed_extensions,
+        encoding=encoding,
+    )
+
+
+def _phantom(entry: Entry) -> bool:
+    return not (
+        entry.title
+        or entry.link
+        or entry.guid
+        or entry.summary
+        or entry.content
+        or entry.enclosures
+    )
+
+
+# Extension elements the conversion writes itself from the model (the rest is carried).
+_MAPPED = frozenset(
+    {
+        (xmldoc.CONTENT, "encoded"),
+        (xmldoc.DC, "date"),
+        (xmldoc.DC, "creator"),
+        (xmldoc.DC, "subject"),
+    }
+)
+
+
+def _extensions(
+    parent: etree._Element, family: str, *, feed_level: bool = False
+) -> tuple[str, ...]:
+    found = []
+    for child in parent:
+        if not isinstance(child.tag, str) or xmldoc.is_core(child, family):
+            continue
+        if (xmldoc.namespace(child), xmldoc.local(child)) in _MAPPED:
+            continue
+        if feed_level and xmldoc.namespace(child) == xmldoc.ATOM:
+            continue  # atom:link rel=self/hub in RSS: ours replace them
+        found.append(etree.tostring(child, encoding="unicode", with_tail=False))
+    return tuple(found)
+
+
+def html_fields(element: etree._Element, family: str) -> dict[str, etree._Element]:
+    """The item's HTML elements by Entry field: "summary" and "content"."""
+    fields: dict[str, etree._Element] = {}
+    for child in element:
+        name, ns = xmldoc.local(child), xmldoc.namespace(child)
+        if family == "atom" and ns == xmldoc.ATOM and name in ("summary", "content"):
+            fields.setdefault(name, child)
+        elif family != "atom" and name == "description" and xmldoc.is_core(child, family):
+            fields.setdefault("summary", child)
+        elif ns == xmldoc.CONTENT and name == "encoded":
+            fields.setdefault("content", child)
+    return fields
+
+
+def field_html(element: etree._Element, family: str) -> str | None:
+    """The HTML an item field holds (None: not HTML, e.g. an out-of-line Atom content)."""
+    if family != "atom":
+        return element.text or ""
+    kind = (element.get("type") or "text").lower()
+    if element.get("src") is not None:
+        return None
+    if kind == "xhtml":
+        div = xmldoc.xhtml_div(element)
+        return xmldoc.inner_xml(div if div is not None else element)
+    if kind in ("html", "text/html"):
+        return element.text or ""
+    if kind in ("text", "text/plain"):
+        return _escape_plain(element.text or "")
+    return None
+
+
+def _from_element(entry: Entry, element: etree._Element, family: str, index: int) -> Entry:
+    fields = html_fields(element, family)
+    values: dict[str, str | None] = {"summary": None, "content": None}
+    for name, child in fields.items():
+        html = field_html(child, family)
+        values[name] = html if html and html.strip() else None
+    if "content" in fields and values["content"] is None and entry.content:
+        values["content"] = entry.content  # a form only feedparser reads (base64…)
+    return dataclasses.replace(
+        entry,
+        index=index,
+        summary=values["summary"],
+        content=values["content"],
+        extensions=_extensions(element, family),
+    )
+
+
+def _people(meta: Any) -> tuple[Person, ...]:
+    return tuple(
+        Person(name=_text(a.get("name")), email=_text(a.get("email")), uri=_text(a.get("href")))
+        for a in meta.get("authors") or []
+        if a.get("name") or a.get("email")
     )
 
 
@@ -102,6 +271,14 @@ def _text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+def _logged_date(raw: Any, key: str, context: str) -> datetime | None:
+    when = _date(_raw(raw, key + "_parsed"))
+    text = _raw(raw, key)
+    if when is None and text and str(text).strip():
+        logger.warning("parse feed_url=%s %s=%r unreadable; omitted", context, key, str(text)[:80])
+    return when
+
+
 def _date(value: time.struct_time | None) -> datetime | None:
     if not value:
         return None
@@ -118,7 +295,7 @@ def _image(meta: Any) -> Image | None:
     return Image(url=image["href"], title=_text(image.get("title")), link=_text(image.get("link")))
 
 
-def _entry(raw: Any) -> Entry:
+def _entry(raw: Any, context: str = "-") -> Entry:
     contents = raw.get("content") or []
     # RSS content:encoded and Atom <content>; html/xhtml parts only, in document order.
     html_parts = [c for c in contents if "html" in (c.get("type") or "text/html")]
@@ -139,13 +316,9 @@ def _entry(raw: Any) -> Entry:
         guid_is_permalink=bool(guid) and (bool(raw.get("guidislink")) or guid == link),
         title=_text(raw.get("title")),
         link=link,
-        published=_date(_raw(raw, "published_parsed")),
-        updated=_date(_raw(raw, "updated_parsed")),
-        authors=tuple(
-            Person(name=_text(a.get("name")), email=_text(a.get("email")), uri=_text(a.get("href")))
-            for a in raw.get("authors") or []
-            if a.get("name") or a.get("email")
-        ),
+        published=_logged_date(raw, "published", context),
+        updated=_logged_date(raw, "updated", context),
+        authors=_people(raw),
         categories=tuple(t["term"] for t in raw.get("tags") or [] if t.get("term")),
         summary=summary,
         content=content,
@@ -187,8 +360,111 @@ def _media(raw: Any) -> tuple[Media, ...]:
                     height=_text(item.get("height")),
                 )
             )
+    image = raw.get("image")
+    if isinstance(image, dict) and _text(image.get("href")):
+        # itunes:image of an episode: an image like media:thumbnail (the image mode applies).
+        found.append(Media(url=image["href"].strip(), kind="thumbnail"))
     return tuple(found)
 
 
 def _escape_plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- JSON Feed ---------------------------------------------------------------------------
+
+
+def is_json(result: FetchResult) -> bool:
+    """JSON Feed by its media type (application/feed+json, application/json), or a body
+    that is a JSON object when the type says nothing useful."""
+    media_type = result.content_type.split(";")[0].strip().lower()
+    if media_type in ("application/feed+json", "application/json"):
+        return True
+    if media_type in ("", "text/plain", "application/octet-stream"):
+        return result.body.lstrip()[:1] == b"{"
+    return False
+
+
+def _json_date(value: Any, context: str) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    parsed = feedparser.datetimes._parse_date(value)
+    when = _date(parsed)
+    if when is None:
+        logger.warning("parse feed_url=%s date=%r unreadable; omitted", context, value[:80])
+    return when
+
+
+def _json_people(value: Any, single: Any) -> tuple[Person, ...]:
+    people = value if isinstance(value, list) else ([single] if isinstance(single, dict) else [])
+    found = []
+    for person in people:
+        if not isinstance(person, dict):
+            continue
+        name, url = _text(person.get("name")), _text(person.get("url"))
+        email = url.removeprefix("mailto:") if url and url.startswith("mailto:") else None
+        if name or url:
+            found.append(Person(name=name, email=email, uri=None if email else url))
+    return tuple(found)
+
+
+def parse_json(result: FetchResult) -> Feed:
+    """JSON Feed 1.0/1.1 → Feed (kind "json"); 502 for JSON that is not a JSON Feed."""
+    try:
+        data = json.loads(result.body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotAFeed(
+            f"{_NOT_A_FEED_HINT}: the JSON does not parse ({exc}) ({result.url})"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise NotAFeed(f"{_NOT_A_FEED_HINT}: JSON without a JSON Feed items list ({result.url})")
+    version = str(data.get("version") or "")
+    if not version.startswith("https://jsonfeed.org/version/"):
+        raise NotAFeed(f"{_NOT_A_FEED_HINT}: JSON that is not a JSON Feed ({result.url})")
+    context = result.url or "-"
+    entries = []
+    for index, item in enumerate(data["items"]):
+        if not isinstance(item, dict):
+            continue
+        attachments = [a for a in item.get("attachments") or [] if isinstance(a, dict)]
+        html = _text(item.get("content_html"))
+        plain = _text(item.get("content_text"))
+        image = _text(item.get("image"))
+        entry = Entry(
+            guid=_text(item.get("id")) if item.get("id") is not None else None,
+            guid_is_permalink=False,
+            title=_text(item.get("title")),
+            link=_text(item.get("url")) or _text(item.get("external_url")),
+            published=_json_date(item.get("date_published"), context),
+            updated=_json_date(item.get("date_modified"), context),
+            authors=_json_people(item.get("authors"), item.get("author")),
+            categories=tuple(str(t) for t in item.get("tags") or [] if str(t).strip()),
+            summary=_escape_plain(str(item["summary"])) if _text(item.get("summary")) else None,
+            content=html or (_escape_plain(plain) if plain else None),
+            enclosures=tuple(
+                Enclosure(
+                    url=str(a["url"]),
+                    length=str(a["size_in_bytes"]) if a.get("size_in_bytes") else None,
+                    type=_text(a.get("mime_type")),
+                )
+                for a in attachments
+                if _text(a.get("url"))
+            ),
+            media=(Media(url=image, kind="thumbnail"),) if image else (),
+            index=index,
+        )
+        if not _phantom(entry):
+            entries.append(entry)
+    icon = _text(data.get("icon")) or _text(data.get("favicon"))
+    return Feed(
+        kind="json",
+        source_url=result.url,
+        title=_text(data.get("title")),
+        link=_text(data.get("home_page_url")),
+        description=_text(data.get("description")),
+        language=_text(data.get("language")),
+        image=Image(url=icon) if icon else None,
+        entries=tuple(entries),
+        authors=_json_people(data.get("authors"), data.get("author")),
+        encoding="utf-8",
+    )

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from proxy import clean
 from proxy.clean import custom
-from proxy.config import read_config_file
+from proxy.config import from_document, read_config_file
 from proxy.errors import ConfigError
 from proxy.feedconfig import FeedsConfig, parse_feeds
 
@@ -45,7 +46,11 @@ def load_feeds(path: str | None) -> LoadedFeeds:
     """The feeds of a config file (or none). Raises ConfigError listing every problem."""
     if not path:
         return compile_feeds(FeedsConfig())
-    document = read_config_file(path)
+    return feeds_from_document(read_config_file(path), path)
+
+
+def feeds_from_document(document: Mapping[str, Any], path: str) -> LoadedFeeds:
+    """The feeds of a parsed config file. Raises ConfigError listing every problem."""
     feeds = parse_feeds(document, source=path, check=custom.check, pack_names=clean.PACKS)
     return compile_feeds(feeds)
 
@@ -57,8 +62,40 @@ def _mtime(path: str) -> float | None:
         return None
 
 
+def load(path: str) -> tuple[LoadedFeeds, dict[str, Any] | None]:
+    """The feeds of the file, and its settings' values (None when they have problems)."""
+    document = read_config_file(path)
+    loaded = feeds_from_document(document, path)
+    try:
+        settings = from_document(document, path, os.environ)
+    except ConfigError:
+        return loaded, None
+    return loaded, settings.redacted()
+
+
+def restart_needed(started: dict[str, Any] | None, reloaded: dict[str, Any] | None) -> str:
+    """The one log line saying which settings changed in the file since the server started
+    and so need a restart ("" if none)."""
+    if reloaded is None:
+        return (
+            "config: the settings ([server] or top level) have problems; they are read at "
+            "start-up only, so the running ones stay until a restart (run check-config)"
+        )
+    changed = [name for name, value in reloaded.items() if (started or {}).get(name) != value]
+    if not changed:
+        return ""
+    return (
+        f"config: changed settings need a restart to take effect: {', '.join(changed)} "
+        "(a reload applies [defaults] and [[feeds]] only)"
+    )
+
+
 async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
-    """Reload on SIGHUP and whenever the file's modification time changes."""
+    """Reload on SIGHUP and whenever the file's modification time changes.
+
+    Only [defaults] and [[feeds]] are applied; settings changed in the file since the start
+    (the server read them once) are logged as needing a restart.
+    """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     try:
@@ -66,6 +103,10 @@ async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no SIGHUP
         logger.debug("config: SIGHUP reload unavailable here; watching the file only")
     seen = _mtime(path)
+    try:
+        _, started = await asyncio.to_thread(load, path)
+    except ConfigError:
+        started = None
     try:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -77,7 +118,7 @@ async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
                 continue
             seen = current
             try:
-                loaded = await asyncio.to_thread(load_feeds, path)
+                loaded, values = await asyncio.to_thread(load, path)
             except ConfigError as exc:
                 logger.error(
                     "config: reload refused, still serving the previous config: %s",
@@ -86,6 +127,9 @@ async def watch(path: str, apply: Callable[[LoadedFeeds], None]) -> None:
                 continue
             apply(loaded)
             logger.info("config: reloaded %s (%d named feeds)", path, len(loaded.feeds.feeds))
+            note = restart_needed(started, values)
+            if note:
+                logger.warning("%s", note)
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)

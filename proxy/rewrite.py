@@ -20,9 +20,10 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from proxy import htmlurls, referer
+from proxy import htmlurls
+from proxy.images import referer
+from proxy.images.signing import image_path
 from proxy.models import Entry
-from proxy.signing import image_path
 
 # Where lazy loaders keep the real image, and their placeholders: proxy.htmlurls.
 LAZY_SRC_ATTRIBUTES = htmlurls.LAZY_SRC_ATTRIBUTES

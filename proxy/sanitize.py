@@ -18,6 +18,8 @@ import nh3
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser
 
+from proxy import urlscheme
+
 __all__ = [
     "IFRAME_HOSTS",
     "NOT_XML_CHARS",
@@ -188,15 +190,16 @@ def drop_non_xml_chars(text: str) -> str:
     return text
 
 
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
 # Characters browsers drop from URLs before reading the scheme ("jav\tascript:").
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+# Attributes whose value is one URL (srcset and iframe src are judged apart).
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 
 
 def _scheme_ok(url: str) -> bool:
-    """Whether url is relative or uses an allowed scheme (after the noise browsers ignore)."""
-    match = _SCHEME.match(_URL_NOISE.sub("", url))
-    return match is None or match.group(1).lower() in URL_SCHEMES
+    """Whether url is relative or uses an allowed scheme, read as the most lenient reader
+    reads it (every Unicode space and format character removed: urlscheme.py)."""
+    return urlscheme.allowed(url, URL_SCHEMES)
 
 
 def _srcset_ok(srcset: str) -> bool:
@@ -243,7 +246,8 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
             return allowed_iframe_src(value)
         if attribute == "srcset":
             return value if _srcset_ok(value) else None
-        if attribute == "cite":
+        if attribute in _URL_ATTRIBUTES:
+            # nh3 reads "&#xA0;javascript:" as relative; a feed reader strips the space.
             return value if _scheme_ok(value) else None
         return value
     except Exception:  # a raising callback is reported as "unraisable"; dropping is safe

@@ -19,12 +19,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from proxy import access
-from proxy.access import BlockedHost, HostRules, Unauthorized
 from proxy.config import OPTIONS_BY_NAME, Settings, load
-from proxy.errors import ConfigError, InvalidURL
-from proxy.fetch import check_url
-from proxy.server import create_app
+from proxy.errors import ConfigError, InvalidURL, Unauthorized
+from proxy.server import auth as access
+from proxy.server import create_app, links
 from tests.helpers import img_paths, read_feed, seed_feed
 from tests.upstream import Upstream
 
@@ -106,11 +104,11 @@ def test_signature_covers_the_normalised_url() -> None:
 
 
 def test_sign_feed_url_builds_the_path() -> None:
-    path = access.sign_feed_url("http://EXAMPLE.com:80/feed?a=1#x", KEY)
+    path = links.sign_feed_url("http://EXAMPLE.com:80/feed?a=1#x", KEY)
     sig = access.feed_signature("http://example.com/feed?a=1", KEY)
     assert path == f"/feed?url=http%3A%2F%2Fexample.com%2Ffeed%3Fa%3D1&sig={sig}"
     assert (
-        access.sign_named_feed("rfi", KEY) == f"/feeds/rfi?sig={access.named_signature('rfi', KEY)}"
+        links.sign_named_feed("rfi", KEY) == f"/feeds/rfi?sig={access.named_signature('rfi', KEY)}"
     )
 
 
@@ -119,95 +117,7 @@ def test_sign_feed_url_builds_the_path() -> None:
 )
 def test_sign_feed_url_refuses_what_is_not_a_feed_url(url: str) -> None:
     with pytest.raises(InvalidURL):
-        access.sign_feed_url(url, KEY)
-
-
-def test_host_patterns_are_normalised() -> None:
-    patterns = access.parse_host_patterns(
-        " Example.ORG , *.Bücher.example,xn--bcher-kva.test, [::1], 10.0.*, news.example. ,",
-        "FEEDSCRUB_DENY_HOSTS",
-    )
-    assert patterns == (
-        "example.org",
-        "*.xn--bcher-kva.example",
-        "xn--bcher-kva.test",
-        "::1",
-        "10.0.*",
-        "news.example",
-    )
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "https://example.org",
-        "example.org/feed",
-        "exa mple.org",
-        "user@example.org",
-        "*ü.example",
-        "['a.example', 'b.example']",
-        "[a-z].example",
-    ],
-)
-def test_bad_host_patterns_name_the_variable(text: str) -> None:
-    with pytest.raises(ConfigError, match="FEEDSCRUB_ALLOW_HOSTS"):
-        access.parse_host_patterns(text, "FEEDSCRUB_ALLOW_HOSTS")
-
-
-@pytest.mark.parametrize(
-    ("allow", "deny", "host", "allowed"),
-    [
-        ((), (), "anything.example", True),
-        (("example.org",), (), "example.org", True),
-        (("example.org",), (), "www.example.org", False),
-        (("*.example.org",), (), "www.example.org", True),
-        (("*.example.org",), (), "a.b.example.org", True),
-        (("*.example.org",), (), "example.org", False),  # plain globs: list both forms
-        (("*.example.org",), (), "example.org.evil.test", False),
-        (("feed?.example",), (), "feed1.example", True),
-        ((), ("evil.test",), "evil.test", False),
-        ((), ("evil.test",), "evil.test.", False),  # the trailing dot is the same host
-        ((), ("evil.test",), "notevil.test", True),
-        (("*",), ("*.evil.test",), "img.evil.test", False),  # deny beats allow
-        (("*",), ("*.evil.test",), "feeds.test", True),
-    ],
-)
-def test_host_rules(
-    allow: tuple[str, ...], deny: tuple[str, ...], host: str, allowed: bool
-) -> None:
-    rules = HostRules(allow=allow, deny=deny)
-    if allowed:
-        rules.check(host)
-    else:
-        with pytest.raises(BlockedHost):
-            rules.check(host)
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://evil.test/f",
-        "http://EVIL.test:8080/f",
-        "http://sub.evil.test/f",
-        "http://bücher.test/f",
-        "http://BÜCHER.test./f",
-        "http://xn--bcher-kva.test/f",
-        "http://127.0.0.1/f",
-        "http://0x7f.1/f",
-        "http://2130706433/f",
-    ],
-)
-def test_check_url_applies_the_deny_list(url: str) -> None:
-    rules = HostRules(
-        deny=access.parse_host_patterns(
-            "evil.test,*.evil.test,bücher.test,127.0.0.1", "FEEDSCRUB_DENY_HOSTS"
-        )
-    )
-    with pytest.raises(BlockedHost) as raised:
-        check_url(url, allow_private=True, hosts=rules)
-    assert raised.value.status == 403
-    assert "FEEDSCRUB_DENY_HOSTS" in raised.value.message
-    assert check_url("http://feeds.test/f", allow_private=True, hosts=rules)
+        links.sign_feed_url(url, KEY)
 
 
 def test_settings_are_in_the_table_and_secret_is_masked() -> None:
@@ -233,7 +143,7 @@ def test_settings_are_in_the_table_and_secret_is_masked() -> None:
     [
         ({"protect_named": True}, "FEEDSCRUB_PROTECT_NAMED=true requires FEEDSCRUB_ACCESS_KEY"),
         ({"protect_metrics": True}, "FEEDSCRUB_PROTECT_METRICS=true requires"),
-        ({"deny_hosts": "https://evil.test/"}, "FEEDSCRUB_DENY_HOSTS has pattern"),
+        ({"deny_hosts": "https://evil.test/"}, "FEEDSCRUB_DENY_HOSTS has value"),
     ],
 )
 def test_app_refuses_access_settings_that_cannot_work(
@@ -303,7 +213,7 @@ async def test_signed_link_works_for_that_url_only(
     feed_a = upstream.route("/a.xml", seed_feed())
     feed_b = upstream.route("/b.xml", seed_feed())
     client = await make_client(access_key=KEY)
-    link = access.sign_feed_url(feed_a, KEY)
+    link = links.sign_feed_url(feed_a, KEY)
     response = await client.get(link)
     assert response.status == 200
     read_feed(await response.read())
@@ -366,7 +276,7 @@ async def test_protected_named_feeds(named_config: Path, make_client: MakeClient
         assert response.status == 401, path  # an unknown name too: names are not revealed
         assert one_line(await response.text())
     assert (await client.get(f"/feeds/rfi?key={KEY}")).status == 200
-    assert (await client.get(access.sign_named_feed("rfi", KEY))).status == 200
+    assert (await client.get(links.sign_named_feed("rfi", KEY))).status == 200
     # One signature covers the name in every format.
     sig = access.named_signature("rfi", KEY)
     response = await client.get(f"/feeds/rfi.atom?sig={sig}")
@@ -490,7 +400,7 @@ async def test_index_builds_a_working_signed_link(
     url = upstream.route("/rfi.xml", seed_feed())
     client = await make_client(access_key=KEY)
     page = await (await client.get("/", params={"key": KEY, "url": url, "format": "atom"})).text()
-    link = "http://proxy.test" + access.sign_feed_url(url, KEY) + "&format=atom"
+    link = "http://proxy.test" + links.sign_feed_url(url, KEY) + "&format=atom"
     assert link.replace("&", "&amp;") in page
     response = await client.get(link.removeprefix("http://proxy.test"))
     assert response.status == 200

@@ -11,6 +11,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from proxy.server import CACHE, create_app
+from proxy.store import DiskStore
 from tests.helpers import read_feed, seed_feed
 from tests.upstream import Upstream
 
@@ -53,8 +54,9 @@ async def test_failing_disk_keeps_serving_and_recovers(
     url = upstream.route("/rfi.xml", seed_feed())
     client = await aiohttp_client(create_app(make_settings()))
     cache = client.server.app[CACHE]
+    assert isinstance(cache, DiskStore)
     working = cache._feeds  # noqa: SLF001
-    cache._feeds = _FailingDisk()  # type: ignore[assignment]  # noqa: SLF001
+    cache._feeds = _FailingDisk()  # noqa: SLF001
     with caplog.at_level(logging.WARNING):
         for fmt in ("atom", "rss"):
             response = await client.get("/feed", params={"url": url, "format": fmt})

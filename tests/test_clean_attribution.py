@@ -193,6 +193,8 @@ _CHANGED: dict[str, Any] = {
     "fulltext": True,
     "fulltext_selector": "article",
     "image_referer": "none",
+    "auto_boilerplate": False,
+    "opencc": "s2t",
 }
 
 
@@ -229,8 +231,9 @@ def test_a_lazy_image_with_a_1x1_placeholder_is_recovered_not_dropped(attribute:
 
 
 def test_every_stage_reads_the_one_lazy_list() -> None:
-    from proxy import fulltext, htmlurls
+    from proxy import htmlurls
     from proxy.clean import nodes
+    from proxy.fulltext import extract as fulltext  # the module
 
     assert rewrite.LAZY_SRC_ATTRIBUTES is htmlurls.LAZY_SRC_ATTRIBUTES
     assert nodes.LAZY_SRC_ATTRIBUTES is htmlurls.LAZY_SRC_ATTRIBUTES

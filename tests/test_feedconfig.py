@@ -105,15 +105,17 @@ rules = ["feedx", "share"]
             "feeds[0].max_age: 'a month' is not a duration",
         ),
         (
-            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nformat = "json"',
-            'feeds[0].format: must be "rss" or "atom"',
+            '[[feeds]]\nname = "a"\nurl = "https://a.test/"\nformat = "pdf"',
+            'feeds[0].format: must be "rss", "atom" or "json"',
         ),
         (
             '[[feeds]]\nname = "a"\nurl = "https://a.test/"\ncolour = "red"',
             "feeds[0].colour: unknown key",
         ),
-        ('[[feeds]]\nname = "a b"\nurl = "https://a.test/"', "feeds[0].name: required: letters"),
-        ('[[feeds]]\nname = "a"\nurl = "ftp://a.test/"', "feeds[0].url: required: an http"),
+        ('[[feeds]]\nname = "a b"\nurl = "https://a.test/"', "feeds[0].name: 'a b' is not a valid name"),
+        ('[[feeds]]\nurl = "https://a.test/"', "feeds[0].name: required: letters"),
+        ('[[feeds]]\nname = "a"\nurl = "ftp://a.test/"', "feeds[0].url: 'ftp://a.test/' is not an http"),
+        ('[[feeds]]\nname = "a"', "feeds[0].url: required: an http"),
         (
             '[[feeds]]\nname = "a"\nurl = "https://a.test/"\n[[feeds]]\nname = "a"\nurl = "https://b.test/"',
             "feeds[1].name: 'a' is already used by feeds[0]",

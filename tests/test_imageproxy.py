@@ -12,13 +12,13 @@ import pytest
 from aiohttp import web
 
 from proxy import fetch
-from proxy.cache import Cache, ImageRecord, StoredFeed
 from proxy.config import Settings, load
 from proxy.errors import BadSignature, BodyTooLarge, ConfigError, NotAnImage, UpstreamStatus
-from proxy.imageproxy import ImageProxy
-from proxy.imagetype import image_type, is_svg, media_type
-from proxy.referer import Attempt, Hint, attempts, known_referer, origin_of
-from proxy.signing import image_path, sign, verify, verify_link
+from proxy.images.imagetype import image_type, is_svg, media_type
+from proxy.images.proxy import ImageProxy
+from proxy.images.referer import Attempt, Hint, attempts, known_referer, origin_of
+from proxy.images.signing import SigningKeys, image_path, sign, verify, verify_link
+from proxy.store import DiskStore, ImageCache, ImageRecord, StoredFeed
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -63,8 +63,13 @@ def test_origin_of(url: str | None, origin: str) -> None:
 
 
 def test_hint_round_trip_and_tolerance() -> None:
-    for hint in (Hint(), Hint(origin=BLOG), Hint(policy="image"), Hint(media=True),
-                 Hint(policy="https://www.pixiv.net/", origin=BLOG, media=True)):
+    for hint in (
+        Hint(),
+        Hint(origin=BLOG),
+        Hint(policy="image"),
+        Hint(media=True),
+        Hint(policy="https://www.pixiv.net/", origin=BLOG, media=True),
+    ):
         assert Hint.decode(hint.encode()) == hint
     assert Hint().encode() == ""  # nothing to say: an old-style link
     assert Hint.decode("bogus\njavascript:alert(1)") == Hint()
@@ -81,26 +86,70 @@ IMG = "https://img.example/a.png"
     ("hint", "learned", "default", "url", "expected"),
     [
         (Hint(), None, "none", IMG, [("none", None), ("image", "https://img.example/")]),
-        (Hint(origin=BLOG), None, "none", IMG,
-         [("none", None), ("origin", BLOG + "/"), ("image", "https://img.example/")]),
-        (Hint(origin=BLOG), "image", "none", IMG,
-         [("image", "https://img.example/"), ("none", None), ("origin", BLOG + "/")]),
-        (Hint(origin=BLOG, policy="origin"), None, "none", IMG,
-         [("origin", BLOG + "/"), ("none", None), ("image", "https://img.example/")]),
-        (Hint(), None, "none", "https://wx1.sinaimg.cn/x.jpg",
-         [("https://weibo.com/", "https://weibo.com/"), ("none", None),
-          ("image", "https://wx1.sinaimg.cn/")]),
-        (Hint(), None, "https://ref.example/", IMG,
-         [("https://ref.example/", "https://ref.example/"), ("none", None),
-          ("image", "https://img.example/")]),
+        (
+            Hint(origin=BLOG),
+            None,
+            "none",
+            IMG,
+            [("none", None), ("origin", BLOG + "/"), ("image", "https://img.example/")],
+        ),
+        (
+            Hint(origin=BLOG),
+            "image",
+            "none",
+            IMG,
+            [("image", "https://img.example/"), ("none", None), ("origin", BLOG + "/")],
+        ),
+        (
+            Hint(origin=BLOG, policy="origin"),
+            None,
+            "none",
+            IMG,
+            [("origin", BLOG + "/"), ("none", None), ("image", "https://img.example/")],
+        ),
+        (
+            Hint(),
+            None,
+            "none",
+            "https://wx1.sinaimg.cn/x.jpg",
+            [
+                ("https://weibo.com/", "https://weibo.com/"),
+                ("none", None),
+                ("image", "https://wx1.sinaimg.cn/"),
+            ],
+        ),
+        (
+            Hint(),
+            None,
+            "https://ref.example/",
+            IMG,
+            [
+                ("https://ref.example/", "https://ref.example/"),
+                ("none", None),
+                ("image", "https://img.example/"),
+            ],
+        ),
         # The item's origin is the image's: one attempt, not two, for the same header.
-        (Hint(origin="https://img.example"), None, "origin", IMG,
-         [("origin", "https://img.example/"), ("none", None)]),
+        (
+            Hint(origin="https://img.example"),
+            None,
+            "origin",
+            IMG,
+            [("origin", "https://img.example/"), ("none", None)],
+        ),
         # A learned "origin" cannot apply to an item without a link: skipped.
         (Hint(), "origin", "none", IMG, [("none", None), ("image", "https://img.example/")]),
     ],
-    ids=["default", "with-origin", "learned-first", "feed-policy-first", "table",
-         "default-url", "same-header-once", "origin-without-link"],
+    ids=[
+        "default",
+        "with-origin",
+        "learned-first",
+        "feed-policy-first",
+        "table",
+        "default-url",
+        "same-header-once",
+        "origin-without-link",
+    ],
 )
 def test_attempt_order(
     hint: Hint, learned: str | None, default: str, url: str, expected: list[tuple[str, str | None]]
@@ -193,12 +242,12 @@ def test_is_svg(declared: str, head: bytes, svg: bool) -> None:
 
 
 def test_images_stream_in_and_out_of_the_cache(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
+    cache = ImageCache(str(tmp_path))
     body = PNG + bytes(100_000)
     record = ImageRecord("image/png", '"e"', 1_687_132_200.0)
     cache.put_image_file("https://a.test/i.png", record, io.BytesIO(body))
     cache.close()
-    cache = Cache(str(tmp_path))
+    cache = ImageCache(str(tmp_path))
     opened = cache.open_image("https://a.test/i.png")
     assert opened is not None
     try:
@@ -214,57 +263,71 @@ def test_images_stream_in_and_out_of_the_cache(tmp_path: Path) -> None:
     cache.close()
 
 
-def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
+async def test_filling_the_image_cache_never_evicts_a_feed(tmp_path: Path) -> None:
+    store = DiskStore(str(tmp_path))
+    cache = store.images
     limit = 1024 * 1024
     cache.limit_images(limit)
     feed = StoredFeed(
-        url="https://a.test/feed", final_url="https://a.test/feed", body=b"<rss/>" * 1000,
-        content_type="application/rss+xml", kind="rss", etag=None, last_modified=None,
-        fetched_at=1.0, checked_at=1.0,
+        url="https://a.test/feed",
+        final_url="https://a.test/feed",
+        body=b"<rss/>" * 1000,
+        content_type="application/rss+xml",
+        kind="rss",
+        etag=None,
+        last_modified=None,
+        fetched_at=1.0,
+        checked_at=1.0,
     )
-    cache.put_feed(feed)
+    await store.put_feed(feed)
     image = PNG + bytes(64 * 1024)
     for number in range(64):  # 4 MB of images into a 1 MB image cache
         cache.put_image_file(
-            f"https://img.test/{number}.png", ImageRecord("image/png", f'"{number}"'),
+            f"https://img.test/{number}.png",
+            ImageRecord("image/png", f'"{number}"'),
             io.BytesIO(image),
         )
-    assert cache.get_feed("https://a.test/feed") == feed
+    assert await store.get_feed("https://a.test/feed") == feed
     assert cache.image_volume() <= limit + 2 * len(image)  # diskcache culls per write
     # Least recently used went first; the newest images are still there.
     assert cache.open_image("https://img.test/0.png") is None
     newest = cache.open_image("https://img.test/63.png")
     assert newest is not None
     newest.close()
-    cache.close()
+    await store.close()
 
 
-def test_learned_referers_persist(tmp_path: Path) -> None:
-    cache = Cache(str(tmp_path))
-    cache.put_referer("img.test:8080", "origin", expire=60)
-    cache.close()
-    cache = Cache(str(tmp_path))
-    assert cache.get_referer("img.test:8080") == "origin"
-    assert cache.get_referer("other.test") is None
-    cache.close()
+async def test_learned_referers_persist(tmp_path: Path) -> None:
+    cache = DiskStore(str(tmp_path))
+    await cache.put_referer("img.test:8080", "origin", expire=60)
+    await cache.close()
+    cache = DiskStore(str(tmp_path))
+    assert await cache.get_referer("img.test:8080") == "origin"
+    assert await cache.get_referer("other.test") is None
+    await cache.close()
 
 
 # --- settings -------------------------------------------------------------------------------
 
 
 def test_new_settings_from_the_environment() -> None:
-    settings = load(environ={
-        "FEEDSCRUB_PROXY_MEDIA": "true", "FEEDSCRUB_IMAGE_CACHE_BYTES": "5000000",
-        "FEEDSCRUB_IMAGE_REFERER": "origin", "FEEDSCRUB_MAX_MEDIA_BYTES": "1000",
-    })
+    settings = load(
+        environ={
+            "FEEDSCRUB_PROXY_MEDIA": "true",
+            "FEEDSCRUB_IMAGE_CACHE_BYTES": "5000000",
+            "FEEDSCRUB_IMAGE_REFERER": "origin",
+            "FEEDSCRUB_MAX_MEDIA_BYTES": "1000",
+        }
+    )
     assert settings.proxy_media is True
     assert settings.image_cache_bytes == 5_000_000
     assert settings.image_referer == "origin"
     assert settings.max_media_bytes == 1000
     defaults = Settings()
     assert (defaults.proxy_media, defaults.image_cache_bytes, defaults.image_referer) == (
-        False, 1024 * 1024 * 1024, "none"
+        False,
+        1024 * 1024 * 1024,
+        "none",
     )
 
 
@@ -272,18 +335,9 @@ def test_new_settings_from_the_environment() -> None:
     "changes",
     [{"image_referer": "sometimes"}, {"image_cache_bytes": 0}, {"max_media_bytes": -1}],
 )
-async def test_bad_image_settings_stop_startup(
-    make_settings: Any, tmp_path: Path, changes: dict[str, Any]
-) -> None:
-    settings = make_settings(**changes)
-    session = fetch.new_session(settings)
-    cache = Cache(settings.cache_dir)
-    try:
-        with pytest.raises(ConfigError, match="FEEDSCRUB_"):
-            ImageProxy(settings, session, cache, KEY)
-    finally:
-        await session.close()
-        cache.close()
+def test_bad_image_settings_stop_startup(make_settings: Any, changes: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="FEEDSCRUB_"):
+        make_settings(**changes)
 
 
 # --- the streaming fetch --------------------------------------------------------------------
@@ -305,7 +359,7 @@ async def test_open_stream_reads_in_pieces_and_follows_redirects(
         raise web.HTTPFound(target)
 
     start = upstream.route("/moved", handler=moved)
-    async with fetch.open_stream(session, start, settings=settings) as stream:
+    async with fetch.open_stream(session, start, limits=fetch.Limits.of(settings)) as stream:
         assert stream.url == target and stream.status == 200
         assert stream.content_length == len(PNG) + 200_000
         first = await stream.read(16)
@@ -320,7 +374,9 @@ async def test_open_stream_reads_in_pieces_and_follows_redirects(
 async def test_open_stream_limits(upstream: Upstream, settings: Settings, session: Any) -> None:
     announced = upstream.route("/announced.png", bytes(5000), content_type="image/png")
     with pytest.raises(BodyTooLarge, match="announces 5000 bytes"):
-        async with fetch.open_stream(session, announced, settings=settings, max_bytes=4000):
+        async with fetch.open_stream(
+            session, announced, limits=fetch.Limits.of(settings).replace(max_bytes=4000)
+        ):
             pass
 
     async def chunked(request: web.Request) -> web.StreamResponse:
@@ -332,12 +388,14 @@ async def test_open_stream_limits(upstream: Upstream, settings: Settings, sessio
 
     unannounced = upstream.route("/chunked.png", handler=chunked)
     with pytest.raises(BodyTooLarge, match="exceeds 4000 bytes"):
-        async with fetch.open_stream(session, unannounced, settings=settings, max_bytes=4000) as s:
+        async with fetch.open_stream(
+            session, unannounced, limits=fetch.Limits.of(settings).replace(max_bytes=4000)
+        ) as s:
             while await s.read(1000):
                 pass
     refused = upstream.route("/403.png", b"no", status=403, content_type="text/plain")
     with pytest.raises(UpstreamStatus) as info:
-        async with fetch.open_stream(session, refused, settings=settings):
+        async with fetch.open_stream(session, refused, limits=fetch.Limits.of(settings)):
             pass
     assert info.value.upstream_status == 403
 
@@ -354,16 +412,25 @@ async def test_built_in_table_gives_the_first_referer(
         return web.Response(body=PNG, content_type="image/png")
 
     url = upstream.route("/w.jpg", handler=weibo_only)
-    cache = Cache(settings.cache_dir)
-    proxy = ImageProxy(settings, session, cache, KEY,
-                       referer_table={"127.0.0.1": "https://weibo.com/"})
+    cache = DiskStore(settings.cache_dir)
+    proxy = ImageProxy(
+        settings,
+        session,
+        cache,
+        SigningKeys(KEY),
+        referer_table={"127.0.0.1": "https://weibo.com/"},
+    )
     try:
         route, _, query = image_path(url, KEY).partition("?")
         _, _, signature, encoded = route.split("/")
-        result = await proxy.get(signature, encoded)
-        assert result.body == PNG and result.content_type == "image/png"
+        source = await proxy.open(signature, encoded)
+        try:
+            body = b"".join([chunk async for chunk in source.chunks()])
+        finally:
+            source.close()
+        assert body == PNG and source.meta.content_type == "image/png"
         assert [r.headers.get("Referer") for r in upstream.requests] == ["https://weibo.com/"]
         await proxy.idle()
     finally:
         await proxy.aclose()
-        cache.close()
+        await cache.close()

@@ -17,12 +17,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from proxy.imageproxy import ImageProxy
-from proxy.pipeline import Pipeline
-from proxy.referer import Hint
-from proxy.server import PIPELINE, create_app
+from proxy.images.proxy import ImageProxy
+from proxy.images.referer import Hint
+from proxy.images.signing import image_path
+from proxy.server import IMAGES, create_app
 from proxy.server.http import http_date
-from proxy.signing import image_path
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -44,12 +43,12 @@ def make_client(aiohttp_client: AiohttpClient, make_settings: Any) -> MakeClient
 def images_of(client: TestClient[Any, Any]) -> ImageProxy:
     app = client.app
     assert app is not None
-    pipeline: Pipeline = app[PIPELINE]
-    return pipeline.images
+    images: ImageProxy = app[IMAGES]
+    return images
 
 
 def link(client: TestClient[Any, Any], url: str, hint: Hint | None = None) -> str:
-    return image_path(url, images_of(client).key, hint.encode() if hint else "")
+    return image_path(url, images_of(client).keys.current, hint.encode() if hint else "")
 
 
 async def settle(client: TestClient[Any, Any]) -> None:
@@ -221,8 +220,8 @@ async def test_fifty_megabytes_are_cut_at_the_cap_without_buffering(
     assert peak < cap // 4, f"peak {peak} bytes"
     await settle(client)
     images = images_of(client)
-    assert images.cache.open_image(url) is None  # nothing cached
-    assert not list(images.partial_dir.iterdir())  # and no partial file left behind
+    assert images.cache.images.open_image(url) is None  # nothing cached
+    assert not list(images.setup.partial_dir.iterdir())  # and no partial file left behind
 
 
 async def test_bytes_reach_the_reader_before_the_upstream_has_finished(
@@ -406,7 +405,7 @@ async def test_svg_and_html_are_refused_with_502(
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert b"<script" not in await response.read()
     await settle(client)
-    assert images_of(client).cache.open_image(url) is None
+    assert images_of(client).cache.images.open_image(url) is None
 
 
 async def test_svg_is_not_retried_with_other_referers(

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from proxy.models import Entry, Feed, Person
-from proxy.pipeline import build_output
+from proxy.pipeline.process import build_output
 from proxy.rewrite import ImagePolicy
 from proxy.sanitize import sanitize_html
 

@@ -109,7 +109,7 @@ def test_atom_corpus_feed() -> None:
         (b"   \n", "empty"),
         (b"<!doctype html><html><body><p>Hello</p></body></html>", "HTML page"),
         (bytes(range(256)), "not RSS or Atom"),
-        (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', "not RSS or Atom"),
+        (b'{"version": "1", "entries": []}', "JSON"),
     ],
 )
 def test_not_a_feed(body: bytes, reason: str) -> None:

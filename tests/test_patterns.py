@@ -63,7 +63,7 @@ def test_the_patterns_are_found() -> None:
         "proxy.clean.nodes._DECODABLE",
         "proxy.clean.nodes._TAG_NAME",
         "proxy.clean.packs.tracking._MAY_TRACK",
-        "proxy.fulltext._META_CHARSET",
+        "proxy.fulltext.decode._META_CHARSET",
     } <= set(PATTERNS)
     assert len(PATTERNS) >= 30
 

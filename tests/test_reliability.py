@@ -75,7 +75,7 @@ async def test_good_copy_survives_every_failure(
     assert response.status == 200
     assert await response.read() == good
     assert "fwd=stale" in response.headers["Cache-Status"]
-    stored = client.server.app[CACHE].get_feed(url)
+    stored = await client.server.app[CACHE].get_feed(url)
     assert stored is not None and stored.body == seed_feed()
 
 
@@ -243,7 +243,7 @@ async def test_restart_keeps_image_links_and_a_warm_cache(
 async def test_key_rotation_keeps_old_image_links_for_the_grace_period(
     aiohttp_client: AiohttpClient, make_settings: Any, upstream: Upstream
 ) -> None:
-    from proxy import signing
+    from proxy.images import signing
     from tests.helpers import DATA, img_paths
 
     png = (DATA / "images" / "red.png").read_bytes()

@@ -6,9 +6,9 @@ import pytest
 from lxml import html as lxml_html
 
 from proxy.errors import BadSignature
+from proxy.images.signing import image_path, sign, verify, verify_link
 from proxy.models import Entry
 from proxy.rewrite import ImagePolicy, parse_srcset, rewrite_tree
-from proxy.signing import image_path, sign, verify, verify_link
 
 KEY = b"k" * 32
 PROXY = ImagePolicy(mode="proxy", public_base="https://p.test", key=KEY)
@@ -245,7 +245,7 @@ def test_noscript_copies_collapse_into_one_image(before: str, after: str) -> Non
 
 def test_noscript_image_survives_the_whole_item_pipeline() -> None:
     from proxy.models import Entry, Feed
-    from proxy.pipeline import transform
+    from proxy.pipeline.process import transform
 
     html = f'<p>Intro</p><p><img src="data:image/gif;base64,R0l" class="lazyload">{NOSCRIPT}</p>'
     feed = Feed(
@@ -276,7 +276,7 @@ def test_video_poster_is_an_image_and_media_sources_are_left_alone() -> None:
 
 
 def test_item_origin_and_feed_policy_travel_in_the_link() -> None:
-    from proxy.referer import Hint
+    from proxy.images.referer import Hint
     from proxy.rewrite import for_item
 
     policy = for_item(
@@ -338,7 +338,7 @@ def _entry_with_attachments() -> Entry:
 
 
 def test_attachments_images_proxied_media_only_when_asked() -> None:
-    from proxy.referer import Hint
+    from proxy.images.referer import Hint
     from proxy.rewrite import for_item, rewrite_attachments
 
     entry = _entry_with_attachments()
@@ -405,7 +405,7 @@ def test_attachments_in_other_modes() -> None:
 def test_podcast_enclosures_follow_proxy_media() -> None:
     from proxy import parse
     from proxy.models import FetchResult
-    from proxy.pipeline import transform
+    from proxy.pipeline.process import transform
     from tests.helpers import DATA
 
     feed = parse.parse(

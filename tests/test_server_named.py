@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
 from aiohttp.test_utils import TestClient
 from lxml import etree
@@ -71,7 +72,8 @@ async def test_named_feed_and_suffixes(
     configured = read_feed(await (await client.get("/feeds/rfi-atom")).read())
     assert configured.version == "atom10"
     # The exclude filter dropped the second item; nothing else.
-    assert [e.id for e in configured.entries] == ["1687126501000"]
+    assert len(configured.entries) == 1
+    assert configured.entries[0].title == "美中会谈同意再谈  重大议题无突破"
     assert upstream.hits["/rfi.xml"] == 1  # two named feeds, one upstream body
 
 
@@ -98,7 +100,12 @@ async def test_opml_lists_every_named_feed(
         ("RFI cleaned", "http://proxy.test/feeds/rfi", "rss"),
         ("rfi-atom", "http://proxy.test/feeds/rfi-atom", "rss"),
     ]
-    assert outlines[0].get("htmlUrl") == upstream.url("/rfi.xml")
+    assert outlines[0].get("htmlUrl") is None  # the site is known once the feed is fetched
+    assert (await client.get("/feeds/rfi")).status == 200
+    outlines = etree.fromstring(await (await client.get("/opml")).read()).findall("./body/outline")
+    site = feedparser.parse(seed_feed()).feed.link
+    assert site and site != upstream.url("/rfi.xml")
+    assert outlines[0].get("htmlUrl") == site  # the site, not the upstream XML
 
 
 async def test_index_lists_named_feeds(
@@ -188,7 +195,7 @@ async def test_bad_reload_keeps_serving_the_old_config(
 ) -> None:
     path = config_file('remove_text = ["布林肯原本计划"]')
     client = await make_client(config=str(path))
-    pipeline = client.server.app[PIPELINE]
+    pipeline = client.app[PIPELINE]
     before = pipeline.feeds
     path.write_text(path.read_text(encoding="utf-8") + '\nremove = ["div["]\n', encoding="utf-8")
     os.kill(os.getpid(), signal.SIGHUP)
@@ -225,3 +232,37 @@ async def test_protected_named_feeds_list_signed_links_only_with_the_key(
     assert feed.status == 200
     self_link = [x.href for x in read_feed(await feed.read()).feed.links if x.rel == "self"][0]
     assert self_link == link  # the self link works without the key too
+
+
+async def test_cache_control_honours_the_feeds_own_ttl(
+    config_file: Callable[[str], Path], make_client: MakeClient
+) -> None:
+    client = await make_client(config=str(config_file("ttl = 60")), ttl=900)
+    named = await client.get("/feeds/rfi")
+    assert named.headers["Cache-Control"] == "public, max-age=60"  # the feed's own ttl
+    other = await client.get("/feeds/rfi-atom")
+    assert other.headers["Cache-Control"] == "public, max-age=300"  # FEEDSCRUB_TTL, capped
+    again = await client.get("/feeds/rfi")  # the hot copy says the same
+    assert again.headers["Cache-Control"] == "public, max-age=60"
+
+
+async def test_reload_says_which_settings_need_a_restart(
+    config_file: Callable[[str], Path], make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = config_file("")
+    path.write_text("[server]\nttl = 600\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    client = await make_client(config=str(path))
+    started = client.app[PIPELINE].settings
+    await client.get("/feeds/rfi")
+    await asyncio.sleep(0.2)  # the watcher reads the file as it starts
+    text = path.read_text(encoding="utf-8").replace("ttl = 600", "ttl = 60\nnegative_ttl = 5")
+    path.write_text(text, encoding="utf-8")
+    os.kill(os.getpid(), signal.SIGHUP)
+
+    async def logged() -> bool:
+        return "need a restart" in caplog.text
+
+    assert await _wait_for(logged)
+    line = next(r.getMessage() for r in caplog.records if "need a restart" in r.getMessage())
+    assert "ttl" in line and "negative_ttl" in line and "port" not in line
+    assert client.app[PIPELINE].settings is started  # still the started values

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from proxy.errors import NotAnImage
-from proxy.imagetype import image_type
+from proxy.images.imagetype import image_type
 from proxy.singleflight import SingleFlight
 from tests.helpers import DATA
 

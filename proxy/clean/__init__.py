@@ -7,6 +7,8 @@
                                             #   tag="a", text="Tweet", reason="…"), …)
     cleaned.links                           # (LinkChange(rule="tracking.parameters", old, new), …)
     clean_items([html, …], ruleset, rewrite=hook)   # a whole feed: feed rules see every item
+    clean_items(htmls, ruleset, marked=show)        # also show(i, tree): the item as parsed,
+                                                    # each removed element wrapped in a marker
 
 `ruleset` is a `Ruleset` (`compile_ruleset(feed_options, DEFAULT_PACKS)`, or
 `DEFAULT_RULESET`): built-in packs by name, then the feed's own rules. Packs live in
@@ -16,11 +18,16 @@ rule removes through `nodes.drop`, so its removals are attributed to "<pack>.<na
 its docstring's first line as the reason. `rewrite(i, root)` runs on each cleaned tree
 before it is serialised (the pipeline's image/link rewrite). Never raises: a rule that
 fails leaves its item as it came (sanitised), `Cleaned.failed` names the rule, the log says
-which item. Every hit is counted in feedscrub_rule_hits_total{rule="<pack>.<name>"}.
+which item. With `marked` (the preview page and `feedscrub explain`), each item's tree is
+also kept as it was parsed, and every element a rule removed is wrapped there in
+`<del data-feedscrub-rule="<pack>.<name>" data-feedscrub-removal="<index in removals>">`
+(MARK_RULE, MARK_REMOVAL); serving never asks for it, so it costs serving nothing.
+Every hit is counted in feedscrub_rule_hits_total{rule="<pack>.<name>"}.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 
@@ -40,6 +47,8 @@ from proxy.sanitize import drop_non_xml_chars, sanitize_html
 __all__ = [
     "DEFAULT_PACKS",
     "DEFAULT_RULESET",
+    "MARK_REMOVAL",
+    "MARK_RULE",
     "PACKS",
     "Cleaned",
     "FeedContext",
@@ -61,11 +70,16 @@ DEFAULT_RULESET = Ruleset(packs=DEFAULT_PACKS)
 
 TreeHook = Callable[[int, HtmlElement], None]
 
+# The marker attributes of marking mode. Attributes of these names that the upstream HTML
+# had are dropped from the marked copy, so every marker there is ours.
+MARK_RULE = "data-feedscrub-rule"
+MARK_REMOVAL = "data-feedscrub-removal"
+
 
 class _Item:
     """One item while it is being cleaned."""
 
-    __slots__ = ("original", "source", "root", "hints", "record", "failed", "context")
+    __slots__ = ("original", "source", "root", "hints", "record", "failed", "context", "before")
 
     def __init__(self, original: str, context: str) -> None:
         self.original = original
@@ -75,11 +89,15 @@ class _Item:
         self.source = ""
         self.root: HtmlElement = parse_source("")
         self.hints = ItemHints("")
+        self.before: HtmlElement | None = None  # marking mode: the tree as parsed
 
-    def start(self, html: str) -> None:
+    def start(self, html: str, mark: bool = False) -> None:
         self.source = drop_non_xml_chars(html)
         self.root = parse_source(self.source)
         self.hints = ItemHints(self.source)
+        if mark:
+            self.before = copy.deepcopy(self.root)
+            self.record.track(self.root)
 
     def give_up(self, rule: str, exc: BaseException) -> None:
         """Leave the item as it came: a half-cleaned item is worse than an uncleaned one."""
@@ -120,6 +138,7 @@ def clean_items(
     rewrite: TreeHook | None = None,
     contexts: Sequence[str] = (),
     feed: FeedContext | None = None,
+    marked: TreeHook | None = None,
 ) -> list[Cleaned]:
     """Clean every item of one feed: item rules on each tree, feed rules on all of them.
 
@@ -129,6 +148,8 @@ def clean_items(
         rewrite: called as rewrite(index, tree) on each cleaned tree before serialising.
         contexts: per item, what it is, for log lines ("" when not given).
         feed: what feed rules know about the feed (its key, options, memory).
+        marked: called as marked(index, tree) with each item's tree as parsed, every
+            element a rule removed wrapped in a marker <del> (see the module docstring).
 
     Returns one Cleaned per input, in order. Never raises.
     """
@@ -140,13 +161,15 @@ def clean_items(
         rules = ()
         for item in items:
             item.failed = "unknown pack"
-    _run(items, ruleset, rules, feed or FeedContext(options=ruleset.options))
-    results = [_finish(i, item, rewrite) for i, item in enumerate(items)]
+    _run(items, ruleset, rules, feed or FeedContext(options=ruleset.options), marked is not None)
+    results = [_finish(i, item, rewrite, marked) for i, item in enumerate(items)]
     _count(results)
     return results
 
 
-def _run(items: list[_Item], ruleset: Ruleset, rules: Sequence[Rule], feed: FeedContext) -> None:
+def _run(
+    items: list[_Item], ruleset: Ruleset, rules: Sequence[Rule], feed: FeedContext, mark: bool
+) -> None:
     for item in items:
         if item.failed:
             item.root = parse_fragment(item.original)
@@ -158,7 +181,7 @@ def _run(items: list[_Item], ruleset: Ruleset, rules: Sequence[Rule], feed: Feed
             except Exception as exc:  # a runaway pattern (TimeoutError) or a bad replacement
                 item.give_up("custom.replace", exc)
                 continue
-        item.start(html)
+        item.start(html, mark)
     records = {id(item.root): item.record for item in items if not item.failed}
     with recording(records):
         for rule in rules:
@@ -195,8 +218,13 @@ def _run_feed_rule(
             item.give_up(rule.label or rule.id, exc)
 
 
-def _finish(index: int, item: _Item, rewrite: TreeHook | None) -> Cleaned:
+def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook | None) -> Cleaned:
     removals, links = item.record.finished()
+    if marked is not None:
+        try:
+            marked(index, _marked_tree(item))
+        except Exception:  # the marked copy is for people reading; the item still goes out
+            logger.exception("clean: marked copy failed (context=%s)", item.context or "-")
     try:
         if rewrite is not None:
             rewrite(index, item.root)
@@ -205,6 +233,29 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None) -> Cleaned:
         # Last resort (a rewrite bug): the item goes out uncleaned but still sanitised.
         logger.exception("clean: item could not be finished (context=%s)", item.context or "-")
         return Cleaned(sanitize_html(item.original), failed=item.failed or "rewrite")
+
+
+def _marked_tree(item: _Item) -> HtmlElement:
+    """The item as parsed, each element a rule removed wrapped in a marker <del>."""
+    before = item.before if item.before is not None else parse_fragment(item.original)
+    originals = list(before.iter())
+    for element in originals:
+        for name in (MARK_RULE, MARK_REMOVAL):
+            if name in element.attrib:
+                del element.attrib[name]
+    record = item.record
+    for removal_index, position in record.marks:
+        element = originals[position]
+        parent = element.getparent()
+        if parent is None:
+            continue
+        marker = before.makeelement("del", {})
+        marker.set(MARK_RULE, record.removals[removal_index].rule)
+        marker.set(MARK_REMOVAL, str(removal_index))
+        marker.tail, element.tail = element.tail, None
+        parent.insert(parent.index(element), marker)
+        marker.append(element)
+    return before
 
 
 def _count(results: Sequence[Cleaned]) -> None:

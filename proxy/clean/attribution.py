@@ -39,6 +39,18 @@ class ItemRecord:
     removals: list[Removal] = field(default_factory=list)
     links: list[LinkChange] = field(default_factory=list)
     unwraps: dict[tuple[RuleInfo, str], int] = field(default_factory=dict)  # (rule, tag) → n
+    # Marking mode only (see track): where each element stood in the parsed tree, so a
+    # removal can be shown in place on a copy of it.
+    positions: dict[int, int] | None = None  # id(element) → its index in document order
+    elements: list[HtmlElement] = field(default_factory=list)  # keeps those ids alive
+    marks: list[tuple[int, int]] = field(default_factory=list)  # (removal index, position)
+
+    def track(self, root: HtmlElement) -> None:
+        """Remember every element's position under root before any rule runs."""
+        # lxml hands out the same proxy for a node while one is alive: holding them all
+        # makes id() a stable name for each original element.
+        self.elements = list(root.iter())
+        self.positions = {id(element): i for i, element in enumerate(self.elements)}
 
     def finished(self) -> tuple[tuple[Removal, ...], tuple[LinkChange, ...]]:
         """The removals (unwraps summed per rule and tag, last) and link changes."""
@@ -119,6 +131,10 @@ def removed(node: HtmlElement, reason: str | None = None) -> None:
         return
     record, info = found
     tag = node.tag if isinstance(node.tag, str) else ""
+    if record.positions is not None:
+        position = record.positions.get(id(node))
+        if position is not None:
+            record.marks.append((len(record.removals), position))
     record.removals.append(
         Removal(
             rule=info.id,

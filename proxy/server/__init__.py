@@ -13,17 +13,22 @@ from collections.abc import AsyncIterator
 
 from aiohttp import abc, web
 
-from proxy import access, fetch, reload
-from proxy.cache import Cache
+from proxy import fetch, reload
 from proxy.config import Settings
-from proxy.pipeline import Pipeline
-from proxy.server.keys import CACHE, PIPELINE, SETTINGS
+from proxy.images.proxy import ImageProxy
+from proxy.images.signing import load_keys
+from proxy.metrics import Metrics
+from proxy.pipeline.service import Pipeline
+from proxy.server import auth, links
+from proxy.server.keys import CACHE, IMAGES, METRICS, PIPELINE, SETTINGS
 from proxy.server.metrics import count_requests
 from proxy.server.middleware import error_middleware, host_middleware
 from proxy.server.routes import METRICS_ROUTES, ROUTES
-from proxy.signing import load_keys
+from proxy.store import open_store
 
-__all__ = ["create_app", "CACHE", "PIPELINE", "SETTINGS"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["create_app", "CACHE", "IMAGES", "METRICS", "PIPELINE", "SETTINGS"]
 
 
 def create_app(
@@ -41,23 +46,35 @@ def create_app(
     """
     # Opened here, not lazily, so a bad config, cache dir or key file stops startup with
     # the reason, before the port is bound.
-    access.validate(settings)
+    settings.validate()  # the same checks as load() and check-config, for Settings built by hand
+    for warning in settings.warnings():
+        logger.warning("config: %s", warning)
     _redact_access_log()
     feeds = reload.load_feeds(settings.config or None)
     keys = load_keys(settings.secret, settings.previous_secrets, settings.cache_dir)
-    cache = Cache(settings.cache_dir)
+    cache = open_store(settings.cache_dir)
     # Outermost first: count every answer, turn errors into answers, then check the Host.
-    app = web.Application(middlewares=[count_requests, error_middleware, host_middleware])
+    app = web.Application(
+        middlewares=[count_requests, error_middleware, host_middleware],
+        # aiohttp's keep-alive timer runs from the moment a connection opens and is not reset
+        # by a partial request: it is the header read timeout as well (slow clients, 9.8).
+        handler_args={"keepalive_timeout": settings.header_timeout},
+    )
     app[SETTINGS] = settings
     app[CACHE] = cache
+    app[METRICS] = Metrics()  # this app's own counts
     app.router.add_routes(ROUTES)
     if settings.metrics:
         app.router.add_routes(METRICS_ROUTES)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)
-        pipeline = Pipeline(settings, session, cache, keys.current, feeds, keys.previous)
+        pipeline = Pipeline(
+            settings, session, cache, keys.current, feeds, self_path=links.self_path(settings)
+        )
+        images = ImageProxy(settings, session, cache, keys)
         app[PIPELINE] = pipeline
+        app[IMAGES] = images
         watcher = (
             asyncio.create_task(reload.watch(settings.config, pipeline.reload))
             if settings.config
@@ -65,12 +82,13 @@ def create_app(
         )
         yield
         await pipeline.close()
+        await images.aclose()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await session.close()
-        cache.close()
+        await cache.close()
 
     app.cleanup_ctx.append(resources)
     return app
@@ -80,5 +98,5 @@ def _redact_access_log() -> None:
     # aiohttp's access log writes the request line, query string included: key= and sig=
     # would land in the log. Idempotent, as tests build many apps in one process.
     log = logging.getLogger("aiohttp.access")
-    if not any(isinstance(f, access.RedactSecrets) for f in log.filters):
-        log.addFilter(access.RedactSecrets())
+    if not any(isinstance(f, auth.RedactSecrets) for f in log.filters):
+        log.addFilter(auth.RedactSecrets())

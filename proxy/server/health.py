@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from proxy.server.keys import CACHE
@@ -15,7 +13,7 @@ async def live(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     try:
-        await asyncio.to_thread(request.app[CACHE].ping)
+        await request.app[CACHE].ping()
     except Exception as exc:
         return web.Response(status=503, text=f"not ready: cache does not answer: {exc}\n")
     return web.Response(text="ready\n")

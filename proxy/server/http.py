@@ -18,6 +18,14 @@ def public_base(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
+def vary(request: web.Request) -> str:
+    """Vary for a response with links in it: built from the Host header (no
+    FEEDSCRUB_PUBLIC_URL), a shared cache in front must keep one copy per Host."""
+    if request.app[SETTINGS].public_url:
+        return "Accept-Encoding"
+    return "Accept-Encoding, Host"
+
+
 @functools.lru_cache(maxsize=1024)  # one per output; formatting on every poll adds up
 def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)

@@ -18,11 +18,12 @@ from email.utils import parsedate_to_datetime
 from aiohttp import web
 
 from proxy.errors import ProxyError
-from proxy.imageproxy import ImageMeta, ImageSource
+from proxy.images.signing import HINT_PARAM
+from proxy.images.transfer import ImageMeta, ImageSource
+from proxy.logsafe import safe
 from proxy.server.http import http_date
-from proxy.server.keys import PIPELINE
+from proxy.server.keys import IMAGES
 from proxy.server.middleware import error_response
-from proxy.signing import HINT_PARAM
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,15 @@ logger = logging.getLogger(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Opened on its own, the image (or audio/video) can do nothing: no scripts, plugins, forms.
 CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits only (\d would take "²" and "①", which int() then refuses).
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+# Positions with more digits than this are past any file we could hold, and int() of 5,000
+# digits raises: such a range is answered 416 (issue 9.7) rather than clamped.
+_MAX_DIGITS = 18
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
-    images = request.app[PIPELINE].images
+    images = request.app[IMAGES]
     try:
         source = await images.open(
             request.match_info["signature"],
@@ -44,7 +49,9 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     except ProxyError as exc:
         # Answered here rather than by the error middleware only to add the CSP: the message
         # may quote a URL someone else chose (research §B7).
-        logger.info("request path=%s status=%d error=%s", request.path, exc.status, exc.message)
+        logger.info(
+            "request path=%s status=%d error=%s", safe(request.path), exc.status, safe(exc.message)
+        )
         # Angle brackets spelled out too: even a reader that ignores nosniff sees no markup.
         message = exc.message.replace("<", "%3C").replace(">", "%3E")
         response = error_response(exc.status, message)
@@ -82,7 +89,9 @@ async def _answer(request: web.Request, source: ImageSource) -> web.StreamRespon
             headers["Content-Range"] = f"bytes */{meta.size}"
             headers["Cache-Control"] = "no-store"
             return web.Response(
-                status=416, text="range not satisfiable\n", content_type="text/plain",
+                status=416,
+                text="range not satisfiable\n",
+                content_type="text/plain",
                 headers=headers,
             )
         if wanted is not None:
@@ -105,7 +114,9 @@ async def _answer(request: web.Request, source: ImageSource) -> web.StreamRespon
         # reader sees a failed transfer instead of caching a truncated image.
         logger.warning(
             "request path=%s status=%d error=%s (transfer cut)",
-            request.path, exc.status, exc.message,
+            safe(request.path),
+            exc.status,
+            safe(exc.message),
         )
         response.force_close()
         if request.transport is not None:
@@ -150,6 +161,8 @@ def byte_range(request: web.Request, meta: ImageMeta) -> tuple[int, int] | None:
     if match is None:
         return None
     first, last = match.groups()
+    if len(first) > _MAX_DIGITS or len(last) > _MAX_DIGITS:
+        raise Unsatisfiable
     if not first:
         if not last:
             return None

@@ -1,4 +1,5 @@
-"""GET /: a plain page listing the named feeds and building a /feed link. No JavaScript."""
+"""GET /: a plain page listing the named feeds (each with its preview) and building a /feed
+link to copy, with a preview link for it. No JavaScript."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from proxy import __version__, access
-from proxy.errors import ProxyError
+from proxy import __version__
+from proxy.errors import ProxyError, Unauthorized
+from proxy.server import auth, links
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
-from proxy.server.named_links import may_list_named, named_feed_link
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>feedscrub</title>
@@ -30,11 +31,15 @@ markup, with images served through this proxy.</p>
 _ADHOC = """<h2>Clean any feed</h2>
 <p>Subscribe your reader to <code>{base}/feed?url=&lt;feed URL&gt;</code>,
 or build the link here:</p>
-{signed}<form action="/feed" method="get">{key_field}
-<p><label>Feed URL<br><input type="url" name="url" required placeholder="https://example.org/feed.xml"></label></p>
-<p><label>Format <select name="format"><option value="">same as upstream</option>
-<option value="rss">RSS 2.0</option><option value="atom">Atom 1.0</option></select></label>
-<button type="submit">Open cleaned feed</button>{sign_button}</p></form>"""
+<form action="/feed" method="get">{key_field}
+<p><label>Feed URL<br><input type="url" name="url" required
+ placeholder="https://example.org/feed.xml" value="{url}"></label></p>
+<p><label>Format <select name="format">{formats}</select></label>
+<button type="submit" formaction="/">{make}</button>
+<button type="submit">Open cleaned feed</button></p></form>
+{result}"""
+
+_FORMATS = (("", "same as upstream"), ("rss", "RSS 2.0"), ("atom", "Atom 1.0"))
 
 # FEEDSCRUB_ACCESS_KEY set and no key given: no form (research §A7), just how to get in.
 _LOCKED = """<h2>Clean any feed</h2>
@@ -46,10 +51,10 @@ the operator makes one with <code>feedscrub sign URL</code>, or here with the ke
 
 async def page(request: web.Request) -> web.Response:
     base = public_base(request)
-    feeds = request.app[PIPELINE].feeds.feeds.feeds
+    feeds = request.app[PIPELINE].named_feeds()
     key = request.query.get("key", "")
     opml_link = "/opml" + (f"?key={quote(key, safe='')}" if key else "")
-    if feeds and not may_list_named(request):
+    if feeds and not _may_list_named(request):
         named = (
             f"<h2>Feeds</h2><p>{len(feeds)} named feeds; open this page with "
             "<code>?key=&lt;access key&gt;</code> to see their signed links.</p>"
@@ -57,15 +62,17 @@ async def page(request: web.Request) -> web.Response:
     elif feeds:
         rows = "\n".join(
             '<tr><td>{title}</td><td><a href="{proxy}">{proxy}</a></td>'
+            '<td><a href="{preview}">preview</a></td>'
             '<td><a href="{url}">upstream</a></td></tr>'.format(
                 title=html.escape(f.title or f.name),
-                proxy=html.escape(named_feed_link(request, base, f.name)),
+                proxy=html.escape(links.named_feed_link(request.app[SETTINGS], base, f.name)),
+                preview=html.escape(links.preview_path(name=f.name, key=key)),
                 url=html.escape(f.url),
             )
             for f in feeds
         )
         named = (
-            "<h2>Feeds</h2><table><tr><th>feed</th><th>subscribe to</th><th></th></tr>\n"
+            "<h2>Feeds</h2><table><tr><th>feed</th><th>subscribe to</th><th></th><th></th></tr>\n"
             f"{rows}</table>\n<p>All of them at once, for your reader: "
             f'<a href="{html.escape(opml_link)}">{html.escape(base)}/opml</a></p>'
         )
@@ -79,28 +86,60 @@ async def page(request: web.Request) -> web.Response:
 
 
 def _adhoc(request: web.Request, base: str) -> str:
+    """The form; once submitted to / (its first button), the link to copy and a preview."""
     settings = request.app[SETTINGS]
-    if not settings.access_key:
-        return _ADHOC.format(base=html.escape(base), signed="", key_field="", sign_button="")
     key = request.query.get("key", "")
-    if not access.key_matches(settings, key):
+    if settings.access_key and not auth.key_matches(settings, key):
         return _LOCKED.format(base=html.escape(base))
-    signed = ""
     url = request.query.get("url", "").strip()
-    if url:  # the "Make a signed link" button submits here
+    fmt = request.query.get("format", "")
+    fmt = fmt if fmt in ("rss", "atom") else ""
+    result = ""
+    if url:
         try:
-            link = base + access.sign_feed_url(url, settings.access_key)
-            if request.query.get("format") in ("rss", "atom"):
-                link += f"&format={request.query['format']}"
-            signed = (
-                "<p>Signed link, for this feed only, without the key:<br>"
-                f'<a href="{html.escape(link)}"><code>{html.escape(link)}</code></a></p>\n'
+            if settings.access_key:
+                link = base + links.sign_feed_url(url, settings.access_key)
+                what = "Signed link, for this feed only, without the key:"
+            else:
+                link = base + links.feed_link(url)
+                what = "Subscribe your reader to this link:"
+            # No "&format=" unless a format was chosen: the upstream's own is the default.
+            if fmt:
+                link += f"&format={fmt}"
+            preview = links.preview_path(url=url, key=key if settings.access_key else "")
+            result = (
+                f'<p>{what}<br><a id="feed-link" href="{html.escape(link)}">'
+                f"<code>{html.escape(link)}</code></a></p>\n"
+                f'<p><a id="preview-link" href="{html.escape(preview)}">'
+                "Preview it: what cleaning removes, item by item</a></p>"
             )
         except ProxyError as exc:
-            signed = f"<p>{html.escape(exc.message)}</p>\n"
+            result = f'<p class="error">{html.escape(exc.message)}</p>\n'
+    formats = "".join(
+        f'<option value="{value}"{" selected" if value == fmt else ""}>{label}</option>'
+        for value, label in _FORMATS
+    )
     return _ADHOC.format(
         base=html.escape(base),
-        signed=signed,
-        key_field=f'<input type="hidden" name="key" value="{html.escape(key)}">',
-        sign_button=' <button type="submit" formaction="/">Make a signed link</button>',
+        key_field=(
+            f'<input type="hidden" name="key" value="{html.escape(key)}">'
+            if settings.access_key
+            else ""
+        ),
+        url=html.escape(url),
+        formats=formats,
+        make="Make a signed link" if settings.access_key else "Get the link",
+        result=result,
     )
+
+
+def _may_list_named(request: web.Request) -> bool:
+    """With FEEDSCRUB_PROTECT_NAMED, only a request carrying the key sees (signed) links."""
+    settings = request.app[SETTINGS]
+    if not (settings.protect_named and settings.access_key):
+        return True
+    try:
+        auth.require_key(settings, request.query, request.headers, "the list of named feeds")
+    except Unauthorized:
+        return False
+    return True

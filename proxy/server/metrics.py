@@ -1,9 +1,10 @@
 """GET /metrics (Prometheus text format), and the middleware that counts answered requests.
 
-The counters live in ``proxy.metrics``; this module only serves them and feeds the request
-and image-byte counters. /metrics is open by default, like /healthz: it shows counts, never
-URLs or keys. With FEEDSCRUB_PROTECT_METRICS it needs the access key (``key=`` or
-``Authorization: Bearer``, which Prometheus sends with ``authorization: credentials:``).
+The counters live in the app's ``proxy.metrics.Metrics``; this module makes it current for
+each request, serves it, and feeds the request and image-byte counters. /metrics is open by
+default, like /healthz: it shows counts, never URLs or keys. With FEEDSCRUB_PROTECT_METRICS
+it needs the access key (``key=`` or ``Authorization: Bearer``, which Prometheus sends with
+``authorization: credentials:``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from proxy import access, metrics
-from proxy.server.keys import SETTINGS
+from proxy import metrics
+from proxy.server import auth
+from proxy.server.keys import METRICS, SETTINGS
 
 UNMATCHED = "unmatched"  # the route label of requests no route matched (404/405)
 
@@ -41,21 +43,23 @@ def _record(request: web.Request, response: web.StreamResponse) -> None:
 
 @web.middleware
 async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware: sees the final status, error responses included."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:  # redirects and anything the error middleware re-raises
-        _record(request, exc)
-        raise
-    _record(request, response)
-    return response
+    """Outermost middleware: makes the app's metrics current for everything this request
+    does (tasks it starts included), and sees the final status, error responses included."""
+    with metrics.use(request.app[METRICS]):
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:  # redirects and whatever the error middleware re-raises
+            _record(request, exc)
+            raise
+        _record(request, response)
+        return response
 
 
 async def export(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.protect_metrics:
-        access.require_key(settings, request.query, request.headers, "/metrics")
+        auth.require_key(settings, request.query, request.headers, "/metrics")
     return web.Response(
-        body=metrics.render().encode("utf-8"),
+        body=request.app[METRICS].render().encode("utf-8"),
         headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"},
     )

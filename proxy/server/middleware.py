@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from proxy.errors import BadRequest, ProxyError
+from proxy.logsafe import safe
 from proxy.server.keys import SETTINGS
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ProxyError as exc:
-        logger.info("request path=%s status=%d error=%s", request.path, exc.status, exc.message)
+        logger.info(
+            "request path=%s status=%d error=%s", safe(request.path), exc.status, safe(exc.message)
+        )
         return error_response(exc.status, exc.message, getattr(exc, "retry_after", None)
                               if isinstance(getattr(exc, "retry_after", None), int) else None)
     except web.HTTPException as exc:
@@ -43,7 +46,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
         return error_response(exc.status, reason)
     except Exception:
-        logger.exception("request path=%s status=500 unexpected error", request.path)
+        logger.exception("request path=%s status=500 unexpected error", safe(request.path))
         return error_response(500, "internal error; the server log has the details")
 
 

@@ -1,38 +1,59 @@
 """The built-in rule packs, one module each; RUN_ORDER is the default run order.
 
-The platform packs come after `spans` (they read paragraph text, direct once bare spans are
+`escaped` runs first (it turns a double-escaped item back into markup for everyone after
+it) and `cloudflare` before `share` (a decoded address is a mailto: with a recipient). The
+platform packs come after `spans` (they read paragraph text, direct once bare spans are
 gone), `tracking` after every rule that removes links, `empty` after everything that can
 leave a container empty, and `separators` last, to trim what the footers left at the ends.
-A new pack goes where its inputs are ready: a feed rule that compares items (boilerplate)
-after the platform packs and before `tracking`/`empty`/`separators`.
+A new pack goes where its inputs are ready: `auto`, the feed rule that compares items
+(boilerplate), after the platform packs (what they know is attributed to them) and before
+`tracking`/`empty`/`separators`.
 """
 
 from __future__ import annotations
 
 from proxy.clean.packs import (  # noqa: F401 (imported to register the packs)
+    auto,
+    blogger,
+    cloudflare,
     empty,
+    escaped,
     feedburner,
     feedx,
+    ghost,
     medium,
+    networks,
     pixels,
     separators,
     share,
     spans,
     substack,
     tracking,
+    tweets,
+    wechat,
     wordpress,
+    yoast,
 )
 from proxy.clean.registry import set_order
 
 RUN_ORDER = (
+    "escaped",
+    "cloudflare",
     "feedx",
     "share",
+    "networks",
+    "tweets",
     "pixels",
     "spans",
     "wordpress",
+    "yoast",
     "feedburner",
     "medium",
     "substack",
+    "blogger",
+    "ghost",
+    "wechat",
+    "auto",
     "tracking",
     "empty",
     "separators",

@@ -1,0 +1,414 @@
+"""Boilerplate detected across the items of one feed: blocks at an item's edges that recur in
+most items. Part of the clean stage; does no I/O (what it learns goes to FeedContext.memory,
+which the pipeline loads from and saves to the store).
+
+A *block* is a top-level element at the start or the end of an item (looking through
+wrappers that hold the whole item), or the run of elements and text after the last <hr> (or
+double <br>) near the end. Its fingerprint is its text, whitespace collapsed and case folded,
+with the hosts and paths it links to; a block without text is fingerprinted by its structure
+and media URLs. A fingerprint found in more than half of the items — those of this fetch and
+those remembered from earlier fetches, at least MIN_ITEMS of them — is the site's boilerplate.
+
+Safe by construction:
+- a block is removed only where it is exactly the same in each item (one fingerprint), and
+  only from the edge inwards: everything between it and the edge goes too, or is a separator;
+- tables, lists, <pre>, <code>, quotes, figures, formulas and players (video, audio,
+  iframes) are never blocks, nor is a block holding one;
+- an item never loses more than MAX_SHARE of its text, nor its last text or media: if the
+  blocks would take more, that item keeps all of them;
+- a byline (a short "By Jane Doe", or a bare name) is the author's name, not boilerplate,
+  even when it opens every item: precision beats recall, a reader wants to see who wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import (
+    MEDIA_TAGS,
+    SEPARATOR_TAGS,
+    cut_text,
+    drop,
+    has_media,
+    is_blank,
+    tag_of,
+    text_of,
+)
+
+# A fingerprint is boilerplate when found in more than this share of the items…
+RECUR_SHARE = 0.5
+# …and in at least this many distinct items (this fetch and remembered ones together).
+MIN_ITEMS = 3
+# An item never loses more than this share of its text to boilerplate.
+MAX_SHARE = 0.6
+# How many blocks are looked at from each edge, and how long a block's text may be: site
+# footers and banners are short; a long block is an article's own paragraph.
+EDGE_BLOCKS = 4
+MAX_BLOCK_CHARS = 800
+# What is remembered per feed (and per field): the newest items, each with its edge
+# fingerprints, for at most this long. Bounded in count and age whatever the feed sends.
+MEMORY_ITEMS = 60
+MEMORY_FINGERPRINTS = 2 * EDGE_BLOCKS + 1
+MEMORY_MAX_AGE = 45 * 24 * 3600
+MEMORY_KEY = "auto.boilerplate"
+MEMORY_VERSION = 1
+
+# Elements that are content by nature: never a block, never inside one. Players are here
+# too: a video that opens every item is the channel's, but it is still something to watch;
+# media-only boilerplate is images (banners, badges, buttons).
+_SACRED_TAGS = (
+    "pre",
+    "code",
+    "table",
+    "blockquote",
+    "q",
+    "figure",
+    "math",
+    "ol",
+    "ul",
+    "dl",
+    "iframe",
+    "video",
+    "audio",
+    "object",
+    "embed",
+)
+_SACRED = etree.XPath(
+    "descendant-or-self::*[" + " or ".join(f"self::{t}" for t in _SACRED_TAGS) + "]"
+)
+# Wrappers that may hold the whole item (the block structure is inside them).
+_WRAPPER_TAGS = frozenset({"div", "section", "article", "main", "body", "span", "font", "center"})
+
+# A byline: "By Jane Doe", "Von …", "Par …", "作者：…" — a few words after an author word.
+# (Anchored and possessive, for fullmatch: linear on any input, see tests/test_patterns.py.)
+_BYLINE = re.compile(
+    r"\A(?:(?:written|posted|words|text|story|photos?)\s++)?"
+    r"(?:by|von|par|por|di|door|av|af|przez|автор|作者|撰文|文|记者|著)\s*+[:：|/]?\s*+"
+    r"[^\s.,;:!?]++(?:\s++[^\s.,;:!?]++){0,5}\.?\Z",
+    re.IGNORECASE,
+)
+# A bare name: two to four capitalised words (Jane Doe, Jean-Luc O'Neill, J. R. Smith).
+_NAME = re.compile(r"\A(?:[A-ZÀ-Þ][\w'’.-]*+)(?:\s++[A-ZÀ-Þ][\w'’.-]*+){1,3}\Z")
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def is_byline(text: str) -> bool:
+    """Whether a block's text reads as the author's name (kept even when it repeats)."""
+    words = _words(text)
+    if not words or len(words) > 80:
+        return False
+    return bool(_BYLINE.fullmatch(words) or _NAME.fullmatch(words))
+
+
+@dataclass(slots=True)
+class _Block:
+    nodes: list[HtmlElement]  # the elements, in document order
+    text: str  # their text (tails inside a run included)
+    fingerprint: str
+    tails: list[HtmlElement]  # elements whose tail text belongs to the block (runs)
+
+
+def _container(root: HtmlElement) -> HtmlElement:
+    """The element whose children are the item's blocks: root, or the wrapper holding all."""
+    container = root
+    for _ in range(32):  # wrappers nest a few levels, not hundreds
+        children = [c for c in container if isinstance(c.tag, str)]
+        if len(children) != 1 or len(container) != 1:
+            break
+        only = children[0]
+        if not is_blank(container.text) or not is_blank(only.tail):
+            break
+        if tag_of(only) not in _WRAPPER_TAGS:
+            break
+        container = only
+    return container
+
+
+def _links(nodes: Sequence[HtmlElement]) -> list[str]:
+    found = []
+    for node in nodes:
+        for a in node.iter("a"):
+            href = (a.get("href") or "").strip()
+            try:
+                parts = urlsplit(href)
+            except ValueError:
+                continue
+            found.append((parts.hostname or "") + parts.path)
+    return found
+
+
+def _media(nodes: Sequence[HtmlElement]) -> list[str]:
+    found = []
+    for node in nodes:
+        for inner in node.iter(*MEDIA_TAGS):
+            found.append(
+                tag_of(inner) + "=" + (inner.get("src") or inner.get("data-src") or "").strip()
+            )
+    return found
+
+
+def _structure(nodes: Sequence[HtmlElement]) -> str:
+    return "/".join(tag_of(inner) for node in nodes for inner in node.iter(etree.Element))
+
+
+def _digest(*parts: str) -> str:
+    data = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def _is_separator(node: HtmlElement) -> bool:
+    tag = tag_of(node)
+    if tag in SEPARATOR_TAGS:
+        return True
+    if tag in MEDIA_TAGS or tag == "" or has_media(node) or not is_blank(text_of(node)):
+        return False
+    return all(tag_of(inner) in SEPARATOR_TAGS for inner in node.iterdescendants(etree.Element))
+
+
+def _is_empty(node: HtmlElement) -> bool:
+    return tag_of(node) not in MEDIA_TAGS and not has_media(node) and is_blank(text_of(node))
+
+
+def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
+    """The block made of nodes (and the tails of `tails`), or None if it may not be one."""
+    if any(_SACRED(node) for node in nodes):
+        return None
+    text = "".join(text_of(node) for node in nodes)
+    text += "".join(node.tail or "" for node in tails)
+    words = _words(text)
+    if len(words) > MAX_BLOCK_CHARS:
+        return None
+    if words:
+        fingerprint = "t:" + _digest(words.casefold(), *_links(nodes))
+    else:
+        media = _media(nodes)
+        if not media:
+            return None  # empty: the `empty` pack's business
+        fingerprint = "m:" + _digest(_structure(nodes), *media)
+    return _Block(nodes, words, fingerprint, tails)
+
+
+def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Block | None]]:
+    """Blocks from the start inwards and from the end inwards (None: a separator, which
+    may be passed over; a non-block ends the walk, so it is not listed)."""
+    children = [c for c in container if isinstance(c.tag, str)]
+
+    def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
+        found: list[_Block | None] = []
+        for node in order:
+            if len(found) >= EDGE_BLOCKS * 2:
+                break
+            # Loose text between the edge and this node is content: stop there.
+            if from_start:
+                before = container.text if node is children[0] else None
+                if before is not None and not is_blank(before):
+                    break
+            elif not is_blank(node.tail):
+                break
+            if _is_separator(node) or _is_empty(node):
+                found.append(None)  # passed over: removing it is the `empty` pack's call
+                continue
+            block = _block([node], [])
+            if block is None:
+                break
+            found.append(block)
+            if sum(1 for b in found if b is not None) >= EDGE_BLOCKS:
+                break
+            if from_start and not is_blank(node.tail):
+                break
+        return found
+
+    return walk(children, True), walk(list(reversed(children)), False)
+
+
+def _run_after_separator(container: HtmlElement) -> _Block | None:
+    """The elements and text after the last <hr> (or <br><br>) among the last few children."""
+    children = [c for c in container if isinstance(c.tag, str)]
+    for at in range(len(children) - 1, max(-1, len(children) - 2 * EDGE_BLOCKS - 1), -1):
+        node = children[at]
+        tag = tag_of(node)
+        double_br = (
+            tag == "br"
+            and at > 0
+            and tag_of(children[at - 1]) == "br"
+            and is_blank(children[at - 1].tail)
+        )
+        if tag == "hr" or double_br:
+            if at == 0:
+                return None  # a separator first: the whole item is "after" it
+            run = children[at + 1 :]
+            nodes = [n for n in run if not _is_separator(n)]
+            if not nodes and is_blank(node.tail):
+                return None
+            # The separator's tail (text right after it) belongs to the run too.
+            return _block(nodes, [node, *run])
+    return None
+
+
+def _item_key(root: HtmlElement) -> str:
+    return _digest(_words(text_of(root)).casefold(), *_media([root]))
+
+
+@dataclass(slots=True)
+class _Item:
+    root: HtmlElement
+    key: str
+    head: list[_Block | None]
+    tail: list[_Block | None]
+    run: _Block | None
+
+    def fingerprints(self) -> list[str]:
+        found = [b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None]
+        return list(dict.fromkeys(found))[:MEMORY_FINGERPRINTS]
+
+
+def _remembered(memory: MutableMapping[str, Any] | None, now: float) -> dict[str, Any]:
+    if memory is None:
+        return {}
+    record = memory.get(MEMORY_KEY)
+    if not isinstance(record, dict) or record.get("v") != MEMORY_VERSION:
+        return {}
+    items = record.get("items")
+    if not isinstance(items, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for key, value in items.items():
+        if (
+            isinstance(key, str)
+            and isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], (int, float))
+            and now - value[0] <= MEMORY_MAX_AGE
+            and isinstance(value[1], list)
+        ):
+            kept[key] = [value[0], [f for f in value[1] if isinstance(f, str)]]
+    return kept
+
+
+def _remember(
+    memory: MutableMapping[str, Any] | None,
+    remembered: dict[str, Any],
+    items: Sequence[_Item],
+    now: float,
+) -> None:
+    if memory is None:
+        return
+    for item in items:
+        seen = remembered.get(item.key)
+        first_seen = seen[0] if seen else now  # an item's age is from when it was first seen
+        remembered[item.key] = [first_seen, item.fingerprints()]
+    newest = sorted(remembered.items(), key=lambda kv: kv[1][0], reverse=True)[:MEMORY_ITEMS]
+    memory[MEMORY_KEY] = {"v": MEMORY_VERSION, "items": dict(newest)}
+
+
+def boilerplate_fingerprints(items: Sequence[_Item], remembered: dict[str, Any]) -> set[str]:
+    """Fingerprints found in more than RECUR_SHARE of the items, and in at least MIN_ITEMS.
+
+    The items are this fetch's and the remembered ones; an item is counted once, whether it
+    is in both or twice in one fetch (a duplicate entry).
+    """
+    population: dict[str, list[str]] = {key: value[1] for key, value in remembered.items()}
+    for item in items:
+        population[item.key] = item.fingerprints()
+    counts: dict[str, int] = {}
+    for fingerprints in population.values():
+        for fingerprint in set(fingerprints):
+            counts[fingerprint] = counts.get(fingerprint, 0) + 1
+    needed = max(MIN_ITEMS, math.floor(len(population) * RECUR_SHARE) + 1)
+    return {fp for fp, count in counts.items() if count >= needed}
+
+
+def _removable(blocks: Sequence[_Block | None], boilerplate: set[str]) -> list[_Block]:
+    """The blocks from the edge inwards while each is boilerplate (separators pass)."""
+    chosen: list[_Block] = []
+    for block in blocks:
+        if block is None:
+            continue
+        if block.fingerprint not in boilerplate:
+            break
+        chosen.append(block)
+    return chosen
+
+
+def _media_left(root: HtmlElement, removed: Sequence[HtmlElement]) -> bool:
+    """Whether root still shows media once `removed` are gone."""
+    gone = {id(node) for node in removed}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in gone:
+            continue
+        if tag_of(node) in MEDIA_TAGS:
+            return True
+        stack.extend(c for c in node if isinstance(c.tag, str))
+    return False
+
+
+def remove_boilerplate(
+    roots: Sequence[HtmlElement],
+    *,
+    memory: MutableMapping[str, Any] | None = None,
+    clock: Callable[[], float] | None = None,
+    keep: Callable[[_Block], bool] | None = None,
+) -> None:
+    """Remove the blocks that recur at the edges of most items (see the module docstring).
+
+    Parameters:
+        roots: every item's tree (one field of every item of one feed), edited in place.
+        memory: what earlier fetches of this feed learnt (read, then updated); None: none.
+        clock: the time stamps in memory come from here (default time.time).
+        keep: blocks for which this is true are never removed (default: bylines).
+    """
+    now = (clock or time.time)()
+    keep = keep or (lambda block: is_byline(block.text))
+    items = []
+    for root in roots:
+        container = _container(root)
+        head, tail = _edge_blocks(container)
+        items.append(_Item(root, _item_key(root), head, tail, _run_after_separator(container)))
+    remembered = _remembered(memory, now)
+    boilerplate = boilerplate_fingerprints(items, remembered)
+    _remember(memory, remembered, items, now)
+    if not boilerplate:
+        return
+    for item in items:
+        _clean_item(item, boilerplate, keep)
+
+
+def _clean_item(item: _Item, boilerplate: set[str], keep: Callable[[_Block], bool]) -> None:
+    chosen = _removable(item.head, boilerplate) + _removable(item.tail, boilerplate)
+    if item.run is not None and item.run.fingerprint in boilerplate:
+        chosen.append(item.run)
+    # Head and tail walks meet in a short item: each block once.
+    blocks = list({id(b.nodes[0]) if b.nodes else id(b): b for b in chosen}.values())
+    blocks = [b for b in blocks if not keep(b)]
+    if not blocks:
+        return
+    nodes = list({id(n): n for b in blocks for n in b.nodes}.values())
+    total = len(_words(text_of(item.root)))
+    removed = sum(len(b.text) for b in blocks)
+    if total and removed > MAX_SHARE * total:
+        return  # more than a bounded share: this item keeps its edges
+    if total - removed <= 0 and not _media_left(item.root, nodes):
+        return  # never the only content
+    for block in blocks:
+        for owner in block.tails:
+            if owner.tail and not is_blank(owner.tail):
+                cut_text(owner, owner.tail)  # a run's loose text goes with it
+                owner.tail = None
+        for node in block.nodes:
+            if node.getparent() is not None:
+                drop(node)

@@ -1,0 +1,113 @@
+"""The `networks` pack: share and vote buttons of the networks the `share` pack does not know,
+and blog-ranking banners. Part of the clean stage; does no I/O.
+
+As in `share`, only the URL decides: a link to `b.hatena.ne.jp/entry/…` with a button image,
+`getpocket.com/save`, `plus.google.com/share` is a button; a link to someone's Pinterest
+board or Reddit thread is content. Ranking sites (blogmura, with2.net, FC2 ranking) are
+link-back banners: a link to them that is an image, or a short label, goes; a sentence that
+mentions them with a link keeps it.
+"""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import has_media, short_text
+from proxy.clean.packs.common import URLRules, drop_all, url_matches
+from proxy.clean.registry import declare_pack, item_rule
+
+PACK = declare_pack(
+    "networks",
+    "share buttons of other networks (Google+, Hatena, Pocket, Flipboard, Buffer, Xing,"
+    " Bluesky, Threads, Odnoklassniki, Douban, Renren, Evernote, Digg…) and blog-ranking"
+    " banners (blogmura, with2.net, FC2 ranking)",
+)
+
+# Share endpoints, by domain; see nodes.path_matches for the prefix syntax.
+SHARE_ENDPOINTS: URLRules = {
+    "plus.google.com": ("/share", "/+1/share"),
+    "b.hatena.ne.jp": ("/add", "/entry/add", "/bookmarklet*"),
+    "getpocket.com": ("/save", "/edit"),
+    "widgets.getpocket.com": ("/",),
+    "share.flipboard.com": ("/bookmarklet",),
+    "buffer.com": ("/add",),
+    "bufferapp.com": ("/add",),
+    "xing.com": ("/spi/shares", "/social/share", "/app/user"),
+    "bsky.app": ("/intent/compose",),
+    "threads.net": ("/intent/post",),
+    "connect.ok.ru": ("/offer", "/dk"),
+    "odnoklassniki.ru": ("/dk",),
+    "douban.com": ("/share/service", "/recommend"),
+    "widget.renren.com": ("/dialog/share",),
+    "share.renren.com": ("/share",),
+    "evernote.com": ("/clip.action",),
+    "digg.com": ("/submit", "/tools/diggthis"),
+    "del.icio.us": ("/post",),
+    "delicious.com": ("/save", "/post"),
+    "stumbleupon.com": ("/submit",),
+    "mix.com": ("/add",),
+    "instapaper.com": ("/hello2", "/edit"),
+    "timeline.line.me": ("/social-plugin/share",),
+    "mastodonshare.com": ("/",),
+    "toot.kytta.dev": ("/",),
+    "mewe.com": ("/share",),
+    "tumblr.com": ("/widgets/share/tool",),
+    "vk.com": ("/share.php",),
+    "service.weibo.com": ("/share/share.php",),
+    "share.naver.com": ("/web/shareView",),
+    "story.kakao.com": ("/share",),
+    "telegram.me": ("/share",),
+    "t.me": ("/share",),
+}
+# Hatena's bookmark counter: an image or script button linking to /entry/<url>.
+HATENA_BUTTON_HOSTS: URLRules = {"b.hatena.ne.jp": ("/entry",)}
+# Blog-ranking sites: every link to them is a ranking banner or vote button.
+RANKING_SITES: URLRules = {
+    "blogmura.com": ("/",),
+    "with2.net": ("/",),
+    "blogranking.fc2.com": ("/",),
+    "ranking.fc2.com": ("/",),
+    "blog-ranking.net": ("/",),
+    "blogranking.net": ("/",),
+    "dendou.jp": ("/",),
+    "ninkiblog.com": ("/",),
+}
+RANKING_IMAGES: URLRules = {
+    "b.blogmura.com": ("/",),
+    "blog.with2.net": ("/img",),
+    "image.with2.net": ("/",),
+    "static.fc2.com": ("/image/ranking*",),
+    "b.st-hatena.com": ("/images/entry-button", "/images/v4/public/entry-button"),
+}
+LABEL_CHARS = 40  # a banner's or button's own text ("にほんブログ村", "Save to Pocket")
+
+
+def _is_button(a: HtmlElement) -> bool:
+    return has_media(a) or short_text(a, LABEL_CHARS) is not None
+
+
+@item_rule(PACK, "share_links")
+def remove_network_share_links(root: HtmlElement) -> None:
+    """Links to other networks' share dialogs are buttons, not content."""
+    drop_all(
+        root,
+        [
+            a
+            for a in root.iter("a")
+            if url_matches(a.get("href"), SHARE_ENDPOINTS)
+            or (
+                url_matches(a.get("href"), HATENA_BUTTON_HOSTS)
+                and (has_media(a) or "hatena-bookmark-button" in (a.get("class") or ""))
+            )
+        ],
+    )
+
+
+@item_rule(PACK, "ranking_banners")
+def remove_ranking_banners(root: HtmlElement) -> None:
+    """Blog-ranking banners and vote buttons advertise the ranking site."""
+    found = [
+        a for a in root.iter("a") if url_matches(a.get("href"), RANKING_SITES) and _is_button(a)
+    ]
+    found += [img for img in root.iter("img") if url_matches(img.get("src"), RANKING_IMAGES)]
+    drop_all(root, found)

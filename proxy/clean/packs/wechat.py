@@ -1,0 +1,219 @@
+"""The `wechat` pack: the chrome of republished WeChat 公众号 articles. Part of the clean stage;
+does no I/O.
+
+WeChat articles open with a follow prompt (点击上方蓝字关注我们, 设为星标) and close with a QR
+code (长按识别二维码), a 往期推荐 / 推荐阅读 list of earlier articles, 在看 / 点赞 prompts, an
+ad slot and mini-program or account cards. Each is known by its *structure* and a short
+label, not by one account's wording:
+- prompts are short blocks (a line, at most PROMPT_CHARS characters) at the start or the end
+  of the item that hold a prompt phrase; a QR-code image next to a QR prompt goes with it;
+- a recommendation list is a label block alone on its line, followed up to the end of the
+  item only by short link lines or images;
+- cards and ad slots are WeChat's own elements (mp-miniprogram, mp-common-profile, mpcpc…)
+  and classes.
+A sentence of the article that uses the same words is longer than a prompt, or not at an
+edge, and stays.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import (
+    MEDIA_TAGS,
+    class_tokens,
+    has_media,
+    hints_for,
+    is_blank,
+    short_text,
+    tag_of,
+    text_of,
+)
+from proxy.clean.packs.common import drop_all
+from proxy.clean.registry import declare_pack, item_rule
+
+PACK = declare_pack(
+    "wechat",
+    "WeChat 公众号 chrome: follow/star prompts (点击上方蓝字关注), QR-code prompts"
+    " (长按识别二维码), 往期推荐/推荐阅读 lists, 在看/点赞 prompts, 广告 slots, mini-program and"
+    " account cards",
+)
+
+PROMPT_CHARS = 60  # a prompt is one short line
+EDGE_BLOCKS = 6  # blocks looked at from each end
+LIST_ITEMS = 20  # a recommendation list has at most this many lines
+LIST_LINE_CHARS = 90  # …each of them an article title
+
+_PROMPT = re.compile(
+    r"点击?(?:上方|下方|顶部|底部|标题下|文末|左下角|右上角)"
+    r"|关注(?:我们|公众号|本号|并星标)|设为?星标|星标(?:公众号|我们)|置顶公众号"
+    r"|长按(?:识别|扫描|扫码)?(?:图中|下方|上方)?(?:二维码|图片|小程序码)"
+    r"|扫(?:描|一扫)?(?:下方|上方|图中)?(?:二维码|小程序码)|扫码(?:关注|加入|添加|进群)"
+    r"|点(?:个|一下|亮)?(?:在看|赞)|(?:分享|点赞|在看|转发)[、，,和与\s]*(?:点赞|在看|转发|分享)"
+    r"|阅读原文|点击原文"
+)
+_QR_PROMPT = re.compile(r"二维码|小程序码|扫码|长按")
+_DECORATION = "\\s\u3000·•●○◆◇■□▲△▼▽►▶◀★☆♦—–\\-_~|｜:：.。!！>《》【】\\[\\]()（）"
+# (For fullmatch, anchored; decoration runs possessive: they share no character with the
+# words, and two runs side by side otherwise split spaces every way, quadratically.)
+_LIST_WORDS = (
+    rf"[{_DECORATION}]*+"
+    r"(?:往期|近期|历史|热门|精彩|相关|延伸|更多|今日)?"
+    r"(?:推荐|回顾|精选|精彩|阅读|文章|推文|好文|热文)(?:推荐|阅读|回顾|文章)?"
+    r"|猜你喜欢|推荐阅读|往期推荐|往期回顾|精选文章|更多精彩"
+    rf"[{_DECORATION}]*+"
+)
+_LIST_LABEL = re.compile(rf"\A(?:{_LIST_WORDS})\Z")
+_LIST_LABEL_FULL = re.compile(
+    rf"\A(?:[{_DECORATION}]*+(?:{_LIST_WORDS})[{_DECORATION}]*+"
+    r"|.{0,4}(?:往期推荐|推荐阅读|往期回顾|精彩推荐|相关阅读|延伸阅读|猜你喜欢|热门推荐|往期精选|精选推荐).{0,4})\Z"
+)
+_AD_LABEL = re.compile(rf"\A[{_DECORATION}]*+(?:广告|推广)[{_DECORATION}]*+\Z")
+
+WECHAT_CARD_TAGS = frozenset(
+    {
+        "mp-miniprogram",
+        "mp-common-miniprogram",
+        "mp-common-profile",
+        "mpprofile",
+        "mpcpc",
+        "mp-common-cpc",
+        "mp-common-product",
+        "mpproduct",
+    }
+)
+WECHAT_CARD_CLASSES = frozenset(
+    {
+        "mp_profile_iframe_wrp",
+        "js_profile_card",
+        "weapp_display_element",
+        "js_weapp_display_element",
+        "mp_miniprogram_iframe_wrp",
+        "js_cpc_area",
+        "mp_ad_iframe_wrp",
+        "js_ad_area",
+        "weapp_card",
+    }
+)
+_CARD_CLASSED = etree.XPath(
+    "descendant::*/@class[contains(., 'mp_') or contains(., 'js_') or contains(., 'weapp')]/.."
+    " | descendant::*[@data-miniprogram-appid]"
+)
+
+
+def _line(node: HtmlElement) -> str | None:
+    text = short_text(node, PROMPT_CHARS)
+    return None if text is None else " ".join(text.split())
+
+
+def _blocks(root: HtmlElement) -> list[HtmlElement]:
+    """The item's top-level blocks, looking through wrappers that hold everything."""
+    container = root
+    for _ in range(16):
+        children = [c for c in container if isinstance(c.tag, str)]
+        if len(children) != 1 or not is_blank(container.text) or not is_blank(children[0].tail):
+            break
+        if tag_of(children[0]) not in ("div", "section", "article", "span"):
+            break
+        container = children[0]
+    return [c for c in container if isinstance(c.tag, str)]
+
+
+def _media_only(node: HtmlElement) -> bool:
+    return (tag_of(node) in MEDIA_TAGS or has_media(node)) and is_blank(text_of(node))
+
+
+@item_rule(PACK, "prompts")
+def remove_wechat_prompts(root: HtmlElement) -> None:
+    """Follow, star, QR-code, 在看 and 点赞 prompts ask the reader to act in the WeChat app."""
+    blocks = _blocks(root)
+    if not blocks:
+        return
+    edges = blocks[:EDGE_BLOCKS] + blocks[-EDGE_BLOCKS:]
+    found: list[HtmlElement] = []
+    for node in dict.fromkeys(edges):  # (a short item: each block once)
+        if tag_of(node) in ("pre", "table", "blockquote", "ul", "ol"):
+            continue
+        line = _line(node)
+        if not line or not _PROMPT.search(line):
+            continue
+        found.append(node)
+        if _QR_PROMPT.search(line):
+            # The QR code is the image block right before or after its prompt.
+            for near in (node.getprevious(), node.getnext()):
+                if near is not None and isinstance(near.tag, str) and _media_only(near):
+                    found.append(near)
+    if len(found) >= len(blocks):
+        return  # never the whole item
+    drop_all(root, found)
+
+
+@item_rule(PACK, "recommended")
+def remove_wechat_recommendations(root: HtmlElement) -> None:
+    """往期推荐 / 推荐阅读 lists link to the account's other articles, not to this one's content."""
+    blocks = _blocks(root)
+    if len(blocks) < 2:
+        return
+    for at in range(len(blocks) - 2, max(-1, len(blocks) - LIST_ITEMS - 2), -1):
+        label = _line(blocks[at])
+        if not label or not _LIST_LABEL_FULL.fullmatch(label):
+            continue
+        if at == 0:
+            return
+        rest = blocks[at + 1 :]
+        if all(_is_list_line(node) for node in rest) and any(
+            next(node.iter("a"), None) is not None for node in rest
+        ):
+            drop_all(root, [blocks[at], *rest])
+        return
+
+
+def _is_list_line(node: HtmlElement) -> bool:
+    """A line of a recommendation list: a link (or links) with a title, or an image."""
+    if _media_only(node):
+        return True
+    text = short_text(node, LIST_LINE_CHARS * 3)
+    if text is None:
+        return False
+    words = "".join(text.split())
+    if not words:
+        return True
+    linked = "".join("".join(text_of(a).split()) for a in node.iter("a"))
+    return len(linked) >= 0.6 * len(words) or (
+        len(words) <= 4 and bool(_LIST_LABEL.fullmatch(words))
+    )
+
+
+@item_rule(PACK, "cards")
+def remove_wechat_cards(root: HtmlElement) -> None:
+    """Mini-program, account and ad cards are WeChat widgets that show nothing in a reader."""
+    found = [n for n in root.iter(*WECHAT_CARD_TAGS) if isinstance(n.tag, str)]
+    if hints_for(root).may_contain("mp_", "js_", "weapp", "data-miniprogram"):
+        for node in _CARD_CLASSED(root):
+            if WECHAT_CARD_CLASSES.intersection(class_tokens(node)) or (
+                node.get("data-miniprogram-appid") is not None and _media_only(node)
+            ):
+                found.append(node)
+    drop_all(root, found)
+
+
+@item_rule(PACK, "ad_slots")
+def remove_wechat_ads(root: HtmlElement) -> None:
+    """A 广告 / 推广 label standing alone on its line, with the ad (an image or link) after it."""
+    blocks = _blocks(root)
+    found: list[HtmlElement] = []
+    for at, node in enumerate(blocks[:-1]):
+        line = _line(node)
+        if not line or not _AD_LABEL.fullmatch(line):
+            continue
+        ad = blocks[at + 1]
+        if _media_only(ad) or (
+            short_text(ad, PROMPT_CHARS) is not None and next(ad.iter("a"), None) is not None
+        ):
+            found += [node, ad]
+    if len(found) >= len(blocks):
+        return
+    drop_all(root, found)

@@ -1,0 +1,6 @@
+"""The pipeline: the only place that knows the order of the stages.
+
+``process`` is the pure chain (parse → filter → clean → rewrite → sanitise → render), shared
+by the server and ``feedscrub clean``; ``freshness`` decides when the upstream is asked;
+``service.Pipeline`` joins them for one app.
+"""

@@ -1,0 +1,495 @@
+"""One app's feed service: a request → its job → freshness → (full text) → process → cache.
+
+Stages never call each other; ``process`` knows their order, ``freshness`` when to ask the
+upstream. This module joins the two with the cache of rendered outputs. CPU-heavy work
+(parsing, cleaning, rendering) runs in a worker thread so the event loop keeps answering.
+Links are the server's business: it passes ``self_path``, the one URL builder's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from proxy import clean, fetch, filters, memory, parse
+from proxy import output as out_stage
+from proxy.backoff import Backoff
+from proxy.bounded import BoundedMap
+from proxy.builds import BuildSlots
+from proxy.config import Settings
+from proxy.errors import NotFound, ProxyError
+from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
+from proxy.fulltext.filler import FillResult, FullText
+from proxy.fulltext.siteconfig import SiteConfigs
+from proxy.models import Feed, FetchResult, Rendered, Validators
+from proxy.pipeline import process
+from proxy.pipeline.freshness import BodyState, Freshness
+from proxy.reload import LoadedFeeds, compile_feeds
+from proxy.store import Store, StoredFeed, StoredOutput
+
+_CHECKED_URLS = 4096  # accepted upstream URLs remembered
+_CHECKED_MAX_AGE = 3600.0
+# Cleaned feeds kept in memory, so a new limit=, format= or Host re-renders without
+# re-cleaning (a 100,000-item feed took 14.7 s to clean); bounded by their estimated size.
+_CLEANED_ENTRIES = 64
+_CLEANED_BYTES = 256 * 1024 * 1024
+_CLEANED_MAX_AGE = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleaned:
+    """A feed after clean, rewrite and sanitise (``cleaned``, its proxied links on a
+    placeholder base, ``Pipeline._base``) beside the filtered feed it was cleaned from
+    (``original``: the in-place edit needs both), before limit= and rendering."""
+
+    original: Feed
+    cleaned: Feed
+    weight: int  # estimated bytes in memory
+
+
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    """One request for a cleaned feed, with everything that shapes its output."""
+
+    url: str  # the normalised upstream URL
+    fmt: str | None  # None: the upstream's family
+    public_base: str
+    options: FeedOptions
+    ruleset: clean.Ruleset
+    limit: int | None = None  # asked for on an ad-hoc request
+    name: str = ""  # the named feed, or "" for ad-hoc /feed
+    fulltext: bool = False  # replace item content with the article behind each link
+    opencc: str | None = None  # Chinese script conversion asked for on the request
+
+
+SelfPath = Callable[[FeedJob], str]
+"""A job → the path of the feed's own link (``server/links.py``)."""
+
+
+class Pipeline:
+    """Serves cleaned feeds for one app (one session, one cache).
+
+    Parameters:
+        settings: the app's settings.
+        session: the app's guarded session (``fetch.new_session``).
+        cache: the store.
+        key: the image-signing key (image links in outputs are signed with it).
+        feeds: the named feeds and rules of the config file.
+        self_path: builds each output's self link (``server.links.self_path(settings)``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        cache: Store,
+        key: bytes,
+        feeds: LoadedFeeds | None = None,
+        *,
+        self_path: SelfPath,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.cache = cache
+        self.key = key
+        self.self_path = self_path
+        self.limits = fetch.Limits.of(settings)
+        self.feeds = feeds or compile_feeds(FeedsConfig())
+        # Outputs embed links signed with the key: a new key must not reuse them.
+        self._key_id = hashlib.sha256(key).hexdigest()[:16]
+        site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
+        self.fulltext = FullText(settings, session, cache, site_configs)
+        self.freshness = Freshness(
+            cache,
+            stale_while_revalidate=settings.stale_while_revalidate,
+            negative_ttl=settings.negative_ttl,
+        )
+        self._checked_urls: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
+        self._cleaned: BoundedMap[str, _Cleaned] = BoundedMap(
+            _CLEANED_ENTRIES,
+            _CLEANED_MAX_AGE,
+            self._now,
+            weigh=lambda cleaned: cleaned.weight,
+            max_weight=_CLEANED_BYTES,
+        )
+        # Stands for the public base in cleaned feeds: unguessable, so no upstream text
+        # contains it, and an https URL, so every stage passes it like any image link.
+        self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
+        # Parse, clean and render run a few at a time; the rest queue (issue 9.4).
+        self.builds = BuildSlots(settings.max_builds)
+        # Upstream URL -> the site it belongs to (the feed's own <link>), for OPML.
+        self._site_links: BoundedMap[str, str] = BoundedMap(
+            _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
+        )
+
+    # Freshness decisions read this clock; tests move it instead of sleeping.
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.freshness.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], float]) -> None:
+        self.freshness.clock = value
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.freshness.backoff
+
+    def _now(self) -> float:
+        return self.clock()
+
+    def reload(self, feeds: LoadedFeeds) -> None:
+        """Swap in a new feeds config; the next request applies it, with no refetch."""
+        self.feeds = feeds
+        self.freshness.forget_outputs()
+
+    def named_feeds(self) -> tuple[FeedConfig, ...]:
+        """The config file's named feeds, in their order."""
+        return self.feeds.feeds.feeds
+
+    async def site_link(self, config: FeedConfig) -> str | None:
+        """The site a named feed belongs to (its own <link>), read from the cached upstream
+        body; None until the feed has been fetched once, or when it names no site."""
+        try:
+            url = self._checked(config.url)
+        except ProxyError:
+            return None
+        link = self._site_links.get(url)
+        if link is None:
+            stored = await self.cache.get_feed(url)
+            if stored is None:
+                return None
+            try:
+                feed = await asyncio.to_thread(
+                    process.parse_body, stored.body, stored.final_url, stored.content_type
+                )
+            except ProxyError:
+                return None
+            link = feed.link or ""
+            self._site_links.set(url, link)
+        return link or None
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def job(
+        self,
+        url: str,
+        *,
+        fmt: str | None,
+        public_base: str,
+        limit: int | None = None,
+        fulltext: bool = False,
+        opencc: str | None = None,
+    ) -> FeedJob:
+        """The job of an ad-hoc request (the [defaults] rules)."""
+        loaded = self.feeds
+        return FeedJob(
+            url=self._checked(url),
+            fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
+            public_base=public_base,
+            options=loaded.feeds.defaults,
+            ruleset=loaded.defaults,
+            limit=limit,
+            fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
+            opencc=process.check_opencc(opencc),
+        )
+
+    def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
+        """The job of a named feed (its own rules over [defaults]); NotFound if unknown."""
+        loaded = self.feeds
+        config = loaded.feeds.get(name)
+        if config is None:
+            names = ", ".join(loaded.feeds.names) or "none are configured"
+            raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+        options = config.options
+        checked, chosen = self._checked(config.url), process.check_format(fmt)
+        return FeedJob(
+            checked,
+            chosen or options.format,
+            public_base,
+            options,
+            loaded.rulesets[name],
+            name=name,
+            fulltext=bool(options.fulltext),
+        )
+
+    async def feed(
+        self,
+        url: str,
+        *,
+        fmt: str | None,
+        public_base: str,
+        limit: int | None = None,
+        fulltext: bool = False,
+        opencc: str | None = None,
+    ) -> Rendered:
+        """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
+
+        Parameters:
+            url: the upstream feed URL as the reader gave it.
+            fmt: "rss", "atom", or None for the upstream's own family.
+            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
+            limit: keep only the newest N items.
+            fulltext: replace each item's content with the article behind its link.
+            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
+        """
+        job = self.job(
+            url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext, opencc=opencc
+        )
+        return await self.serve(job)
+
+    async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
+        """A feed from the config file, by name."""
+        return await self.serve(self.named_job(name, fmt=fmt, public_base=public_base))
+
+    def _checked(self, url: str) -> str:
+        # Host rules are checked before the cache too: a host denied after it was cached
+        # is not served from the cache either. Readers poll the same URLs over and over, so
+        # accepted URLs are remembered (refusals are rare and always checked afresh).
+        checked = self._checked_urls.get(url)
+        if checked is None:
+            checked = fetch.check_url(
+                url, allow_private=self.settings.allow_private, hosts=self.limits.hosts
+            )
+            self._checked_urls.set(url, checked)
+        return checked
+
+    async def body(self, job: FeedJob) -> BodyState:
+        """The upstream body as serving has it (the preview page): the cached copy while
+        fresh, no refetch; else fetched once for every request waiting on it."""
+        return await self.freshness.body(job.url, self.ttl(job), lambda v: self._ask(job, v))
+
+    def ttl(self, job: FeedJob) -> int:
+        """Seconds the job's upstream body is fresh: the feed's own ttl, else FEEDSCRUB_TTL."""
+        return job.options.ttl or self.settings.ttl
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def serve(self, job: FeedJob) -> Rendered:
+        """The rendered output of ``job``: hot, cached, or built now."""
+        hot = self.freshness.hot(job)
+        if hot is not None:
+            return hot
+        ttl = self.ttl(job)
+        state = await self.freshness.body(job.url, ttl, lambda v: self._ask(job, v))
+        stored = state.stored
+        out_fmt = job.fmt or stored.kind
+        filled: FillResult | None = None
+        if job.fulltext:
+            filled = await self.freshness.once(
+                ("fill", job, stored.fetched_at), lambda: self._fill(state, job)
+            )
+        clean_key = self._clean_key(stored, job, filled)
+        key = self._output_key(clean_key, job, out_fmt)
+        output = await self.freshness.once(
+            ("out", key), lambda: self._output(state, job, out_fmt, filled, key, clean_key)
+        )
+        now = self.clock()
+        rendered = Rendered(
+            body=output.body,
+            content_type=out_stage.CONTENT_TYPES[out_fmt],
+            etag=output.etag,
+            last_modified=output.created_at,
+            stale=state.stale_reason is not None,
+            age=max(0, int(now - stored.checked_at)),
+            stale_reason=state.stale_reason,
+            gzip_body=output.gzip_body,
+            revalidating=state.revalidating,
+            fetched=state.fetched,
+            ttl=int(stored.checked_at + ttl - now),
+            fresh_for=ttl,
+        )
+        self.freshness.count(state)
+        pending = filled is not None and bool(filled.pending)
+        self.freshness.remember(job, rendered, state, ttl, pending)
+        return rendered
+
+    async def _ask(
+        self, job: FeedJob, validators: Validators | None
+    ) -> tuple[FetchResult, Feed | None]:
+        headers = dict(job.options.headers)
+        if job.options.user_agent:
+            headers["User-Agent"] = job.options.user_agent
+        result = await fetch.fetch(
+            self.session, job.url, limits=self.limits, validators=validators, headers=headers
+        )
+        if result.status == 304:
+            return result, None
+        return result, await self.builds.run(parse.parse, result)
+
+    async def settle(self) -> None:
+        """Wait for background refreshes (tests; shutdown)."""
+        await self.freshness.settle()
+
+    async def close(self) -> None:
+        await self.freshness.close()
+        await self.fulltext.close()
+
+    def _output_key(self, clean_key: str, job: FeedJob, fmt: str) -> str:
+        """The served bytes: the cleaned feed, and how it is cut and rendered for whom."""
+        parts = (clean_key, fmt, job.public_base, self.self_path(job), str(job.limit))
+        return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+    def _clean_key(self, stored: StoredFeed, job: FeedJob, filled: FillResult | None) -> str:
+        """What a cleaned feed depends on: the body and the rules, not format, limit= (but
+        for full text, which fetches only what the limit keeps), Host or self link."""
+        s = self.settings
+        # max_age filters move with the clock: let such outputs age out hourly.
+        hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
+        digest = hashlib.sha256()
+        for part in (
+            process.OUTPUT_VERSION,
+            stored.url,
+            stored.final_url,
+            s.images,
+            s.image_template,
+            str(s.proxy_media),
+            self._key_id,
+            job.ruleset.fingerprint,
+            repr(job.options),
+            job.name,
+            str(job.opencc),
+            hour,
+            # Which articles full text filled in: a partial result never passes for the whole.
+            filled.digest if filled is not None else "-",
+            str(job.limit) if filled is not None else "",
+        ):
+            digest.update(part.encode("utf-8") + b"\0")
+        digest.update(stored.body)
+        return digest.hexdigest()
+
+    async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
+        # Filter first: no article is fetched for an item that is filtered out or cut.
+        feed = await self.builds.run(self._selected, state.feed, state.stored, job, job.limit)
+        # One request sends at most fulltext_max_articles article fetches, for the newest
+        # items; the others keep the feed's own content (issue 9.4: 20,000 items once sent
+        # 20,000 requests).
+        chosen = filters.newest(feed.entries, self.settings.fulltext_max_articles)
+        subset = dataclasses.replace(feed, entries=tuple(feed.entries[i] for i in chosen))
+        result = await self.fulltext.fill(
+            subset, selector=job.options.fulltext_selector, user_agent=job.options.user_agent
+        )
+        if len(chosen) == len(feed.entries):
+            return result
+        entries = list(feed.entries)
+        for i, entry in zip(chosen, result.feed.entries, strict=True):
+            entries[i] = entry
+        return dataclasses.replace(result, feed=dataclasses.replace(feed, entries=tuple(entries)))
+
+    async def _output(
+        self,
+        state: BodyState,
+        job: FeedJob,
+        fmt: str,
+        filled: FillResult | None,
+        key: str,
+        clean_key: str,
+    ) -> StoredOutput:
+        stored = state.stored
+        cached = await self.cache.get_output(key)
+        if cached is not None:
+            return cached
+        cleaned = self._cleaned.get(clean_key)
+        if cleaned is None:
+            cleaned = await self.freshness.once(
+                ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
+            )
+        body, compressed = await self.builds.run(self._render, cleaned, stored, job, fmt)
+        output = StoredOutput(
+            body=body,
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            created_at=self.clock(),
+            gzip_body=compressed,
+        )
+        await self.cache.put_output(key, output)
+        return output
+
+    async def _clean(
+        self, state: BodyState, job: FeedJob, filled: FillResult | None, clean_key: str
+    ) -> _Cleaned:
+        feed = filled.feed if filled is not None else None
+        # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
+        learnt_key = job.name or state.stored.url
+        learnt = await self.cache.get_memory(learnt_key) or {}
+        cleaned = await self.builds.run(
+            self._clean_build, feed or state.feed, state.stored, job, feed is not None, learnt
+        )
+        await self.cache.put_memory(learnt_key, learnt)
+        self._cleaned.set(clean_key, cleaned)
+        return cleaned
+
+    def recipe(self, job: FeedJob, fmt: str) -> process.Recipe:
+        """What ``process`` needs besides the feed, for this job."""
+        return process.Recipe(
+            fmt=fmt,
+            policy=process.image_policy(self.settings, self.key, job.public_base, job.options),
+            self_url=job.public_base + self.self_path(job),
+            options=job.options,
+            ruleset=job.ruleset,
+            limit=job.limit,
+            feed_name=job.name or job.url,
+            opencc=job.opencc or job.options.opencc,
+        )
+
+    def _selected(
+        self, feed: Feed | None, stored: StoredFeed, job: FeedJob, limit: int | None = None
+    ) -> Feed:
+        """The parsed feed (parsed now if need be) through the job's filters, and ``limit``."""
+        if feed is None:
+            feed = process.parse_body(stored.body, stored.final_url, stored.content_type)
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
+        recipe = dataclasses.replace(self.recipe(job, job.fmt or stored.kind), limit=limit)
+        return process.select(feed, recipe, now)
+
+    def _clean_build(
+        self,
+        feed: Feed | None,
+        stored: StoredFeed,
+        job: FeedJob,
+        filtered: bool = False,
+        learnt: dict[str, Any] | None = None,
+    ) -> _Cleaned:
+        """Parse (unless parsed), filter (but for limit=), clean, rewrite, sanitise, with
+        image links on the placeholder base."""
+        if not filtered:
+            feed = self._selected(feed, stored, job)
+        assert feed is not None
+        recipe = self.recipe(job, job.fmt or stored.kind)
+        cleaned = process.transform(
+            feed,
+            policy=process.image_policy(self.settings, self.key, self._base, job.options),
+            ruleset=job.ruleset,
+            feed_name=recipe.feed_name,
+            opencc=recipe.opencc,
+            learnt=learnt,
+        )
+        return _Cleaned(feed, cleaned, process.weight(feed) + process.weight(cleaned))
+
+    def _render(
+        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
+    ) -> tuple[bytes, bytes]:
+        """limit= on the cleaned items, the public base in place, then render."""
+        original, cleaned = kept.original, kept.cleaned
+        if not job.fulltext:  # full text applied the limit before fetching articles
+            original, cleaned = process.cut(original, cleaned, job.limit)
+        body = process.build_cleaned(
+            original,
+            process.rebase(cleaned, self._base, job.public_base),
+            self.recipe(job, fmt),
+            fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+            body=stored.body,
+        )
+        compressed = process.compress(body)
+        del original, cleaned
+        memory.release_after(len(stored.body))
+        return body, compressed

@@ -1,0 +1,281 @@
+"""The embedded backend: diskcache under FEEDSCRUB_CACHE_DIR. The only module importing diskcache.
+
+Two caches, each with its own size limit so images never push feeds out:
+
+- ``feeds/``: ``feed:<url>`` raw upstream bodies with validators and fetch times,
+  ``out:<digest>`` rendered outputs, ``article:<url>`` full-text articles (with expiry);
+- ``images/``: image bytes (ImageCache, per machine whatever the backend) and
+  ``referer:<host>`` learned Referer policies.
+
+diskcache is synchronous: DiskStore runs each call in a thread (as callers did before the
+store had a protocol), so the event loop never waits on sqlite or the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import diskcache
+
+from proxy.store import records
+from proxy.store.records import ImageRecord, OpenImage, StoredImage
+
+logger = logging.getLogger(__name__)
+
+FEED_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of feeds and outputs
+IMAGE_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of images, evicted least-recently-used
+
+
+class _Prefixed:
+    """A file-like reader: ``prefix`` then the rest of ``body`` (diskcache reads values
+    with read=True through ``read(n)`` alone, so no copy of the image is made)."""
+
+    def __init__(self, prefix: bytes, body: BinaryIO) -> None:
+        self._prefix = prefix
+        self._body = body
+
+    def read(self, size: int = -1) -> bytes:
+        if self._prefix:
+            head, self._prefix = self._prefix, b""
+            return head
+        return self._body.read(size)
+
+
+def _open(directory: Path, size_limit: int) -> diskcache.Cache:
+    """Open one diskcache; a corrupted one is moved aside and started afresh.
+
+    The cache only holds copies: losing it costs refetches, while refusing to start would
+    cost the whole service.
+    """
+    try:
+        return _cache(directory, size_limit)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        aside = directory.with_name(f"{directory.name}.broken-{int(time.time())}")
+        logger.warning(
+            "cache: %s cannot be opened (%s); moved to %s, starting empty", directory, exc, aside
+        )
+        os.replace(directory, aside)
+        return _cache(directory, size_limit)
+
+
+def _cache(directory: Path, size_limit: int) -> diskcache.Cache:
+    # sqlite_mmap_size=0: diskcache maps 64 MB of the database by default, and a database
+    # file replaced or truncated under a running server is then read past its end through
+    # the map: SIGBUS, the process gone without a word (issue 9.7). Read with read(2), a
+    # replaced file is an error (logged, served uncached, /readyz fails), not a crash.
+    return diskcache.Cache(
+        str(directory),
+        size_limit=size_limit,
+        eviction_policy="least-recently-used",
+        sqlite_mmap_size=0,
+    )
+
+
+def _private_root(directory: str) -> Path:
+    root = Path(directory)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(root, 0o700)
+    except OSError:  # pragma: no cover - a directory we do not own; keep going
+        logger.warning("cache: cannot make %s owner-only", root)
+    return root
+
+
+def _safe_get(store: diskcache.Cache, key: str) -> Any:
+    try:
+        return store.get(key)
+    except Exception as exc:  # sqlite, OS and corruption errors all mean "not cached"
+        logger.warning("cache: read of %s failed: %s", key[:80], exc)
+        return None
+
+
+def _safe_set(store: diskcache.Cache, key: str, value: bytes, expire: float | None = None) -> None:
+    try:
+        store.set(key, value, expire=expire)
+    except Exception as exc:
+        logger.warning("cache: write of %s failed: %s", key[:80], exc)
+
+
+class ImageCache:
+    """Image bytes on this machine's disk (whatever the store backend: see README, "When one
+    machine is not enough"). Synchronous: call it through ``asyncio.to_thread``. Never raises
+    on a cache fault."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = _private_root(directory)  # the cache root: partial files go beside
+        self._images = _open(self.directory / "images", IMAGE_CACHE_BYTES)
+
+    def close(self) -> None:
+        self._images.close()
+
+    def get_image(self, url: str) -> StoredImage | None:
+        unpacked = records.unpack(_safe_get(self._images, url))
+        if unpacked is None:
+            return None
+        header, body = unpacked
+        try:
+            return StoredImage(body=body, content_type=header["type"], etag=header["etag"])
+        except KeyError:
+            return None
+
+    def put_image(self, url: str, image: StoredImage) -> None:
+        header = {"type": image.content_type, "etag": image.etag}
+        _safe_set(self._images, url, records.pack(header, image.body))
+
+    def open_image(self, url: str) -> OpenImage | None:
+        """The cached image for url, open for streaming (ranges read from disk, not memory)."""
+        try:
+            value = self._images.get(url, read=True)
+        except Exception as exc:
+            logger.warning("cache: read of %s failed: %s", url[:80], exc)
+            return None
+        if value is None:
+            return None
+        # Small values live inside sqlite and come back as bytes, large ones as open files.
+        file: BinaryIO = io.BytesIO(value) if isinstance(value, bytes) else value
+        try:
+            prefix = file.read(records.HEADER.size)
+            (length,) = records.HEADER.unpack(prefix)
+            header = json.loads(file.read(length))
+            record = ImageRecord(
+                content_type=str(header["type"]),
+                etag=str(header["etag"]),
+                modified=float(header.get("modified", 0.0)),
+            )
+            offset = records.HEADER.size + length
+            size = file.seek(0, io.SEEK_END) - offset
+        except Exception:  # truncated, another version's record, not ours: treat as absent
+            file.close()
+            return None
+        if size < 0:
+            file.close()
+            return None
+        return OpenImage(record, file, offset, size)
+
+    def put_image_file(self, url: str, record: ImageRecord, body: BinaryIO) -> None:
+        """Store an image from a file (read from its current position to its end)."""
+        header = {"type": record.content_type, "etag": record.etag, "modified": record.modified}
+        reader = _Prefixed(records.pack(header, b""), body)
+        try:
+            self._images.set(url, reader, read=True)
+        except Exception as exc:
+            logger.warning("cache: write of %s failed: %s", url[:80], exc)
+
+    def limit_images(self, size_limit: int) -> None:
+        """Set the image cache's size (FEEDSCRUB_IMAGE_CACHE_BYTES); evicts down to it."""
+        try:
+            if self._images.size_limit != size_limit:
+                self._images.reset("size_limit", size_limit)
+                self._images.cull()
+        except Exception as exc:
+            logger.warning("cache: cannot set the image cache size: %s", exc)
+
+    def image_volume(self) -> int:
+        """Bytes the image cache takes on disk (approximately, as diskcache counts)."""
+        try:
+            return int(self._images.volume())
+        except Exception:
+            return 0
+
+    # Learned Referer policies live with the images they are for (DiskStore's get/put_referer).
+
+    def get_referer(self, host: str) -> str | None:
+        return records.decode_referer(_safe_get(self._images, "referer:" + host))
+
+    def put_referer(self, host: str, policy: str, expire: float) -> None:
+        _safe_set(self._images, "referer:" + host, records.encode_referer(policy), expire)
+
+
+class DiskStore:
+    """The Store on diskcache: feeds, outputs and articles on disk, images beside them.
+    Never raises on a cache fault: a broken cache makes feedscrub slower, not unavailable."""
+
+    backend = "diskcache"
+
+    def __init__(self, directory: str) -> None:
+        self.images = ImageCache(directory)
+        self.directory = self.images.directory
+        self._feeds = _open(self.directory / "feeds", FEED_CACHE_BYTES)
+
+    async def close(self) -> None:
+        self._feeds.close()
+        self.images.close()
+
+    async def ping(self) -> None:
+        """Raise if the cache cannot be read or written (for readiness checks)."""
+        await asyncio.to_thread(self._ping)
+
+    def _ping(self) -> None:
+        self._feeds.set("ping", b"1", expire=60)
+        self._feeds.get("ping")
+
+    # -- raw upstream feeds ------------------------------------------------------------------
+
+    async def get_feed(self, url: str) -> records.StoredFeed | None:
+        return records.decode_feed(await self._get("feed:" + url))
+
+    async def put_feed(self, stored: records.StoredFeed) -> None:
+        await self._set("feed:" + stored.url, records.encode_feed(stored))
+
+    # -- rendered outputs --------------------------------------------------------------------
+
+    async def get_output(self, key: str) -> records.StoredOutput | None:
+        return records.decode_output(await self._get("out:" + key))
+
+    async def put_output(self, key: str, output: records.StoredOutput) -> None:
+        await self._set(
+            "out:" + key, records.encode_output(output), records.RENDERED_EXPIRE_SECONDS
+        )
+
+    # -- full-text articles ------------------------------------------------------------------
+
+    async def get_articles(self, urls: Iterable[str]) -> dict[str, records.StoredArticle]:
+        """The cached articles among ``urls`` (one thread hop for a whole feed's links)."""
+        return await asyncio.to_thread(self._get_articles, list(urls))
+
+    def _get_articles(self, urls: list[str]) -> dict[str, records.StoredArticle]:
+        found = {}
+        for url in urls:
+            article = records.decode_article(_safe_get(self._feeds, "article:" + url))
+            if article is not None:
+                found[url] = article
+        return found
+
+    async def put_article(self, article: records.StoredArticle, *, expire: float) -> None:
+        """Keep an article (or a failure) for ``expire`` seconds."""
+        await self._set("article:" + article.url, records.encode_article(article), expire)
+
+    # -- learned Referer policies ------------------------------------------------------------
+
+    async def get_referer(self, host: str) -> str | None:
+        return await asyncio.to_thread(self.images.get_referer, host)
+
+    async def put_referer(self, host: str, policy: str, expire: float) -> None:
+        await asyncio.to_thread(self.images.put_referer, host, policy, expire)
+
+    # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
+
+    async def get_memory(self, key: str) -> dict[str, Any] | None:
+        return records.decode_memory(await self._get("memory:" + key))
+
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
+        encoded = records.encode_memory(memory)
+        if len(encoded) <= records.MEMORY_MAX_BYTES:
+            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _get(self, key: str) -> Any:
+        return await asyncio.to_thread(_safe_get, self._feeds, key)
+
+    async def _set(self, key: str, value: bytes, expire: float | None = None) -> None:
+        await asyncio.to_thread(_safe_set, self._feeds, key, value, expire)

@@ -1,0 +1,195 @@
+"""What the store keeps, and how each record becomes bytes: shared by every backend.
+
+Only bytes and str go in (never pickles of objects: diskcache unpickles whatever it finds on
+disk, CVE-2025-69872, and a shared server is written by every replica). A record is a JSON
+header and the raw bytes, packed into one value so it is written atomically. A record that
+does not unpack (truncated, another version's, not ours) reads as absent.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import asdict, dataclass
+from typing import Any, BinaryIO
+
+RENDERED_EXPIRE_SECONDS = 7 * 24 * 3600  # outputs are cheap to rebuild from the raw body
+HEADER = struct.Struct("!I")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeed:
+    """A good upstream body, as last fetched."""
+
+    url: str  # the URL asked for (the key)
+    final_url: str  # after redirects: the base for relative links
+    body: bytes
+    content_type: str
+    kind: str  # "rss" or "atom", known once the body parsed as a feed
+    etag: str | None
+    last_modified: str | None
+    fetched_at: float  # when this body arrived
+    checked_at: float  # when the upstream last confirmed it (200 or 304)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutput:
+    body: bytes
+    etag: str
+    created_at: float
+    gzip_body: bytes = b""  # compressed once here, not on every request
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """A full-text article as extracted from an item's link; ``html`` None: it failed."""
+
+    url: str  # the item link asked for (the key)
+    final_url: str  # after redirects: what the article's relative URLs were resolved against
+    html: str | None
+    recipe: str  # extractor version + selector + site config it was extracted with
+    fetched_at: float
+    digest: str = ""  # sha256 of html: names this version of the article in output keys
+    reason: str = ""  # why html is None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    body: bytes
+    content_type: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """What is kept beside a cached image's bytes."""
+
+    content_type: str
+    etag: str
+    modified: float = 0.0  # the upstream's Last-Modified (else the fetch time); 0 = unknown
+
+
+class OpenImage:
+    """A cached image, open for reading: its record and a file positioned nowhere in
+    particular. The body starts at ``offset`` and is ``size`` bytes long. Close it."""
+
+    def __init__(self, record: ImageRecord, file: BinaryIO, offset: int, size: int) -> None:
+        self.record = record
+        self.file = file
+        self.offset = offset
+        self.size = size
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def pack(header: dict[str, Any], body: bytes) -> bytes:
+    encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    return HEADER.pack(len(encoded)) + encoded + body
+
+
+def unpack(blob: Any) -> tuple[dict[str, Any], bytes] | None:
+    if not isinstance(blob, bytes) or len(blob) < HEADER.size:
+        return None
+    (length,) = HEADER.unpack_from(blob)
+    try:
+        header = json.loads(blob[HEADER.size : HEADER.size + length])
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    return header, blob[HEADER.size + length :]
+
+
+# -- one encoder and decoder per record kind -----------------------------------------------
+
+
+def encode_feed(stored: StoredFeed) -> bytes:
+    header = asdict(stored)
+    body = header.pop("body")
+    return pack(header, body)
+
+
+def decode_feed(blob: Any) -> StoredFeed | None:
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    header, body = unpacked
+    try:
+        return StoredFeed(body=body, **header)
+    except TypeError:
+        return None  # written by another version: treat as absent
+
+
+def encode_output(output: StoredOutput) -> bytes:
+    header = {"etag": output.etag, "created_at": output.created_at, "size": len(output.body)}
+    return pack(header, output.body + output.gzip_body)
+
+
+def decode_output(blob: Any) -> StoredOutput | None:
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    header, data = unpacked
+    try:
+        size = header["size"]
+        return StoredOutput(
+            body=data[:size],
+            etag=header["etag"],
+            created_at=header["created_at"],
+            gzip_body=data[size:],
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def encode_article(article: StoredArticle) -> bytes:
+    header = asdict(article)
+    html = header.pop("html")
+    header["ok"] = html is not None
+    return pack(header, html.encode("utf-8") if html is not None else b"")
+
+
+def decode_article(blob: Any) -> StoredArticle | None:
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    header, body = unpacked
+    try:
+        ok = header.pop("ok")
+        html = body.decode("utf-8") if ok else None
+        return StoredArticle(html=html, **header)
+    except (KeyError, TypeError, UnicodeDecodeError):
+        return None  # written by another version: treat as absent
+
+
+def encode_referer(policy: str) -> bytes:
+    return pack({"policy": policy}, b"")
+
+
+def decode_referer(blob: Any) -> str | None:
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    policy = unpacked[0].get("policy")
+    return policy if isinstance(policy, str) and policy else None
+
+
+# What the clean stage learnt about one feed (auto.boilerplate's fingerprints): a JSON object
+# the cleaner bounds itself; a record bigger than this is not ours, or not sane, and is absent.
+MEMORY_MAX_BYTES = 256 * 1024
+MEMORY_EXPIRE_SECONDS = 60 * 24 * 3600
+
+
+def encode_memory(memory: dict[str, Any]) -> bytes:
+    return pack({"memory": memory}, b"")
+
+
+def decode_memory(blob: Any) -> dict[str, Any] | None:
+    if not isinstance(blob, bytes) or len(blob) > MEMORY_MAX_BYTES:
+        return None
+    unpacked = unpack(blob)
+    if unpacked is None:
+        return None
+    memory = unpacked[0].get("memory")
+    return memory if isinstance(memory, dict) else None
