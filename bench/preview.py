@@ -38,7 +38,7 @@ from run import (  # noqa: E402
 
 from proxy import parse, rewrite  # noqa: E402
 from proxy.models import FetchResult  # noqa: E402
-from proxy.pipeline import build_output  # noqa: E402
+from proxy.pipeline.process import build_output  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

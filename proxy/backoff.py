@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from yarl import URL
 
@@ -159,6 +160,30 @@ class Backoff:
             self._streak(self._urls, url, now, "it did not answer in time")
         else:
             self._streak(self._urls, url, now, "it could not be reached")
+
+    # -- shared between replicas (pipeline stores these beside the feed; see store/) -----------
+
+    def shared(self, url: str) -> dict[str, list[Any] | None]:
+        """This URL's state ("url") and its host and port's ("host"), JSON-able, for the
+        store; None where nothing is held against them."""
+        found = {}
+        for kind in ("url", "host"):
+            states, key = self._states(url, kind)
+            state = states.get(key)
+            found[kind] = [state.failures, state.blocked_until, state.reason] if state else None
+        return found
+
+    def adopt(self, url: str, kind: str, record: list[Any] | None) -> None:
+        """Take the state the last fetch on any replica left ("url" or "host"; None: clear)."""
+        states, key = self._states(url, kind)
+        if record is None:
+            states.pop(key)
+            return
+        failures, until, reason = record
+        states.set(key, _State(int(failures), float(until), str(reason)))
+
+    def _states(self, url: str, kind: str) -> tuple[BoundedMap[str, _State], str]:
+        return (self._urls, url) if kind == "url" else (self._hosts, backoff_key(url))
 
     def _block(self, states: BoundedMap[str, _State], key: str, until: float, reason: str) -> None:
         state = states.get(key) or _State()

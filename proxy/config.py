@@ -71,6 +71,12 @@ def is_referer_policy(value: str) -> bool:
     return value in REFERER_POLICIES or value.startswith(("http://", "https://"))
 
 
+def _cache_url(value: Any) -> str | None:
+    if value and not str(value).startswith(("redis://", "rediss://", "unix://")):
+        return "It must start with redis://, rediss:// or unix://, or be empty (embedded cache)."
+    return None
+
+
 def _referer_policy(value: Any) -> str | None:
     if is_referer_policy(str(value)):
         return None
@@ -98,6 +104,13 @@ class Settings:
     port: int = _opt(8080, "Port the server listens on", _port)
     config: str = _opt("", "Path to a TOML config file")
     cache_dir: str = _opt("./data", "Directory of the embedded cache (/data in the container)")
+    cache_url: str = _opt(
+        "",
+        "Shared Redis/Valkey cache for replicas: redis://, rediss:// (TLS) or unix://; "
+        "empty: the embedded cache in FEEDSCRUB_CACHE_DIR",
+        _cache_url,
+        secret=True,  # may carry a password
+    )
     ttl: int = _opt(
         900, "Seconds an upstream feed is fresh before it is revalidated", _greater_than_zero
     )

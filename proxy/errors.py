@@ -13,6 +13,7 @@ and only ``cli.py`` turns one into an exit code. Messages are one line, for a pe
       + BlockedHost         403  (outside FEEDSCRUB_ALLOW_HOSTS or inside FEEDSCRUB_DENY_HOSTS)
     + BadSignature          403  (image URL signature does not match)
   x NotFound                404
+  x Busy                    503  (the preview page is building as many reports as it may)
   x UpstreamError           502
     + UpstreamUnreachable   502  (DNS failure, connection refused or reset)
       + HostUnreachable     502  (connection refused, TLS failed: the host itself, not one URL)
@@ -92,6 +93,16 @@ class NotFound(ProxyError):
     """Nothing by that name here: an unknown route or named feed."""
 
     status = 404
+
+
+class Busy(ProxyError):
+    """503: this work is bounded (the preview page) and every slot is taken; retry soon."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UpstreamError(ProxyError):

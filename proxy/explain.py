@@ -29,6 +29,7 @@ from lxml.html import HtmlElement
 
 from proxy import clean, filters, parse, rewrite
 from proxy.clean.custom import check
+from proxy.clean.registry import Rule
 from proxy.clean.tree import serialise
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, FetchResult, LinkChange, Removal
@@ -218,6 +219,7 @@ def build_report(
     final_url: str = "",
     content_type: str = "",
     now: datetime | None = None,
+    learnt: dict[str, Any] | None = None,
 ) -> FeedReport:
     """Run the serving chain on body and say what each stage did.
 
@@ -230,6 +232,7 @@ def build_report(
         policy: image and link rewriting, as serving would do it.
         fetch: how the body was had.
         tried: rules to try on top of the feed's own (already checked with rule_problem).
+        learnt: what feed rules learnt on earlier fetches (a copy: it may be changed).
     Raises NotAFeed when body is not a feed.
     """
     timings: dict[str, float] = {}
@@ -241,6 +244,7 @@ def build_report(
         ruleset = clean.compile_ruleset(options, default_packs)
     elif ruleset is None:
         ruleset = clean.compile_ruleset(options, default_packs)
+    ruleset = _tripping(ruleset)
 
     started = time.perf_counter()
     now = now or datetime.now(UTC)
@@ -260,7 +264,15 @@ def build_report(
         seen[(index, field_name)] = (cleaned, tree)
 
     started = time.perf_counter()
-    transform(kept, policy=policy, ruleset=ruleset, feed_name=feed_name, observe=observe)
+    transform(
+        kept,
+        policy=policy,
+        ruleset=ruleset,
+        feed_name=feed_name,
+        opencc=options.opencc,
+        learnt=learnt,
+        observe=observe,
+    )
     timings["clean"] = _ms(started)
 
     hits: dict[str, int] = {}
@@ -288,6 +300,35 @@ def build_report(
         fetch=fetch,
         timings=timings,
         rules=tuple(tried),
+    )
+
+
+def _tripping(ruleset: clean.Ruleset) -> clean.Ruleset:
+    """ruleset with each custom rule failing at once on every item after the one where it
+    failed (a regex out of time): anyone who may open the page can type a regex, and a
+    runaway one must cost one time bound per report, not one per item."""
+
+    def trip(rule: Rule) -> Rule:
+        run = rule.item
+        if run is None:
+            return rule
+        failed: list[BaseException] = []
+
+        def item(root: HtmlElement) -> None:
+            if failed:
+                raise TimeoutError(f"skipped: failed on an earlier item ({failed[0]!r})")
+            try:
+                run(root)
+            except Exception as exc:
+                failed.append(exc)
+                raise
+
+        return dataclasses.replace(rule, item=item)
+
+    if not ruleset.custom_rules:
+        return ruleset
+    return dataclasses.replace(
+        ruleset, custom_rules=tuple(trip(rule) for rule in ruleset.custom_rules)
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from proxy.config import Settings
+from tests.redis_server import REDIS_SERVER, RedisServer
 from tests.upstream import Upstream
 
 
@@ -24,13 +25,36 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session (tests that stop it start their own)."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (.ci/run installs Debian's)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Any:
+def cache_url(request: pytest.FixtureRequest) -> str:
+    """FEEDSCRUB_CACHE_URL for make_settings: "" (diskcache) unless a test is parametrised
+    with BOTH_BACKENDS; "redis" gives the session's server, emptied for this test."""
+    if getattr(request, "param", "diskcache") != "redis":
+        return ""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, cache_url: str) -> Any:
     """Settings for tests: a temp cache, loopback upstreams allowed unless a test says no."""
 
     def build(**changes: Any) -> Settings:
         base = Settings(
             cache_dir=str(tmp_path / "cache"),
+            cache_url=cache_url,
             allow_private=True,
             secret="test-secret",
             public_url="http://proxy.test",

@@ -1,6 +1,8 @@
 """docker-compose.yml, as Debian's `docker-compose config` (1.29) reads it: one service built
 from this repo, its cache in a named volume at /data, port 8080, the CLI healthcheck, a
-restart policy, and only settings the proxy knows. Fast: nothing is built or started.
+restart policy, and only settings the proxy knows; the "scale" profile: Valkey, three
+replicas sharing it, nginx in front with the one published port. Fast: nothing is built or
+started.
 """
 
 from __future__ import annotations
@@ -77,8 +79,15 @@ def config() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def service(config: dict[str, Any]) -> dict[str, Any]:
-    assert list(config["services"]) == ["feedscrub"]
+    # `config` (1.29) lists every profile's services; without a profile only this one runs.
+    unprofiled = [n for n, s in config["services"].items() if not s.get("profiles")]
+    assert unprofiled == ["feedscrub"]
     return config["services"]["feedscrub"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def scale(config: dict[str, Any]) -> dict[str, Any]:
+    return {n: s for n, s in config["services"].items() if "scale" in s.get("profiles", [])}
 
 
 def _published(ports: list[Any]) -> list[tuple[str, str, str]]:
@@ -151,3 +160,63 @@ def test_mentions_only_settings_the_proxy_knows(service: dict[str, Any]) -> None
     assert commented, "expected commented optional settings (FEEDSCRUB_PUBLIC_URL, …)"
     assert commented <= known, commented - known
     assert {"FEEDSCRUB_PUBLIC_URL", "FEEDSCRUB_CONFIG"} <= commented | active
+
+
+# --- the "scale" profile ----------------------------------------------------------------------
+
+REPLICAS = ("feedscrub-1", "feedscrub-2", "feedscrub-3")
+
+
+def test_scale_profile_is_valkey_three_replicas_and_a_load_balancer(
+    scale: dict[str, Any],
+) -> None:
+    assert set(scale) == {"valkey", "feedscrub-lb", *REPLICAS}
+    assert "valkey" in scale["valkey"]["image"]
+    assert "nginx" in scale["feedscrub-lb"]["image"]
+    assert set(scale["feedscrub-lb"]["depends_on"]) == set(REPLICAS)
+
+
+def test_scale_profile_publishes_one_port(scale: dict[str, Any]) -> None:
+    published = {name: _published(s["ports"]) for name, s in scale.items() if s.get("ports")}
+    assert published == {"feedscrub-lb": [("", "8081", "8080")]}
+    moved = compose_config(FEEDSCRUB_SCALE_PORT="127.0.0.1:9001")["services"]["feedscrub-lb"]
+    assert _published(moved["ports"]) == [("127.0.0.1", "9001", "8080")]
+
+
+def test_replicas_share_valkey_and_keep_their_own_volume(scale: dict[str, Any]) -> None:
+    known = {option.env for option in OPTIONS}
+    volumes = set()
+    for name in REPLICAS:
+        replica = scale[name]
+        environment = replica["environment"]
+        assert environment["FEEDSCRUB_CACHE_URL"] == "redis://valkey:6379/0"
+        assert {k for k in environment if k.startswith("FEEDSCRUB_")} <= known
+        assert "valkey" in replica["depends_on"]
+        assert replica["healthcheck"]["test"] == ["CMD", "feedscrub", "healthcheck"]
+        assert replica["image"] == "feedscrub:latest"
+        (volume,) = replica["volumes"]
+        source, target = (
+            (volume["source"], volume["target"]) if isinstance(volume, dict)
+            else str(volume).split(":")[:2]
+        )
+        assert target == "/data"
+        volumes.add(source)
+    assert len(volumes) == 3  # image caches are per replica (README: what is not shared)
+
+
+def test_valkey_evicts_cache_entries_never_the_signing_key(scale: dict[str, Any]) -> None:
+    command = scale["valkey"]["command"]
+    text = " ".join(command) if isinstance(command, list) else str(command)
+    assert "--maxmemory-policy volatile-lru" in text and "--maxmemory " in text
+
+
+def test_load_balancer_config_fronts_the_three_replicas(scale: dict[str, Any]) -> None:
+    (mount,) = scale["feedscrub-lb"]["volumes"]
+    source = mount["source"] if isinstance(mount, dict) else str(mount).split(":")[0]
+    conf = Path(source)
+    assert conf.resolve() == REPO / "deploy" / "nginx-scale.conf"
+    text = conf.read_text("utf-8")
+    for name in REPLICAS:
+        assert f"server {name}:8080" in text
+    assert "listen 8080;" in text
+    assert "proxy_next_upstream" in text  # a replica restarting is skipped, not an error

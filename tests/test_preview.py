@@ -115,7 +115,7 @@ def test_explain_tries_a_rule_and_shows_one_item() -> None:
 )
 def test_explain_refuses_a_bad_rule_in_one_line(rule: str, reason: str) -> None:
     done = _explain(str(SEED), "--rule", rule)
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert reason in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
 
@@ -251,3 +251,138 @@ async def test_index_shows_the_link_to_copy_and_a_preview_link(
     assert f"{link}&amp;format=atom" in atom
     bad = await (await client.get("/", params={"url": "javascript:alert(1)"})).text()
     assert "not an absolute http(s) URL" in bad and 'id="feed-link"' not in bad
+
+
+def _feed_of(items: list[str]) -> bytes:
+    entries = "".join(
+        f"<item><title>t{i}</title><link>https://example.org/{i}</link><guid>g{i}</guid>"
+        f"<description><![CDATA[{html}]]></description></item>"
+        for i, html in enumerate(items)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>f</title>'
+        f"<link>https://example.org/</link><description>d</description>{entries}</channel></rss>"
+    ).encode()
+
+
+async def test_a_runaway_tried_regex_costs_one_time_bound_not_one_per_item(
+    make_client: MakeClient, upstream: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = [f"<p>keep {i}</p><p>{'a' * 40}!</p>" for i in range(30)]
+    url = upstream.route("/slow.xml", _feed_of(items))
+    client = await make_client()
+    with caplog.at_level("WARNING", logger="proxy.clean"):
+        response = await client.get("/preview", params={"url": url, "remove_text": "(a|aa)+$"})
+    assert response.status == 200
+    page = await response.text()
+    # Every item is served as it came, and says which rule failed on it.
+    assert page.count("Rule remove_text[0] failed on this item") == 30
+    failures = [r.getMessage() for r in caplog.records if "remove_text[0]" in r.getMessage()]
+    assert len(failures) == 30
+    ran_out = [m for m in failures if "skipped: failed on an earlier item" not in m]
+    assert len(ran_out) == 1 and "TimeoutError" in ran_out[0]  # the regex ran once, on item 1
+
+
+async def test_preview_past_its_build_slots_is_503(
+    make_client: MakeClient, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proxy.server import preview
+
+    url = upstream.route("/rfi.xml", seed_feed())
+    client = await make_client()
+    monkeypatch.setattr(preview, "MAX_BUILDS", 0)
+    response = await client.get("/preview", params={"url": url})
+    assert response.status == 503 and response.headers["Retry-After"] == "5"
+    assert (await response.text()).startswith("preview: busy")
+
+
+def test_explain_colours_on_a_terminal() -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "proxy", "explain", str(SEED), "--item", "1"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    assert done.returncode == 0, done.stderr
+    out = b"".join(chunks).decode()
+    assert "\x1b[36mfeedx.footer\x1b[0m" in out
+
+
+async def test_preview_lists_changed_links(make_client: MakeClient, upstream: Upstream) -> None:
+    tracked = "https://example.org/a?id=3&utm_source=rss&utm_medium=feed"
+    url = upstream.route("/t.xml", _feed_of([f'<p>Read <a href="{tracked}">this</a>.</p>']))
+    client = await make_client()
+    page = await (await client.get("/preview", params={"url": url})).text()
+    changed = page.split('<ul class="changed-links">')[1].split("</ul>")[0]
+    assert 'data-rule="tracking.parameters"' in changed
+    assert (
+        f"<code>{tracked.replace('&', '&amp;')}</code> → <code>https://example.org/a?id=3</code>"
+        in changed
+    )
+
+
+BOILERPLATE = (
+    "Support independent journalism: subscribe to The Daily Example today for full access."
+)
+
+
+def _boilerplate_feed(items: int = 6) -> bytes:
+    return _feed_of(
+        [
+            f"<p>Article number {i} talks about topic {i * 7} in depth with many words of its "
+            f"own, item {i}.</p><p>{BOILERPLATE}</p>"
+            for i in range(items)
+        ]
+    )
+
+
+async def test_preview_shows_the_boilerplate_found_and_how_many_items_carry_it(
+    make_client: MakeClient, upstream: Upstream
+) -> None:
+    url = upstream.route("/bp.xml", _boilerplate_feed())
+    client = await make_client()
+    page = await (await client.get("/preview", params={"url": url})).text()
+    found = page.split('<ul id="boilerplate">')[1].split("</ul>")[0]
+    assert f'<span class="rule">auto.boilerplate</span> in 6 items: <q>{BOILERPLATE}</q>' in found
+    assert page.count('<span class="fs-rule">auto.boilerplate</span>') == 6
+
+
+async def test_explain_a_url_through_the_cache(upstream: Upstream, tmp_path: Path) -> None:
+    import asyncio
+    import os
+
+    url = upstream.route("/bp.xml", _boilerplate_feed())
+    env = {
+        **os.environ,
+        "FEEDSCRUB_ALLOW_PRIVATE": "true",
+        "FEEDSCRUB_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    command = [sys.executable, "-m", "proxy", "explain", url, "--item", "1"]
+    pipe = asyncio.subprocess.PIPE
+    outputs = []
+    for _ in range(2):
+        process = await asyncio.create_subprocess_exec(*command, stdout=pipe, stderr=pipe, env=env)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()
+        outputs.append(out.decode())
+    assert "fetch: status 200; cache miss" in outputs[0]
+    assert "fetch: cache hit" in outputs[1] and upstream.hits["/bp.xml"] == 1
+    assert f"auto.boilerplate  in 6 items: {BOILERPLATE!r}" in outputs[1]

@@ -237,3 +237,28 @@ async def test_xss_item_runs_no_script(
         assert (tmp_path / "preview-xss.png").stat().st_size > 0
 
     await asyncio.to_thread(drive)
+
+
+async def test_index_form_shows_the_link_to_copy_then_the_preview(
+    browser: Any, serve: Any, upstream: Upstream, tmp_path: Path
+) -> None:
+    url = upstream.route("/rfi.xml", seed_feed())
+    client = await serve()
+    page = str(client.make_url("/"))
+
+    def drive() -> None:
+        browser.get(page)
+        browser.find_element(By.NAME, "url").send_keys(url)
+        old = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.CSS_SELECTOR, "button[formaction='/']").click()
+        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+        link = browser.find_element(By.ID, "feed-link").text
+        assert link.endswith("/feed?url=" + url.replace(":", "%3A").replace("/", "%2F"))
+        assert "format=" not in link
+        _screenshot(browser, tmp_path / "index.png")
+        old = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.ID, "preview-link").click()
+        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "article.item")) == 2
+
+    await asyncio.to_thread(drive)

@@ -13,6 +13,7 @@ from pytest_aiohttp import AiohttpClient
 
 from proxy.server import create_app
 from tests.helpers import DATA, img_paths, move_clock, read_feed, seed_feed
+from tests.redis_server import BOTH_BACKENDS
 from tests.upstream import Upstream
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -156,6 +157,7 @@ async def test_podcast_enclosures_and_order_preserved(
         ]
 
 
+@BOTH_BACKENDS
 async def test_images_load_through_the_proxy(upstream: Upstream, make_client: MakeClient) -> None:
     png = (DATA / "images" / "red.png").read_bytes()
     upstream.route("/seed.jpg", png, content_type="image/png")
@@ -214,6 +216,7 @@ async def test_image_proxy_refuses_non_images(upstream: Upstream, make_client: M
         assert "image" in (await response.text()).lower()
 
 
+@BOTH_BACKENDS
 async def test_second_request_is_served_from_cache(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -225,6 +228,7 @@ async def test_second_request_is_served_from_cache(
     assert upstream.hits["/rfi.xml"] == 1
 
 
+@BOTH_BACKENDS
 async def test_cache_survives_a_new_app_on_the_same_directory(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -235,6 +239,7 @@ async def test_cache_survives_a_new_app_on_the_same_directory(
     assert upstream.hits["/rfi.xml"] == 1
 
 
+@BOTH_BACKENDS
 async def test_conditional_get_to_the_upstream_after_ttl(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -249,6 +254,7 @@ async def test_conditional_get_to_the_upstream_after_ttl(
     assert sent["If-None-Match"].startswith('"')
 
 
+@BOTH_BACKENDS
 async def test_reader_gets_304_with_etag_or_date(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -265,6 +271,7 @@ async def test_reader_gets_304_with_etag_or_date(
     assert other.status == 200
 
 
+@BOTH_BACKENDS
 async def test_etag_changes_only_when_output_changes(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -291,6 +298,7 @@ async def test_gzip_when_the_reader_accepts_it(upstream: Upstream, make_client: 
     read_feed(gzip.decompress(await response.read()))
 
 
+@BOTH_BACKENDS
 async def test_stale_copy_served_when_upstream_goes_down(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -313,6 +321,7 @@ async def test_stale_copy_served_when_upstream_goes_down(
     assert "fwd=stale" in response.headers["Cache-Status"]
 
 
+@BOTH_BACKENDS
 async def test_fifty_concurrent_requests_make_one_upstream_request(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -438,6 +447,7 @@ async def test_unexpected_error_is_500_without_traceback(
     assert "Traceback" not in text and "boom" not in text
 
 
+@BOTH_BACKENDS
 async def test_stale_while_revalidate_serves_at_once_and_refreshes_once(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -461,6 +471,7 @@ async def test_stale_while_revalidate_serves_at_once_and_refreshes_once(
     assert "更新后的新闻".encode() in after
 
 
+@BOTH_BACKENDS
 async def test_beyond_the_revalidate_window_the_reader_waits_for_fresh(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -473,6 +484,7 @@ async def test_beyond_the_revalidate_window_the_reader_waits_for_fresh(
     assert "更新后的新闻".encode() in body
 
 
+@BOTH_BACKENDS
 async def test_dead_feed_is_remembered_for_a_while(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
@@ -518,6 +530,7 @@ async def test_retry_after_is_honoured(
     assert upstream.hits["/other.xml"] == 1
 
 
+@BOTH_BACKENDS
 async def test_repeated_failures_back_off(upstream: Upstream, make_client: MakeClient) -> None:
     url = upstream.route("/down.xml", b"down", status=500, content_type="text/plain")
     client = await make_client()

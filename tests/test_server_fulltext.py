@@ -30,6 +30,13 @@ def teaser_feed(base: str, paths: list[str]) -> bytes:
     ).encode()
 
 
+def serve_story(upstream: Upstream) -> str:
+    """One teaser feed whose item links to a real article page; returns the feed's URL."""
+    article = (DATA / "articles" / "article.html").read_bytes()
+    upstream.route("/story.html", article, content_type="text/html; charset=utf-8")
+    return upstream.route("/teasers.xml", teaser_feed(upstream.base_url, ["/story.html"]))
+
+
 def _body(entry: Any) -> str:
     """The item's content (content:encoded), else its description."""
     contents = entry.get("content") or [{"value": entry.get("description", "")}]
@@ -47,9 +54,7 @@ def make_client(aiohttp_client: AiohttpClient, make_settings: Any) -> MakeClient
 async def test_adhoc_fulltext_replaces_content_and_keeps_summary(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
-    article = (DATA / "articles" / "article.html").read_bytes()
-    upstream.route("/story.html", article, content_type="text/html; charset=utf-8")
-    url = upstream.route("/teasers.xml", teaser_feed(upstream.base_url, ["/story.html"]))
+    url = serve_story(upstream)
     client = await make_client()
     response = await client.get("/feed", params={"url": url, "fulltext": "1", "format": "atom"})
     assert response.status == 200

@@ -70,7 +70,9 @@ async def _clean_served(
     config = loaded.feeds.get(name) if name else None
     options = config.options if config is not None else loaded.feeds.defaults
     key = _key(settings, options)
-    cache = open_store(settings.cache_dir)
+    cache = open_store(settings.cache_dir, settings.cache_url)
+    if key and not settings.secret:
+        key = cache.shared_key(key)  # replicas on one shared store sign with one key
     session = fetch.new_session(settings)
     try:
         pipeline = Pipeline(

@@ -203,11 +203,11 @@ def _explain(args: argparse.Namespace) -> int:
             rule = explain.parse_rule(text)
         except ValueError as exc:
             print(f"feedscrub: {exc}", file=sys.stderr)
-            return 2
+            return 1
         problem = explain.rule_problem(rule)
         if problem:
             print(f"feedscrub: --rule {rule.kind}: {problem}", file=sys.stderr)
-            return 2
+            return 1
         tried.append(rule)
     loaded = load_feeds(settings.config or None)
     source: str = args.source
@@ -223,11 +223,13 @@ def _explain(args: argparse.Namespace) -> int:
             return 1
         source, options, ruleset = config.url, config.options, loaded.rulesets[name]
     if "://" in source:
-        body, facts, final_url, content_type = asyncio.run(_explain_fetch(settings, source, name))
+        body, facts, final_url, content_type, learnt = asyncio.run(
+            _explain_fetch(settings, source, name)
+        )
     else:
         body = read_source(source)
         facts = explain.FetchFacts(url=source, size=len(body))
-        final_url, content_type = "", ""
+        final_url, content_type, learnt = "", "", None
     # Links shown as they are (no image proxy): the terminal cannot load them anyway.
     policy = rewrite.ImagePolicy(mode="none", public_base=public_base(settings), key=b"")
     report = explain.build_report(
@@ -242,6 +244,7 @@ def _explain(args: argparse.Namespace) -> int:
         tried=tried,
         final_url=final_url,
         content_type=content_type,
+        learnt=learnt,
     )
     if args.item is not None and not any(i.number == args.item for i in report.items):
         print(
@@ -254,7 +257,9 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, Any, str, str]:
+async def _explain_fetch(
+    settings: Settings, url: str, name: str
+) -> tuple[bytes, Any, str, str, dict[str, Any]]:
     """The upstream body through the server's cache, as the preview page gets it."""
     import time
 
@@ -266,7 +271,9 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
     from proxy.store import open_store
 
     key = load_or_create_secret(settings.secret, settings.cache_dir)
-    cache = open_store(settings.cache_dir)
+    cache = open_store(settings.cache_dir, settings.cache_url)
+    if not settings.secret:
+        key = cache.shared_key(key)  # replicas on one shared store sign with one key
     session = fetch.new_session(settings)
     try:
         pipeline = Pipeline(
@@ -286,11 +293,12 @@ async def _explain_fetch(settings: Settings, url: str, name: str) -> tuple[Any, 
         started = time.perf_counter()
         state = await pipeline.body(job)
         elapsed = (time.perf_counter() - started) * 1000
+        learnt = await pipeline.learnt(job, state.stored)
     finally:
         await session.close()
         await cache.close()
     facts = explain.fetch_facts(state, url=url, fetch_ms=elapsed, now=pipeline.clock())
-    return state.stored.body, facts, state.stored.final_url, state.stored.content_type
+    return state.stored.body, facts, state.stored.final_url, state.stored.content_type, learnt
 
 
 def _rotate_secret(args: argparse.Namespace) -> int:
@@ -301,6 +309,14 @@ def _rotate_secret(args: argparse.Namespace) -> int:
         print(
             "feedscrub: FEEDSCRUB_SECRET is set: rotate it by setting a new one and moving the "
             "old one into FEEDSCRUB_PREVIOUS_SECRETS until the old links have aged out",
+            file=sys.stderr,
+        )
+        return 1
+    if settings.cache_url:
+        # The replicas share the key kept in Redis; a new key in one cache dir changes nothing.
+        print(
+            "feedscrub: FEEDSCRUB_CACHE_URL is set: the replicas share one key; rotate it with "
+            "FEEDSCRUB_SECRET and FEEDSCRUB_PREVIOUS_SECRETS on every replica",
             file=sys.stderr,
         )
         return 1

@@ -6,7 +6,7 @@ it came. Another format: a faithful conversion (``convert`` for RSS/Atom, ``json
 JSON Feed 1.1). A document that cannot be edited in place — not readable as XML even after
 repair, or its items do not line up with the parser's — is rebuilt by the conversion in
 its own format; what the model does not carry is then lost (the layout, comments,
-processing instructions; elements of unknown namespaces are still carried).
+processing instructions, extension elements: parse keeps those only for items that line up).
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ For one upstream URL (``body``):
   ``STALE_RETRY_SECONDS``; with no copy, the error. A 404/410 is remembered for
   FEEDSCRUB_NEGATIVE_TTL and a failing URL or host is backed off (``backoff.py``).
 
+Across replicas on a shared store (``store/flight.py``), one of them asks the upstream and
+the others take the body, or the failure, it stored; backoff and 404/410 records travel with
+the store too, so every replica leaves a failing upstream alone.
+
 Rendered outputs are kept hot in memory while fresh (``hot`` / ``remember``), keyed by what
 shapes them. Every map is bounded in size and age. Decisions read ``clock``; tests move it.
 """
@@ -24,15 +28,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from proxy import memory, metrics
-from proxy.backoff import Backoff
+from proxy.backoff import Backoff, backoff_key
 from proxy.bounded import BoundedMap
 from proxy.errors import NotAFeed, UpstreamError, UpstreamStatus
 from proxy.models import Feed, FetchResult, Rendered, Validators
 from proxy.singleflight import SingleFlight
-from proxy.store import Store, StoredFeed
+from proxy.store import Store, StoredFeed, flight
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,10 @@ HOT_BYTES = 128 * 1024 * 1024  # ... and their bytes at most (a 9 MB feed is 9 M
 HOT_MAX_AGE = 24 * 3600.0  # past any fresh_until of a sane TTL: stale entries go anyway
 GONE_ENTRIES = 10_000  # upstream URLs remembered as 404/410 (~2 KB each at most)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
+# The fetch lock lives FEEDSCRUB_FETCH_TIMEOUT plus this (parse and store the body): a replica
+# dying mid-fetch holds up the others no longer than that.
+FLIGHT_MARGIN_SECONDS = 5.0
+SHARED_STATE_SECONDS = 2 * 3600  # backoff records kept in the store (the longest backoff)
 
 Ask = Callable[[Validators | None], Awaitable[tuple[FetchResult, Feed | None]]]
 """One conditional upstream request: the result, and the parsed feed (None on a 304)."""
@@ -76,10 +84,19 @@ class Freshness:
         store: where upstream bodies are kept.
         stale_while_revalidate: FEEDSCRUB_STALE_WHILE_REVALIDATE seconds.
         negative_ttl: FEEDSCRUB_NEGATIVE_TTL seconds (0: 404/410 are not remembered).
+        fetch_timeout: FEEDSCRUB_FETCH_TIMEOUT seconds (the fetch lock lives a little longer).
     """
 
-    def __init__(self, store: Store, *, stale_while_revalidate: int, negative_ttl: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        stale_while_revalidate: int,
+        negative_ttl: int,
+        fetch_timeout: float = 20.0,
+    ) -> None:
         self.store = store
+        self.lock_seconds = fetch_timeout + FLIGHT_MARGIN_SECONDS
         self.stale_while_revalidate = stale_while_revalidate
         self.negative_ttl = negative_ttl
         self.clock: Callable[[], float] = time.time
@@ -163,12 +180,45 @@ class Freshness:
             if age < ttl + self.stale_while_revalidate:
                 self._refresh_in_background(url, stored, ask)
                 return BodyState(stored, revalidating=True)
-        return await self.flights.run(("fetch", url), lambda: self._fetch(url, stored, ask))
+        return await self.flights.run(("fetch", url), lambda: self._fetch_once(url, stored, ask))
+
+    async def _fetch_once(self, url: str, stored: StoredFeed | None, ask: Ask) -> BodyState:
+        """One upstream request across replicas: the store lock's holder fetches; the others
+        wait and take the body (or the failure) it left in the store."""
+        asked = time.time()  # compared across replicas: the wall clock, not self.clock
+
+        async def newer() -> BodyState | None:
+            again = await self.store.get_feed(url)
+            if again is not None and (stored is None or again.checked_at > stored.checked_at):
+                return BodyState(again)
+            return None
+
+        async def work() -> BodyState:
+            # Another replica may have fetched between our look at the store and the lock.
+            return await newer() or await self._fetch(url, stored, ask)
+
+        async def settled() -> BodyState | None:
+            if (state := await newer()) is not None:
+                return state
+            failed = await self.store.get_state("failed:" + url)
+            if failed is None or failed.get("at", 0) < asked:
+                return None  # the holder left nothing (it died): take the lock ourselves
+            if stored is None:
+                raise _shared_failure(failed)
+            return BodyState(stored, stale_reason=failed["message"], stale_status=failed["status"])
+
+        return await flight.once(
+            self.store,
+            "fetch:" + url,
+            ttl=self.lock_seconds,
+            work=work,
+            settled=settled,
+        )
 
     def _refresh_in_background(self, url: str, stored: StoredFeed, ask: Ask) -> None:
         async def refresh() -> None:
             try:
-                await self.flights.run(("fetch", url), lambda: self._fetch(url, stored, ask))
+                await self.flights.run(("fetch", url), lambda: self._fetch_once(url, stored, ask))
             except Exception as exc:  # logged by _fetch for upstream errors
                 logger.debug("refresh feed_url=%s failed: %s", url, exc)
 
@@ -181,7 +231,7 @@ class Freshness:
     async def _fetch(self, url: str, stored: StoredFeed | None, ask: Ask) -> BodyState:
         started = time.monotonic()
         validators = Validators(stored.etag, stored.last_modified) if stored else None
-        gone = self.gone.get(url)
+        gone = await self._adopt_shared(url)
         try:
             if gone is not None:
                 # A dead feed polled by a reader: answer from memory for a few minutes.
@@ -197,6 +247,9 @@ class Freshness:
                 logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
                 return BodyState(refreshed, asked_upstream=True)
         except UpstreamError as exc:
+            # For the replicas waiting on this fetch (see _fetch_once): they answer the same.
+            failure = {"at": time.time(), "message": exc.message, "status": exc.status}
+            await self.store.put_state("failed:" + url, failure, FLIGHT_MARGIN_SECONDS * 2)
             if not (gone is not None and exc.message == gone[0]):
                 logger.warning(
                     "fetch feed_url=%s status=%s error=%s elapsed_ms=%d",
@@ -212,12 +265,14 @@ class Freshness:
                     and self.negative_ttl
                 ):
                     self.gone.set(url, (exc.message, exc.upstream_status))
+                await self._share(url)
             if stored is None:
                 raise
             # A failed fetch never replaces the good copy: serve it, marked stale.
             return BodyState(stored, stale_reason=exc.message, stale_status=exc.status)
         self.backoff.success(url)
         self.gone.pop(url)
+        await self._share(url)
         now = self.clock()
         fresh = StoredFeed(
             url=url,
@@ -246,6 +301,28 @@ class Freshness:
             return BodyState(fresh, asked_upstream=True, fetched=True)
         return BodyState(fresh, feed=feed, asked_upstream=True, fetched=True)
 
+    async def _adopt_shared(self, url: str) -> tuple[str, int] | None:
+        """Backoff and negative-cache state as the last fetch on any replica left it (before
+        a fetch); returns the 404/410 remembered, if any. Times are in this clock."""
+        names = (f"backoff:{url}", f"backoff-host:{backoff_key(url)}", f"gone:{url}")
+        by_url, by_host, gone = await asyncio.gather(*map(self.store.get_state, names))
+        for kind, record in (("url", by_url), ("host", by_host)):
+            if record is not None:
+                self.backoff.adopt(url, kind, record.get("state"))
+        if gone is not None and gone.get("until", 0) > self.clock():
+            self.gone.set(url, (str(gone["message"]), int(gone["status"])))
+        return self.gone.get(url)
+
+    async def _share(self, url: str) -> None:
+        """After a fetch: what the other replicas must know before they ask this upstream."""
+        states = self.backoff.shared(url)
+        for name, kind in ((f"backoff:{url}", "url"), (f"backoff-host:{backoff_key(url)}", "host")):
+            await self.store.put_state(name, {"state": states[kind]}, SHARED_STATE_SECONDS)
+        gone = self.gone.get(url)
+        until = self.clock() + self.negative_ttl if gone is not None else 0.0
+        record = {"message": gone[0], "status": gone[1], "until": until} if gone else {"until": 0}
+        await self.store.put_state(f"gone:{url}", record, max(self.negative_ttl, 1))
+
     async def settle(self) -> None:
         """Wait for background refreshes (tests; shutdown)."""
         while self._background:
@@ -255,6 +332,13 @@ class Freshness:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*list(self._background), return_exceptions=True)
+
+
+def _shared_failure(failed: dict[str, Any]) -> UpstreamError:
+    """The error another replica's fetch met, with the status it answered."""
+    error = UpstreamError(str(failed.get("message", "upstream failed on another replica")))
+    error.status = int(failed.get("status", UpstreamError.status))
+    return error
 
 
 def _ms(started: float) -> int:

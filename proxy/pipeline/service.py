@@ -9,6 +9,7 @@ Links are the server's business: it passes ``self_path``, the one URL builder's.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import hashlib
 import secrets
@@ -111,6 +112,7 @@ class Pipeline:
             cache,
             stale_while_revalidate=settings.stale_while_revalidate,
             negative_ttl=settings.negative_ttl,
+            fetch_timeout=settings.fetch_timeout,
         )
         self._checked_urls: BoundedMap[str, str] = BoundedMap(
             _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
@@ -268,6 +270,11 @@ class Pipeline:
         """The upstream body as serving has it (the preview page): the cached copy while
         fresh, no refetch; else fetched once for every request waiting on it."""
         return await self.freshness.body(job.url, self.ttl(job), lambda v: self._ask(job, v))
+
+    async def learnt(self, job: FeedJob, stored: StoredFeed) -> dict[str, Any]:
+        """A copy of what feed rules learnt about job's feed (the preview page runs them as
+        serving does; the copy keeps a preview from teaching them anything)."""
+        return copy.deepcopy(await self.cache.get_memory(job.name or stored.url) or {})
 
     def ttl(self, job: FeedJob) -> int:
         """Seconds the job's upstream body is fresh: the feed's own ttl, else FEEDSCRUB_TTL."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
@@ -52,7 +53,10 @@ def create_app(
     _redact_access_log()
     feeds = reload.load_feeds(settings.config or None)
     keys = load_keys(settings.secret, settings.previous_secrets, settings.cache_dir)
-    cache = open_store(settings.cache_dir)
+    cache = open_store(settings.cache_dir, settings.cache_url)
+    if not settings.secret:
+        # Replicas on one shared store sign with one key: the first one's, kept there.
+        keys = dataclasses.replace(keys, current=cache.shared_key(keys.current))
     # Outermost first: count every answer, turn errors into answers, then check the Host.
     app = web.Application(
         middlewares=[count_requests, error_middleware, host_middleware],

@@ -13,7 +13,11 @@ async def live(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     try:
-        await request.app[CACHE].ping()
+        degraded = await request.app[CACHE].ping()
     except Exception as exc:
         return web.Response(status=503, text=f"not ready: cache does not answer: {exc}\n")
+    if degraded:
+        # Still 200: the replica serves (from memory, fetching directly). A load balancer
+        # that took every replica out because the shared cache is down would make it an outage.
+        return web.Response(text=f"ready, degraded: {degraded}\n")
     return web.Response(text="ready\n")

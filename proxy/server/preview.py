@@ -19,13 +19,17 @@ from aiohttp import web
 
 from proxy import explain
 from proxy.clean import DEFAULT_PACKS
-from proxy.errors import BadRequest, Forbidden
+from proxy.errors import BadRequest, Busy, Forbidden
 from proxy.pipeline import process
 from proxy.server import auth, links
 from proxy.server.http import public_base
 from proxy.server.keys import PIPELINE, SETTINGS
 
 CSS_PATH = "/preview.css"
+# Reports built at once: each runs the whole chain (and a visitor's regexes) in a worker
+# thread; past this, a request gets 503 at once instead of queueing more work.
+MAX_BUILDS = 2
+_building = 0
 
 
 async def by_url(request: web.Request) -> web.StreamResponse:
@@ -84,21 +88,29 @@ async def _page(request: web.Request, *, url: str = "", name: str = "") -> web.S
     )
     stored = state.stored
     policy = process.image_policy(pipeline.settings, pipeline.key, base, job.options)
-    report = await asyncio.to_thread(
-        explain.build_report,
-        stored.body,
-        source=job.url,
-        options=job.options,
-        default_packs=DEFAULT_PACKS,
-        ruleset=job.ruleset,
-        policy=policy,
-        fetch=facts,
-        feed_name=name,
-        tried=rules,
-        final_url=stored.final_url,
-        content_type=stored.content_type,
-    )
-    started = time.perf_counter()
+    learnt = await pipeline.learnt(job, stored)
+    global _building
+    if _building >= MAX_BUILDS:
+        raise Busy("preview: busy building other reports; try again in a few seconds", 5)
+    _building += 1
+    try:
+        report = await asyncio.to_thread(
+            explain.build_report,
+            stored.body,
+            source=job.url,
+            options=job.options,
+            default_packs=DEFAULT_PACKS,
+            ruleset=job.ruleset,
+            policy=policy,
+            fetch=facts,
+            feed_name=name,
+            tried=rules,
+            final_url=stored.final_url,
+            content_type=stored.content_type,
+            learnt=learnt,
+        )
+    finally:
+        _building -= 1
     body = render_page(
         report,
         action=request.path,
@@ -107,7 +119,6 @@ async def _page(request: web.Request, *, url: str = "", name: str = "") -> web.S
         name=name,
         subscribe=_subscribe_link(request, base, job.url, name),
     )
-    report.timings["page"] = (time.perf_counter() - started) * 1000
     img_sources = "'self'"
     if policy.mode in ("proxy", "template"):
         img_sources += " " + _origin(base)

@@ -40,8 +40,12 @@ class Store(Protocol):
     images: ImageCache
 
     async def close(self) -> None: ...
-    async def ping(self) -> None:
-        """Raise if the store cannot be read or written (for /readyz)."""
+    async def ping(self) -> str:
+        """For /readyz: "" when all is well, else why the store is degraded (the replica still
+        serves); raises when it cannot serve at all."""
+
+    def shared_key(self, local: bytes) -> bytes:
+        """The image-signing key all replicas use, given this one's generated key (startup)."""
 
     async def get_feed(self, url: str) -> StoredFeed | None: ...
     async def put_feed(self, stored: StoredFeed) -> None: ...
@@ -55,11 +59,28 @@ class Store(Protocol):
     async def get_memory(self, key: str) -> dict[str, Any] | None: ...
     async def put_memory(self, key: str, memory: dict[str, Any]) -> None: ...
 
+    # Small shared records: backoff, the negative cache, the outcome of a fetch (JSON-able).
+    async def get_state(self, key: str) -> dict[str, Any] | None: ...
+    async def put_state(self, key: str, state: dict[str, Any], expire: float) -> None: ...
 
-def open_store(cache_dir: str) -> Store:
+    # A lock across replicas, with an expiry so a dead holder frees it (flight.py uses them).
+    async def acquire(self, name: str, ttl: float) -> str | None:
+        """A token when this replica now holds ``name`` for ``ttl`` seconds, else None."""
+
+    async def release(self, name: str, token: str) -> None: ...
+    async def wait(self, name: str, timeout: float) -> None:
+        """Return when ``name`` is free (released or expired), at most after ``timeout``."""
+
+
+def open_store(cache_dir: str, cache_url: str = "") -> Store:
     """The configured store.
 
     Parameters:
         cache_dir: FEEDSCRUB_CACHE_DIR, the embedded cache (and the images, whatever the backend).
+        cache_url: FEEDSCRUB_CACHE_URL; empty for the embedded cache, else a Redis/Valkey URL.
     """
+    if cache_url:
+        from proxy.store.redis_store import RedisStore  # redis is imported only when used
+
+        return RedisStore(cache_url, cache_dir)
     return DiskStore(cache_dir)

@@ -3,7 +3,8 @@
 Two caches, each with its own size limit so images never push feeds out:
 
 - ``feeds/``: ``feed:<url>`` raw upstream bodies with validators and fetch times,
-  ``out:<digest>`` rendered outputs, ``article:<url>`` full-text articles (with expiry);
+  ``out:<digest>`` rendered outputs, ``article:<url>`` full-text articles (with expiry),
+  ``memory:<key>`` what the clean stage learnt per feed;
 - ``images/``: image bytes (ImageCache, per machine whatever the backend) and
   ``referer:<host>`` learned Referer policies.
 
@@ -27,12 +28,16 @@ from typing import Any, BinaryIO
 import diskcache
 
 from proxy.store import records
+from proxy.store.keyed import KeyedRecords
+from proxy.store.lru import BoundedBytes
 from proxy.store.records import ImageRecord, OpenImage, StoredImage
 
 logger = logging.getLogger(__name__)
 
 FEED_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of feeds and outputs
 IMAGE_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of images, evicted least-recently-used
+STATE_BYTES = 4 * 1024 * 1024  # backoff and negative-cache records: ~100 bytes each
+STATE_ENTRIES = 16384
 
 
 class _Prefixed:
@@ -195,7 +200,7 @@ class ImageCache:
         _safe_set(self._images, "referer:" + host, records.encode_referer(policy), expire)
 
 
-class DiskStore:
+class DiskStore(KeyedRecords):
     """The Store on diskcache: feeds, outputs and articles on disk, images beside them.
     Never raises on a cache fault: a broken cache makes feedscrub slower, not unavailable."""
 
@@ -205,36 +210,25 @@ class DiskStore:
         self.images = ImageCache(directory)
         self.directory = self.images.directory
         self._feeds = _open(self.directory / "feeds", FEED_CACHE_BYTES)
+        self._states = BoundedBytes(STATE_BYTES, STATE_ENTRIES)
 
     async def close(self) -> None:
         self._feeds.close()
         self.images.close()
 
-    async def ping(self) -> None:
+    async def ping(self) -> str:
         """Raise if the cache cannot be read or written (for readiness checks)."""
         await asyncio.to_thread(self._ping)
+        return ""
+
+    def shared_key(self, local: bytes) -> bytes:
+        return local  # one machine: the key file in the cache dir is the only one
 
     def _ping(self) -> None:
         self._feeds.set("ping", b"1", expire=60)
         self._feeds.get("ping")
 
     # -- raw upstream feeds ------------------------------------------------------------------
-
-    async def get_feed(self, url: str) -> records.StoredFeed | None:
-        return records.decode_feed(await self._get("feed:" + url))
-
-    async def put_feed(self, stored: records.StoredFeed) -> None:
-        await self._set("feed:" + stored.url, records.encode_feed(stored))
-
-    # -- rendered outputs --------------------------------------------------------------------
-
-    async def get_output(self, key: str) -> records.StoredOutput | None:
-        return records.decode_output(await self._get("out:" + key))
-
-    async def put_output(self, key: str, output: records.StoredOutput) -> None:
-        await self._set(
-            "out:" + key, records.encode_output(output), records.RENDERED_EXPIRE_SECONDS
-        )
 
     # -- full-text articles ------------------------------------------------------------------
 
@@ -250,10 +244,6 @@ class DiskStore:
                 found[url] = article
         return found
 
-    async def put_article(self, article: records.StoredArticle, *, expire: float) -> None:
-        """Keep an article (or a failure) for ``expire`` seconds."""
-        await self._set("article:" + article.url, records.encode_article(article), expire)
-
     # -- learned Referer policies ------------------------------------------------------------
 
     async def get_referer(self, host: str) -> str | None:
@@ -262,20 +252,34 @@ class DiskStore:
     async def put_referer(self, host: str, policy: str, expire: float) -> None:
         await asyncio.to_thread(self.images.put_referer, host, policy, expire)
 
+    # -- small records (backoff, negative cache, outcomes of fetches) ------------------------
+
+    # In memory, as before there was a store: on one machine they need no disk.
+
+    async def get_state(self, key: str) -> dict[str, Any] | None:
+        item = self._states.get(key)
+        return records.decode_state(item[0]) if item is not None else None
+
+    async def put_state(self, key: str, state: dict[str, Any], expire: float) -> None:
+        self._states.put(key, records.encode_state(state), time.time() + expire)
+
+    # -- locks: one process, so the in-process single flight is the whole story ------------
+
+    async def acquire(self, name: str, ttl: float) -> str | None:
+        return "local"
+
+    async def release(self, name: str, token: str) -> None:
+        return None
+
+    async def wait(self, name: str, timeout: float) -> None:
+        return None
+
     # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
-
-    async def get_memory(self, key: str) -> dict[str, Any] | None:
-        return records.decode_memory(await self._get("memory:" + key))
-
-    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
-        encoded = records.encode_memory(memory)
-        if len(encoded) <= records.MEMORY_MAX_BYTES:
-            await self._set("memory:" + key, encoded, records.MEMORY_EXPIRE_SECONDS)
 
     # -- internals ---------------------------------------------------------------------------
 
     async def _get(self, key: str) -> Any:
         return await asyncio.to_thread(_safe_get, self._feeds, key)
 
-    async def _set(self, key: str, value: bytes, expire: float | None = None) -> None:
+    async def _set(self, key: str, value: bytes, expire: float | None) -> None:
         await asyncio.to_thread(_safe_set, self._feeds, key, value, expire)

@@ -175,6 +175,16 @@ def decode_referer(blob: Any) -> str | None:
     return policy if isinstance(policy, str) and policy else None
 
 
+def encode_state(state: dict[str, Any]) -> bytes:
+    """Small shared records (backoff, negative cache, the outcome of a fetch): JSON only."""
+    return pack(state, b"")
+
+
+def decode_state(blob: Any) -> dict[str, Any] | None:
+    unpacked = unpack(blob)
+    return unpacked[0] if unpacked is not None else None
+
+
 # What the clean stage learnt about one feed (auto.boilerplate's fingerprints): a JSON object
 # the cleaner bounds itself; a record bigger than this is not ours, or not sane, and is absent.
 MEMORY_MAX_BYTES = 256 * 1024

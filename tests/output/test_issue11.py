@@ -421,3 +421,25 @@ def test_9_5_json_feed_in_place_keeps_only_web_urls_and_sanitised_html() -> None
     assert "url" not in item and "onerror" not in item["content_html"]
     assert item["title"] == "<\u2060b onclick=x>t<\u2060/b>"
     assert [a["url"] for a in item["attachments"]] == ["https://e.org/a.mp3"]
+
+
+async def test_11_1_served_in_place_through_the_cache_with_limit(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    body = corpus.upstream("podcast-cre-feedburner-enclosures.xml")
+    url = upstream.route("/cre.xml", body)
+    client = await make_client()
+    whole = await client.get("/feed", params={"url": url})
+    assert whole.status == 200
+    served = await whole.read()
+    assert in_namespace(served, ITUNES) == in_namespace(body, ITUNES)
+    assert in_namespace(served, PODLOVE) == in_namespace(body, PODLOVE)
+    # limit= after the cached cleaning: fewer items, the channel's own elements all there.
+    cut = await client.get("/feed", params={"url": url, "limit": "5"})
+    root = etree.fromstring(await cut.read())
+    channel = root.find("channel")
+    assert channel is not None and len(channel.findall("item")) == 5
+    assert sum(1 for e in channel if etree.QName(e).namespace == ITUNES) == 9
+    images = [i.get("href", "") for i in root.iter(f"{{{ITUNES}}}image")]
+    assert images and all(i.startswith("http://proxy.test/img/") for i in images)
+    assert upstream.hits["/cre.xml"] == 1
