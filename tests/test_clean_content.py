@@ -107,3 +107,10 @@ def test_look_alikes_stay(html: str) -> None:
     cleaned = clean(html).html
     assert cleaned == sanitize_html(html)
     assert clean(html).removals == ()
+
+
+def test_text_that_the_parser_put_inside_a_wbr_is_kept() -> None:
+    """libxml2 nests the text after an unclosed <wbr> in it (a real netease.com item)."""
+    cleaned = clean("<p><wbr>李白曾说自己是李暠九世孙。</p><p>b</p>")
+    assert "李白曾说自己是李暠九世孙。" in cleaned.html
+    assert all(r.rule != "empty.elements" for r in cleaned.removals)

@@ -72,9 +72,16 @@ _KEPT_TAGS = STRUCTURAL_TAGS | VOID_TAGS | MEDIA_TAGS
 
 
 def _is_empty(node: HtmlElement) -> bool:
-    """No text and no remaining child except line breaks (children were visited first)."""
+    """No text and no remaining child except line breaks (children were visited first).
+
+    A line break must be empty itself: libxml2 puts the text after an unclosed `<wbr>`
+    inside it (`<p><wbr>李白曾说…</p>`), and that paragraph is not empty.
+    """
     return is_blank(node.text) and all(
-        tag_of(child) in _NOT_CONTENT_TAGS and is_blank(child.tail) for child in node
+        tag_of(child) in _NOT_CONTENT_TAGS
+        and is_blank(child.tail)
+        and (not tag_of(child) or (is_blank(child.text) and not len(child)))
+        for child in node
     )
 
 
