@@ -114,3 +114,38 @@ def test_text_that_the_parser_put_inside_a_wbr_is_kept() -> None:
     cleaned = clean("<p><wbr>李白曾说自己是李暠九世孙。</p><p>b</p>")
     assert "李白曾说自己是李暠九世孙。" in cleaned.html
     assert all(r.rule != "empty.elements" for r in cleaned.removals)
+
+
+# --- generic evidence: redirect wrappers unwrapped to their target ------------------------
+
+
+@pytest.mark.parametrize(
+    ("href", "target"),
+    [
+        ("https://t.umblr.com/redirect?z=https%3A%2F%2Fa.example%2Fx&t=abc", "https://a.example/x"),
+        ("https://href.li/?https://b.example/p", "https://b.example/p"),
+        ("https://www.google.com/url?q=https://c.example/&amp;sa=D", "https://c.example/"),
+        ("https://l.facebook.com/l.php?u=https%3A%2F%2Fd.example%2F&h=AT0", "https://d.example/"),
+        ("https://link.zhihu.com/?target=https%3A//github.com/a", "https://github.com/a"),
+        # The target passes the same checks as any link: else the wrapper stays.
+        ("https://l.facebook.com/l.php?u=javascript%3Aalert(1)", None),
+        ("https://l.facebook.com/l.php?u=%C2%A0javascript%3Aalert(1)", None),
+        ("https://link.zhihu.com/?target=http%3A//127.0.0.1/admin", None),
+        ("https://link.zhihu.com/?target=http%3A//%5B::1%5D/", None),
+        ("https://t.umblr.com/redirect?z=", None),
+        # Look-alikes: the wrapper hosts' other pages, and links that merely carry a URL.
+        ("https://www.google.com/search?q=https://e.example/", None),
+        ("https://www.tumblr.com/redirect?z=https://f.example/", None),
+        ("https://g.example/share?url=https://h.example/", None),
+    ],
+)
+def test_redirect_wrappers_are_unwrapped_to_a_safe_target(href: str, target: str | None) -> None:
+    cleaned = clean(f'<p><a href="{href}">link</a></p>')
+    [link] = lxml.html.fragment_fromstring(cleaned.html, create_parent="div").iter("a")
+    if target is None:
+        assert link.get("href") == lxml.html.fromstring(f'<a href="{href}">x</a>').get("href")
+        assert not [c for c in cleaned.links if c.rule == "tracking.redirect_wrappers"]
+    else:
+        assert link.get("href") == target
+        [change] = [c for c in cleaned.links if c.rule == "tracking.redirect_wrappers"]
+        assert change.new == target
