@@ -56,8 +56,12 @@ class LocalResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         return [
             {
-                "hostname": host, "host": "127.0.0.1", "port": port or self.port,
-                "family": socket.AF_INET, "proto": 0, "flags": socket.AI_NUMERICHOST,
+                "hostname": host,
+                "host": "127.0.0.1",
+                "port": port or self.port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
             }
         ]
 
@@ -97,8 +101,12 @@ def make_feed(items: int, port: int, hosts: int) -> Feed:
         for i in range(items)
     )
     return Feed(
-        kind="rss", source_url="http://bench.test/feed", title="bench", link="http://bench.test/",
-        description="d", entries=entries,
+        kind="rss",
+        source_url="http://bench.test/feed",
+        title="bench",
+        link="http://bench.test/",
+        description="d",
+        entries=entries,
     )
 
 

@@ -141,8 +141,15 @@ def _balancer(port: int, backends: list[int], directory: str) -> subprocess.Pope
     """nginx from Debian when installed (as in the compose file), else a small aiohttp one."""
     nginx = _nginx()
     if nginx is None:
-        return _start([sys.executable, "-c", BALANCER, str(port),
-                       *(f"http://127.0.0.1:{b}" for b in backends)])
+        return _start(
+            [
+                sys.executable,
+                "-c",
+                BALANCER,
+                str(port),
+                *(f"http://127.0.0.1:{b}" for b in backends),
+            ]
+        )
     servers = " ".join(f"server 127.0.0.1:{b};" for b in backends)
     conf = Path(directory) / f"nginx-{port}.conf"
     conf.write_text(NGINX_CONF.format(dir=directory, port=port, servers=servers))
@@ -162,8 +169,21 @@ def _redis(port: int, directory: str) -> subprocess.Popen[bytes]:
     server = shutil.which("redis-server")
     if server is None:
         sys.exit("bench/replicas.py needs redis-server (apt-get install redis-server)")
-    return _start([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                   "--appendonly", "no", "--dir", directory])
+    return _start(
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            directory,
+        ]
+    )
 
 
 async def _latency(url: str, count: int = 400) -> tuple[float, float]:
@@ -196,8 +216,9 @@ async def bench(port_base: int, seconds: float) -> dict[str, object]:
         upstream = f"http://127.0.0.1:{up_port}"
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         try:
-            processes.append(_start([sys.executable, "-c", COUNTING_UPSTREAM, str(up_port),
-                                     str(feed_file)]))
+            processes.append(
+                _start([sys.executable, "-c", COUNTING_UPSTREAM, str(up_port), str(feed_file)])
+            )
             processes.append(_redis(redis_port, tmp))
             disk_port = ports.take()
             processes.append(_replica(disk_port, str(Path(tmp) / "disk")))
@@ -206,7 +227,9 @@ async def bench(port_base: int, seconds: float) -> dict[str, object]:
                 processes.append(_replica(port, str(Path(tmp) / f"r{n}"), redis_url))
             lb_disk, lb_one, lb_three = ports.take(), ports.take(), ports.take()
             for port, backends in (
-                (lb_disk, [disk_port]), (lb_one, redis_ports[:1]), (lb_three, redis_ports),
+                (lb_disk, [disk_port]),
+                (lb_one, redis_ports[:1]),
+                (lb_three, redis_ports),
             ):
                 processes.append(_balancer(port, backends, tmp))
             for port in (disk_port, *redis_ports, lb_disk, lb_one, lb_three):
@@ -227,7 +250,8 @@ async def bench(port_base: int, seconds: float) -> dict[str, object]:
                 "redis, 1 replica, balancer": lambda: _load(feed(lb_one), 50, seconds),
                 "redis, 3 replicas, balancer": lambda: _load(feed(lb_three), 50, seconds),
                 "redis, 3 replicas, client spreads": lambda: _spread_load(
-                    [feed(p) for p in redis_ports], 51, seconds),
+                    [feed(p) for p in redis_ports], 51, seconds
+                ),
             }
             rps = {name: 0.0 for name in runs}
             for _ in range(3):
@@ -280,13 +304,21 @@ async def bench(port_base: int, seconds: float) -> dict[str, object]:
     return results
 
 
-async def _store_reads(directory: str, redis_url: str, feed_file: Path) -> tuple[
-    dict[str, float], dict[str, float]
-]:
+async def _store_reads(
+    directory: str, redis_url: str, feed_file: Path
+) -> tuple[dict[str, float], dict[str, float]]:
     body = feed_file.read_bytes()
-    stored = StoredFeed(url="http://a.test/f", final_url="http://a.test/f", body=body,
-                        content_type="application/rss+xml", kind="rss", etag=None,
-                        last_modified=None, fetched_at=1.0, checked_at=1.0)
+    stored = StoredFeed(
+        url="http://a.test/f",
+        final_url="http://a.test/f",
+        body=body,
+        content_type="application/rss+xml",
+        kind="rss",
+        etag=None,
+        last_modified=None,
+        fetched_at=1.0,
+        checked_at=1.0,
+    )
     output = StoredOutput(body=body, etag='"e"', created_at=1.0, gzip_body=body[: len(body) // 4])
     image = os.urandom(300 * 1024)
     store_us: dict[str, float] = {}
@@ -306,8 +338,9 @@ async def _store_reads(directory: str, redis_url: str, feed_file: Path) -> tuple
                 assert await store.get_output("k") is not None
                 times[name].append((time.perf_counter() - started) * 1e6)
         store_us = {name: statistics.median(values) for name, values in times.items()}
-        disk.images.put_image_file("http://a.test/i", ImageRecord("image/jpeg", '"i"'),
-                                   io.BytesIO(image))
+        disk.images.put_image_file(
+            "http://a.test/i", ImageRecord("image/jpeg", '"i"'), io.BytesIO(image)
+        )
         await shared.client.set("bench:image", image)
         local, remote = [], []
         for _ in range(100):
@@ -340,25 +373,36 @@ def main() -> None:
     print(f"balancer: {balancer_kind()}; {os.cpu_count()} CPUs shared with other work")
     print("(a) cached /feed requests per second, 50 connections")
     for name, value in rps.items():
-        print(f"    {name:36s} {value:8.0f} req/s   ×{value / base:.2f} of diskcache direct"
-              + (f"   ×{value / base_lb:.2f} of diskcache behind the balancer"
-                 if "balancer" in name else ""))
+        print(
+            f"    {name:36s} {value:8.0f} req/s   ×{value / base:.2f} of diskcache direct"
+            + (
+                f"   ×{value / base_lb:.2f} of diskcache behind the balancer"
+                if "balancer" in name
+                else ""
+            )
+        )
     latency: dict[str, tuple[float, float]] = r["latency_ms"]  # type: ignore[assignment]
     print("(b) cached request latency, one connection (p50 / p99 ms)")
     for name, (p50, p99) in latency.items():
         print(f"    {name:10s} {p50:6.2f} / {p99:6.2f}")
     store_us: dict[str, float] = r["store_us"]  # type: ignore[assignment]
-    print("    store reads behind a request past the in-memory copy (get_feed + get_output, "
-          f"{len(seed_like_feed(20)) // 1024} KB each, median)")
+    print(
+        "    store reads behind a request past the in-memory copy (get_feed + get_output, "
+        f"{len(seed_like_feed(20)) // 1024} KB each, median)"
+    )
     for name, value in store_us.items():
         print(f"    {name:10s} {value:8.0f} µs   ×{value / store_us['diskcache']:.2f}")
     misses: dict[str, int] = r["misses"]  # type: ignore[assignment]
-    print(f"(c) {misses['requests']} concurrent misses over 3 replicas: "
-          f"{misses['answered_200']} answered 200, upstream requests: "
-          f"{misses['upstream_requests']} (must be 1)")
+    print(
+        f"(c) {misses['requests']} concurrent misses over 3 replicas: "
+        f"{misses['answered_200']} answered 200, upstream requests: "
+        f"{misses['upstream_requests']} (must be 1)"
+    )
     image_ms: dict[str, float] = r["image_ms"]  # type: ignore[assignment]
-    print(f"(d) a 300 KB image: local disk cache {image_ms['disk']:.2f} ms, "
-          f"Redis GET {image_ms['redis']:.2f} ms (median)")
+    print(
+        f"(d) a 300 KB image: local disk cache {image_ms['disk']:.2f} ms, "
+        f"Redis GET {image_ms['redis']:.2f} ms (median)"
+    )
 
 
 if __name__ == "__main__":

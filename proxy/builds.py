@@ -40,6 +40,11 @@ class BuildSlots:
         self.waiting = 0
         self.peak = 0  # the most that ever ran at once (tests, metrics)
 
+    @property
+    def busy(self) -> bool:
+        """Every slot taken, or someone waiting for one."""
+        return self.waiting > 0 or self.running >= self.slots
+
     async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         self.waiting += 1
         try:

@@ -13,7 +13,8 @@ and only ``cli.py`` turns one into an exit code. Messages are one line, for a pe
       + BlockedHost         403  (outside FEEDSCRUB_ALLOW_HOSTS or inside FEEDSCRUB_DENY_HOSTS)
     + BadSignature          403  (image URL signature does not match)
   x NotFound                404
-  x Busy                    503  (the preview page is building as many reports as it may)
+  x RetryLater              503  (with Retry-After)
+    + Busy                  503  (the preview page is building as many reports as it may)
   x UpstreamError           502
     + UpstreamUnreachable   502  (DNS failure, connection refused or reset)
       + HostUnreachable     502  (connection refused, TLS failed: the host itself, not one URL)
@@ -22,7 +23,8 @@ and only ``cli.py`` turns one into an exit code. Messages are one line, for a pe
     + TooManyRedirects      502
     + NotAFeed              502
     + NotAnImage            502
-    + UpstreamBackoff       503  (not asking this URL, or host:port, until its backoff passes)
+    + UpstreamBackoff       503  (not asking this URL, or host:port, until its backoff passes;
+                                  a RetryLater too)
     + UpstreamTimeout       504
 """
 
@@ -95,14 +97,18 @@ class NotFound(ProxyError):
     status = 404
 
 
-class Busy(ProxyError):
-    """503: this work is bounded (the preview page) and every slot is taken; retry soon."""
+class RetryLater(ProxyError):
+    """503 with a Retry-After: ``retry_after`` seconds from now the answer may differ."""
 
     status = 503
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Busy(RetryLater):
+    """This work is bounded (the preview page) and every slot is taken; retry soon."""
 
 
 class UpstreamError(ProxyError):
@@ -132,14 +138,11 @@ class UpstreamStatus(UpstreamError):
         self.retry_after = retry_after  # the upstream's Retry-After header, raw
 
 
-class UpstreamBackoff(UpstreamError):
-    """We are not asking this URL, or its host and port, for now (Retry-After, or failures)."""
+class UpstreamBackoff(UpstreamError, RetryLater):
+    """We are not asking this URL, or its host and port, for now (Retry-After, or failures);
+    an upstream error that is answered as RetryLater is."""
 
     status = 503
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class BodyTooLarge(UpstreamError):

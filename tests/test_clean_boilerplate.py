@@ -39,8 +39,11 @@ from proxy.errors import ConfigError
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, FetchResult
 from proxy.reload import load_feeds
+from proxy.server import create_app
 from proxy.store import DiskStore
 from proxy.store.records import MEMORY_MAX_BYTES
+from tests.helpers import move_clock
+from tests.upstream import Upstream
 
 DATA = Path(__file__).parent / "data"
 FOOTER = (
@@ -351,3 +354,35 @@ def test_auto_boilerplate_must_be_a_boolean(tmp_path: Path) -> None:
     path.write_text('[[feeds]]\nname = "a"\nurl = "https://a.test/f"\nauto_boilerplate = false\n')
     config = load_feeds(str(path)).feeds.get("a")
     assert config is not None and config.options.auto_boilerplate is False
+
+
+# --- through the server: the memory lives in the store between fetches ---------------------
+
+
+def two_item_feed(first: int) -> bytes:
+    items = "".join(
+        f"<item><title>t{i}</title><link>https://site.test/{i}</link><guid>g{i}</guid>"
+        f"<description><![CDATA[{article(i)}{FOOTER}]]></description></item>"
+        for i in (first, first + 1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>s</title>'
+        f"<link>https://site.test/</link><description>d</description>{items}</channel></rss>"
+    ).encode()
+
+
+async def test_served_two_item_feed_learns_its_footer_on_the_next_fetch(
+    upstream: Upstream, aiohttp_client: Any, make_settings: Any
+) -> None:
+    url = upstream.route("/two.xml", two_item_feed(1))
+    client = await aiohttp_client(create_app(make_settings(ttl=60, stale_while_revalidate=0)))
+    first = await client.get("/feed", params={"url": url})
+    assert first.status == 200
+    assert "Example Media" in (await first.read()).decode()  # two items: not yet
+    upstream.route("/two.xml", two_item_feed(2))  # the next day: item 2 stays, item 3 is new
+    move_clock(client, 61)
+    second = await client.get("/feed", params={"url": url})
+    body = (await second.read()).decode()
+    assert second.status == 200 and upstream.hits["/two.xml"] == 2
+    assert "Example Media" not in body
+    assert "Article number 2 begins" in body and "Article number 3 begins" in body

@@ -53,3 +53,41 @@ def test_quick_start_test_command_is_what_ci_runs() -> None:
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
     command = ci.strip().splitlines()[-1]
     assert f"\n{command}\n" in README
+
+
+def _layout() -> str:
+    match = re.search(r"^## Layout\n(.*?)(?=^## |\Z)", README, re.S | re.M)
+    assert match, "README has no Layout section"
+    return match.group(1)
+
+
+def test_layout_table_names_only_what_exists() -> None:
+    root = Path(__file__).parent.parent
+    named = set(re.findall(r"`(proxy/[^`]+)`", _layout()))
+    assert named
+    for path in named:
+        assert (root / path).exists(), f"README's layout names {path}, which is not there"
+
+
+def test_layout_table_names_every_module() -> None:
+    """Every module of proxy/ is in the table: top-level ones by path, the modules of a
+    package by file name in the package's row."""
+    proxy = Path(__file__).parent.parent / "proxy"
+    rows = {
+        match[0]: match[1]
+        for match in re.findall(r"^\| `(proxy/[^`|]+)`[^|]*\| (.*) \|$", _layout(), re.M)
+    }
+    text = _layout()
+    for entry in sorted(proxy.iterdir()):
+        if entry.name in ("__init__.py", "__main__.py", "__pycache__"):
+            continue
+        if entry.is_file() and entry.suffix == ".py":
+            assert f"`proxy/{entry.name}`" in text, f"README's layout misses proxy/{entry.name}"
+        elif entry.is_dir():
+            row = rows.get(f"proxy/{entry.name}/")
+            assert row is not None, f"README's layout has no row for proxy/{entry.name}/"
+            for module in sorted(entry.glob("*.py")):
+                if module.name != "__init__.py":
+                    assert f"`{module.name}`" in row, (
+                        f"README's layout row for proxy/{entry.name}/ misses {module.name}"
+                    )

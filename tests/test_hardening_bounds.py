@@ -65,6 +65,6 @@ async def test_no_unbounded_map_in_the_pipeline(
     client = await aiohttp_client(create_app(make_settings()))
     assert client.app is not None
     pipeline = client.app[PIPELINE]
-    for owner in (pipeline, pipeline.backoff):
+    for owner in (pipeline, pipeline.freshness, pipeline.backoff):
         plain = [name for name, value in vars(owner).items() if isinstance(value, dict)]
         assert plain == [], f"{type(owner).__name__} keeps plain dicts: {plain}"

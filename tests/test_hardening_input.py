@@ -9,7 +9,7 @@ from pytest_aiohttp import AiohttpClient
 
 from proxy.server import create_app
 from tests.helpers import seed_feed
-from tests.test_images import PNG, cached
+from tests.server.test_images import PNG, cached
 from tests.upstream import Upstream
 
 

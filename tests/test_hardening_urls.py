@@ -124,3 +124,35 @@ def test_invisible_covers_every_space_control_and_format_character() -> None:
         and not urlscheme.INVISIBLE.fullmatch(chr(code))
     ]
     assert missing == []
+
+
+_JSON_URL_KEYS = {"url", "external_url", "home_page_url", "feed_url", "icon", "favicon", "image"}
+
+
+@pytest.mark.parametrize("disguise", DISGUISES, ids=lambda c: f"U+{ord(c):04X}")
+def test_disguised_javascript_links_never_come_out_in_json_feed(disguise: str) -> None:
+    import json
+
+    feed = parse.parse(
+        FetchResult(url="http://up.test/feed", status=200, body=_atom(disguise), content_type="")
+    )
+    policy = rewrite.ImagePolicy(mode="none", public_base="http://p.test", key=b"k", template="")
+    out = build_output(
+        feed, "json", policy=policy, self_url="http://p.test/f", fallback_date=datetime.now(UTC)
+    )
+    urls: list[str] = []
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                walk(inner, name)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, key)
+        elif isinstance(value, str) and key in _JSON_URL_KEYS:
+            urls.append(value)
+
+    document = json.loads(out)
+    walk(document)
+    assert urls and all(urlscheme.scheme(u) in (None, "http", "https") for u in urls), urls
+    assert document["items"][0]["id"] == "javascript:alert(2)"  # the id stays an id

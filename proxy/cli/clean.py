@@ -80,9 +80,10 @@ async def _clean_served(
         )
         base = public_base(settings)
         if name:
-            rendered = await pipeline.named_feed(name, fmt=fmt, public_base=base)
+            job = pipeline.named_job(name, fmt=fmt, public_base=base)
         else:
-            rendered = await pipeline.feed(source, fmt=fmt, public_base=base)
+            job = pipeline.job(source, fmt=fmt, public_base=base)
+        rendered = await pipeline.serve(job)
     finally:
         await session.close()
         await cache.close()

@@ -14,7 +14,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,21 +117,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "clean":
-        from proxy.cli.clean import clean
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": _serve,
+        "clean": _clean,
+        "explain": _explain,
+        "check-config": _check_config,
+        "sign": _sign,
+        "rotate-secret": _rotate_secret,
+        "healthcheck": _healthcheck,
+    }
+    return commands[args.command](args)
 
-        return clean(args)
-    if args.command == "explain":
-        return _explain(args)
-    if args.command == "check-config":
-        return _check_config(args)
-    if args.command == "sign":
-        return _sign(args)
-    if args.command == "rotate-secret":
-        return _rotate_secret(args)
-    return _healthcheck(args)
+
+def _clean(args: argparse.Namespace) -> int:
+    from proxy.cli.clean import clean
+
+    return clean(args)
 
 
 def settings_from(config: str | None, **overrides: Any) -> Settings:

@@ -28,8 +28,9 @@ from fnmatch import fnmatchcase
 
 from aiohappyeyeballs import AddrInfoType
 
-from proxy.config import Settings, parse_host_patterns
+from proxy.config import Settings
 from proxy.errors import BlockedHost
+from proxy.hostpatterns import parse_host_patterns
 
 logger = logging.getLogger(__name__)
 

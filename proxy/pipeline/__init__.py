@@ -2,5 +2,5 @@
 
 ``process`` is the pure chain (parse → filter → clean → rewrite → sanitise → render), shared
 by the server and ``feedscrub clean``; ``freshness`` decides when the upstream is asked;
-``service.Pipeline`` joins them for one app.
+``jobs`` says what a request asks for; ``service.Pipeline`` joins them for one app.
 """

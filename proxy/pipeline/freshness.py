@@ -114,6 +114,9 @@ class Freshness:
             max_weight=HOT_BYTES,
         )
         self._background: set[asyncio.Future[None]] = set()
+        # Whether a big feed, parsed to check it is one, may be kept for its build (the
+        # service says no while builds queue, so parsed feeds do not pile up in memory).
+        self.keep_parsed: Callable[[], bool] = lambda: True
 
     def _now(self) -> float:
         return self.clock()  # read late: tests replace self.clock
@@ -293,9 +296,9 @@ class Freshness:
             len(feed.entries),
             _ms(started),
         )
-        if len(result.body) >= memory.BIG_BODY_BYTES:
-            # Parsed only to check it is a feed: a big parsed feed is not kept while this
-            # request waits for a build slot (builds.py); the build parses it again in its slot.
+        if len(result.body) >= memory.BIG_BODY_BYTES and not self.keep_parsed():
+            # Builds are queueing (builds.py): a big parsed feed is not held while this request
+            # waits for a slot; the build parses it again within its slot.
             del feed
             memory.release_after(len(result.body))
             return BodyState(fresh, asked_upstream=True, fetched=True)

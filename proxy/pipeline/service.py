@@ -20,19 +20,20 @@ from typing import Any
 
 import aiohttp
 
-from proxy import clean, fetch, filters, memory, parse
+from proxy import fetch, filters, memory, parse
 from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.builds import BuildSlots
 from proxy.config import Settings
 from proxy.errors import NotFound, ProxyError
-from proxy.feedconfig import FeedConfig, FeedOptions, FeedsConfig
+from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
-from proxy.pipeline import process
+from proxy.pipeline import jobs, process
 from proxy.pipeline.freshness import BodyState, Freshness
+from proxy.pipeline.jobs import FeedJob, SelfPath
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.store import Store, StoredFeed, StoredOutput
 
@@ -54,25 +55,6 @@ class _Cleaned:
     original: Feed
     cleaned: Feed
     weight: int  # estimated bytes in memory
-
-
-@dataclass(frozen=True, slots=True)
-class FeedJob:
-    """One request for a cleaned feed, with everything that shapes its output."""
-
-    url: str  # the normalised upstream URL
-    fmt: str | None  # None: the upstream's family
-    public_base: str
-    options: FeedOptions
-    ruleset: clean.Ruleset
-    limit: int | None = None  # asked for on an ad-hoc request
-    name: str = ""  # the named feed, or "" for ad-hoc /feed
-    fulltext: bool = False  # replace item content with the article behind each link
-    opencc: str | None = None  # Chinese script conversion asked for on the request
-
-
-SelfPath = Callable[[FeedJob], str]
-"""A job → the path of the feed's own link (``server/links.py``)."""
 
 
 class Pipeline:
@@ -129,6 +111,7 @@ class Pipeline:
         self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
         # Parse, clean and render run a few at a time; the rest queue (issue 9.4).
         self.builds = BuildSlots(settings.max_builds)
+        self.freshness.keep_parsed = lambda: not self.builds.busy
         # Upstream URL -> the site it belongs to (the feed's own <link>), for OPML.
         self._site_links: BoundedMap[str, str] = BoundedMap(
             _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
@@ -193,7 +176,16 @@ class Pipeline:
         fulltext: bool = False,
         opencc: str | None = None,
     ) -> FeedJob:
-        """The job of an ad-hoc request (the [defaults] rules)."""
+        """The job of an ad-hoc request (/feed, with the [defaults] rules); ``serve`` it.
+
+        Parameters:
+            url: the upstream feed URL as the reader gave it.
+            fmt: "rss", "atom", "json", or None for the upstream's own family.
+            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
+            limit: keep only the newest N items.
+            fulltext: replace each item's content with the article behind its link.
+            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
+        """
         loaded = self.feeds
         return FeedJob(
             url=self._checked(url),
@@ -224,35 +216,6 @@ class Pipeline:
             name=name,
             fulltext=bool(options.fulltext),
         )
-
-    async def feed(
-        self,
-        url: str,
-        *,
-        fmt: str | None,
-        public_base: str,
-        limit: int | None = None,
-        fulltext: bool = False,
-        opencc: str | None = None,
-    ) -> Rendered:
-        """The cleaned feed for an upstream URL (ad-hoc /feed, with the [defaults] rules).
-
-        Parameters:
-            url: the upstream feed URL as the reader gave it.
-            fmt: "rss", "atom", or None for the upstream's own family.
-            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
-            limit: keep only the newest N items.
-            fulltext: replace each item's content with the article behind its link.
-            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
-        """
-        job = self.job(
-            url, fmt=fmt, public_base=public_base, limit=limit, fulltext=fulltext, opencc=opencc
-        )
-        return await self.serve(job)
-
-    async def named_feed(self, name: str, *, fmt: str | None, public_base: str) -> Rendered:
-        """A feed from the config file, by name."""
-        return await self.serve(self.named_job(name, fmt=fmt, public_base=public_base))
 
     def _checked(self, url: str) -> str:
         # Host rules are checked before the cache too: a host denied after it was cached
@@ -343,37 +306,13 @@ class Pipeline:
         await self.fulltext.close()
 
     def _output_key(self, clean_key: str, job: FeedJob, fmt: str) -> str:
-        """The served bytes: the cleaned feed, and how it is cut and rendered for whom."""
-        parts = (clean_key, fmt, job.public_base, self.self_path(job), str(job.limit))
-        return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+        return jobs.output_key(clean_key, job, fmt, self.self_path(job))
 
     def _clean_key(self, stored: StoredFeed, job: FeedJob, filled: FillResult | None) -> str:
-        """What a cleaned feed depends on: the body and the rules, not format, limit= (but
-        for full text, which fetches only what the limit keeps), Host or self link."""
-        s = self.settings
         # max_age filters move with the clock: let such outputs age out hourly.
         hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
-        digest = hashlib.sha256()
-        for part in (
-            process.OUTPUT_VERSION,
-            stored.url,
-            stored.final_url,
-            s.images,
-            s.image_template,
-            str(s.proxy_media),
-            self._key_id,
-            job.ruleset.fingerprint,
-            repr(job.options),
-            job.name,
-            str(job.opencc),
-            hour,
-            # Which articles full text filled in: a partial result never passes for the whole.
-            filled.digest if filled is not None else "-",
-            str(job.limit) if filled is not None else "",
-        ):
-            digest.update(part.encode("utf-8") + b"\0")
-        digest.update(stored.body)
-        return digest.hexdigest()
+        digest = filled.digest if filled is not None else None
+        return jobs.clean_key(self.settings, self._key_id, stored, job, digest, hour)
 
     async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
         # Filter first: no article is fetched for an item that is filtered out or cut.
@@ -480,7 +419,7 @@ class Pipeline:
             opencc=recipe.opencc,
             learnt=learnt,
         )
-        return _Cleaned(feed, cleaned, process.weight(feed) + process.weight(cleaned))
+        return _Cleaned(feed, cleaned, process.weight(feed, cleaned))
 
     def _render(
         self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str

@@ -23,7 +23,8 @@ async def by_url(request: web.Request) -> web.StreamResponse:
     auth.require_feed_access(request.app[SETTINGS], request.query, request.headers, url)
     if not url:
         raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
-    rendered = await request.app[PIPELINE].feed(
+    pipeline = request.app[PIPELINE]
+    job = pipeline.job(
         url,
         fmt=request.query.get("format"),
         public_base=public_base(request),
@@ -31,7 +32,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         fulltext=request.query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
         opencc=request.query.get("opencc"),
     )
-    return respond(request, rendered)
+    return respond(request, await pipeline.serve(job))
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
@@ -42,10 +43,9 @@ async def by_name(request: web.Request) -> web.StreamResponse:
             name, fmt = name.removesuffix(suffix), suffix[1:]
     # Before the lookup, so that without the key an unknown name looks like a known one.
     auth.require_named_access(request.app[SETTINGS], request.query, request.headers, name)
-    rendered = await request.app[PIPELINE].named_feed(
-        name, fmt=fmt, public_base=public_base(request)
-    )
-    return respond(request, rendered)
+    pipeline = request.app[PIPELINE]
+    job = pipeline.named_job(name, fmt=fmt, public_base=public_base(request))
+    return respond(request, await pipeline.serve(job))
 
 
 _MAX_LIMIT_DIGITS = 9  # a billion items is past any feed; int() of 5,000 digits raises

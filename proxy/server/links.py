@@ -16,7 +16,7 @@ from yarl import URL
 
 from proxy.config import Settings
 from proxy.errors import InvalidURL
-from proxy.pipeline.service import FeedJob
+from proxy.pipeline.jobs import FeedJob
 from proxy.server.auth import canonical_feed_url, feed_signature, named_signature
 
 

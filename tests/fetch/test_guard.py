@@ -9,10 +9,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from proxy.config import load, parse_host_patterns
+from proxy.config import load
 from proxy.errors import BlockedHost, ConfigError
 from proxy.fetch import check_url
 from proxy.fetch.guard import HostRules, is_public_address, literal_ip
+from proxy.hostpatterns import parse_host_patterns
 
 # Research §A1 (b), plus the ranges the contract names. (address, why)
 REFUSED = [

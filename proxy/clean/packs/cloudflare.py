@@ -25,16 +25,27 @@ PACK = declare_pack(
 )
 
 EMAIL_PROTECTION_PATH = "/cdn-cgi/l/email-protection"
-_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){2,128}")
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _PLACEHOLDER = re.compile(r"\[\s*email\s*(?:protected|&#160;protected)\s*\]", re.IGNORECASE)
-# What a decoded address may hold: printable ASCII without spaces, quotes or angle brackets,
-# and one "@" with something on each side.
-_ADDRESS = re.compile(r"\A[^\s@<>\"'()\\]{1,64}@[^\s@<>\"'()\\]{1,255}\Z")  # (fullmatch)
+# What a decoded address may not hold (with exactly one "@", something on each side).
+_NOT_IN_ADDRESS = frozenset(" \t\n\r\f\v<>\"'()\\")
+
+
+def _is_address(value: str) -> bool:
+    local, at, domain = value.partition("@")
+    return (
+        bool(at)
+        and 0 < len(local) <= 64
+        and 0 < len(domain) <= 255
+        and "@" not in domain
+        and value.isprintable()
+        and not _NOT_IN_ADDRESS.intersection(value)
+    )
 
 
 def decode_cfemail(value: str) -> str | None:
     """The address Cloudflare encoded as value (hex), or None if it is not one."""
-    if not _HEX.fullmatch(value):
+    if not 4 <= len(value) <= 256 or len(value) % 2 or not HEX_DIGITS.issuperset(value):
         return None
     data = bytes.fromhex(value)
     key = data[0]
@@ -42,7 +53,7 @@ def decode_cfemail(value: str) -> str | None:
         address = bytes(b ^ key for b in data[1:]).decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return address if _ADDRESS.fullmatch(address) else None
+    return address if _is_address(address) else None
 
 
 def _restore_text(node: HtmlElement, address: str) -> None:

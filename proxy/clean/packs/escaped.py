@@ -26,7 +26,6 @@ PACK = declare_pack(
 
 # A tag as it shows once escaped twice: <p>, </p>, <br/>, <img src=…>, <a href="…">.
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,15}(?:\s[^<>]{0,2000})?/?>")
-_STARTS = re.compile(r"\A\s*+<[A-Za-z/!]")
 # Of the item's text, at least this share must be tags for it to be escaped markup.
 TAG_SHARE = 0.15
 MAX_CHARS = 2_000_000
@@ -37,7 +36,11 @@ def is_escaped_markup(text: str) -> bool:
     stripped = text.strip()
     if len(stripped) < 7 or len(stripped) > MAX_CHARS:
         return False
-    if not _STARTS.match(stripped) or not stripped.endswith(">"):
+    opener = stripped[1:2]
+    starts_with_tag = (
+        stripped[0] == "<" and opener.isascii() and (opener.isalpha() or opener in "/!")
+    )
+    if not starts_with_tag or not stripped.endswith(">"):
         return False
     tags = _TAG.findall(stripped)
     if len(tags) < 2 or not any(t.startswith("</") or t.endswith("/>") for t in tags):

@@ -32,7 +32,7 @@ SHARE_ENDPOINTS: URLRules = {
     "share.flipboard.com": ("/bookmarklet",),
     "buffer.com": ("/add",),
     "bufferapp.com": ("/add",),
-    "xing.com": ("/spi/shares", "/social/share", "/app/user"),
+    "xing.com": ("/spi/shares", "/social/share"),
     "bsky.app": ("/intent/compose",),
     "threads.net": ("/intent/post",),
     "connect.ok.ru": ("/offer", "/dk"),
@@ -47,17 +47,15 @@ SHARE_ENDPOINTS: URLRules = {
     "stumbleupon.com": ("/submit",),
     "mix.com": ("/add",),
     "instapaper.com": ("/hello2", "/edit"),
-    "timeline.line.me": ("/social-plugin/share",),
+    "timeline.line.me": ("/social-plugin/share",),  # (the rest of LINE is in `share`)
     "mastodonshare.com": ("/",),
     "toot.kytta.dev": ("/",),
     "mewe.com": ("/share",),
-    "tumblr.com": ("/widgets/share/tool",),
-    "vk.com": ("/share.php",),
-    "service.weibo.com": ("/share/share.php",),
+    "pinterest.com": ("/pin/find",),
+    "v.t.sina.com.cn": ("/share/share.php",),
+    "share.v.t.qq.com": ("/index.php",),
     "share.naver.com": ("/web/shareView",),
     "story.kakao.com": ("/share",),
-    "telegram.me": ("/share",),
-    "t.me": ("/share",),
 }
 # Hatena's bookmark counter: an image or script button linking to /entry/<url>.
 HATENA_BUTTON_HOSTS: URLRules = {"b.hatena.ne.jp": ("/entry",)}

@@ -56,22 +56,27 @@ _PROMPT = re.compile(
     r"|阅读原文|点击原文"
 )
 _QR_PROMPT = re.compile(r"二维码|小程序码|扫码|长按")
-_DECORATION = "\\s\u3000·•●○◆◇■□▲△▼▽►▶◀★☆♦—–\\-_~|｜:：.。!！>《》【】\\[\\]()（）"
-# (For fullmatch, anchored; decoration runs possessive: they share no character with the
-# words, and two runs side by side otherwise split spaces every way, quadratically.)
-_LIST_WORDS = (
-    rf"[{_DECORATION}]*+"
+# Decorations around a label line (▼ 往期推荐 ▼, — 广告 —), stripped before it is compared.
+DECORATION = " \t\n\u3000\xa0·•●○◆◇■□▲△▼▽►▶◀★☆♦—–-_~|｜:：.。!！>《》【】[]()（）"
+_LIST_LABEL = re.compile(
     r"(?:往期|近期|历史|热门|精彩|相关|延伸|更多|今日)?"
     r"(?:推荐|回顾|精选|精彩|阅读|文章|推文|好文|热文)(?:推荐|阅读|回顾|文章)?"
-    r"|猜你喜欢|推荐阅读|往期推荐|往期回顾|精选文章|更多精彩"
-    rf"[{_DECORATION}]*+"
+    r"|猜你喜欢"
 )
-_LIST_LABEL = re.compile(rf"\A(?:{_LIST_WORDS})\Z")
-_LIST_LABEL_FULL = re.compile(
-    rf"\A(?:[{_DECORATION}]*+(?:{_LIST_WORDS})[{_DECORATION}]*+"
-    r"|.{0,4}(?:往期推荐|推荐阅读|往期回顾|精彩推荐|相关阅读|延伸阅读|猜你喜欢|热门推荐|往期精选|精选推荐).{0,4})\Z"
+_LIST_NAMES = re.compile(
+    r".{0,4}(?:往期推荐|推荐阅读|往期回顾|精彩推荐|相关阅读|延伸阅读|猜你喜欢|热门推荐|往期精选|精选推荐).{0,4}"
 )
-_AD_LABEL = re.compile(rf"\A[{_DECORATION}]*+(?:广告|推广)[{_DECORATION}]*+\Z")
+AD_LABELS = frozenset({"广告", "推广"})
+
+
+def _label(line: str) -> str:
+    return line.strip(DECORATION)
+
+
+def is_list_label(line: str) -> bool:
+    label = _label(line)
+    return bool(label) and bool(_LIST_LABEL.fullmatch(label) or _LIST_NAMES.fullmatch(label))
+
 
 WECHAT_CARD_TAGS = frozenset(
     {
@@ -109,6 +114,16 @@ def _line(node: HtmlElement) -> str | None:
     return None if text is None else " ".join(text.split())
 
 
+# A prompt tells the reader to act (tap, press, scan): a line without such a verb is a prompt
+# only when it is very short ("关注我们"); "关注我们的读者都知道……" is a sentence.
+_ACTION_WORDS = ("点击", "长按", "扫", "点个", "点亮", "点一下", "星标", "置顶", "阅读原文")
+BARE_PROMPT_CHARS = 16
+
+
+def _is_call_to_act(line: str) -> bool:
+    return len(line) <= BARE_PROMPT_CHARS or any(word in line for word in _ACTION_WORDS)
+
+
 def _blocks(root: HtmlElement) -> list[HtmlElement]:
     """The item's top-level blocks, looking through wrappers that hold everything."""
     container = root
@@ -138,7 +153,7 @@ def remove_wechat_prompts(root: HtmlElement) -> None:
         if tag_of(node) in ("pre", "table", "blockquote", "ul", "ol"):
             continue
         line = _line(node)
-        if not line or not _PROMPT.search(line):
+        if not line or not _PROMPT.search(line) or not _is_call_to_act(line):
             continue
         found.append(node)
         if _QR_PROMPT.search(line):
@@ -159,7 +174,7 @@ def remove_wechat_recommendations(root: HtmlElement) -> None:
         return
     for at in range(len(blocks) - 2, max(-1, len(blocks) - LIST_ITEMS - 2), -1):
         label = _line(blocks[at])
-        if not label or not _LIST_LABEL_FULL.fullmatch(label):
+        if not label or not is_list_label(label):
             continue
         if at == 0:
             return
@@ -182,9 +197,7 @@ def _is_list_line(node: HtmlElement) -> bool:
     if not words:
         return True
     linked = "".join("".join(text_of(a).split()) for a in node.iter("a"))
-    return len(linked) >= 0.6 * len(words) or (
-        len(words) <= 4 and bool(_LIST_LABEL.fullmatch(words))
-    )
+    return len(linked) >= 0.6 * len(words) or (len(words) <= 4 and is_list_label(words))
 
 
 @item_rule(PACK, "cards")
@@ -207,7 +220,7 @@ def remove_wechat_ads(root: HtmlElement) -> None:
     found: list[HtmlElement] = []
     for at, node in enumerate(blocks[:-1]):
         line = _line(node)
-        if not line or not _AD_LABEL.fullmatch(line):
+        if not line or _label(line) not in AD_LABELS:
             continue
         ad = blocks[at + 1]
         if _media_only(ad) or (

@@ -23,7 +23,7 @@ from proxy.config import OPTIONS_BY_NAME, Settings, load
 from proxy.errors import ConfigError, InvalidURL, Unauthorized
 from proxy.server import auth as access
 from proxy.server import create_app, links
-from tests.helpers import img_paths, read_feed, seed_feed
+from tests.helpers import DATA, img_paths, read_feed, seed_feed
 from tests.upstream import Upstream
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -310,7 +310,7 @@ async def test_denied_host_is_refused_directly_and_after_a_redirect(
 async def test_image_on_a_denied_host_is_refused(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
-    png = (Path(__file__).parent / "data" / "images" / "red.png").read_bytes()
+    png = (DATA / "images" / "red.png").read_bytes()
     upstream.route("/pic.png", png, content_type="image/png")
     body = seed_feed(image_base="http://img.evil.test")
     upstream.route("/rfi.xml", body)

@@ -1,27 +1,20 @@
-"""One table of settings. Environment beats config file beats default; loaded once, frozen.
+"""The one table of settings, and every check of them.
 
 The table is the ``Settings`` declaration itself: each field is one option, with its name,
 type, default, help and check written once (``_opt``); ``OPTIONS`` is read from it. Every
 check lives here, value checks and combinations alike, so ``serve`` and ``check-config``
-refuse exactly the same things.
-
-``load()`` is called once at the edge (``cli.py``); everything below receives a ``Settings``.
-Nothing here reads ``os.environ`` at import time, so tests pass ``environ={...}`` instead of
-patching the process.
+refuse exactly the same things (``Settings.problems``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from yarl import URL
-
 from proxy.errors import ConfigError
+from proxy.hostpatterns import parse_host_patterns
 
 ENV_PREFIX = "FEEDSCRUB_"
 IMAGE_MODES = ("proxy", "template", "absolute", "none")
@@ -34,36 +27,9 @@ Check = Callable[[Any], str | None]
 """A value → why it cannot work (one sentence), or None when it is fine."""
 
 
-# --- the checks a value can carry -------------------------------------------------------------
-
-
-def _greater_than_zero(value: Any) -> str | None:
-    return None if value > 0 else "It must be greater than 0."
-
-
-def _zero_or_more(value: Any) -> str | None:
-    return None if value >= 0 else "It must be 0 or more."
-
-
-def _one_of(*choices: str) -> Check:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"Use one of: {', '.join(choices)}."
-
-    return check
-
-
-def _log_level(value: Any) -> str | None:
-    return _one_of(*LOG_LEVELS)(str(value).upper())
-
-
-def _port(value: Any) -> str | None:
-    return None if 0 <= value <= 65535 else "Not a valid port."
-
-
-def _http_url_or_empty(value: Any) -> str | None:
-    if not value or str(value).startswith(("http://", "https://")):
-        return None
-    return "It must start with http:// or https://."
+def _rule(accepts: Callable[[Any], bool], reason: str) -> Check:
+    """A check that gives ``reason`` for every value ``accepts`` turns down."""
+    return lambda value: None if accepts(value) else reason
 
 
 def is_referer_policy(value: str) -> bool:
@@ -71,16 +37,28 @@ def is_referer_policy(value: str) -> bool:
     return value in REFERER_POLICIES or value.startswith(("http://", "https://"))
 
 
-def _cache_url(value: Any) -> str | None:
-    if value and not str(value).startswith(("redis://", "rediss://", "unix://")):
-        return "It must start with redis://, rediss:// or unix://, or be empty (embedded cache)."
-    return None
+def _one_of(*choices: str) -> Check:
+    return _rule(lambda value: value in choices, f"Use one of: {', '.join(choices)}.")
 
 
-def _referer_policy(value: Any) -> str | None:
-    if is_referer_policy(str(value)):
-        return None
-    return f"Use one of: {', '.join(REFERER_POLICIES)}, or an http(s) URL."
+_greater_than_zero = _rule(lambda value: value > 0, "It must be greater than 0.")
+_zero_or_more = _rule(lambda value: value >= 0, "It must be 0 or more.")
+_port = _rule(lambda value: 0 <= value <= 65535, "Not a valid port.")
+_log_level = _rule(
+    lambda value: str(value).upper() in LOG_LEVELS, f"Use one of: {', '.join(LOG_LEVELS)}."
+)
+_http_url_or_empty = _rule(
+    lambda value: not value or str(value).startswith(("http://", "https://")),
+    "It must start with http:// or https://.",
+)
+_referer_policy = _rule(
+    lambda value: is_referer_policy(str(value)),
+    f"Use one of: {', '.join(REFERER_POLICIES)}, or an http(s) URL.",
+)
+_cache_url = _rule(
+    lambda value: not value or str(value).startswith(("redis://", "rediss://", "unix://")),
+    "It must start with redis://, rediss:// or unix://, or be empty (embedded cache).",
+)
 
 
 def _host_patterns(value: Any) -> str | None:
@@ -299,11 +277,8 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         """Every value, with secrets shown as <redacted>: for logs and check-config."""
-        shown: dict[str, Any] = {}
-        for option in OPTIONS:
-            value = getattr(self, option.name)
-            shown[option.name] = "<redacted>" if option.secret and value else value
-        return shown
+        values = {option: getattr(self, option.name) for option in OPTIONS}
+        return {o.name: "<redacted>" if o.secret and v else v for o, v in values.items()}
 
 
 Combination = Callable[["Settings", Callable[[str], str]], str | None]
@@ -354,180 +329,9 @@ class Option:
 
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
 
+# The field's metadata is what _opt put there: help, check and secret.
 OPTIONS: tuple[Option, ...] = tuple(
-    Option(
-        name=item.name,
-        type=_TYPES[str(item.type)],
-        default=item.default,
-        help=item.metadata["help"],
-        check=item.metadata["check"],
-        secret=item.metadata["secret"],
-    )
+    Option(item.name, _TYPES[str(item.type)], item.default, **item.metadata)
     for item in dataclasses.fields(Settings)
 )
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
-
-
-# --- host patterns (FEEDSCRUB_ALLOW_HOSTS / FEEDSCRUB_DENY_HOSTS) ------------------------------
-
-_PATTERN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_*?:")
-# UTS #46 maps these to "." before IDNA; split on them as on ".".
-_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
-
-
-def _normalise_pattern(raw: str) -> str:
-    shown = raw.strip()
-    text = shown.translate(_IDEOGRAPHIC_DOTS).rstrip(".")
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]  # an IPv6 literal as written in a URL
-    labels: list[str] = []
-    for label in text.split("."):
-        if label.isascii():
-            labels.append(label.lower())
-            continue
-        if "*" in label or "?" in label:
-            raise ValueError(
-                f"Pattern {shown!r}: a wildcard cannot sit in a non-ASCII label; write that "
-                "label in full or in its xn-- form."
-            )
-        try:
-            encoded = URL.build(scheme="http", host=label).raw_host
-        except ValueError:
-            encoded = None
-        if not encoded:
-            raise ValueError(f"Pattern {shown!r} is not a valid host name.")
-        labels.append(encoded)
-    pattern = ".".join(labels)
-    if not pattern or not set(pattern) <= _PATTERN_CHARACTERS:
-        raise ValueError(
-            f"Pattern {shown!r}: use host names with * and ? wildcards, comma-separated, "
-            "without scheme, port or path (e.g. example.org,*.example.org)."
-        )
-    return pattern
-
-
-def parse_host_patterns(text: str) -> tuple[str, ...]:
-    """Comma-separated globs → normalised patterns (lower case, IDN labels in xn-- form).
-
-    Raises ValueError saying which pattern is wrong (``Settings.problems`` names the setting).
-    """
-    return tuple(_normalise_pattern(part) for part in text.split(",") if part.strip())
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-def _cast(option: Option, raw: Any) -> Any:
-    """The value for ``option`` from a string (environment) or a TOML value; ValueError saying
-    why not."""
-    kind = {bool: "boolean", int: "integer", float: "number"}.get(option.type, "string")
-    if isinstance(raw, str):
-        if option.type is str:
-            return raw
-        if option.type is bool:
-            lowered = raw.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(f"Not a valid {kind}.")
-        try:
-            return option.type(raw)
-        except ValueError:
-            raise ValueError(f"Not a valid {kind}.") from None
-    # Native TOML values: the matching type (ints where floats are wanted too).
-    if isinstance(raw, bool):
-        if option.type is bool:
-            return raw
-    elif option.type is int and isinstance(raw, int):
-        return raw
-    elif option.type is float and isinstance(raw, int | float):
-        return float(raw)
-    raise ValueError(f"Not a valid {kind}.")
-
-
-def read_config_file(path: str) -> dict[str, Any]:
-    """Parse a TOML file; its settings live at top level or in a [server] table."""
-    try:
-        with Path(path).open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config file {path} is a directory") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
-
-
-def from_document(
-    document: Mapping[str, Any] | None,
-    path: str,
-    environ: Mapping[str, str],
-    overrides: Mapping[str, Any] | None = None,
-) -> Settings:
-    """The Settings of a parsed config file (or none), the environment and overrides.
-
-    Raises ConfigError whose ``problems`` lists every problem once, each with where the value
-    came from and the value itself.
-    """
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    problems: list[str] = []
-
-    def take(option: Option, raw: Any, source: str) -> None:
-        try:
-            values[option.name] = _cast(option, raw)
-            sources[option.name] = source
-        except ValueError as exc:
-            problems.append(f"{source} has value {raw!r}. {exc}")
-
-    if document is not None:
-        table = document.get("server", {})
-        if not isinstance(table, dict):
-            problems.append(f"{path}: server must be a table ([server])")
-            table = {}
-        # Settings may sit at top level too; other tables belong to later stages.
-        entries = [(k, v, k) for k, v in document.items() if not isinstance(v, dict | list)]
-        entries += [(k, v, f"server.{k}") for k, v in table.items()]
-        known = ", ".join(o.name for o in OPTIONS if o.name != "config")
-        for key, raw, shown in entries:
-            option = OPTIONS_BY_NAME.get(key)
-            if option is None or key == "config":
-                problems.append(f"{path}: {shown}: unknown setting (known: {known})")
-            else:
-                take(option, raw, f"{path}: {shown}")
-        values["config"] = path
-    for option in OPTIONS:
-        if option.env in environ:
-            take(option, environ[option.env], option.env)
-    for key, raw in (overrides or {}).items():
-        if raw is not None:
-            values[key] = raw
-            sources[key] = f"--{key}"
-    if "log_level" in values:
-        values["log_level"] = str(values["log_level"]).upper()
-    settings = Settings(**values)
-    problems.extend(settings.problems(sources))
-    if problems:
-        raise ConfigError("\n".join(problems), problems=tuple(problems))
-    return settings
-
-
-def load(
-    path: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Settings:
-    """Build the Settings once.
-
-    Parameters:
-        path: a TOML config file; when None, FEEDSCRUB_CONFIG names it (or there is none).
-        environ: the environment to read FEEDSCRUB_* variables from (os.environ at the edge).
-        overrides: command-line values, which beat everything else.
-    """
-    environ = environ if environ is not None else {}
-    config_path = path or environ.get(OPTIONS_BY_NAME["config"].env, "")
-    document = read_config_file(config_path) if config_path else None
-    return from_document(document, config_path, environ, overrides)

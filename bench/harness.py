@@ -1,0 +1,172 @@
+"""What the benchmark scripts share: seed-like feeds, local servers, and CPU/RSS readings of
+another process. Everything listens on 127.0.0.1; each script starts and stops its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = (ROOT / "tests" / "data" / "seed" / "feedx-rfi-item.html").read_text(encoding="utf-8")
+
+NOISE = (
+    "(shared machine: other sessions share these cores, so absolute times move run to run; "
+    "read the ratios, each measured against its baseline in the same run, medians of repeats)"
+)
+
+
+def short_seed() -> str:
+    """The seed item with only its first two article paragraphs, all of its junk kept."""
+    paragraphs = SEED.split("<p><span>")
+    return "<p><span>".join(paragraphs[:3]) + "<p><span>" + paragraphs[-1].split("</p>", 1)[1]
+
+
+def seed_like_feed(
+    items: int, html: str = SEED, *, changed: int | None = None, version: int = 0, link: str = ""
+) -> bytes:
+    """An RSS feed of ``items`` copies of the seed item (feedx.net's RFI feed, the feed that
+    started the project), each with its own text so no cache or interning makes later items
+    cheaper. changed/version: item ``changed`` carries ``version`` in its title and text (a
+    refresh where one item changed upstream). link: the items' link base (default
+    https://bench.test/, which no benchmark fetches)."""
+    base = link or "https://bench.test/"
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>bench</title><link>{base}</link><description>d</description>"
+    ]
+    for i in range(items):
+        mark = f"{i}v{version}" if i == changed else str(i)
+        item_html = html.replace("布林肯", f"布林肯{mark}")
+        parts.append(
+            f"<item><title>item {mark}</title><link>{base}{i}</link>"
+            f'<guid isPermaLink="false">bench-{i}</guid>'
+            f"<pubDate>Sun, 18 Jun 2023 23:50:00 GMT</pubDate>"
+            f"<description><![CDATA[{item_html}]]></description></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode("utf-8")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Serves the bytes of the file named on its command line, read again on every request (a
+# benchmark rewrites the file to change the upstream), on every path.
+STATIC_SERVER = """
+import sys
+from aiohttp import web
+path = sys.argv[2]
+cached = [None, None]
+def body():
+    import os
+    stamp = os.stat(path).st_mtime_ns
+    if cached[0] != stamp:
+        cached[0], cached[1] = stamp, open(path, 'rb').read()
+    return cached[1]
+async def handler(request):
+    return web.Response(body=body(), content_type='application/rss+xml', charset='utf-8')
+async def article(request):
+    return web.Response(status=404, text='no article here')
+app = web.Application()
+app.router.add_get('/a/{tail:.*}', article)
+app.router.add_get('/{tail:.*}', handler)
+web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+# A bare aiohttp handler returning fixed bytes: the warm baseline (no file check per request).
+BARE_SERVER = """
+import sys
+from aiohttp import web
+body = open(sys.argv[2], 'rb').read()
+async def handler(request):
+    return web.Response(body=body, content_type='application/rss+xml', charset='utf-8')
+app = web.Application()
+app.router.add_get('/{tail:.*}', handler)
+web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def static_server(port: int, path: Path) -> subprocess.Popen[bytes]:
+    return start([sys.executable, "-c", STATIC_SERVER, str(port), str(path)])
+
+
+def bare_server(port: int, path: Path) -> subprocess.Popen[bytes]:
+    return start([sys.executable, "-c", BARE_SERVER, str(port), str(path)])
+
+
+def feedscrub(port: int, cache: str, **extra: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "FEEDSCRUB_HOST": "127.0.0.1",
+        "FEEDSCRUB_PORT": str(port),
+        "FEEDSCRUB_CACHE_DIR": cache,
+        "FEEDSCRUB_ALLOW_PRIVATE": "true",
+        "FEEDSCRUB_LOG_LEVEL": "WARNING",
+        "FEEDSCRUB_TTL": "3600",
+        **extra,
+    }
+    return start([sys.executable, "-m", "proxy", "serve"], env)
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of ``pid`` so far, in ns (schedstat: finer than the 10 ms
+    ticks of /proc/pid/stat; the build threads of the server stay in their pool, so none of
+    their time leaves with an exited thread)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread ended
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def wait_up(url: str, deadline: float = 60) -> None:
+    end = time.monotonic() + deadline
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < end:
+            try:
+                async with session.get(url) as response:
+                    await response.read()
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} never came up")

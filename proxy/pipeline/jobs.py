@@ -1,0 +1,82 @@
+"""What one request asks for (``FeedJob``), and the cache keys of what it gets. No I/O.
+
+A key names everything that shapes an output, so two requests share a cached output exactly
+when they would get the same bytes: the cleaned feed (``clean_key``: body, rules, settings)
+and the served bytes made from it (``output_key``: format, links, limit=).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proxy import clean
+from proxy.config import Settings
+from proxy.feedconfig import FeedOptions
+from proxy.pipeline import process
+from proxy.store import StoredFeed
+
+
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    """One request for a cleaned feed, with everything that shapes its output."""
+
+    url: str  # the normalised upstream URL
+    fmt: str | None  # None: the upstream's family
+    public_base: str
+    options: FeedOptions
+    ruleset: clean.Ruleset
+    limit: int | None = None  # asked for on an ad-hoc request
+    name: str = ""  # the named feed, or "" for ad-hoc /feed
+    fulltext: bool = False  # replace item content with the article behind each link
+    opencc: str | None = None  # Chinese script conversion asked for on the request
+
+
+SelfPath = Callable[[FeedJob], str]
+"""A job → the path of the feed's own link (``server/links.py``)."""
+
+
+def output_key(clean_key: str, job: FeedJob, fmt: str, self_path: str) -> str:
+    """The served bytes: the cleaned feed, and how it is cut and rendered for whom."""
+    parts = (clean_key, fmt, job.public_base, self_path, str(job.limit))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def clean_key(
+    settings: Settings,
+    key_id: str,
+    stored: StoredFeed,
+    job: FeedJob,
+    articles: str | None,
+    hour: str,
+) -> str:
+    """What a cleaned feed depends on: the body and the rules, not format, limit= (but for
+    full text, which fetches only what the limit keeps), Host or self link.
+
+    Parameters:
+        key_id: names the image-signing key (outputs embed links signed with it).
+        articles: which articles full text filled in (``FillResult.digest``), None without
+            full text: a partial result never passes for the whole.
+        hour: the hour, for feeds with a max_age filter (their outputs age out hourly).
+    """
+    digest = hashlib.sha256()
+    for part in (
+        process.OUTPUT_VERSION,
+        stored.url,
+        stored.final_url,
+        settings.images,
+        settings.image_template,
+        str(settings.proxy_media),
+        key_id,
+        job.ruleset.fingerprint,
+        repr(job.options),
+        job.name,
+        str(job.opencc),
+        hour,
+        articles if articles is not None else "-",
+        str(job.limit) if articles is not None else "",
+    ):
+        digest.update(part.encode("utf-8") + b"\0")
+    digest.update(stored.body)
+    return digest.hexdigest()
