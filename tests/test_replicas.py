@@ -296,7 +296,7 @@ async def test_backoff_and_the_negative_cache_are_shared(
 async def test_full_text_articles_are_fetched_once_for_all_replicas(
     upstream: Upstream, make_replicas: MakeReplicas
 ) -> None:
-    from tests.test_server_fulltext import serve_story
+    from tests.server.test_fulltext import serve_story
 
     url = serve_story(upstream)
     first, second = await make_replicas(2)
