@@ -15,22 +15,23 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 
 # 2020/1/10, 2020-01-10 14:33, 2020/1/10 14:33:00, 2020.1.10 14:33 +0800 …
+# (Anchored, whitespace runs possessive: linear on any input, see tests/test_patterns.py.)
 _NUMERIC = re.compile(
-    r"\s*(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})"
-    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
-    r"\s*(Z|[+\-]\d{2}:?\d{2}|(?:GMT|UTC)?[+\-]\d{1,2})?\s*"
+    r"\A\s*+(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})"
+    r"(?:[ T]++(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+    r"\s*+(Z|[+\-]\d{2}:?\d{2}|(?:GMT|UTC)?[+\-]\d{1,2})?\s*+\Z"
 )
 # 2020年1月10日, 2020年1月10日 14:33, 2020年01月10日 14时33分05秒
 _CJK = re.compile(
-    r"\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"
-    r"(?:\s*(\d{1,2})\s*[:时點点]\s*(\d{1,2})\s*分?(?:\s*[:]?\s*(\d{1,2})\s*秒?)?)?\s*"
+    r"\A\s*+(\d{4})\s*+年\s*+(\d{1,2})\s*+月\s*+(\d{1,2})\s*+[日号]"
+    r"(?:\s*+(\d{1,2})\s*+[:时點点]\s*+(\d{1,2})\s*+分?(?:\s*+[:]?\s*+(\d{1,2})\s*+秒?)?)?\s*+\Z"
 )
 
 
 # RFC 822 written in another language: "Seg, 24 Set 2018 19:42:40 -0300" (Portuguese).
 _LOCALIZED = re.compile(
-    r"\s*(?:[^\W\d_]{2,9}\.?,?\s+)?(\d{1,2})\.?\s+([^\W\d_]{3,9})\.?\s+(\d{4})"
-    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(Z|GMT|UTC|[+\-]\d{2}:?\d{2})?\s*"
+    r"\A\s*+(?:[^\W\d_]{2,9}\.?,?\s++)?(\d{1,2})\.?\s++([^\W\d_]{3,9})\.?\s++(\d{4})"
+    r"(?:\s++(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*+(Z|GMT|UTC|[+\-]\d{2}:?\d{2})?\s*+\Z"
 )
 # Month names and abbreviations (pt, es, fr, de, it, nl) that are not English ones: English
 # dates are left to feedparser, which also knows their zone names.

@@ -20,7 +20,7 @@ OPENCC_CONFIGS = ("s2t", "t2s", "s2tw", "tw2s", "s2hk", "hk2s", "s2twp", "tw2sp"
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_FIELDS = ("title", "content", "author", "category", "link")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"\A(\d+)\s*([smhdw]?)\Z")  # on the stripped value: linear
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -181,7 +181,7 @@ def parse_duration(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str):
-        match = _DURATION.match(value)
+        match = _DURATION.match(value.strip())
         if match and int(match.group(1)) > 0:
             return int(match.group(1)) * _UNITS[match.group(2)]
     raise ValueError(f'{value!r} is not a duration such as "30d", "12h" or 3600')

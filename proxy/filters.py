@@ -36,7 +36,7 @@ def _values(entry: Entry, field: str) -> list[str]:
 def _matches(entry: Entry, rule: FieldFilter, feed_name: str) -> bool:
     try:
         return any(
-            regex.search(rule.pattern, value, timeout=REGEX_SECONDS) is not None
+            regex.search(rule.pattern, value, timeout=REGEX_SECONDS, concurrent=True) is not None
             for value in _values(entry, rule.field)
         )
     except TimeoutError:

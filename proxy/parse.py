@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 # Ours first: feedparser tries handlers newest first. Its ISO 8601 handler takes a prefix
 # ("2020" of "2020/1/10") and fills the rest from the clock: only whole, dated strings reach it.
-_ISO8601 = re.compile(r"\s*(\d{4}-?\d{2}-?\d{2}|\d{4}-?\d{3})(?:[T ].*)?\s*")
+# Anchored and possessive (fullmatch only): linear on any input (tests/test_patterns.py).
+_ISO8601 = re.compile(r"\A\s*+(\d{4}-?\d{2}-?\d{2}|\d{4}-?\d{3})(?:[T ].*+)?\s*\Z")
 
 
 def _iso8601_whole(text: str) -> time.struct_time | None:

@@ -96,9 +96,11 @@ ALLOWED_TAGS = frozenset(
         "var",
         "video",
         "wbr",
+        # Kept for code: highlighted code is spans with classes, whitespace spans included;
+        # the clean stage unwraps every other span (proxy.sanitize.unwrap_spans_outside_code).
+        "span",
     }
 )
-# <span> is not kept: once style/class are gone a span means nothing. Its text stays.
 
 # Dropped together with their content: code, or raw text that would show up as markup soup
 # (html5ever reads <noscript>, <textarea>, <xmp>… as raw text).
@@ -124,7 +126,11 @@ CLEAN_CONTENT_TAGS = frozenset(
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "*": {"title", "lang", "dir"},
     "a": {"href"},
-    "img": {"src", "srcset", "alt", "width", "height", "sizes", "loading"},
+    "img": {"src", "srcset", "alt", "width", "height", "sizes", "loading", "style"},
+    # Highlighting classes (sanitised to plain tokens by _attribute_filter).
+    "pre": {"class"},
+    "code": {"class"},
+    "span": {"class"},
     "source": {"src", "srcset", "type", "media", "sizes"},
     "video": {"src", "controls", "poster", "width", "height"},
     "audio": {"src", "controls"},
@@ -239,9 +245,42 @@ def allowed_iframe_src(src: str | None) -> str | None:
     return src
 
 
+# Presentational style an image may keep (WordPress emoji need height:1em, or they show at
+# their file's 72 px mid-sentence), with plain lengths only: no url(), no expressions.
+IMAGE_STYLE_PROPERTIES = frozenset({"width", "height", "vertical-align", "max-width"})
+_CSS_LENGTH = re.compile(r"-?\d{1,6}(?:\.\d{1,6})?(?:px|em|rem|ex|ch|%|vw|vh|pt)?")
+_CSS_KEYWORDS = frozenset(
+    {"auto", "baseline", "middle", "top", "bottom", "text-top", "text-bottom", "sub", "super"}
+)
+_CLASS_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def safe_image_style(style: str) -> str | None:
+    """The declarations of style that are IMAGE_STYLE_PROPERTIES with a plain value."""
+    kept = []
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if not colon or name not in IMAGE_STYLE_PROPERTIES:
+            continue
+        value = value.removesuffix("!important").strip()
+        if value in _CSS_KEYWORDS or _CSS_LENGTH.fullmatch(value):
+            kept.append(f"{name}: {value}")
+    return "; ".join(kept) or None
+
+
+def _classes(value: str) -> str | None:
+    tokens = [t for t in value.split()[:20] if _CLASS_TOKEN.fullmatch(t)]
+    return " ".join(tokens) or None
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     """nh3 callback, after nh3's own scheme check on href/src/poster. Must not raise."""
     try:
+        if attribute == "style":
+            return safe_image_style(value) if tag == "img" else None
+        if attribute == "class":
+            return _classes(value)
         if tag == "iframe" and attribute == "src":
             return allowed_iframe_src(value)
         if attribute == "srcset":
@@ -329,7 +368,42 @@ def _reparses_the_same(html: str) -> bool:
     return {name.lower() for name in _START_TAG.findall(html)} <= _ONE_PASS_TAGS
 
 
-def sanitize_html(html: str) -> str:
+# Where code is: spans inside stay (highlighting), spans elsewhere are unwrapped.
+CODE_TAGS = frozenset({"pre", "code", "kbd", "samp"})
+_SPANS_OUTSIDE_CODE = etree.XPath(
+    "descendant::span[not(ancestor::pre or ancestor::code or ancestor::kbd or ancestor::samp)]"
+)
+
+
+def unwrap_spans_outside_code(root: HtmlElement) -> None:
+    """Unwrap every <span> that is not inside code, keeping its text and children.
+
+    The sanitiser keeps spans for highlighted code only; elsewhere a span styles nothing
+    once style and class are gone, and would only add noise to the feed.
+    """
+    for span in _SPANS_OUTSIDE_CODE(root):
+        span.drop_tag()
+
+
+def _unwrap_spans_in(html: str) -> str:
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = HTMLParser(no_network=True)
+    try:
+        document = etree.fromstring("<html><body>" + html, parser)
+    except (etree.LxmlError, ValueError):
+        return html
+    body = document.find("body") if document is not None else None
+    if body is None:
+        return html
+    unwrap_spans_outside_code(body)
+    return _inner_html(body)
+
+
+_SPAN_TAG = re.compile("<[sS][pP][aA][nN]")
+
+
+def sanitize_html(html: str, *, spans_unwrapped: bool = False) -> str:
     """Make item HTML safe to serve: an allow-list of tags, attributes and URL schemes.
 
     Removes script/style (with content), event handlers, javascript:/vbscript:/data: URLs,
@@ -338,9 +412,16 @@ def sanitize_html(html: str) -> str:
     sanitize_html(sanitize_html(x)) equals sanitize_html(x). Never raises.
 
     Expects HTML that has been through the clean stage (lxml caps its depth); html5ever's
-    work grows with nesting depth.
+    work grows with nesting depth. spans_unwrapped: the caller already ran
+    unwrap_spans_outside_code on the tree this HTML was serialised from.
+
+    Kept as they came: the text inside <pre>/<code> (whitespace spans, highlighting classes
+    as plain tokens) and an image's width/height/vertical-align/max-width style. (Not MathML
+    yet: <math> is a known mutation-XSS vector, which tests/test_sanitizer_proof.py refuses.)
     """
     html = drop_non_xml_chars(html)
+    if not spans_unwrapped and _SPAN_TAG.search(html):
+        html = _unwrap_spans_in(html)  # (the clean stage did it on its tree already)
     if _IFRAME_TAG.search(html):
         html = _remove_foreign_iframes(html)
     cleaned = str(_CLEANER.clean(html))

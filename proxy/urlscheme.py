@@ -24,7 +24,7 @@ INVISIBLE = re.compile(
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0001\U000e0020-\U000e007f]+"
 )
-_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+_SCHEME = re.compile(r"\A([a-z][a-z0-9+.\-]*):", re.IGNORECASE)  # (match only)
 WEB_SCHEMES = frozenset({"http", "https"})
 
 

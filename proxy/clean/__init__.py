@@ -42,7 +42,7 @@ from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
 from proxy.clean.ruleset import Ruleset, compile_ruleset
 from proxy.clean.tree import parse_fragment, parse_source, serialise
 from proxy.models import Cleaned
-from proxy.sanitize import drop_non_xml_chars, sanitize_html
+from proxy.sanitize import drop_non_xml_chars, sanitize_html, unwrap_spans_outside_code
 
 __all__ = [
     "DEFAULT_PACKS",
@@ -228,7 +228,9 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook 
     try:
         if rewrite is not None:
             rewrite(index, item.root)
-        return Cleaned(sanitize_html(serialise(item.root)), removals, links, item.failed)
+        unwrap_spans_outside_code(item.root)
+        html = sanitize_html(serialise(item.root), spans_unwrapped=True)
+        return Cleaned(html, removals, links, item.failed)
     except Exception:
         # Last resort (a rewrite bug): the item goes out uncleaned but still sanitised.
         logger.exception("clean: item could not be finished (context=%s)", item.context or "-")

@@ -25,7 +25,9 @@ from proxy.feedconfig import FeedOptions, Replacement
 
 logger = logging.getLogger(__name__)
 
-REGEX_SECONDS = 0.25  # per match; a feed of 100 items cannot stall a worker for long
+# Per match; a feed of 100 items cannot stall a worker for long. concurrent=True on every
+# match releases the GIL meanwhile, so the event loop keeps answering (issue 9.1).
+REGEX_SECONDS = 0.25
 ItemRule = Callable[[HtmlElement], None]
 
 # Why each kind of the feed's own rules removes what it removes (attribution's reason).
@@ -102,10 +104,10 @@ def _smallest_matches(root: HtmlElement, pattern: regex.Pattern[str]) -> list[Ht
     for element in root.iter(etree.Element):
         if element is root:
             continue
-        if pattern.search(element.text_content(), timeout=REGEX_SECONDS) is None:
+        if pattern.search(element.text_content(), timeout=REGEX_SECONDS, concurrent=True) is None:
             continue
         if any(
-            pattern.search(child.text_content(), timeout=REGEX_SECONDS) is not None
+            pattern.search(child.text_content(), timeout=REGEX_SECONDS, concurrent=True) is not None
             for child in element.iterchildren(etree.Element)
         ):
             continue
@@ -198,5 +200,7 @@ def compile_rules(options: FeedOptions) -> tuple[Rule, ...]:
 def apply_replacements(html: str, replacements: Sequence[Replacement]) -> str:
     """The `replace` rules, on the HTML text. Raises TimeoutError on a runaway pattern."""
     for item in replacements:
-        html = regex.sub(item.pattern, item.replacement, html, timeout=REGEX_SECONDS)
+        html = regex.sub(
+            item.pattern, item.replacement, html, timeout=REGEX_SECONDS, concurrent=True
+        )
     return html

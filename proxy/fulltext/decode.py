@@ -12,7 +12,7 @@ from proxy.models import FetchResult
 _SNIFF_BYTES = 8192  # where <meta charset> is looked for; real pages declare it early
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+    rb"""<meta[^<>]+?charset\s*+=\s*+(?:["']\s*+)?([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
 # WHATWG: browsers decode these labels as the superset, and so must we (a "gb2312" page

@@ -78,11 +78,20 @@ def _absolute_srcset(value: str, base: str) -> str:
     return htmlurls.join_srcset([(_join(base, u), d) for u, d in htmlurls.parse_srcset(value)])
 
 
-def make_absolute(root: HtmlElement, url: str) -> None:
-    """Resolve every link, image and lazy-image URL against the page (its <base>, else URL)."""
-    base = _base_url(root, url)
-    for element in root.xpath("//base"):
-        element.drop_tree()
+def make_absolute(root: HtmlElement, base: str) -> None:
+    """Resolve every link, image and lazy-image URL in the article against base.
+
+    Run on the extracted article only (on the whole page it was a sixth of the extraction
+    time). An empty src or href is dropped, not resolved: it would become the page's own
+    URL, an "image" that hides the lazy one in data-src.
+    """
+    for element in root.iter():
+        if not isinstance(element, HtmlElement):
+            continue
+        for name in ("src", "href"):
+            value = element.get(name)
+            if value is not None and not value.strip():
+                del element.attrib[name]
     root.make_links_absolute(base, resolve_base_href=False, handle_failures="ignore")
     for element in root.iter():
         if not isinstance(element, HtmlElement):
@@ -164,7 +173,7 @@ def _serialise(element: HtmlElement) -> str:
     return str(lxml.html.tostring(element, encoding="unicode", method="html", with_tail=False))
 
 
-def _from_elements(elements: Sequence[HtmlElement]) -> str | None:
+def _from_elements(elements: Sequence[HtmlElement]) -> HtmlElement | None:
     if len(elements) == 1:
         article = copy.deepcopy(elements[0])
         article.tail = None
@@ -182,20 +191,22 @@ def _from_elements(elements: Sequence[HtmlElement]) -> str | None:
     # Chosen by a person (selector or site rule): any text or a picture counts (comics).
     if not _text_length(article) and not _has_media(article):
         return None
-    return _serialise(article)
+    return article
 
 
-def _from_readability(root: HtmlElement, url: str) -> str | None:
+def _from_readability(root: HtmlElement, url: str) -> HtmlElement | None:
     page = lxml.html.tostring(root, encoding="unicode", method="html")
     try:
-        summary = Document(page).summary(html_partial=True)
+        # keep_all_images: figure images kept rise from 66% to 88% on the mozilla/readability
+        # test pages, F1 unchanged (issue 12).
+        summary = Document(page).summary(html_partial=True, keep_all_images=True)
     except Exception as exc:  # readability raises Unparseable and whatever lxml raises
         logger.debug("fulltext: readability failed article_url=%s error=%s", url, exc)
         return None
     article = _parse_fragment(summary)
     if article is None or _text_length(article) < MIN_ARTICLE_CHARS:
         return None
-    return _serialise(article)
+    return article
 
 
 def _parse_fragment(html: str) -> HtmlElement | None:
@@ -229,10 +240,14 @@ def extract(html: str, url: str, *, site: SiteConfig | None, selector: str | Non
     if site is not None:
         apply_strip(root, site)
     rescue_noscript_images(root)
-    make_absolute(root, url)
+    base = _base_url(root, url)
+    for element in root.xpath("//base"):
+        element.drop_tree()
     picked = _select(root, selector) if selector else []
     if not picked and site is not None and site.body:
         picked = select_body(root, site)
-    if picked:
-        return _from_elements(picked)
-    return _from_readability(root, url)
+    article = _from_elements(picked) if picked else _from_readability(root, url)
+    if article is None:
+        return None
+    make_absolute(article, base)
+    return _serialise(article)

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from proxy import htmlurls
+
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 256 * 1024  # the largest ftr-site-config file is a few KB; refuse oddities
@@ -39,7 +41,7 @@ MAX_FILE_BYTES = 256 * 1024  # the largest ftr-site-config file is a few KB; ref
 HTTP_HEADERS = {"user-agent": "User-Agent", "referer": "Referer", "cookie": "Cookie"}
 # Lazy-loading attributes that hold an image's real URL; strip_image_src checks them too,
 # because the rule is written against the image the site shows, whichever attribute holds it.
-_IMAGE_URL_ATTRIBUTES = ("src", "data-src", "data-lazy-src", "data-original", "data-actualsrc")
+_IMAGE_URL_ATTRIBUTES = ("src", *htmlurls.LAZY_SRC_ATTRIBUTES)
 
 _MULTI = ("body", "strip", "strip_id_or_class", "strip_image_src")
 # Part of the format, not applied here: skipped without a log line.

@@ -247,7 +247,7 @@ def render(feed: Feed, fmt: str, *, self_url: str, fallback_date: datetime) -> b
 
 
 # An addr-spec as validators read it; "name@host?subject=…" (a mailto: tail) is not one.
-_EMAIL = re.compile(r"[^@\s<>()?,;:]+@[^@\s<>()?,;:]+\.[^@\s<>()?,;:]+")
+_EMAIL = re.compile(r"\A[^@\s<>()?,;:]+@[^@\s<>()?,;:]+\.[^@\s<>()?,;:]+\Z")  # (fullmatch)
 _NON_ASCII = re.compile(r"[^\x21-\x7e]")
 
 

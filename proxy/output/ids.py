@@ -17,7 +17,7 @@ import uuid
 from proxy.models import Entry, Feed
 
 # scheme ":" then something; no whitespace or control characters anywhere (RFC 3987).
-_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f<>\"{}|\\^`]+")
+_IRI = re.compile(r"\A[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f<>\"{}|\\^`]+\Z")
 _WEB = re.compile(r"(?i)https?://[^/?#\s]+")
 
 

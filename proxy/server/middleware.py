@@ -52,7 +52,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 # host[:port], where host is a name, an IPv4 address or a bracketed IPv6 one: nothing that could
 # break out of a URL or an attribute (quotes, angle brackets, spaces, "@", "/") in links.
-_HOST_HEADER = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
+_HOST_HEADER = re.compile(r"\A(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
 @web.middleware

@@ -51,3 +51,28 @@ def test_extraction_is_raw_html_not_a_sanitiser() -> None:
     from proxy import sanitize
 
     assert "script" not in sanitize.sanitize_html(out) and "svg" not in sanitize.sanitize_html(out)
+
+
+ARTICLE_PAGE = (
+    "<html><head><base href='https://cdn.example/posts/'></head><body>"
+    "<nav><a href='/home'>Home</a></nav><article>"
+    + "<p>A long paragraph of the article text that readability will pick. </p>" * 12
+    + "<p><img src='' data-src='lazy.jpg' alt='lazy'><a href=''>empty</a>"
+    " <a href='rel/page'>relative</a></p></article></body></html>"
+)
+
+
+def test_urls_are_made_absolute_on_the_article_and_empty_ones_dropped() -> None:
+    article = extract(ARTICLE_PAGE, "https://site.example/a/b", site=None, selector="article")
+    assert article is not None
+    assert 'href="https://cdn.example/posts/rel/page"' in article  # the page's <base>
+    assert 'data-src="https://cdn.example/posts/lazy.jpg"' in article
+    assert ' src=""' not in article and 'src="https://cdn.example/posts/"' not in article
+    assert 'href="https://cdn.example/posts/"' not in article  # the empty href is not a link
+
+
+def test_readability_keeps_every_image_and_resolves_them() -> None:
+    page = ARTICLE_PAGE.replace("<article>", "<div>").replace("</article>", "</div>")
+    article = extract(page, "https://site.example/a/b", site=None, selector=None)
+    assert article is not None
+    assert 'data-src="https://cdn.example/posts/lazy.jpg"' in article

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy.clean.nodes import (
@@ -16,6 +17,7 @@ from proxy.clean.nodes import (
     unwrapped,
 )
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.sanitize import CODE_TAGS
 
 PACK = declare_pack(
     "empty", "elements left with no text and no media (never table or list structure)"
@@ -60,14 +62,26 @@ _INLINE_TAGS = frozenset(
 )
 # Children that do not make their parent worth keeping.
 _NOT_CONTENT_TAGS = frozenset({"", "br", "wbr"})
+# Code and everything inside it (see proxy.sanitize.CODE_TAGS).
+_IN_CODE = etree.XPath(
+    "descendant-or-self::*[self::pre or self::code or self::kbd or self::samp]"
+    "/descendant-or-self::*"
+)
 # Never removed for being empty.
 _KEPT_TAGS = STRUCTURAL_TAGS | VOID_TAGS | MEDIA_TAGS
 
 
 def _is_empty(node: HtmlElement) -> bool:
-    """No text and no remaining child except line breaks (children were visited first)."""
+    """No text and no remaining child except line breaks (children were visited first).
+
+    A line break must be empty itself: libxml2 puts the text after an unclosed `<wbr>`
+    inside it (`<p><wbr>李白曾说…</p>`), and that paragraph is not empty.
+    """
     return is_blank(node.text) and all(
-        tag_of(child) in _NOT_CONTENT_TAGS and is_blank(child.tail) for child in node
+        tag_of(child) in _NOT_CONTENT_TAGS
+        and is_blank(child.tail)
+        and (not tag_of(child) or (is_blank(child.text) and not len(child)))
+        for child in node
     )
 
 
@@ -76,10 +90,18 @@ def remove_empty_elements(root: HtmlElement) -> None:
     """Remove elements with no text and no media, bottom-up (e.g. emptied share containers).
 
     Table and list structure (td, th, tr, li, …), <hr> and void elements always stay, and
-    so does anything that holds them.
+    so does anything that holds them, and everything inside code (<pre>, <code>…): there an
+    empty span is a highlighter's whitespace, byte for byte part of the code.
     """
+    in_code = (
+        {id(node) for node in _IN_CODE(root)}
+        if next(root.iter(*CODE_TAGS), None) is not None
+        else set()
+    )
     # Reversed document order visits every element after all of its descendants.
     for node in reversed(elements(root)):
+        if in_code and id(node) in in_code:
+            continue
         text = node.text
         if text and not text.isspace():
             continue  # not empty: the cheapest test first, it settles most elements

@@ -21,11 +21,11 @@ PACK = declare_pack(
 )
 
 
-MEDIUM_FOOTER = re.compile(
-    r"(?P<post>.+) was originally published in (?P<site>.+?) on Medium, where people are"
-    r" continuing the conversation by highlighting and responding to this story\.?"
+MEDIUM_FOOTER = (
+    "{post} was originally published in {site} on Medium, where people are continuing the"
+    " conversation by highlighting and responding to this story."
 )
-_MEDIUM_FOOTER_START = re.compile(r"\s*was originally published in\s")
+_MEDIUM_FOOTER_START = re.compile(r"\A\s*was originally published in\s")
 MEDIUM_IMAGES: URLRules = {"medium.com": ("/_/stat",)}
 
 

@@ -48,21 +48,43 @@ TRACKER_IMAGES: tuple[tuple[str, str], ...] = (
     ("facebook.com", "/tr"),
 )
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$", re.IGNORECASE)
-# `(?<![\w-])` so that "border-width: 0px" is not read as a width.
-_STYLE_SIZE = {
-    name: re.compile(
-        rf"(?<![\w-]){name}\s*:\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*(?:!\s*important)?\s*(?:;|$)",
-        re.IGNORECASE,
-    )
-    for name in ("width", "height")
-}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # (fullmatch only: one class, one optional part)
+
+
+def _pixels(value: str) -> float | None:
+    """"1", " 1px ", "0.5 PX" → the number; anything else (1em, 50%, auto) → None.
+
+    By hand, not one regex: `\\s*(?:px)?\\s*` made a pattern backtrack cubically on a
+    "width:1" followed by thousands of spaces (one item froze a server for 46 s).
+    """
+    value = value.strip().lower()
+    if value.endswith("px"):
+        value = value[:-2].rstrip()
+    return float(value) if _NUMBER.fullmatch(value) else None
+
+
+def _style_size(style: str, name: str) -> float | None:
+    """The first `name: <number>[px] [!important]` declaration in a style attribute.
+
+    Only the property itself: "max-width" and "border-width" are other properties.
+    """
+    for declaration in style.split(";"):
+        prop, colon, value = declaration.partition(":")
+        if not colon or prop.strip().lower() != name:
+            continue
+        value, bang, important = value.partition("!")
+        if bang and important.strip().lower() != "important":
+            continue
+        size = _pixels(value)
+        if size is not None:
+            return size
+    return None
 
 
 def _size(node: HtmlElement, name: str) -> float | None:
     """The width or height of an image from its attribute, else from its style."""
-    match = _SIZE.match(node.get(name) or "") or _STYLE_SIZE[name].search(node.get("style") or "")
-    return float(match.group(1)) if match else None
+    size = _pixels(node.get(name) or "")
+    return size if size is not None else _style_size(node.get("style") or "", name)
 
 
 # TRACKER_IMAGES by domain.

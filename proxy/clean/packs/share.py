@@ -104,21 +104,31 @@ _JETPACK_CUSTOM_SERVICE = re.compile(r"custom-\d+")
 # "Like this"), AddToAny (`a2a_kit`, `a2a_button_facebook`, `addtoany_share_save_container`…)
 # and ShareThis (`sharethis-inline-share-buttons`, the older `st_facebook_large` spans).
 SHARE_WIDGET_CLASS = re.compile(
-    r"""sharedaddy
-      | a2a_[\w-]+ | addtoany_[\w-]+
-      | [\w-]*sharethis[\w-]*
+    r"""\A(?:sharedaddy
+      | a2a_[\w-]++ | addtoany_[\w-]++
       | st_(?:sharethis|facebook|fblike|twitter|email|linkedin|pinterest|googleplus|plusone
             |tumblr|reddit|whatsapp|print|digg|stumbleupon|delicious|messenger|wechat|weibo)
-        (?:_[\w-]+)?""",
+        (?:_[\w-]++)?)\Z""",
     re.VERBOSE,
 )
+
+# Any other token holding "sharethis" (`sharethis-inline-share-buttons`), tested as a
+# substring: `[\w-]*sharethis[\w-]*` backtracks quadratically on a long token.
+_WORD_TOKEN = re.compile(r"[\w-]+")
+
+
+def _is_share_widget_class(token: str) -> bool:
+    if "sharethis" in token:
+        return _WORD_TOKEN.fullmatch(token) is not None
+    return SHARE_WIDGET_CLASS.fullmatch(token) is not None
+
 
 _LABEL = re.compile(
     r"""^(?:
         分享(?:到|至|给朋友|本文|此文)?
-      | share(?:\s+this(?:\s+(?:article|post|story|page))?|\s+on|\s+via)?
-      | sharing(?:\s+is\s+caring)?
-    )\s*[:：!！]?$""",
+      | share(?:\s++this(?:\s++(?:article|post|story|page))?|\s++on|\s++via)?
+      | sharing(?:\s++is\s++caring)?
+    )\s*+[:：!！]?$""",
     re.IGNORECASE | re.VERBOSE,
 )
 # Cheap pre-filter: a label has to contain one of these in some text node.
@@ -179,7 +189,7 @@ def is_share_element(node: HtmlElement) -> bool:
     if any(name == "data-root-share" or name.startswith("data-selfpromo") for name in node.attrib):
         return True
     tokens = class_tokens(node)
-    return any(SHARE_WIDGET_CLASS.fullmatch(token) for token in tokens) or (
+    return any(_is_share_widget_class(token) for token in tokens) or (
         "st-btn" in tokens and node.get("data-network") is not None
     )
 
@@ -281,7 +291,7 @@ def _is_leftover(node: HtmlElement) -> bool:
     if text is None or has_media(node):
         return False  # (text first: it stops early on an article, has_media does not)
     text = text.strip()
-    return not text or (_LABEL.match(text) is not None and _has_no_links(node))
+    return not text or (_LABEL.match(" ".join(text.split())) is not None and _has_no_links(node))
 
 
 # No label has more characters than this besides whitespace ("sharethisarticle:").
@@ -296,7 +306,7 @@ def _is_label(node: HtmlElement) -> bool:
     text = short_text(node, _LABEL_MAX_CHARACTERS)
     return (
         text is not None
-        and _LABEL.match(text.strip()) is not None
+        and _LABEL.match(" ".join(text.split())) is not None
         and not has_media(node)
         and _has_no_links(node)
     )

@@ -8,15 +8,28 @@ order, and a URL without tracking parameters is left byte for byte as it was.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from urllib.parse import unquote
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import set_link
+from proxy.clean.nodes import (
+    domains_of,
+    host_of,
+    one_of,
+    query_values,
+    set_link,
+    split_url,
+)
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.urlscheme import WEB_SCHEMES, scheme
 
 PACK = declare_pack(
-    "tracking", "utm_*, fbclid, gclid, mc_eid and other tracking parameters on links"
+    "tracking",
+    "utm_*, fbclid, gclid, mc_eid and other tracking parameters on links; redirect wrappers"
+    " (t.umblr.com/redirect, href.li, google.com/url, l.facebook.com/l.php, link.zhihu.com…)"
+    " unwrapped to their target",
 )
 
 # Exact parameter names (case-sensitive, as the services write them), besides utm_*.
@@ -69,11 +82,7 @@ _SEPARATOR = re.compile(r"(&(?:amp;|#0*38;|#x0*26;)?)", re.IGNORECASE)
 # Where the fragment starts: a "#" that is not part of a `&#038;` separator.
 _FRAGMENT = re.compile(r"(?<!&)#")
 # Cheap test that a URL may hold a tracking parameter at all.
-_MAY_TRACK = re.compile(
-    "[?&;](?:(?i:utm_)|(?:"
-    + "|".join(map(re.escape, sorted(TRACKING_PARAMETERS)))
-    + ")(?:[=&#]|$))"
-)
+_MAY_TRACK = re.compile("[?&;](?:(?i:utm_)|(?:" + one_of(TRACKING_PARAMETERS) + ")(?:[=&#]|$))")
 
 
 def is_tracking_parameter(name: str) -> bool:
@@ -98,6 +107,69 @@ def strip_tracking(url: str) -> str:
         return url  # nothing was a tracking parameter after all
     query = "".join(kept)
     return url[:start] + ("?" + query if kept else "") + url[end:]
+
+
+# Redirect wrappers: (domain, path) → the query parameter holding the target; "" means the
+# whole query is the target (href.li/?https://…). Only exact paths: a wrapper's other
+# pages are content.
+REDIRECT_WRAPPERS: dict[tuple[str, str], str] = {
+    ("t.umblr.com", "/redirect"): "z",
+    ("href.li", "/"): "",
+    ("google.com", "/url"): "q",
+    ("l.facebook.com", "/l.php"): "u",
+    ("lm.facebook.com", "/l.php"): "u",
+    ("l.instagram.com", "/"): "u",
+    ("link.zhihu.com", "/"): "target",
+    ("youtube.com", "/redirect"): "q",
+    ("vk.com", "/away.php"): "to",
+    ("steamcommunity.com", "/linkfilter/"): "url",
+}
+_WRAPPER_DOMAINS = frozenset(domain for domain, _path in REDIRECT_WRAPPERS)
+
+
+def unwrapped_target(href: str) -> str | None:
+    """The URL a redirect wrapper link leads to, when it is a plain web URL; else None.
+
+    The target goes through the same checks as any link we emit: http(s) only, however the
+    scheme is disguised, and no literal loopback, private or link-local address.
+    """
+    parts = split_url(href)
+    if parts is None or parts.scheme.lower() not in ("http", "https"):
+        return None
+    host = host_of(parts)
+    domain = next((d for d in domains_of(host) if d in _WRAPPER_DOMAINS), None)
+    if domain is None:
+        return None
+    name = REDIRECT_WRAPPERS.get((domain, parts.path or "/"))
+    if name is None:
+        return None
+    if name:
+        values = query_values(parts.query, name)
+        target = values[0] if values else ""
+    else:
+        target = unquote(parts.query)
+    target = target.strip()
+    if not target or scheme(target) not in WEB_SCHEMES:
+        return None
+    target_parts = split_url(target)
+    if target_parts is None or not host_of(target_parts):
+        return None
+    try:
+        address = ipaddress.ip_address(host_of(target_parts).strip("[]"))
+    except ValueError:
+        return target  # a name, not a literal address
+    return target if address.is_global else None
+
+
+@item_rule(PACK, "redirect_wrappers")
+def unwrap_redirect_links(root: HtmlElement) -> None:
+    """A redirect wrapper (t.umblr.com/redirect, google.com/url…) only counts the click."""
+    for link in root.iter("a"):
+        href = link.get("href")
+        if href and "?" in href:
+            target = unwrapped_target(href)
+            if target is not None:
+                set_link(link, "href", target)
 
 
 @item_rule(PACK, "parameters")

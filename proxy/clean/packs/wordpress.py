@@ -22,21 +22,25 @@ PACK = declare_pack(
 
 # Yoast SEO's RSS footer ("The post %%POSTLINK%% appeared first on %%BLOGLINK%%.") and the
 # wordings of other footer plugins and translations.
+# {post} and {site} are the texts of the paragraph's first and last links; the final "." is
+# optional (see common.footer_paragraphs).
 WORDPRESS_FOOTERS = (
-    re.compile(r"The post (?P<post>.+) (?:appeared first|first appeared) on (?P<site>.+?)\.?"),
-    re.compile(r"Der Beitrag (?P<post>.+) erschien zuerst auf (?P<site>.+?)\.?"),
-    re.compile(r"L[’']article (?P<post>.+) est apparu en premier sur (?P<site>.+?)\.?"),
-    re.compile(r"La entrada (?P<post>.+) se publicó primero en (?P<site>.+?)\.?"),
+    "The post {post} appeared first on {site}.",
+    "The post {post} first appeared on {site}.",
+    "Der Beitrag {post} erschien zuerst auf {site}.",
+    "L’article {post} est apparu en premier sur {site}.",
+    "L'article {post} est apparu en premier sur {site}.",
+    "La entrada {post} se publicó primero en {site}.",
 )
-_WORDPRESS_FOOTER_START = re.compile(r"\s*(?:The post|Der Beitrag|L[’']article|La entrada)\s")
+_WORDPRESS_FOOTER_START = re.compile(r"\A\s*(?:The post|Der Beitrag|L[’']article|La entrada)\s")
 
 # Blocks that plugins append (whole class names): Jetpack sharing and likes (`sharedaddy`),
 # Jetpack related posts and post flair, AddToAny, YARPP, Contextual Related Posts, Related
 # Posts for WordPress. An author's own "related posts" list has none of these names.
 WORDPRESS_WIDGET_CLASS = re.compile(
-    r"""sharedaddy | jp-relatedposts | jp-post-flair
+    r"""\A(?:sharedaddy | jp-relatedposts | jp-post-flair
       | a2a_kit | addtoany_share_save_container | addtoany_list
-      | yarpp-related(?:-rss|-widget|-shortcode)? | crp_related | rp4wp-related-posts""",
+      | yarpp-related(?:-rss|-widget|-shortcode)? | crp_related | rp4wp-related-posts)\Z""",
     re.VERBOSE,
 )
 WORDPRESS_WIDGET_IDS = frozenset({"jp-post-flair", "jp-relatedposts"})
