@@ -311,21 +311,26 @@ _IFRAME_TAG = re.compile("<[iI][fF][rR][aA][mM][eE]")
 _parsers = threading.local()
 
 
-def _remove_foreign_iframes(html: str) -> str:
-    """Remove iframes not from IFRAME_HOSTS (with their fallback content) and empty the rest.
-
-    html5ever keeps an iframe's content as raw text, so it is cleared here too.
-    """
+def _body(html: str) -> HtmlElement | None:
+    """html parsed as a <body>'s content (None: lxml could not parse it)."""
     parser = getattr(_parsers, "parser", None)
     if parser is None:
         parser = _parsers.parser = HTMLParser(no_network=True)
     try:
         document = etree.fromstring("<html><body>" + html, parser)
     except (etree.LxmlError, ValueError):
-        return html  # nh3 still strips every unknown iframe's src
-    body = document.find("body") if document is not None else None
+        return None
+    return document.find("body") if document is not None else None
+
+
+def _remove_foreign_iframes(html: str) -> str:
+    """Remove iframes not from IFRAME_HOSTS (with their fallback content) and empty the rest.
+
+    html5ever keeps an iframe's content as raw text, so it is cleared here too.
+    """
+    body = _body(html)
     if body is None:
-        return html
+        return html  # nh3 still strips every unknown iframe's src
     for iframe in list(body.iter("iframe")):
         if allowed_iframe_src(iframe.get("src")) is None:
             iframe.drop_tree()
@@ -386,14 +391,7 @@ def unwrap_spans_outside_code(root: HtmlElement) -> None:
 
 
 def _unwrap_spans_in(html: str) -> str:
-    parser = getattr(_parsers, "parser", None)
-    if parser is None:
-        parser = _parsers.parser = HTMLParser(no_network=True)
-    try:
-        document = etree.fromstring("<html><body>" + html, parser)
-    except (etree.LxmlError, ValueError):
-        return html
-    body = document.find("body") if document is not None else None
+    body = _body(html)
     if body is None:
         return html
     unwrap_spans_outside_code(body)

@@ -503,9 +503,9 @@ def test_default_rules_run_every_rule_in_the_documented_order() -> None:
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.id)
 def test_every_rule_has_a_pack_a_name_and_a_one_line_reason(rule: registry.Rule) -> None:
-    assert rule.id == f"{rule.pack}.{rule.name}" and rule.pack in PACKS
-    assert rule.reason and "\n" not in rule.reason
-    assert rule.reason.endswith("."), rule.id
+    assert rule.id == f"{rule.pack}.{rule.info.name}" and rule.pack in PACKS
+    assert rule.info.reason and "\n" not in rule.info.reason
+    assert rule.info.reason.endswith("."), rule.id
 
 
 def test_rule_ids_are_unique() -> None:

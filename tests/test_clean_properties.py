@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.clean import clean, parse_fragment, serialise
-from proxy.clean.nodes import ItemHints, query_values, unescape
+from proxy.clean.nodes import ItemHints
+from proxy.clean.urls import query_values, unescape
 from proxy.sanitize import NOT_XML_CHARS, drop_non_xml_chars
 
 # Words that would make generated article text look like junk the rules are meant to remove.

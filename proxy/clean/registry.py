@@ -60,14 +60,6 @@ class Rule:
     def pack(self) -> str:
         return self.info.pack
 
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-    @property
-    def reason(self) -> str:
-        return self.info.reason
-
 
 @dataclass(slots=True)
 class Pack:

@@ -12,7 +12,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy.clean.nodes import class_tokens, hints_for
-from proxy.clean.packs.common import URLRules, drop_all, url_matches
+from proxy.clean.packs.common import URLRules, drop_all, links_to, url_matches
 from proxy.clean.registry import declare_pack, item_rule
 
 PACK = declare_pack(
@@ -56,5 +56,5 @@ def remove_blogger_share(root: HtmlElement) -> None:
         if BLOGGER_SHARE_CLASSES.intersection(class_tokens(n))
         and all(url_matches(a.get("href"), BLOGGER_SHARE_LINKS) for a in n.iter("a"))
     ]
-    found += [a for a in root.iter("a") if url_matches(a.get("href"), BLOGGER_SHARE_LINKS)]
+    found += links_to(root, BLOGGER_SHARE_LINKS)
     drop_all(root, found)

@@ -15,8 +15,9 @@ import re
 from lxml.html import HtmlElement
 
 from proxy.clean import attribution
-from proxy.clean.nodes import class_tokens, hints_for, set_link, split_url
+from proxy.clean.nodes import class_tokens, hints_for, set_link
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import split_url
 
 PACK = declare_pack(
     "cloudflare",

@@ -13,18 +13,10 @@ from collections.abc import Iterable
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import (
-    domains_of,
-    drop,
-    host_of,
-    is_attached,
-    path_matches,
-    split_url,
-    text_of,
-    unescape,
-)
+from proxy.clean.nodes import drop, is_attached, text_of
+from proxy.clean.urls import domains_of, host_of, path_matches, split_url, unescape
 
-URLRules = dict[str, tuple[str, ...]]  # domain -> path prefixes (see nodes.path_matches)
+URLRules = dict[str, tuple[str, ...]]  # domain -> path prefixes (see urls.path_matches)
 
 
 def url_matches(url: str | None, rules: URLRules) -> bool:
@@ -46,6 +38,16 @@ def url_matches(url: str | None, rules: URLRules) -> bool:
         for domain in domains_of(host)
         for prefix in rules.get(domain, ())
     )
+
+
+def links_to(root: HtmlElement, rules: URLRules) -> list[HtmlElement]:
+    """The links in root whose href matches rules."""
+    return [a for a in root.iter("a") if url_matches(a.get("href"), rules)]
+
+
+def images_from(root: HtmlElement, rules: URLRules) -> list[HtmlElement]:
+    """The images in root whose src matches rules."""
+    return [img for img in root.iter("img") if url_matches(img.get("src"), rules)]
 
 
 def drop_all(root: HtmlElement, nodes: Iterable[HtmlElement]) -> None:

@@ -7,7 +7,7 @@ from lxml.html import HtmlElement
 from proxy.clean.nodes import (
     class_tokens,
 )
-from proxy.clean.packs.common import URLRules, drop_all, url_matches
+from proxy.clean.packs.common import URLRules, drop_all, images_from, links_to
 from proxy.clean.registry import declare_pack, item_rule
 
 PACK = declare_pack(
@@ -16,13 +16,28 @@ PACK = declare_pack(
 )
 
 
-# FeedFlare links and images (/~ff/, /~f/, /~a/), the view pixel (/~r/ images only: a /~r/
-# link is FeedBurner's redirect to the article) and FeedBurner's ads (feedads, /~a…).
+@item_rule(PACK, "feedflare")
+def remove_feedflare(root: HtmlElement) -> None:
+    """FeedFlare (`div.feedflare`) is a row of "Email this", "Add to del.icio.us" buttons."""
+    drop_all(root, [div for div in root.iter("div") if "feedflare" in class_tokens(div)])
+
+
+# FeedFlare links (/~ff/, /~f/, /~a/) and FeedBurner's ads (feedads, /~a…).
 FEEDBURNER_LINKS: URLRules = {
     "feeds.feedburner.com": ("/~ff", "/~f", "/~a"),
     "feedproxy.google.com": ("/~ff", "/~f", "/~a"),
     "feedads.g.doubleclick.net": ("/~a*",),
 }
+
+
+@item_rule(PACK, "flare_links")
+def remove_feedburner_links(root: HtmlElement) -> None:
+    """FeedBurner's flare and ad links (/~ff/, /~f/, /~a/) are buttons and ads."""
+    drop_all(root, links_to(root, FEEDBURNER_LINKS))
+
+
+# The same as images, and the view pixel: /~r/ images only (a /~r/ link is FeedBurner's
+# redirect to the article).
 FEEDBURNER_IMAGES: URLRules = {
     "feeds.feedburner.com": ("/~ff", "/~f", "/~a", "/~r"),
     "feedproxy.google.com": ("/~ff", "/~f", "/~a", "/~r"),
@@ -30,21 +45,7 @@ FEEDBURNER_IMAGES: URLRules = {
 }
 
 
-@item_rule(PACK, "feedflare")
-def remove_feedflare(root: HtmlElement) -> None:
-    """FeedFlare (`div.feedflare`) is a row of "Email this", "Add to del.icio.us" buttons."""
-    drop_all(root, [div for div in root.iter("div") if "feedflare" in class_tokens(div)])
-
-
-@item_rule(PACK, "flare_links")
-def remove_feedburner_links(root: HtmlElement) -> None:
-    """FeedBurner's flare and ad links (/~ff/, /~f/, /~a/) are buttons and ads."""
-    drop_all(root, [a for a in root.iter("a") if url_matches(a.get("href"), FEEDBURNER_LINKS)])
-
-
 @item_rule(PACK, "flare_images")
 def remove_feedburner_images(root: HtmlElement) -> None:
     """FeedBurner's flare and ad images and its 1×1 `~r` image (it only reports the view)."""
-    drop_all(
-        root, [img for img in root.iter("img") if url_matches(img.get("src"), FEEDBURNER_IMAGES)]
-    )
+    drop_all(root, images_from(root, FEEDBURNER_IMAGES))

@@ -14,15 +14,14 @@ from proxy.clean.nodes import (
     cut_text,
     drop,
     elements,
-    host_of,
     is_attached,
     is_blank,
-    split_url,
     tag_of,
     text_owners,
 )
 from proxy.clean.packs.pixels import is_tracking_pixel
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import host_of, split_url
 
 PACK = declare_pack(
     "feedx", "feedx.net's 获取更多RSS footer with its feedx links and the <br>/<hr> before it"

@@ -12,7 +12,7 @@ from proxy.clean.nodes import (
     is_blank,
     tag_of,
 )
-from proxy.clean.packs.common import URLRules, drop_all, footer_paragraphs, url_matches
+from proxy.clean.packs.common import URLRules, drop_all, footer_paragraphs, images_from
 from proxy.clean.registry import declare_pack, item_rule
 
 PACK = declare_pack(
@@ -47,4 +47,4 @@ def remove_medium_footer(root: HtmlElement) -> None:
 @item_rule(PACK, "stat_pixel")
 def remove_medium_pixel(root: HtmlElement) -> None:
     """Medium's `_/stat` image only reports the view."""
-    drop_all(root, [img for img in root.iter("img") if url_matches(img.get("src"), MEDIUM_IMAGES)])
+    drop_all(root, images_from(root, MEDIUM_IMAGES))

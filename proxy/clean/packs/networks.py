@@ -13,7 +13,7 @@ from __future__ import annotations
 from lxml.html import HtmlElement
 
 from proxy.clean.nodes import has_media, short_text
-from proxy.clean.packs.common import URLRules, drop_all, url_matches
+from proxy.clean.packs.common import URLRules, drop_all, images_from, url_matches
 from proxy.clean.registry import declare_pack, item_rule
 
 PACK = declare_pack(
@@ -23,39 +23,39 @@ PACK = declare_pack(
     " banners (blogmura, with2.net, FC2 ranking)",
 )
 
-# Share endpoints, by domain; see nodes.path_matches for the prefix syntax.
+# Share endpoints, by domain (sorted); see urls.path_matches for the prefix syntax.
 SHARE_ENDPOINTS: URLRules = {
-    "plus.google.com": ("/share", "/+1/share"),
     "b.hatena.ne.jp": ("/add", "/entry/add", "/bookmarklet*"),
-    "getpocket.com": ("/save", "/edit"),
-    "widgets.getpocket.com": ("/",),
-    "share.flipboard.com": ("/bookmarklet",),
+    "bsky.app": ("/intent/compose",),
     "buffer.com": ("/add",),
     "bufferapp.com": ("/add",),
-    "xing.com": ("/spi/shares", "/social/share"),
-    "bsky.app": ("/intent/compose",),
-    "threads.net": ("/intent/post",),
     "connect.ok.ru": ("/offer", "/dk"),
-    "odnoklassniki.ru": ("/dk",),
-    "douban.com": ("/share/service", "/recommend"),
-    "widget.renren.com": ("/dialog/share",),
-    "share.renren.com": ("/share",),
-    "evernote.com": ("/clip.action",),
-    "digg.com": ("/submit", "/tools/diggthis"),
     "del.icio.us": ("/post",),
     "delicious.com": ("/save", "/post"),
-    "stumbleupon.com": ("/submit",),
-    "mix.com": ("/add",),
+    "digg.com": ("/submit", "/tools/diggthis"),
+    "douban.com": ("/share/service", "/recommend"),
+    "evernote.com": ("/clip.action",),
+    "getpocket.com": ("/save", "/edit"),
     "instapaper.com": ("/hello2", "/edit"),
-    "timeline.line.me": ("/social-plugin/share",),  # (the rest of LINE is in `share`)
     "mastodonshare.com": ("/",),
-    "toot.kytta.dev": ("/",),
     "mewe.com": ("/share",),
+    "mix.com": ("/add",),
+    "odnoklassniki.ru": ("/dk",),
     "pinterest.com": ("/pin/find",),
-    "v.t.sina.com.cn": ("/share/share.php",),
-    "share.v.t.qq.com": ("/index.php",),
+    "plus.google.com": ("/share", "/+1/share"),
+    "share.flipboard.com": ("/bookmarklet",),
     "share.naver.com": ("/web/shareView",),
+    "share.renren.com": ("/share",),
+    "share.v.t.qq.com": ("/index.php",),
     "story.kakao.com": ("/share",),
+    "stumbleupon.com": ("/submit",),
+    "threads.net": ("/intent/post",),
+    "timeline.line.me": ("/social-plugin/share",),  # (the rest of LINE is in `share`)
+    "toot.kytta.dev": ("/",),
+    "v.t.sina.com.cn": ("/share/share.php",),
+    "widget.renren.com": ("/dialog/share",),
+    "widgets.getpocket.com": ("/",),
+    "xing.com": ("/spi/shares", "/social/share"),
 }
 # Hatena's bookmark counter: an image or script button linking to /entry/<url>.
 HATENA_BUTTON_HOSTS: URLRules = {"b.hatena.ne.jp": ("/entry",)}
@@ -107,5 +107,5 @@ def remove_ranking_banners(root: HtmlElement) -> None:
     found = [
         a for a in root.iter("a") if url_matches(a.get("href"), RANKING_SITES) and _is_button(a)
     ]
-    found += [img for img in root.iter("img") if url_matches(img.get("src"), RANKING_IMAGES)]
+    found += images_from(root, RANKING_IMAGES)
     drop_all(root, found)

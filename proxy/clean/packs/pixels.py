@@ -6,16 +6,9 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import (
-    LAZY_ATTRIBUTES,
-    LAZY_SRC_ATTRIBUTES,
-    domains_of,
-    drop,
-    host_of,
-    path_matches,
-    split_url,
-)
+from proxy.clean.nodes import LAZY_ATTRIBUTES, LAZY_SRC_ATTRIBUTES, drop
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import domains_of, host_of, path_matches, split_url
 
 PACK = declare_pack(
     "pixels",
@@ -24,7 +17,7 @@ PACK = declare_pack(
 )
 
 
-# (domain, path prefix) of images that only count views; see nodes.path_matches.
+# (domain, path prefix) of images that only count views; see urls.path_matches.
 TRACKER_IMAGES: tuple[tuple[str, str], ...] = (
     ("feeds.feedburner.com", "/~r"),
     ("feeds.feedburner.com", "/~ff"),
@@ -52,7 +45,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")  # (fullmatch only: one class, one option
 
 
 def _pixels(value: str) -> float | None:
-    """"1", " 1px ", "0.5 PX" → the number; anything else (1em, 50%, auto) → None.
+    """ "1", " 1px ", "0.5 PX" → the number; anything else (1em, 50%, auto) → None.
 
     By hand, not one regex: `\\s*(?:px)?\\s*` made a pattern backtrack cubically on a
     "width:1" followed by thousands of spaces (one item froze a server for 46 s).

@@ -20,22 +20,18 @@ from lxml.html import HtmlElement
 from proxy.clean.nodes import (
     STRUCTURAL_TAGS,
     class_tokens,
-    domains_of,
     drop,
     has_media,
     has_text,
     hints_for,
-    host_of,
     in_document_order,
     is_attached,
     is_blank,
-    path_matches,
-    query_values,
     short_text,
-    split_url,
     tag_of,
 )
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import domains_of, host_of, path_matches, query_values, split_url
 
 PACK = declare_pack(
     "share",
@@ -43,7 +39,7 @@ PACK = declare_pack(
     " ShareThis, Jetpack ?share=…), share widgets (sharedaddy, a2a_*, sharethis), labels",
 )
 
-# (domain, path prefixes) of share endpoints; see nodes.path_matches for the prefix syntax.
+# (domain, path prefixes) of share endpoints; see urls.path_matches for the prefix syntax.
 SHARE_ENDPOINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("facebook.com", ("/sharer", "/sharer.php", "/share.php", "/dialog/share", "/dialog/feed")),
     ("twitter.com", ("/intent/tweet", "/intent/post", "/share")),

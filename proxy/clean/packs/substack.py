@@ -5,16 +5,9 @@ from __future__ import annotations
 from lxml import etree
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import (
-    class_tokens,
-    drop,
-    is_attached,
-    is_blank,
-    query_values,
-    split_url,
-    tag_of,
-)
+from proxy.clean.nodes import class_tokens, drop, is_attached, is_blank, tag_of
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import query_values, split_url
 
 PACK = declare_pack(
     "substack", "Substack's subscribe widgets and Subscribe now / Share / Leave a comment buttons"

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import (
-    domains_of,
-    host_of,
-    one_of,
-    query_values,
-    set_link,
-    split_url,
-)
+from proxy.clean.nodes import one_of, set_link
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import domains_of, host_of, query_values, split_url
 from proxy.urlscheme import WEB_SCHEMES, scheme
 
 PACK = declare_pack(
@@ -161,15 +156,21 @@ def unwrapped_target(href: str) -> str | None:
     return target if address.is_global else None
 
 
-@item_rule(PACK, "redirect_wrappers")
-def unwrap_redirect_links(root: HtmlElement) -> None:
-    """A redirect wrapper (t.umblr.com/redirect, google.com/url…) only counts the click."""
+def _rewrite_links(root: HtmlElement, rewrite: Callable[[str], str | None]) -> None:
+    """Each link with a query gets rewrite(href) where that is another URL (not None, not
+    href itself)."""
     for link in root.iter("a"):
         href = link.get("href")
         if href and "?" in href:
-            target = unwrapped_target(href)
-            if target is not None:
-                set_link(link, "href", target)
+            new = rewrite(href)
+            if new is not None and new is not href:
+                set_link(link, "href", new)
+
+
+@item_rule(PACK, "redirect_wrappers")
+def unwrap_redirect_links(root: HtmlElement) -> None:
+    """A redirect wrapper (t.umblr.com/redirect, google.com/url…) only counts the click."""
+    _rewrite_links(root, unwrapped_target)
 
 
 @item_rule(PACK, "parameters")
@@ -178,9 +179,4 @@ def strip_tracking_parameters(root: HtmlElement) -> None:
 
     They tag the reader for the publisher's analytics; the link works the same without them.
     """
-    for link in root.iter("a"):
-        href = link.get("href")
-        if href and "?" in href:
-            stripped = strip_tracking(href)
-            if stripped is not href:
-                set_link(link, "href", stripped)
+    _rewrite_links(root, strip_tracking)

@@ -13,9 +13,10 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import class_tokens, hints_for, short_text, split_url
+from proxy.clean.nodes import class_tokens, hints_for, short_text
 from proxy.clean.packs.common import URLRules, drop_all, url_matches
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.urls import split_url
 
 PACK = declare_pack(
     "tweets",

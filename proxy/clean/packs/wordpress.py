@@ -10,7 +10,13 @@ from lxml.html import HtmlElement
 from proxy.clean.nodes import (
     class_tokens,
 )
-from proxy.clean.packs.common import URLRules, drop_all, footer_paragraphs, url_matches
+from proxy.clean.packs.common import (
+    URLRules,
+    drop_all,
+    footer_paragraphs,
+    images_from,
+    links_to,
+)
 from proxy.clean.registry import declare_pack, item_rule
 
 PACK = declare_pack(
@@ -85,12 +91,10 @@ def remove_wordpress_footer(root: HtmlElement) -> None:
 @item_rule(PACK, "share_links")
 def remove_wordpress_share_links(root: HtmlElement) -> None:
     """WordPress.com's share redirectors (feeds.wordpress.com/1.0/go…) are buttons."""
-    drop_all(root, [a for a in root.iter("a") if url_matches(a.get("href"), WORDPRESS_LINKS)])
+    drop_all(root, links_to(root, WORDPRESS_LINKS))
 
 
 @item_rule(PACK, "stats_pixel")
 def remove_wordpress_pixel(root: HtmlElement) -> None:
     """WordPress.com's stats and comment-count images only report the view."""
-    drop_all(
-        root, [img for img in root.iter("img") if url_matches(img.get("src"), WORDPRESS_IMAGES)]
-    )
+    drop_all(root, images_from(root, WORDPRESS_IMAGES))
