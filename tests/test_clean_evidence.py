@@ -358,3 +358,44 @@ def test_tracker_images_go_whatever_their_size() -> None:
     cleaned = clean(before)
     assert [r.rule for r in cleaned.removals] == ["evidence.tracker_images"] * 2
     assert "photo.jpg" in cleaned.html and "matomo" not in cleaned.html
+
+
+def test_scripts_do_not_count_as_a_widgets_text() -> None:
+    script = "<script>" + "googletag.cmd.push(function () { display('slot'); });" * 20 + "</script>"
+    before = f'<p>スポンサーリンク{script}</p>{ARTICLE}<div class="ad-unit">{script}</div>'
+    cleaned = clean(before)
+    assert sorted(r.rule for r in cleaned.removals if r.pack == "evidence") == [
+        "evidence.ad_labels",
+        "evidence.widget_tokens",
+    ]
+    assert cleaned.html == canon(ARTICLE)
+
+
+def test_visible_text_skips_scripts_styles_and_comments_in_order() -> None:
+    node = parse_fragment(
+        "<div>a<script>x</script>b<!-- c -->d<span>e<style>y</style></span>f</div>"
+    )
+    assert evidence.visible_text(node[0]) == "abdef"
+    assert evidence.visible_text(node[0], 3) is None
+
+
+def test_a_newsletter_block_is_a_subscription_form_with_its_leftover_lines() -> None:
+    before = (
+        ARTICLE + "<p>Enter your email below.</p>"
+        '<div class="newsletter-signup"><input type="email"><button>Subscribe</button></div>'
+        "<p>No spam. Unsubscribe anytime.</p>"
+    )
+    cleaned = clean(before)
+    assert [r.rule for r in cleaned.removals if r.pack == "evidence"] == [
+        "evidence.subscription_forms"
+    ] * 3
+    assert cleaned.html == canon(ARTICLE)
+
+
+def test_label_and_its_empty_ad_slot() -> None:
+    before = ARTICLE + '<p>Advertisement</p><div id="slot-7"></div>' + ARTICLE
+    cleaned = clean(before)
+    assert [(r.rule, r.tag) for r in cleaned.removals if r.pack == "evidence"] == [
+        ("evidence.ad_labels", "p"),
+        ("evidence.ad_labels", "div"),
+    ]

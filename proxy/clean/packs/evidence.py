@@ -25,6 +25,7 @@ related-work section stays.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -92,9 +93,43 @@ def _inside_protected(node: HtmlElement) -> bool:
     return any(tag_of(ancestor) in PROTECTED_TAGS for ancestor in node.iterancestors())
 
 
+# Elements whose text is not shown: a script inside an ad slot is not the slot's text.
+HIDDEN_TAGS = frozenset({"script", "style", "template", "noscript"})
+
+
+def _visible_pieces(node: HtmlElement) -> Iterator[str]:
+    """The pieces of node's shown text (not inside scripts, styles or comments), in order."""
+    stack: list[tuple[HtmlElement, bool]] = [(node, False)]
+    while stack:
+        element, done = stack.pop()
+        if done:
+            if element is not node and element.tail:
+                yield element.tail
+            continue
+        stack.append((element, True))
+        tag = tag_of(element)
+        if tag and tag not in HIDDEN_TAGS:  # (a comment: only its tail)
+            if element.text:
+                yield element.text
+            stack.extend((child, False) for child in reversed(element))
+
+
+def visible_text(node: HtmlElement, limit: int | None = None) -> str | None:
+    """node's shown text, or None once it has more than limit non-whitespace characters."""
+    pieces: list[str] = []
+    count = 0
+    for piece in _visible_pieces(node):
+        pieces.append(piece)
+        if limit is not None:
+            count += sum(map(len, piece.split()))
+            if count > limit:
+                return None
+    return "".join(pieces)
+
+
 def _characters(node: HtmlElement) -> int:
-    """Non-whitespace characters of node's text."""
-    return sum(len(piece) for piece in str(node.text_content()).split())
+    """Non-whitespace characters of node's shown text."""
+    return sum(sum(map(len, piece.split())) for piece in _visible_pieces(node))
 
 
 def _media_count(node: HtmlElement) -> int:
@@ -267,7 +302,7 @@ def _link_characters(node: HtmlElement) -> int:
 
 def _little_text(node: HtmlElement) -> int | None:
     """node's characters when it carries little text (see WIDGET_*), else None."""
-    if short_text(node, WIDGET_LIST) is None:
+    if visible_text(node, WIDGET_LIST) is None:
         return None
     characters = _characters(node)
     if characters <= WIDGET_SHORT:
@@ -278,30 +313,6 @@ def _little_text(node: HtmlElement) -> int | None:
     if links >= LIST_LINK_SHARE * characters:
         return characters
     return None
-
-
-_NAMED = etree.XPath("descendant::*[@class or @id or @*[starts-with(name(), 'data-')]]")
-
-
-@item_rule(PACK, "widget_tokens")
-def remove_named_widgets(root: HtmlElement) -> None:
-    """An ad, sponsor, promo, newsletter, share or related widget with little text.
-
-    Known by the whole words of its class, id or data-* names; it is not the article.
-    """
-    item: _Item | None = None
-    for node in _NAMED(root):
-        if tag_of(node) in _NEVER_REMOVED or not is_attached(node, root):
-            continue
-        if not is_widget_named(node) or _in_running_text(node) or _inside_protected(node):
-            continue
-        characters = _little_text(node)
-        if characters is None or _holds_protected(node):
-            continue
-        item = item or _Item(root)
-        media = _media_count(node)
-        if item.leaves_something(characters, media):
-            item.remove(node, characters, media)
 
 
 # --- ad_labels ------------------------------------------------------------------------------
@@ -375,7 +386,7 @@ def ad_label(text: str) -> bool:
 def _is_label_block(node: HtmlElement) -> bool:
     if tag_of(node) in _LABEL_TAGS_NEVER or _in_running_text(node) or _inside_protected(node):
         return False
-    text = short_text(node, LABEL_MAX)
+    text = visible_text(node, LABEL_MAX)
     return (
         text is not None
         and ad_label(text)
@@ -389,7 +400,7 @@ def _empty_slot(node: HtmlElement | None) -> bool:
         node is not None
         and isinstance(node.tag, str)
         and tag_of(node) not in _NEVER_REMOVED
-        and short_text(node, 0) is not None
+        and visible_text(node, 0) is not None
         and not has_media(node)
     )
 
@@ -405,6 +416,7 @@ _LABEL_TEXT = etree.XPath(
 def remove_ad_labels(root: HtmlElement) -> None:
     """A block that only says "Advertisement" / "Anzeige" / 广告 (and its emptied ad slot)."""
     found: list[HtmlElement] = []
+    seen: set[int] = set()
     for piece in _LABEL_TEXT(root):
         if not ad_label(str(piece)):
             continue
@@ -415,7 +427,8 @@ def remove_ad_labels(root: HtmlElement) -> None:
             continue
         while (up := owner.getparent()) is not None and up is not root and _is_label_block(up):
             owner = up
-        if owner not in found:
+        if id(owner) not in seen:
+            seen.add(id(owner))
             found.append(owner)
     if not found:
         return
@@ -489,6 +502,7 @@ LEFTOVER_WORDS = (
 )
 FORM_TEXT_MAX = 300  # the whole container
 LEFTOVER_MAX = 160  # each leftover line next to it
+_CONTROL_TAGS = ("form", "input", "button", "textarea", "select")
 _CONTAINER_TAGS = frozenset({"div", "section", "aside", "p", "span", "form", "footer"})
 
 
@@ -529,11 +543,31 @@ def _is_leftover(node: HtmlElement) -> bool:
     """A line next to a form that only talks about subscribing ("No spam. Unsubscribe")."""
     if tag_of(node) in _NEVER_REMOVED or has_media(node) or _holds_protected(node):
         return False
-    text = short_text(node, LEFTOVER_MAX)
-    if text is None:
+    if next(node.iter(*_CONTROL_TAGS), None) is not None:
+        return False  # another form: a candidate of its own
+    text = visible_text(node, LEFTOVER_MAX)
+    if text is None or is_blank(text):
         return False
     folded = text.casefold()
-    return is_blank(text) or any(word in folded for word in LEFTOVER_WORDS)
+    return any(word in folded for word in LEFTOVER_WORDS)
+
+
+LEFTOVER_SIBLINGS = 3  # leftover lines taken on each side of a form, at most
+
+
+def _leftover_run(node: HtmlElement, *, backwards: bool) -> list[HtmlElement]:
+    """The leftover lines right before (or after) node, with no other text between."""
+    run: list[HtmlElement] = []
+    current = node
+    for _ in range(LEFTOVER_SIBLINGS):
+        sibling = current.getprevious() if backwards else current.getnext()
+        if sibling is None or not isinstance(sibling.tag, str):
+            break
+        if not is_blank(sibling.tail if backwards else current.tail) or not _is_leftover(sibling):
+            break
+        run.append(sibling)
+        current = sibling
+    return run
 
 
 def _text_leftover(text: str | None) -> bool:
@@ -556,7 +590,7 @@ def _only_leftovers_besides(parent: HtmlElement, child: HtmlElement) -> bool:
 
 
 def _fits(node: HtmlElement) -> bool:
-    return short_text(node, FORM_TEXT_MAX) is not None and not _holds_protected(node)
+    return visible_text(node, FORM_TEXT_MAX) is not None and not _holds_protected(node)
 
 
 _FORM_CANDIDATES = etree.XPath(
@@ -588,16 +622,7 @@ def remove_subscription_forms(root: HtmlElement) -> None:
             and _only_leftovers_besides(parent, node)
         ):
             node = parent
-        group = [node]
-        for step in (HtmlElement.getprevious, HtmlElement.getnext):
-            sibling = step(node)
-            while sibling is not None and isinstance(sibling.tag, str) and _is_leftover(sibling):
-                if not is_blank(sibling.tail if step is HtmlElement.getprevious else None):
-                    break
-                group.append(sibling)
-                sibling = step(sibling)
-        if not is_blank(node.tail) and not _text_leftover(node.tail):
-            group = [node]
+        group = [node, *_leftover_run(node, backwards=True), *_leftover_run(node, backwards=False)]
         item = item or _Item(root)
         characters = sum(_characters(n) for n in group)
         media = sum(_media_count(n) for n in group)
@@ -608,6 +633,31 @@ def remove_subscription_forms(root: HtmlElement) -> None:
             continue
         for member in group:
             item.remove(member, _characters(member), _media_count(member))
+
+
+# (after the forms: a newsletter block goes there with its leftover lines)
+_NAMED = etree.XPath("descendant::*[@class or @id or @*[starts-with(name(), 'data-')]]")
+
+
+@item_rule(PACK, "widget_tokens")
+def remove_named_widgets(root: HtmlElement) -> None:
+    """An ad, sponsor, promo, newsletter, share or related widget with little text.
+
+    Known by the whole words of its class, id or data-* names; it is not the article.
+    """
+    item: _Item | None = None
+    for node in _NAMED(root):
+        if tag_of(node) in _NEVER_REMOVED or not is_attached(node, root):
+            continue
+        if not is_widget_named(node) or _in_running_text(node) or _inside_protected(node):
+            continue
+        characters = _little_text(node)
+        if characters is None or _holds_protected(node):
+            continue
+        item = item or _Item(root)
+        media = _media_count(node)
+        if item.leaves_something(characters, media):
+            item.remove(node, characters, media)
 
 
 # --- tracker_images -------------------------------------------------------------------------
