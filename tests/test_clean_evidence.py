@@ -399,3 +399,27 @@ def test_label_and_its_empty_ad_slot() -> None:
         ("evidence.ad_labels", "p"),
         ("evidence.ad_labels", "div"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        keep('<p class="share-price">Apple shares rose 3% to $150.</p>' + ARTICLE, "share-price"),
+        keep('<div class="related-note">See also the appendix.</div>' + ARTICLE, "related-note"),
+        keep('<p class="social-policy">Social policy matters.</p>' + ARTICLE, "social-policy"),
+        pytest.param(
+            ARTICLE + '<div class="share-bar">Share: <a href="https://s.example/a">Mastodon</a>'
+            ' <a href="https://s.example/b">Bluesky</a></div>',
+            ARTICLE,
+            id="share-bar-of-links",
+        ),
+        pytest.param(
+            ARTICLE
+            + '<div class="social-icons"><a href="https://s.example/"><svg></svg></a></div>',
+            ARTICLE,
+            id="icons-only",
+        ),
+    ],
+)
+def test_share_social_related_names_need_links_or_no_text(before: str, after: str) -> None:
+    assert cleaned_tree(before, ["evidence"]) == canon(after)

@@ -211,6 +211,9 @@ WIDGET_WORDS = frozenset(
         "mailerlite",
     }
 )
+# Words that are also an article's ("share price", "social policy", "related work"): a widget
+# named only by them must be mostly links.
+WEAK_WIDGET_WORDS = frozenset({"social", "share", "sharing", "sharebar", "related", "relatedposts"})
 # Two adjacent words that together name a widget ("ck-form", "mc_embed_signup", "sign-up").
 WIDGET_PAIRS = frozenset(
     {("ck", "form"), ("mc", "embed"), ("sign", "up"), ("opt", "in"), ("google", "ad")}
@@ -259,19 +262,27 @@ def words_of(value: str) -> list[str]:
     return words
 
 
-@functools.lru_cache(maxsize=4096)
 def names_widget(value: str) -> bool:
     """Whether one class token, id or data-* name/value names a widget (by whole words)."""
+    return widget_strength(value) > 0
+
+
+@functools.lru_cache(maxsize=4096)
+def widget_strength(value: str) -> int:
+    """2: the name says ad/sponsor/promo/newsletter…; 1: only share, social or related
+    (also words of articles: "share price", "social policy"); 0: not a widget name."""
     words = words_of(value)
     if not words or words[0] in TAXONOMY_PREFIXES:
-        return False
+        return 0
+    strength = 0
     for index, word in enumerate(words):
         following = words[index + 1] if index + 1 < len(words) else ""
-        if word in WIDGET_WORDS and following not in _NOT_WIDGET_AFTER.get(word, ()):
-            return True
-        if (word, following) in WIDGET_PAIRS:
-            return True
-    return False
+        if (word in WIDGET_WORDS and following not in _NOT_WIDGET_AFTER.get(word, ())) or (
+            word,
+            following,
+        ) in WIDGET_PAIRS:
+            strength = max(strength, 1 if word in WEAK_WIDGET_WORDS else 2)
+    return strength
 
 
 def _widget_names(node: HtmlElement) -> list[str]:
@@ -289,7 +300,11 @@ def _widget_names(node: HtmlElement) -> list[str]:
 
 
 def is_widget_named(node: HtmlElement) -> bool:
-    return any(names_widget(name) for name in _widget_names(node))
+    return _node_strength(node) > 0
+
+
+def _node_strength(node: HtmlElement) -> int:
+    return max((widget_strength(name) for name in _widget_names(node)), default=0)
 
 
 def _link_characters(node: HtmlElement) -> int:
@@ -300,12 +315,13 @@ def _link_characters(node: HtmlElement) -> int:
     return total
 
 
-def _little_text(node: HtmlElement) -> int | None:
-    """node's characters when it carries little text (see WIDGET_*), else None."""
+def _little_text(node: HtmlElement, strength: int) -> int | None:
+    """node's characters when it carries little text (see WIDGET_*), else None. A weakly
+    named widget (share, social, related) has no text of its own: it is empty or links."""
     if visible_text(node, WIDGET_LIST) is None:
         return None
     characters = _characters(node)
-    if characters <= WIDGET_SHORT:
+    if characters == 0 or (characters <= WIDGET_SHORT and strength > 1):
         return characters
     links = _link_characters(node)
     if characters <= WIDGET_LINKY and links >= LINK_SHARE * characters:
@@ -649,9 +665,10 @@ def remove_named_widgets(root: HtmlElement) -> None:
     for node in _NAMED(root):
         if tag_of(node) in _NEVER_REMOVED or not is_attached(node, root):
             continue
-        if not is_widget_named(node) or _in_running_text(node) or _inside_protected(node):
+        strength = _node_strength(node)
+        if not strength or _in_running_text(node) or _inside_protected(node):
             continue
-        characters = _little_text(node)
+        characters = _little_text(node, strength)
         if characters is None or _holds_protected(node):
             continue
         item = item or _Item(root)
