@@ -423,3 +423,8 @@ def test_label_and_its_empty_ad_slot() -> None:
 )
 def test_share_social_related_names_need_links_or_no_text(before: str, after: str) -> None:
     assert cleaned_tree(before, ["evidence"]) == canon(after)
+
+
+def test_line_breaks_next_to_a_label_are_not_its_slot() -> None:
+    before = ARTICLE + "<div>Advertisement</div><br><hr>" + ARTICLE
+    assert cleaned_tree(before, ["evidence"]) == canon(ARTICLE + "<br><hr>" + ARTICLE)

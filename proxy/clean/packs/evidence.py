@@ -411,11 +411,15 @@ def _is_label_block(node: HtmlElement) -> bool:
     )
 
 
+# What an emptied ad slot is (never a line break or a rule: those belong to the text).
+SLOT_TAGS = frozenset({"div", "ins", "span", "aside", "section", "p", "a", "center"})
+
+
 def _empty_slot(node: HtmlElement | None) -> bool:
     return (
         node is not None
         and isinstance(node.tag, str)
-        and tag_of(node) not in _NEVER_REMOVED
+        and tag_of(node) in SLOT_TAGS
         and visible_text(node, 0) is not None
         and not has_media(node)
     )
