@@ -490,6 +490,7 @@ def test_default_rules_run_every_rule_in_the_documented_order() -> None:
         "blogger",
         "ghost",
         "wechat",
+        "evidence",
         "auto",
         "tracking",
         "empty",

@@ -5,9 +5,11 @@ it) and `cloudflare` before `share` (a decoded address is a mailto: with a recip
 platform packs come after `spans` (they read paragraph text, direct once bare spans are
 gone), `tracking` after every rule that removes links, `empty` after everything that can
 leave a container empty, and `separators` last, to trim what the footers left at the ends.
-A new pack goes where its inputs are ready: `auto`, the feed rule that compares items
-(boilerplate), after the platform packs (what they know is attributed to them) and before
-`tracking`/`empty`/`separators`.
+`evidence` (generic widget, label, form and tracker evidence) comes after the platform
+packs, so what they know is attributed to them, and before `auto`, `tracking` and `empty`,
+which tidy what it leaves. A new pack goes where its inputs are ready: `auto`, the feed rule
+that compares items (boilerplate), after the platform packs (what they know is attributed
+to them) and before `tracking`/`empty`/`separators`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from proxy.clean.packs import (  # noqa: F401 (imported to register the packs)
     cloudflare,
     empty,
     escaped,
+    evidence,
     feedburner,
     feedx,
     ghost,
@@ -53,6 +56,7 @@ RUN_ORDER = (
     "blogger",
     "ghost",
     "wechat",
+    "evidence",
     "auto",
     "tracking",
     "empty",
