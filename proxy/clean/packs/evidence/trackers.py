@@ -1,0 +1,101 @@
+"""evidence.tracker_images: images from tracker URL shapes and ad-system hosts, any size."""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES, drop, short_text
+from proxy.clean.packs.evidence.common import PACK
+from proxy.clean.registry import item_rule
+from proxy.clean.urls import domains_of, host_of, split_url
+
+# --- tracker_images -------------------------------------------------------------------------
+
+# Hosts (and their subdomains) whose images are ads or view counters; the `pixels` pack
+# has the platforms' own (FeedBurner, WordPress.com, Medium, Google Analytics…).
+TRACKER_HOSTS = frozenset(
+    {
+        "assoc-amazon.com",
+        "assoc-amazon.co.uk",
+        "assoc-amazon.de",
+        "assoc-amazon.fr",
+        "assoc-amazon.jp",
+        "assoc-amazon.ca",
+        "doubleclick.net",
+        "googlesyndication.com",
+        "googleadservices.com",
+        "adnxs.com",
+        "bat.bing.com",
+        "analytics.twitter.com",
+        "px.ads.linkedin.com",
+        "ct.pinterest.com",
+        "pixel.mathtag.com",
+        "counter.yadro.ru",
+        "top-fwz1.mail.ru",
+    }
+)
+# Amazon's ad system serves product images too (ws-*); only ir-* counts views.
+AMAZON_AD_SYSTEM = "amazon-adsystem.com"
+# Script names that only ever count a view (Matomo, Piwik), on any host.
+TRACKER_SCRIPTS = frozenset({"matomo.php", "piwik.php"})
+# A path segment naming a tracking endpoint, when an id follows it or a query is given.
+TRACKER_SEGMENTS = frozenset({"pixel", "track", "tracking", "open", "beacon", "trk"})
+_ENDPOINT_SUFFIXES = (".php", ".gif", ".png", ".aspx", ".jsp")
+ID_MIN = 8  # an id segment: this long at least, with a digit
+
+
+def _stem(segment: str) -> str:
+    for suffix in _ENDPOINT_SUFFIXES:
+        if segment.endswith(suffix):
+            return segment[: -len(suffix)]
+    return segment
+
+
+def _is_id(segment: str) -> bool:
+    stem = segment[:-4] if segment.endswith(".gif") else segment
+    return (
+        len(stem) >= ID_MIN
+        and "." not in stem
+        and any(c.isdigit() for c in stem)
+        and all(c.isalnum() or c in "-_=" for c in stem)
+    )
+
+
+def is_tracker_url(value: str | None) -> bool:
+    parts = split_url(value)
+    if parts is None or parts.scheme.lower() not in ("http", "https", ""):
+        return False
+    host = host_of(parts)
+    if not host:
+        return False
+    domains = domains_of(host)
+    if any(domain in TRACKER_HOSTS for domain in domains):
+        return True
+    if AMAZON_AD_SYSTEM in domains and host.startswith("ir-"):
+        return True
+    segments = [s for s in (parts.path or "").lower().split("/") if s]
+    if segments and segments[-1] in TRACKER_SCRIPTS:
+        return True
+    for index, segment in enumerate(segments):
+        if _stem(segment) not in TRACKER_SEGMENTS:
+            continue
+        rest = segments[index + 1 :]
+        if rest and all(_is_id(s) for s in rest):
+            return True
+        if not rest and "=" in parts.query:
+            return True
+    return False
+
+
+@item_rule(PACK, "tracker_images")
+def remove_tracker_images(root: HtmlElement) -> None:
+    """An image from a tracker endpoint or ad-system host, whatever its size: it counts views."""
+    found = [
+        image
+        for image in root.iter("img")
+        if any(is_tracker_url(image.get(name)) for name in ("src", *LAZY_SRC_ATTRIBUTES))
+        and short_text(image, 0) is not None
+        and len((image.get("alt") or "").strip()) <= 20
+    ]
+    for image in found:
+        drop(image)
