@@ -21,16 +21,16 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import (  # noqa: E402
+from harness import (
     STATIC_SERVER,
-    _feedscrub,
-    _start,
-    _wait_up,
+    feedscrub,
     free_port,
     peak_rss_mb,
     seed_like_feed,
     short_seed,
-)
+    start,
+    wait_up,
+)  # noqa: E402
 
 
 def feed_of(mb: float) -> bytes:
@@ -41,11 +41,11 @@ def feed_of(mb: float) -> bytes:
 async def one_run(feed_file: Path, feeds: int, **env: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         up_port, proxy_port = free_port(), free_port()
-        upstream = _start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
-        proxy = _feedscrub(proxy_port, str(Path(tmp) / "cache"), **env)
+        upstream = start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
+        proxy = feedscrub(proxy_port, str(Path(tmp) / "cache"), **env)
         try:
-            await _wait_up(f"http://127.0.0.1:{up_port}/x.xml")
-            await _wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
+            await wait_up(f"http://127.0.0.1:{up_port}/x.xml")
+            await wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
             idle = peak_rss_mb(proxy.pid)
             base = f"http://127.0.0.1:{proxy_port}/feed?url=http://127.0.0.1:{up_port}"
             timeout = aiohttp.ClientTimeout(total=1800)

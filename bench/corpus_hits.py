@@ -82,8 +82,12 @@ def two_item_replay(directory: Path) -> None:
             continue
         try:
             feed = parse.parse(
-                FetchResult(url=path.as_uri(), status=200, body=path.read_bytes(),
-                            content_type=content_type(path))
+                FetchResult(
+                    url=path.as_uri(),
+                    status=200,
+                    body=path.read_bytes(),
+                    content_type=content_type(path),
+                )
             )
         except ProxyError:
             continue
@@ -107,8 +111,10 @@ def two_item_replay(directory: Path) -> None:
                 if hits and found_on is None:
                     found_on = day + 1
             if whole or found_on:
-                print(f"{path.name} {field}: whole feed {whole} removals;"
-                      f" two-item replay first removes on fetch {found_on}")
+                print(
+                    f"{path.name} {field}: whole feed {whole} removals;"
+                    f" two-item replay first removes on fetch {found_on}"
+                )
 
 
 def main() -> None:
@@ -116,8 +122,11 @@ def main() -> None:
     parser.add_argument("directory", nargs="?", type=Path, default=CORPUS)
     parser.add_argument("--rules", default="", help="comma-separated packs to report")
     parser.add_argument("--show", action="store_true", help="print each removal")
-    parser.add_argument("--two-item-replay", action="store_true",
-                        help="replay each feed as a two-item feed gaining one item a day")
+    parser.add_argument(
+        "--two-item-replay",
+        action="store_true",
+        help="replay each feed as a two-item feed gaining one item a day",
+    )
     args = parser.parse_args()
     if args.two_item_replay:
         two_item_replay(args.directory)

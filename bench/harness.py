@@ -170,3 +170,26 @@ async def wait_up(url: str, deadline: float = 60) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} never came up")
+
+
+async def requests_per_second(url: str, concurrency: int, seconds: float) -> float:
+    """Requests per second with `concurrency` connections hammering `url` for `seconds`."""
+    done = 0
+    end = time.monotonic() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    # identity: compared servers send the same uncompressed bytes, so a ratio compares
+    # serving paths, not compression.
+    headers = {"Accept-Encoding": "identity"}
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def worker() -> None:
+            nonlocal done
+            while time.monotonic() < end:
+                async with session.get(url) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+                done += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.monotonic() - started)

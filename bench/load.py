@@ -30,7 +30,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import _feedscrub, _start, _wait_up, free_port, seed_like_feed, short_seed  # noqa: E402
+from harness import feedscrub, free_port, seed_like_feed, short_seed, start, wait_up  # noqa: E402
 
 UPSTREAM = """
 import sys
@@ -106,8 +106,8 @@ async def main(connections: int, seconds: float, rounds: int) -> None:
         feed_file = Path(tmp) / "feed.xml"
         feed_file.write_bytes(seed_like_feed(30, short_seed()))
         up_port, proxy_port = free_port(), free_port()
-        upstream = _start([sys.executable, "-c", UPSTREAM, str(up_port), str(feed_file)])
-        proxy = _feedscrub(
+        upstream = start([sys.executable, "-c", UPSTREAM, str(up_port), str(feed_file)])
+        proxy = feedscrub(
             proxy_port,
             str(Path(tmp) / "cache"),
             FEEDSCRUB_TTL="5",
@@ -116,8 +116,8 @@ async def main(connections: int, seconds: float, rounds: int) -> None:
         try:
             up = f"http://127.0.0.1:{up_port}"
             base = f"http://127.0.0.1:{proxy_port}"
-            await _wait_up(f"{up}/feed0.xml")
-            await _wait_up(f"{base}/healthz")
+            await wait_up(f"{up}/feed0.xml")
+            await wait_up(f"{base}/healthz")
             async with aiohttp.ClientSession() as session:  # warm: one good copy of each
                 for n in range(50):
                     async with session.get(

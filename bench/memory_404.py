@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import _feedscrub, _start, _wait_up, free_port  # noqa: E402
+from harness import feedscrub, free_port, start, wait_up  # noqa: E402
 
 NOT_FOUND_SERVER = """
 import sys
@@ -64,10 +64,10 @@ async def main() -> None:
     baseline_urls = min(10_000, args.urls)
     with tempfile.TemporaryDirectory() as tmp:
         up_port, proxy_port = free_port(), free_port()
-        upstream = _start([sys.executable, "-c", NOT_FOUND_SERVER, str(up_port)])
-        proxy = _feedscrub(proxy_port, str(Path(tmp) / "cache"), FEEDSCRUB_NEGATIVE_TTL="3600")
+        upstream = start([sys.executable, "-c", NOT_FOUND_SERVER, str(up_port)])
+        proxy = feedscrub(proxy_port, str(Path(tmp) / "cache"), FEEDSCRUB_NEGATIVE_TTL="3600")
         try:
-            await _wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
+            await wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
             base = f"http://127.0.0.1:{proxy_port}/feed"
             up = f"http://127.0.0.1:{up_port}"
             idle = rss_mb(proxy.pid)

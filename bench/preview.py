@@ -27,14 +27,7 @@ from urllib.parse import quote
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (  # noqa: E402
-    STATIC_SERVER,
-    _feedscrub,
-    _start,
-    _wait_up,
-    free_port,
-    seed_like_feed,
-)
+from harness import STATIC_SERVER, feedscrub, free_port, seed_like_feed, start, wait_up  # noqa: E402
 
 from proxy import parse, rewrite  # noqa: E402
 from proxy.models import FetchResult  # noqa: E402
@@ -92,11 +85,11 @@ async def main(items: int, rounds: int) -> None:
         feed_file = Path(tmp) / "feed.xml"
         feed_file.write_bytes(body)
         up_port, proxy_port = free_port(), free_port()
-        upstream = _start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
-        proxy = _feedscrub(proxy_port, str(Path(tmp) / "cache"))
+        upstream = start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
+        proxy = feedscrub(proxy_port, str(Path(tmp) / "cache"))
         try:
-            await _wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
-            await _wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
+            await wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
+            await wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
             upstream_url = f"http://127.0.0.1:{up_port}/feed.xml"
             base = f"http://127.0.0.1:{proxy_port}"
             preview = f"{base}/preview?url={quote(upstream_url, safe='')}"

@@ -21,21 +21,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import STATIC_SERVER, _feedscrub, _start, _wait_up, free_port  # noqa: E402
+from harness import STATIC_SERVER, feedscrub, free_port, start, wait_up  # noqa: E402
 
-
-def big_feed(items: int) -> bytes:
-    parts = [
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>'
-        "<link>http://x/</link><description>d</description>"
-    ]
-    parts += [
-        f"<item><title>i{i}</title><guid>g{i}</guid><description>&lt;p&gt;{i}&lt;/p&gt;"
-        "</description></item>"
-        for i in range(items)
-    ]
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.helpers import big_feed  # noqa: E402 (the feed the reliability test uses)
 
 
 async def main() -> None:
@@ -46,16 +35,16 @@ async def main() -> None:
         feed_file = Path(tmp) / "feed.xml"
         feed_file.write_bytes(big_feed(args.items))
         up_port, proxy_port = free_port(), free_port()
-        upstream = _start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
-        proxy = _feedscrub(
+        upstream = start([sys.executable, "-c", STATIC_SERVER, str(up_port), str(feed_file)])
+        proxy = feedscrub(
             proxy_port,
             str(Path(tmp) / "cache"),
             FEEDSCRUB_MAX_BODY_BYTES=str(64 * 1024 * 1024),
             FEEDSCRUB_PUBLIC_URL="",
         )
         try:
-            await _wait_up(f"http://127.0.0.1:{up_port}/x.xml")
-            await _wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
+            await wait_up(f"http://127.0.0.1:{up_port}/x.xml")
+            await wait_up(f"http://127.0.0.1:{proxy_port}/healthz")
             url = f"http://127.0.0.1:{proxy_port}/feed"
             feed = f"http://127.0.0.1:{up_port}/big.xml"
             timeout = aiohttp.ClientTimeout(total=1800)

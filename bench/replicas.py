@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from run import _load, _start, _wait_up, free_port, seed_like_feed  # noqa: E402
+from harness import free_port, requests_per_second, seed_like_feed, start, wait_up  # noqa: E402
 
 from proxy.store import DiskStore, ImageRecord, Store, StoredFeed, StoredOutput  # noqa: E402
 from proxy.store.redis_store import RedisStore  # noqa: E402
@@ -109,7 +109,7 @@ def _replica(port: int, cache: str, cache_url: str = "") -> subprocess.Popen[byt
         "FEEDSCRUB_LOG_LEVEL": "WARNING",
         "FEEDSCRUB_TTL": "3600",
     }
-    return _start([sys.executable, "-m", "proxy", "serve"], env)
+    return start([sys.executable, "-m", "proxy", "serve"], env)
 
 
 NGINX_CONF = """
@@ -141,7 +141,7 @@ def _balancer(port: int, backends: list[int], directory: str) -> subprocess.Pope
     """nginx from Debian when installed (as in the compose file), else a small aiohttp one."""
     nginx = _nginx()
     if nginx is None:
-        return _start(
+        return start(
             [
                 sys.executable,
                 "-c",
@@ -153,7 +153,7 @@ def _balancer(port: int, backends: list[int], directory: str) -> subprocess.Pope
     servers = " ".join(f"server 127.0.0.1:{b};" for b in backends)
     conf = Path(directory) / f"nginx-{port}.conf"
     conf.write_text(NGINX_CONF.format(dir=directory, port=port, servers=servers))
-    return _start([nginx, "-c", str(conf), "-p", directory])
+    return start([nginx, "-c", str(conf), "-p", directory])
 
 
 def _nginx() -> str | None:
@@ -169,7 +169,7 @@ def _redis(port: int, directory: str) -> subprocess.Popen[bytes]:
     server = shutil.which("redis-server")
     if server is None:
         sys.exit("bench/replicas.py needs redis-server (apt-get install redis-server)")
-    return _start(
+    return start(
         [
             server,
             "--bind",
@@ -201,7 +201,9 @@ async def _latency(url: str, count: int = 400) -> tuple[float, float]:
 
 
 async def _spread_load(urls: list[str], concurrency: int, seconds: float) -> float:
-    rates = await asyncio.gather(*(_load(u, concurrency // len(urls), seconds) for u in urls))
+    rates = await asyncio.gather(
+        *(requests_per_second(u, concurrency // len(urls), seconds) for u in urls)
+    )
     return sum(rates)
 
 
@@ -217,7 +219,7 @@ async def bench(port_base: int, seconds: float) -> dict[str, object]:
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         try:
             processes.append(
-                _start([sys.executable, "-c", COUNTING_UPSTREAM, str(up_port), str(feed_file)])
+                start([sys.executable, "-c", COUNTING_UPSTREAM, str(up_port), str(feed_file)])
             )
             processes.append(_redis(redis_port, tmp))
             disk_port = ports.take()
@@ -233,22 +235,30 @@ async def bench(port_base: int, seconds: float) -> dict[str, object]:
             ):
                 processes.append(_balancer(port, backends, tmp))
             for port in (disk_port, *redis_ports, lb_disk, lb_one, lb_three):
-                await _wait_up(f"http://127.0.0.1:{port}/healthz")
-            await _wait_up(f"{upstream}/count")
+                await wait_up(f"http://127.0.0.1:{port}/healthz")
+            await wait_up(f"{upstream}/count")
 
             def feed(port: int, path: str = "/feed.xml") -> str:
                 return f"http://127.0.0.1:{port}/feed?url={upstream}{path}"
 
             for port in (disk_port, *redis_ports):  # warm: every replica has it in memory
-                await _load(feed(port), 1, 0.2)
+                await requests_per_second(feed(port), 1, 0.2)
 
             # (a) throughput: the configurations in turn, three rounds, best of each (the
             # machine is shared: alternating spreads its noise over all of them alike)
             runs: dict[str, Callable[[], Awaitable[float]]] = {
-                "diskcache, 1 replica, direct": lambda: _load(feed(disk_port), 50, seconds),
-                "diskcache, 1 replica, balancer": lambda: _load(feed(lb_disk), 50, seconds),
-                "redis, 1 replica, balancer": lambda: _load(feed(lb_one), 50, seconds),
-                "redis, 3 replicas, balancer": lambda: _load(feed(lb_three), 50, seconds),
+                "diskcache, 1 replica, direct": lambda: requests_per_second(
+                    feed(disk_port), 50, seconds
+                ),
+                "diskcache, 1 replica, balancer": lambda: requests_per_second(
+                    feed(lb_disk), 50, seconds
+                ),
+                "redis, 1 replica, balancer": lambda: requests_per_second(
+                    feed(lb_one), 50, seconds
+                ),
+                "redis, 3 replicas, balancer": lambda: requests_per_second(
+                    feed(lb_three), 50, seconds
+                ),
                 "redis, 3 replicas, client spreads": lambda: _spread_load(
                     [feed(p) for p in redis_ports], 51, seconds
                 ),

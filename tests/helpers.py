@@ -26,6 +26,21 @@ def seed_feed(image_base: str | None = None, encoding: str = "utf-8") -> bytes:
     return body
 
 
+def big_feed(items: int) -> bytes:
+    """An RSS feed of `items` tiny items: for size and item-count limits (tests and bench/)."""
+    parts = [
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>'
+        "<link>http://x/</link><description>d</description>"
+    ]
+    parts += [
+        f"<item><title>i{i}</title><guid>g{i}</guid><description>&lt;p&gt;{i}&lt;/p&gt;"
+        "</description></item>"
+        for i in range(items)
+    ]
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
 def read_feed(body: bytes) -> Any:
     parsed = feedparser.parse(body)
     assert not parsed.bozo, parsed.get("bozo_exception")

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from proxy.server import CACHE, PIPELINE, create_app
-from tests.helpers import move_clock, read_feed, seed_feed
+from tests.helpers import big_feed, move_clock, read_feed, seed_feed
 from tests.upstream import Upstream
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -125,24 +125,10 @@ async def test_huge_bodies_refused_with_and_without_length(
         assert "bytes" in await response.text()
 
 
-def _big_feed(items: int) -> bytes:
-    parts = [
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>'
-        "<link>http://x/</link><description>d</description>"
-    ]
-    parts += [
-        f"<item><title>i{i}</title><guid>g{i}</guid><description>&lt;p&gt;{i}&lt;/p&gt;"
-        "</description></item>"
-        for i in range(items)
-    ]
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
-
-
 async def test_feed_with_100000_items_is_served_and_loop_stays_responsive(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
-    url = upstream.route("/big.xml", _big_feed(100_000))
+    url = upstream.route("/big.xml", big_feed(100_000))
     client = await make_client(max_body_bytes=32 * 1024 * 1024)
     request = asyncio.ensure_future(
         client.get("/feed", params={"url": url}, timeout=ClientTimeout(total=300))
