@@ -39,6 +39,7 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import cProfile  # noqa: E402
 import functools  # noqa: E402
+import gc  # noqa: E402
 import inspect  # noqa: E402
 import logging  # noqa: E402
 import pstats  # noqa: E402
@@ -305,6 +306,17 @@ async def lag(items: int) -> None:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", settings.port).start()
         stalls: list[tuple[float, float]] = []  # (wall start, wall end) of loop stalls
+        # Cyclic collector passes: (wall start, wall end, generation). A pass holds the GIL
+        # from start to end, in whichever thread allocated: every thread waits for it.
+        passes: list[tuple[float, float, int]] = []
+        began = [0.0]
+
+        def collected(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                passes.append((began[0], time.perf_counter(), info["generation"]))
+
         done = asyncio.Event()
 
         async def monitor() -> None:
@@ -322,6 +334,7 @@ async def lag(items: int) -> None:
                 async with session.get(f"{base}?warmup=1") as response:
                     await response.read()
                 INTERVALS = []
+                gc.callbacks.append(collected)
                 watcher = asyncio.create_task(monitor())
                 started = time.perf_counter()
                 async with session.get(base) as response:
@@ -332,6 +345,8 @@ async def lag(items: int) -> None:
                 await watcher
         finally:
             recorded, INTERVALS = INTERVALS or [], None
+            if collected in gc.callbacks:
+                gc.callbacks.remove(collected)
             await runner.cleanup()
             stop(upstream)
     stalls.sort(key=lambda gap: gap[0] - gap[1])
@@ -346,7 +361,19 @@ async def lag(items: int) -> None:
             if min(end, after) - max(start, before) > 0.5 * (after - before)
         ]
         names = ", ".join(name for _, name in sorted(covering)[:3]) or "(no timed stage)"
+        collecting = [
+            f"gen{generation} collection {(end - start) * 1e3:.0f} ms"
+            for start, end, generation in passes
+            if min(end, after) - max(start, before) > 0.5 * (after - before)
+        ]
+        names = ", ".join(collecting + [names])
         print(f"  {(after - before) * 1e3:6.0f} ms  inside: {names}")
+    longest = sorted(passes, key=lambda p: p[0] - p[1])[:3]
+    print(
+        f"  cyclic collector: {len(passes)} passes during the build, "
+        f"{sum(1 for p in passes if p[2] == 2)} full; the longest: "
+        + ", ".join(f"gen{g} {(end - start) * 1e3:.0f} ms" for start, end, g in longest)
+    )
 
 
 async def _warm(session: aiohttp.ClientSession, url: str, requests: int) -> None:

@@ -3,15 +3,20 @@
 A 9 MB feed once peaked at 553 MB while it was built, and six at once at 2.87 GB: memory
 grows with the builds running together, so only a few run at once (FEEDSCRUB_MAX_BUILDS,
 default 2 per CPU; more would not finish sooner anyway, they share the CPUs). The others
-queue in arrival order, and the event loop keeps answering while they wait or run.
+queue in arrival order, and the event loop keeps answering while they wait or run: a build
+holds off the cyclic collector's full passes (``memory.builds_running``), which would
+otherwise stop every thread, the loop's too, for up to a fifth of a second at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
+
+from proxy import memory
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -54,7 +59,13 @@ class BuildSlots:
         self.running += 1
         self.peak = max(self.peak, self.running)
         try:
-            return await asyncio.to_thread(work, *args, **kwargs)
+            return await asyncio.to_thread(_held, functools.partial(work, *args, **kwargs))
         finally:
             self.running -= 1
             self._semaphore.release()
+
+
+def _held(work: Callable[[], T]) -> T:
+    # In the worker thread: the collector's full passes wait until no build runs (memory.py).
+    with memory.builds_running():
+        return work()
