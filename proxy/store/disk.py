@@ -21,9 +21,9 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import diskcache
 
@@ -38,6 +38,30 @@ FEED_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of feeds and outputs
 IMAGE_CACHE_BYTES = 1024 * 1024 * 1024  # 1 GB of images, evicted least-recently-used
 STATE_BYTES = 4 * 1024 * 1024  # backoff and negative-cache records: ~100 bytes each
 STATE_ENTRIES = 16384
+T = TypeVar("T")
+
+
+class _Pieces:
+    """A file-like reader over a record's pieces (``records.parts``): diskcache writes a value
+    given with read=True through ``read(n)`` alone, so the pieces are never joined into one
+    copy of a body that may be 100 MB."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = [memoryview(piece) for piece in pieces if piece]
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes | memoryview:
+        while self._pieces:
+            piece = self._pieces[0]
+            end = len(piece) if size < 0 else min(len(piece), self._offset + size)
+            chunk = piece[self._offset : end]
+            self._offset = end
+            if end >= len(piece):
+                self._pieces.pop(0)
+                self._offset = 0
+            if chunk:
+                return chunk
+        return b""
 
 
 class _Prefixed:
@@ -101,6 +125,41 @@ def _safe_get(store: diskcache.Cache, key: str) -> Any:
     except Exception as exc:  # sqlite, OS and corruption errors all mean "not cached"
         logger.warning("cache: read of %s failed: %s", key[:80], exc)
         return None
+
+
+def _safe_set_pieces(
+    store: diskcache.Cache, key: str, pieces: list[bytes], expire: float | None
+) -> None:
+    try:
+        # Small records stay inside sqlite (diskcache keeps bytes under its min file size
+        # there); big ones go to their file piece by piece.
+        if sum(len(piece) for piece in pieces) < store.disk_min_file_size:
+            store.set(key, b"".join(pieces), expire=expire)
+        else:
+            store.set(key, _Pieces(pieces), expire=expire, read=True)
+    except Exception as exc:
+        logger.warning("cache: write of %s failed: %s", key[:80], exc)
+
+
+def _safe_read(store: diskcache.Cache, key: str, build: Callable[[BinaryIO], T | None]) -> T | None:
+    """build(file) of the record under key, read from its file (no copy of the whole value,
+    as get() then a slice would make), or None."""
+    try:
+        value = store.get(key, read=True)
+    except Exception as exc:
+        logger.warning("cache: read of %s failed: %s", key[:80], exc)
+        return None
+    if value is None:
+        return None
+    # Small values live inside sqlite and come back as bytes, large ones as open files.
+    file: BinaryIO = io.BytesIO(value) if isinstance(value, bytes) else value
+    try:
+        return build(file)
+    except Exception as exc:  # a file gone or cut short under us: not cached
+        logger.warning("cache: read of %s failed: %s", key[:80], exc)
+        return None
+    finally:
+        file.close()
 
 
 def _safe_set(store: diskcache.Cache, key: str, value: bytes, expire: float | None = None) -> None:
@@ -226,7 +285,16 @@ class DiskStore(KeyedRecords):
         self._feeds.set("ping", b"1", expire=60)
         self._feeds.get("ping")
 
-    # -- raw upstream feeds ------------------------------------------------------------------
+    # -- raw upstream feeds and outputs: read and written in a thread, body by body ---------
+
+    async def get_feed(self, url: str) -> records.StoredFeed | None:
+        return await asyncio.to_thread(_safe_read, self._feeds, "feed:" + url, records.read_feed)
+
+    async def get_output(self, key: str) -> records.StoredOutput | None:
+        return await asyncio.to_thread(_safe_read, self._feeds, "out:" + key, records.read_output)
+
+    async def _set_parts(self, key: str, parts: list[bytes], expire: float | None) -> None:
+        await asyncio.to_thread(_safe_set_pieces, self._feeds, key, parts, expire)
 
     # -- full-text articles ------------------------------------------------------------------
 

@@ -1,12 +1,17 @@
 """The Store's record methods, once for every backend: packed records on a backend's own
-``_get`` / ``_set`` of bytes under a key. No I/O of its own."""
+``_get`` / ``_set`` of bytes under a key. No I/O of its own (big records are joined in a
+thread)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from proxy.store import records
 from proxy.store.records import StoredArticle, StoredFeed, StoredOutput
+
+# Records smaller than this are joined on the event loop: a thread hop costs more.
+_JOIN_INLINE_BYTES = 256 * 1024
 
 
 class KeyedRecords:
@@ -20,18 +25,27 @@ class KeyedRecords:
     async def _set(self, key: str, value: bytes, expire: float | None) -> None:
         raise NotImplementedError
 
+    async def _set_parts(self, key: str, parts: list[bytes], expire: float | None) -> None:
+        """Store a record given as pieces (``records.parts``): joined here, off the event
+        loop when big; a backend that can write them without joining overrides this."""
+        if sum(len(part) for part in parts) < _JOIN_INLINE_BYTES:
+            value = b"".join(parts)
+        else:
+            value = await asyncio.to_thread(b"".join, parts)
+        await self._set(key, value, expire)
+
     async def get_feed(self, url: str) -> StoredFeed | None:
         return records.decode_feed(await self._get("feed:" + url))
 
     async def put_feed(self, stored: StoredFeed) -> None:
-        await self._set("feed:" + stored.url, records.encode_feed(stored), self.feed_expire)
+        await self._set_parts("feed:" + stored.url, records.feed_parts(stored), self.feed_expire)
 
     async def get_output(self, key: str) -> StoredOutput | None:
         return records.decode_output(await self._get("out:" + key))
 
     async def put_output(self, key: str, output: StoredOutput) -> None:
-        await self._set(
-            "out:" + key, records.encode_output(output), records.RENDERED_EXPIRE_SECONDS
+        await self._set_parts(
+            "out:" + key, records.output_parts(output), records.RENDERED_EXPIRE_SECONDS
         )
 
     async def put_article(self, article: StoredArticle, *, expire: float) -> None:

@@ -87,9 +87,42 @@ class OpenImage:
         self.file.close()
 
 
-def pack(header: dict[str, Any], body: bytes) -> bytes:
+def parts(header: dict[str, Any], *bodies: bytes) -> list[bytes]:
+    """A record as the pieces it is written from, unjoined: a backend that can write them
+    one after the other (diskcache, from a reader) never makes a copy of a 100 MB body."""
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    return HEADER.pack(len(encoded)) + encoded + body
+    return [HEADER.pack(len(encoded)) + encoded, *bodies]
+
+
+def pack(header: dict[str, Any], body: bytes) -> bytes:
+    # join, not +: it lets go of the GIL while it copies a big body.
+    return b"".join(parts(header, body))
+
+
+def read_header(file: BinaryIO) -> dict[str, Any] | None:
+    """The header of a record read from ``file`` (left at the start of the body); None when
+    the file holds no record."""
+    prefix = file.read(HEADER.size)
+    if len(prefix) < HEADER.size:
+        return None
+    (length,) = HEADER.unpack(prefix)
+    try:
+        header = json.loads(file.read(length))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return header if isinstance(header, dict) else None
+
+
+def read(file: BinaryIO, build: Callable[[dict[str, Any], BinaryIO], T]) -> T | None:
+    """build(header, file at the body) of the record in ``file``, as ``decoded`` does for bytes:
+    each body is read once, straight into its own bytes (no copy of the whole record)."""
+    header = read_header(file)
+    if header is None:
+        return None
+    try:
+        return build(header, file)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def unpack(blob: Any) -> tuple[dict[str, Any], bytes] | None:
@@ -121,19 +154,47 @@ def decoded(blob: Any, build: Callable[[dict[str, Any], bytes], T]) -> T | None:
 # -- one encoder and decoder per record kind -----------------------------------------------
 
 
-def encode_feed(stored: StoredFeed) -> bytes:
+def feed_parts(stored: StoredFeed) -> list[bytes]:
     header = asdict(stored)
     body = header.pop("body")
-    return pack(header, body)
+    return parts(header, body)
+
+
+def encode_feed(stored: StoredFeed) -> bytes:
+    return b"".join(feed_parts(stored))
 
 
 def decode_feed(blob: Any) -> StoredFeed | None:
     return decoded(blob, lambda header, body: StoredFeed(body=body, **header))
 
 
-def encode_output(output: StoredOutput) -> bytes:
+def read_feed(file: BinaryIO) -> StoredFeed | None:
+    return read(file, lambda header, rest: StoredFeed(body=rest.read(), **header))
+
+
+def output_parts(output: StoredOutput) -> list[bytes]:
     header = {"etag": output.etag, "created_at": output.created_at, "size": len(output.body)}
-    return pack(header, output.body + output.gzip_body)
+    return parts(header, output.body, output.gzip_body)
+
+
+def encode_output(output: StoredOutput) -> bytes:
+    return b"".join(output_parts(output))
+
+
+def read_output(file: BinaryIO) -> StoredOutput | None:
+    def build(header: dict[str, Any], rest: BinaryIO) -> StoredOutput:
+        size = header["size"]
+        body = rest.read(size)
+        if len(body) != size:
+            raise ValueError("truncated")
+        return StoredOutput(
+            body=body,
+            etag=header["etag"],
+            created_at=header["created_at"],
+            gzip_body=rest.read(),
+        )
+
+    return read(file, build)
 
 
 def decode_output(blob: Any) -> StoredOutput | None:
