@@ -4,8 +4,9 @@
     python bench/rss_stages.py --items 5000
 
 A thread samples this process's RSS every 5 ms while the build runs; each sample is given
-to the innermost stage (of those lasting 20 ms or more) running at that moment (bench/profile.py's timers), so the table
-says at which stage memory peaked and how much each stage added on top of what came in.
+to the innermost stage (of those lasting 20 ms or more) running at that moment
+(bench/profile.py's timers), so the table says at which stage memory peaked and how much
+each stage added on top of what came in.
 Absolute figures include the benchmark's own copy of the feed (the upstream is another
 process, but the client here reads the response whole).
 """
