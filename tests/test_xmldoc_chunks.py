@@ -53,7 +53,7 @@ def test_pieces_give_the_one_shot_bytes(
 ) -> None:
     data = body if isinstance(body, bytes) else body.encode("latin-1")
     monkeypatch.setattr(xmldoc, "CHUNK", chunk)
-    assert xmldoc.as_utf8(data, encoding) == one_shot(data, encoding)
+    assert bytes(xmldoc.as_utf8(data, encoding)) == one_shot(data, encoding)
 
 
 @pytest.mark.parametrize("chunk", [5, 4096])
@@ -66,9 +66,30 @@ def test_every_kept_feed_gives_the_one_shot_bytes(
         body = path.read_bytes()
         encoding = parse.parse(FetchResult(url="", status=200, body=body, content_type="")).encoding
         for guess in {encoding, None, "utf-8", "windows-1252"}:
-            assert xmldoc.as_utf8(body, guess) == one_shot(body, guess), (path.name, guess)
+            got = xmldoc.as_utf8(body, guess)
+            assert bytes(got) == one_shot(body, guess), (path.name, guess)
 
 
-def test_valid_utf8_without_declaration_is_not_copied() -> None:
+def test_valid_utf8_is_not_copied() -> None:
     body = "<rss><channel><title>布林肯</title></channel></rss>".encode() * 1000
     assert xmldoc.as_utf8(body, "UTF-8") is body
+    declared = b'\xef\xbb\xbf<?xml version="1.0"?>' + body
+    view = xmldoc.as_utf8(declared, "utf-8")
+    assert isinstance(view, memoryview) and view.obj is declared and view == body
+
+
+def test_a_view_loads_the_same_tree_as_its_bytes() -> None:
+    from lxml import etree
+
+    for path in FEEDS:
+        body = path.read_bytes()
+        data = xmldoc.as_utf8(body, "utf-8")
+        if not isinstance(data, memoryview):
+            continue
+        try:
+            whole = etree.tostring(etree.fromstring(bytes(data), xmldoc._STRICT))
+        except etree.XMLSyntaxError:
+            with pytest.raises(etree.XMLSyntaxError):
+                etree.fromstring(data, xmldoc._STRICT)
+            continue
+        assert etree.tostring(etree.fromstring(data, xmldoc._STRICT)) == whole, path.name
