@@ -13,7 +13,8 @@ thread allocated last, holding the GIL throughout. During a 5,000-item build the
 took 40-220 ms each and found nothing (bench/profile.py --lag: they were the event loop's
 longest stalls). ``builds_running`` holds the full passes off while any build runs; the
 young generations are still collected, so a cycle made and dropped inside a build is freed
-as before. The next full pass comes after the builds, over what they left behind.
+as before. The next full pass comes after the builds, over what they left behind. It also
+shortens the GIL switch interval meanwhile (BUILD_SWITCH_SECONDS).
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
 BIG_BODY_BYTES = 1024 * 1024  # smaller builds leave too little behind to be worth a trim
+# How long a thread keeps the GIL while another waits for it, while builds run (Python's
+# default is 5 ms). The event loop takes the GIL back after every socket call, so each of a
+# request's few hand-offs waited up to 5 ms behind a build; now up to 1 ms.
+BUILD_SWITCH_SECONDS = 0.001
 # The oldest generation's threshold while builds run: gen1 passes before a full one, never
 # reached by a build (a 20,000-item build makes a few thousand).
 _HELD_OFF = 1 << 30
@@ -54,18 +60,22 @@ def release_after(body_size: int) -> None:
 _lock = threading.Lock()
 _builds = 0
 _thresholds: tuple[int, int, int] | None = None  # the collector's, while builds hold them
+_switch = 0.005  # the interpreter's switch interval, while builds shorten it
 
 
 @contextlib.contextmanager
 def builds_running() -> Iterator[None]:
-    """No full pass of the cyclic collector while the body runs (any thread, nestable):
-    the process's oldest generation threshold is raised for as long as one build is inside,
-    and put back as it was when the last one leaves."""
-    global _builds, _thresholds
+    """No full pass of the cyclic collector, and a short GIL switch interval, while the body
+    runs (any thread, nestable): the process's oldest generation threshold is raised and
+    the interval shortened for as long as one build is inside, and both put back as they
+    were when the last one leaves."""
+    global _builds, _thresholds, _switch
     with _lock:
         if _builds == 0:
             _thresholds = gc.get_threshold()
             gc.set_threshold(_thresholds[0], _thresholds[1], _HELD_OFF)
+            _switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch, BUILD_SWITCH_SECONDS))
         _builds += 1
     try:
         yield
@@ -74,4 +84,5 @@ def builds_running() -> Iterator[None]:
             _builds -= 1
             if _builds == 0 and _thresholds is not None:
                 gc.set_threshold(*_thresholds)
+                sys.setswitchinterval(_switch)
                 _thresholds = None
