@@ -44,6 +44,7 @@ _CHECKED_MAX_AGE = 3600.0
 _CLEANED_ENTRIES = 64
 _CLEANED_BYTES = 256 * 1024 * 1024
 _CLEANED_MAX_AGE = 3600.0
+_HASH_INLINE_BYTES = 1024 * 1024  # bigger bodies are hashed in a thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,7 @@ class Pipeline:
             filled = await self.freshness.once(
                 ("fill", job, stored.fetched_at), lambda: self._fill(state, job)
             )
-        clean_key = self._clean_key(stored, job, filled)
+        clean_key = await self._clean_key(stored, job, filled)
         key = self._output_key(clean_key, job, out_fmt)
         output = await self.freshness.once(
             ("out", key), lambda: self._output(state, job, out_fmt, filled, key, clean_key)
@@ -312,11 +313,16 @@ class Pipeline:
     def _output_key(self, clean_key: str, job: FeedJob, fmt: str) -> str:
         return jobs.output_key(clean_key, job, fmt, self.self_path(job))
 
-    def _clean_key(self, stored: StoredFeed, job: FeedJob, filled: FillResult | None) -> str:
+    async def _clean_key(self, stored: StoredFeed, job: FeedJob, filled: FillResult | None) -> str:
         # max_age filters move with the clock: let such outputs age out hourly.
         hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
         digest = filled.digest if filled is not None else None
-        return jobs.clean_key(self.settings, self._key_id, stored, job, digest, hour)
+        args = (self.settings, self._key_id, stored, job, digest, hour)
+        if len(stored.body) < _HASH_INLINE_BYTES:
+            return jobs.clean_key(*args)
+        # The key hashes the whole body: ~150 ms for 130 MB, which the loop must not wait
+        # for on every request past the hot copy (hashlib lets go of the GIL meanwhile).
+        return await asyncio.to_thread(jobs.clean_key, *args)
 
     async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
         # Filter first: no article is fetched for an item that is filtered out or cut.
