@@ -141,9 +141,8 @@ def _safe_set_pieces(
         logger.warning("cache: write of %s failed: %s", key[:80], exc)
 
 
-def _safe_read(store: diskcache.Cache, key: str, build: Callable[[BinaryIO], T | None]) -> T | None:
-    """build(file) of the record under key, read from its file (no copy of the whole value,
-    as get() then a slice would make), or None."""
+def _open_value(store: diskcache.Cache, key: str) -> BinaryIO | None:
+    """The value under key, open for reading (close it), or None."""
     try:
         value = store.get(key, read=True)
     except Exception as exc:
@@ -152,7 +151,15 @@ def _safe_read(store: diskcache.Cache, key: str, build: Callable[[BinaryIO], T |
     if value is None:
         return None
     # Small values live inside sqlite and come back as bytes, large ones as open files.
-    file: BinaryIO = io.BytesIO(value) if isinstance(value, bytes) else value
+    return io.BytesIO(value) if isinstance(value, bytes) else value
+
+
+def _safe_read(store: diskcache.Cache, key: str, build: Callable[[BinaryIO], T | None]) -> T | None:
+    """build(file) of the record under key, read from its file (no copy of the whole value,
+    as get() then a slice would make), or None."""
+    file = _open_value(store, key)
+    if file is None:
+        return None
     try:
         return build(file)
     except Exception as exc:  # a file gone or cut short under us: not cached
@@ -195,15 +202,9 @@ class ImageCache:
 
     def open_image(self, url: str) -> OpenImage | None:
         """The cached image for url, open for streaming (ranges read from disk, not memory)."""
-        try:
-            value = self._images.get(url, read=True)
-        except Exception as exc:
-            logger.warning("cache: read of %s failed: %s", url[:80], exc)
+        file = _open_value(self._images, url)
+        if file is None:
             return None
-        if value is None:
-            return None
-        # Small values live inside sqlite and come back as bytes, large ones as open files.
-        file: BinaryIO = io.BytesIO(value) if isinstance(value, bytes) else value
         try:
             prefix = file.read(records.HEADER.size)
             (length,) = records.HEADER.unpack(prefix)
