@@ -2,6 +2,7 @@
 
     python bench/rss_stages.py              # 20,000 seed-like items (bench/run.py --only 5's feed)
     python bench/rss_stages.py --items 5000
+    python bench/rss_stages.py --untrimmed   # build steps not trimmed after (memory.release_grown)
 
 A thread samples this process's RSS every 5 ms while the build runs; each sample is given
 to the innermost stage (of those lasting 20 ms or more) running at that moment
@@ -104,7 +105,14 @@ async def build(items: int) -> tuple[list[tuple[float, float]], float, float, in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument(
+        "--untrimmed", action="store_true", help="no trim after build steps (the change before)"
+    )
     args = parser.parse_args()
+    if args.untrimmed:
+        import proxy.memory
+
+        proxy.memory.GROWN_BYTES = 1 << 62
     stages.install_timers()
     samples, idle, raw, items = asyncio.run(build(args.items))
     # Calls of 20 ms or more: per-item calls fall to the stage around them (and the lookup

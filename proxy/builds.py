@@ -68,4 +68,8 @@ class BuildSlots:
 def _held(work: Callable[[], T]) -> T:
     # In the worker thread: the collector's full passes wait until no build runs (memory.py).
     with memory.builds_running():
-        return work()
+        before = memory.resident()
+        try:
+            return work()
+        finally:
+            memory.release_grown(before)

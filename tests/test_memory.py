@@ -9,6 +9,8 @@ import gc
 import sys
 import threading
 
+import pytest
+
 from proxy import memory
 from proxy.builds import BuildSlots
 
@@ -70,3 +72,21 @@ async def test_build_slots_run_work_with_full_collections_held_off() -> None:
     inside = await asyncio.gather(slots.run(gc.get_threshold), slots.run(gc.get_threshold))
     assert all(seen[2] > before[2] for seen in inside)
     assert gc.get_threshold() == before
+
+
+def test_a_step_that_grew_the_process_is_trimmed_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[int] = []
+    monkeypatch.setattr(memory, "_TRIM", trims.append)
+    sizes = iter([100 * 2**20, 100 * 2**20 + memory.GROWN_BYTES - 1])
+    monkeypatch.setattr(memory, "resident", lambda: next(sizes))
+    memory.release_grown(100 * 2**20 - memory.GROWN_BYTES)  # grew by GROWN_BYTES: trimmed
+    memory.release_grown(100 * 2**20 + 1)  # grew by less: not
+    memory.release_grown(0)  # resident size unknown (not Linux): never
+    assert trims == [0]
+
+
+async def test_build_slots_trim_after_each_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    monkeypatch.setattr(memory, "release_grown", seen.append)
+    assert await BuildSlots(1).run(sum, [1, 2]) == 3
+    assert len(seen) == 1 and seen[0] > 0  # the resident size before the build
