@@ -30,6 +30,7 @@ import ctypes.util
 import gc
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 BIG_BODY_BYTES = 1024 * 1024  # smaller builds leave too little behind to be worth a trim
@@ -37,6 +38,8 @@ BIG_BODY_BYTES = 1024 * 1024  # smaller builds leave too little behind to be wor
 # default is 5 ms). The event loop takes the GIL back after every socket call, so each of a
 # request's few hand-offs waited up to 5 ms behind a build; now up to 1 ms.
 BUILD_SWITCH_SECONDS = 0.001
+# Builds back to back hold the full passes off this long at most (see builds_running).
+HOLD_SECONDS = 60.0
 # The oldest generation's threshold while builds run: gen1 passes before a full one, never
 # reached by a build (a 20,000-item build makes a few thousand).
 _HELD_OFF = 1 << 30
@@ -89,6 +92,7 @@ _lock = threading.Lock()
 _builds = 0
 _thresholds: tuple[int, int, int] | None = None  # the collector's, while builds hold them
 _switch = 0.005  # the interpreter's switch interval, while builds shorten it
+_since = 0.0  # when the full passes were last allowed (monotonic)
 
 
 @contextlib.contextmanager
@@ -96,21 +100,30 @@ def builds_running() -> Iterator[None]:
     """No full pass of the cyclic collector, and a short GIL switch interval, while the body
     runs (any thread, nestable): the process's oldest generation threshold is raised and
     the interval shortened for as long as one build is inside, and both put back as they
-    were when the last one leaves."""
-    global _builds, _thresholds, _switch
+    were when the last one leaves. On a server that is never without a build, a build that
+    ends after HOLD_SECONDS of holding runs one full pass itself (cycles made meanwhile
+    are freed: the hold bounds how long garbage waits, not how much)."""
+    global _builds, _thresholds, _switch, _since
     with _lock:
         if _builds == 0:
             _thresholds = gc.get_threshold()
             gc.set_threshold(_thresholds[0], _thresholds[1], _HELD_OFF)
             _switch = sys.getswitchinterval()
             sys.setswitchinterval(min(_switch, BUILD_SWITCH_SECONDS))
+            _since = time.monotonic()
         _builds += 1
     try:
         yield
     finally:
+        collect = False
         with _lock:
             _builds -= 1
             if _builds == 0 and _thresholds is not None:
                 gc.set_threshold(*_thresholds)
                 sys.setswitchinterval(_switch)
                 _thresholds = None
+            elif time.monotonic() - _since >= HOLD_SECONDS:
+                _since = time.monotonic()
+                collect = True
+        if collect:
+            gc.collect()
