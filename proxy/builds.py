@@ -5,7 +5,9 @@ grows with the builds running together, so only a few run at once (FEEDSCRUB_MAX
 default 2 per CPU; more would not finish sooner anyway, they share the CPUs). The others
 queue in arrival order, and the event loop keeps answering while they wait or run: a build
 holds off the cyclic collector's full passes (``memory.builds_running``), which would
-otherwise stop every thread, the loop's too, for up to a fifth of a second at a time.
+otherwise stop every thread, the loop's too, for up to a fifth of a second at a time, and
+shortens the GIL switch interval; a step that grew the process is trimmed after it
+(``memory.release_grown``).
 """
 
 from __future__ import annotations
