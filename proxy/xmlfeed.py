@@ -1,0 +1,174 @@
+"""The parse stage's fast path for XML feeds: feedparser's model read from the lxml tree,
+without feedparser's own parse. Part of the parse stage; does no I/O.
+
+feedparser.parse spends most of its time outside its model: expat callbacks through
+``xml.sax``, and a ``str.translate`` (and a Latin-1 round trip) over every element's text,
+the big item HTML fields included (issue 15: ≈ 430–490 µs per item, half of it that
+translate on CJK text). Yet the item HTML fields are taken from the lxml tree anyway
+(``parse._from_element``), and the tree is loaded regardless. So this module replays the
+tree, as the SAX events expat would have sent, into feedparser's own parser object
+(``StrictFeedParser``: its namespace mapping, date handlers, author, category, link and
+guid rules, run unchanged), with one difference: the text of an item HTML field that holds
+no elements (the usual escaped or CDATA HTML) is replaced by a one-character stand-in
+(empty stays empty), since parse replaces it with the tree's own text.
+
+Identical results by construction, for documents where expat and libxml2 agree. Declines
+(returns None: the caller runs feedparser.parse) whenever that is not certain: a document
+lxml had to repair, a DOCTYPE or internal DTD (feedparser rewrites entity declarations),
+no encoding, or any error while replaying. The differential test (tests/test_parse_fast.py)
+holds every feed in tests/data and hostile inputs to field-by-field equality.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+from xml.sax.xmlreader import AttributesNSImpl
+
+import feedparser.api
+import feedparser.encodings
+from feedparser.util import FeedParserDict
+from lxml import etree
+
+from proxy import xmldoc
+
+logger = logging.getLogger(__name__)
+
+# Benchmarks and the differential test turn the fast path off to compare (never settings:
+# the result is the same either way, only the cost differs).
+ENABLED = os.environ.get("FEEDSCRUB_BENCH_FEEDPARSER_ONLY", "") != "1"
+
+_STAND_IN = "x"
+_XML_NS = xmldoc.XML_NS
+
+
+def sniff(headers: dict[str, str], body: bytes) -> tuple[str, Any]:
+    """The encoding feedparser would read ``body`` with (HTTP header, XML declaration,
+    BOM, fallbacks: its own ``convert_to_utf8``), and the bozo exception that step sets."""
+    result: dict[str, Any] = {}
+    feedparser.encodings.convert_to_utf8(dict(headers), body, result)
+    return str(result.get("encoding") or ""), result.get("bozo_exception")
+
+
+def read(document: xmldoc.Document, encoding: str, problem: Any = None) -> Any | None:
+    """feedparser's result (a FeedParserDict with feed, entries, version, encoding) for
+    the document, or None when the fast path declines."""
+    if not ENABLED:
+        return None
+    reason = _unsure(document, encoding)
+    if reason is None:
+        try:
+            parser = _parser()
+            skip = _stand_ins(document)
+            _replay(parser, document.root, {}, skip)
+        except Exception as exc:  # a handler feedparser would also have failed in
+            reason = f"replay failed ({type(exc).__name__})"
+    if reason is not None:
+        logger.debug("parse fast path declined: %s", reason)
+        return None
+    result = FeedParserDict(
+        bozo=problem is not None,
+        entries=parser.entries,
+        feed=parser.feeddata,
+        headers={},
+        encoding=encoding,
+        version=parser.version,
+        namespaces=parser.namespaces_in_use,
+    )
+    if problem is not None:
+        result["bozo_exception"] = problem
+    if len(result["entries"]) != len(document.items):
+        # Items nested in items: parse lines them up with feedparser's own values.
+        logger.debug("parse fast path declined: nested items")
+        return None
+    return result
+
+
+def _unsure(document: xmldoc.Document, encoding: str) -> str | None:
+    if not encoding:
+        return "no encoding"
+    if not document.strict:
+        return "not well-formed (lxml repaired it; feedparser's loose parser differs)"
+    info = document.root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        return "DOCTYPE (feedparser rewrites its entity declarations)"
+    return None
+
+
+def _parser() -> Any:
+    parser = feedparser.api.StrictFeedParser("", None, "utf-8")
+    parser.resolve_relative_uris = False
+    parser.sanitize_html = False
+    return parser
+
+
+def _stand_ins(document: xmldoc.Document) -> set[etree._Element]:
+    """The item HTML fields whose text parse takes from the tree: text only (an element
+    inside changes feedparser's state, so those are replayed whole)."""
+    found = set()
+    for item in document.items:
+        for element in xmldoc.html_fields(item, document.family).values():
+            if len(element) == 0:
+                found.add(element)
+    return found
+
+
+def _replay(
+    parser: Any,
+    element: etree._Element,
+    outer: dict[str | None, str],
+    skip: set[etree._Element],
+) -> None:
+    """One element as expat reports it through xml.sax with namespaces on: prefix
+    mappings it declares, start (name, attributes with their qualified names), text,
+    children, tails, end. Comments and processing instructions: feedparser ignores them."""
+    nsmap = element.nsmap
+    if nsmap != outer:
+        for prefix, uri in nsmap.items():
+            if outer.get(prefix) != uri:
+                parser.startPrefixMapping(prefix, uri)
+    tag = element.tag
+    if tag[0] == "{":
+        ns, _, local = tag[1:].partition("}")
+        name: tuple[str | None, str] = (ns, local)
+    else:
+        name = (None, tag)
+    values: dict[tuple[str | None, str], str] = {}
+    qnames: dict[tuple[str | None, str], str] = {}
+    for key, value in element.attrib.items():
+        if key[0] == "{":
+            ns, _, local = key[1:].partition("}")
+            prefix = "xml" if ns == _XML_NS else _prefix(nsmap, ns)
+            pair: tuple[str | None, str] = (ns, local)
+            qnames[pair] = f"{prefix}:{local}"
+        else:
+            pair = (None, key)
+            qnames[pair] = key
+        values[pair] = value
+    parser.startElementNS(name, None, AttributesNSImpl(values, qnames))
+    if element in skip:
+        text = element.text
+        if text and text.strip():
+            parser.characters(_STAND_IN)
+    else:
+        if element.text:
+            parser.characters(element.text)
+        for child in element:
+            if isinstance(child.tag, str):
+                _replay(parser, child, nsmap, skip)
+            if child.tail:
+                parser.characters(child.tail)
+    parser.endElementNS(name, None)
+
+
+def _prefix(nsmap: dict[str | None, str], uri: str) -> str:
+    found = [p for p, u in nsmap.items() if u == uri and p]
+    if len(found) != 1:
+        # Expat names the prefix written; the tree does not keep it when two map to one URI.
+        raise _Ambiguous(uri)
+    return found[0]
+
+
+class _Ambiguous(Exception):
+    """An attribute's prefix cannot be recovered from the tree."""
