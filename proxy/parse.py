@@ -113,6 +113,7 @@ def parse(result: FetchResult) -> Feed:
             feed_extensions = xmldoc.extensions(
                 xmldoc.channel(document), document.family, feed_level=True
             )
+            xmldoc.hand_over(result.body, encoding, document)  # for the in-place edit
         else:
             logger.warning(
                 "parse feed_url=%s items=%d tree_items=%d: the document's items do not line "
@@ -148,7 +149,7 @@ def parse(result: FetchResult) -> Feed:
 def _read(body: bytes, headers: dict[str, str], url: str) -> tuple[Any, xmldoc.Document | None]:
     """feedparser's result for the body, and the document's tree. The tree is loaded once,
     with the encoding feedparser settles on; feedparser itself runs only where the fast
-    path (``xmlfeed``) declines. The tree is left for the output stage (``xmldoc.hand_over``)."""
+    path (``xmlfeed``) declines."""
     encoding, problem = xmlfeed.sniff(headers, body)
     document = xmldoc.load(body, encoding or None)
     parsed = xmlfeed.read(document, encoding, problem) if document is not None else None

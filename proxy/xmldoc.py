@@ -14,9 +14,12 @@ from __future__ import annotations
 import html
 import html.entities
 import re
+import threading
 from dataclasses import dataclass
 
 from lxml import etree
+
+from proxy.bounded import BoundedMap
 
 ATOM = "http://www.w3.org/2005/Atom"
 RSS1 = "http://purl.org/rss/1.0/"
@@ -110,6 +113,32 @@ def load(body: bytes, encoding: str | None) -> Document | None:
     else:
         return None
     return Document(root=root, family=family, strict=strict, items=tuple(items))
+
+
+# The tree parse read, left for the output stage's in-place edit of the same body (loading
+# it costs ≈ 50–100 µs per item; parse only reads it). Taken once: the editor mutates the
+# tree it gets, so a second edit of the same body loads its own. Keyed by the body object
+# itself (identity, never contents: no hashing of megabytes); few and short-lived, since
+# a tree weighs several times its body.
+_HANDED_OVER: BoundedMap[int, tuple[bytes, str | None, Document]] = BoundedMap(2, 60.0)
+_HANDED_OVER_LOCK = threading.Lock()
+
+
+def hand_over(body: bytes, encoding: str | None, document: Document) -> None:
+    """Keep ``document`` (loaded from ``body`` with ``encoding``, unmodified) for one
+    ``take``."""
+    with _HANDED_OVER_LOCK:
+        _HANDED_OVER.set(id(body), (body, encoding, document))
+
+
+def take(body: bytes, encoding: str | None) -> Document | None:
+    """The tree ``hand_over`` kept for this very body object (now the caller's to edit),
+    else a freshly loaded one."""
+    with _HANDED_OVER_LOCK:
+        kept = _HANDED_OVER.pop(id(body))
+    if kept is not None and kept[0] is body and kept[1] == encoding:
+        return kept[2]
+    return load(body, encoding)
 
 
 def channel(document: Document) -> etree._Element:
