@@ -107,11 +107,23 @@ def _stand_ins(document: xmldoc.Document) -> set[etree._Element]:
     """The item HTML fields whose text parse takes from the tree: text only (an element
     inside changes feedparser's state, so those are replayed whole)."""
     found = set()
+    atom = document.family == "atom"
     for item in document.items:
         for element in xmldoc.html_fields(item, document.family).values():
-            if len(element) == 0:
-                found.add(element)
+            if len(element) or atom and not _tree_html(element):
+                continue
+            found.add(element)
     return found
+
+
+def _tree_html(element: etree._Element) -> bool:
+    """True when parse takes this Atom field from the tree (``xmldoc.field_html`` reads
+    it); otherwise (``src``, a type it does not read, base64) feedparser's value is used."""
+    kind = (element.get("type") or "text").lower()
+    return element.get("src") is None and element.get("mode") is None and kind in _TREE_TYPES
+
+
+_TREE_TYPES = frozenset({"html", "text/html", "text", "text/plain"})
 
 
 def _replay(

@@ -222,6 +222,10 @@ HOSTILE: dict[str, bytes] = {
         "PHA+YmFzZTY0PC9wPg==</content></entry>"
         '<entry><title>7</title><id>7</id><content type="html">   </content>'
         "<summary>s</summary></entry>"
+        '<entry><title>8</title><id>8</id><content type="application/xhtml+xml">&lt;p&gt;'
+        "full type&lt;/p&gt;</content></entry>"
+        '<entry><title>9</title><id>9</id><content type="html" src="https://a.test/s">text'
+        "</content></entry>"
     ),
     "rss-description-and-content": _rss(
         "<item><title>1</title><description>short</description>"
