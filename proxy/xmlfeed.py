@@ -31,7 +31,7 @@ import feedparser.encodings
 from feedparser.util import FeedParserDict
 from lxml import etree
 
-from proxy import xmldoc
+from proxy import xmldoc, xmlitems
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,12 @@ def sniff(headers: dict[str, str], body: bytes) -> tuple[str, Any]:
     return str(result.get("encoding") or ""), result.get("bozo_exception")
 
 
-def read(document: xmldoc.Document, encoding: str, problem: Any = None) -> Any | None:
+def read(
+    document: xmldoc.Document, encoding: str, problem: Any = None, body: bytes | None = None
+) -> Any | None:
     """feedparser's result (a FeedParserDict with feed, entries, version, encoding) for
-    the document, or None when the fast path declines."""
+    the document, or None when the fast path declines. With the body, plain RSS items are
+    read without the parser (``xmlitems``)."""
     if not ENABLED:
         return None
     reason = _unsure(document, encoding)
@@ -61,7 +64,8 @@ def read(document: xmldoc.Document, encoding: str, problem: Any = None) -> Any |
         try:
             parser = _parser()
             skip = _stand_ins(document)
-            _replay(parser, document.root, {}, skip)
+            plain = xmlitems.Plain(parser, document, body) if body is not None else None
+            _replay(parser, document.root, {}, skip, plain)
         except Exception as exc:  # a handler feedparser would also have failed in
             reason = f"replay failed ({type(exc).__name__})"
     if reason is not None:
@@ -149,6 +153,7 @@ def _replay(
     element: etree._Element,
     outer: dict[str | None, str],
     skip: set[etree._Element],
+    plain: xmlitems.Plain | None = None,
 ) -> None:
     """One element as expat reports it through xml.sax with namespaces on: prefix
     mappings it declares, start (name, attributes with their qualified names), text,
@@ -185,8 +190,10 @@ def _replay(
         if element.text:
             parser.characters(element.text)
         for child in element:
-            if isinstance(child.tag, str):
-                _replay(parser, child, nsmap, skip)
+            if plain is not None and child in plain.items and plain.read(child):
+                pass
+            elif isinstance(child.tag, str):
+                _replay(parser, child, nsmap, skip, plain)
             if child.tail:
                 parser.characters(child.tail)
     parser.endElementNS(name, None)

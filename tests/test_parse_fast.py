@@ -451,6 +451,68 @@ def test_generated_documents(seed: int, monkeypatch: pytest.MonkeyPatch) -> None
     assert fast == slow
 
 
+# Items of only the elements xmlitems reads itself (and inert extensions), in any order.
+_PLAIN_PARTS = [
+    "<title>t &amp; u</title>",
+    "<title>  caf\u00c3\u00a9 \u0080</title>",
+    "<title> </title>",
+    "<link>https://g.test/1?a=1&amp;b=2&amp;c;</link>",
+    "<link>http:///g.test/slashes</link>",
+    "<link></link>",
+    "<link>https://g.test/?a=1&amp;amp;b=2</link>",
+    "<guid>https://g.test/p</guid>",
+    '<guid isPermaLink="false">http:///g.test/not-a-permalink</guid>',
+    '<guid isPermaLink="false">  g-1 </guid>',
+    '<guid isPermaLink="true"></guid>',
+    "<guid>http:///g.test/odd</guid>",
+    "<pubDate>Mon, 01 Jan 2024 10:00:00 +0100</pubDate>",
+    "<pubDate>2020/1/10</pubDate>",
+    "<dc:date>2024-02-02T02:02:02Z</dc:date>",
+    "<dc:date>garbage</dc:date>",
+    "<description>&lt;p&gt;d&lt;/p&gt;</description>",
+    "<description>  </description>",
+    "<content:encoded><![CDATA[<p>c</p>]]></content:encoded>",
+    "<content:encoded></content:encoded>",
+    "<category>c1</category>",
+    "<category>c1</category>",
+    '<category domain="x">c2</category>',
+    '<category domain="x"></category>',
+    "<category></category>",
+    "<author>a@g.test (A)</author>",
+    "<author>Just A Name</author>",
+    "<author></author>",
+    "<dc:creator>B &lt;b@g.test&gt;</dc:creator>",
+    '<enclosure url="https://g.test/e.mp3" length="1" type="Audio/MPEG"/>',
+    '<enclosure url="" type="x"/>',
+    "<enclosure/>",
+    "<comments>https://g.test/c</comments>",
+    "<comments></comments>",
+    "<wfw:commentRss>https://g.test/feed</wfw:commentRss>",
+    "<slash:comments>3</slash:comments>",
+    '<x:thing a="b">v</x:thing>',
+    "<!-- a comment -->",
+]
+_PLAIN_NAMESPACES = (
+    'xmlns:wfw="http://wellformedweb.org/CommentAPI/" '
+    'xmlns:slash="http://purl.org/rss/1.0/modules/slash/" xmlns:x="http://x.test/"'
+)
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_generated_plain_items(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(1000 + seed)
+    items = "".join(
+        "<item>" + "".join(rng.choice(_PLAIN_PARTS) for _ in range(rng.randint(0, 8))) + "</item>"
+        for _ in range(rng.randint(1, 5))
+    )
+    # A channel title after the items: feedparser's title depth carries over from them.
+    channel = "<title>late</title>" if seed % 4 == 0 else ""
+    body = _rss(items + channel, ns=_PLAIN_NAMESPACES)
+    slow, fast, used = _both(body, monkeypatch=monkeypatch)
+    assert fast == slow
+    assert used
+
+
 def test_output_identical_and_tree_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The in-place edit gets parse's tree (no second load) and writes the same bytes."""
     body = (DATA / "corpus" / "podcast-cre-feedburner-enclosures.xml").read_bytes()
