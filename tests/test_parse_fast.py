@@ -5,12 +5,14 @@ is pinned, so the fast path cannot quietly stop being used."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from proxy import parse, xmldoc, xmlfeed
 from proxy.bounded import BoundedMap
@@ -511,6 +513,50 @@ def test_generated_plain_items(seed: int, monkeypatch: pytest.MonkeyPatch) -> No
     slow, fast, used = _both(body, monkeypatch=monkeypatch)
     assert fast == slow
     assert used
+
+
+def _mutated(body: bytes, rng: random.Random) -> bytes:
+    """A real feed with a few random edits: an element dropped, doubled or moved, the
+    elements of an item shuffled, a text emptied."""
+    root = etree.fromstring(body.lstrip(), etree.XMLParser(resolve_entities=False, huge_tree=True))
+    elements = [e for e in root.iter() if isinstance(e.tag, str) and e is not root]
+    for _ in range(rng.randint(1, 6)):
+        victim = rng.choice(elements)
+        parent = victim.getparent()
+        if parent is None:
+            continue
+        action = rng.randrange(5)
+        if action == 0:
+            parent.remove(victim)
+        elif action == 1:
+            parent.insert(parent.index(victim), copy.deepcopy(victim))
+        elif action == 2:
+            children = list(victim)
+            rng.shuffle(children)
+            for child in children:
+                victim.append(child)
+        elif action == 3:
+            victim.text = rng.choice(["", " ", "x", "caf\u00c3\u00a9"])
+        else:
+            target = rng.choice(elements)
+            if victim not in list(target.iterancestors()) and target is not victim:
+                target.append(victim)
+        elements = [e for e in root.iter() if isinstance(e.tag, str) and e is not root]
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+_WELL_FORMED = [
+    n for n in FILES if n.startswith("corpus/") and n not in DECLINED and "malformed" not in n
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mutated_real_feeds(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    name = rng.choice(_WELL_FORMED)
+    body = _mutated((DATA / name).read_bytes(), rng)
+    slow, fast, _ = _both(body, monkeypatch=monkeypatch)
+    assert fast == slow, name
 
 
 def test_output_identical_and_tree_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
