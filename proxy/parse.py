@@ -156,8 +156,8 @@ def _read(body: bytes, headers: dict[str, str], url: str) -> tuple[Any, xmldoc.D
     """feedparser's result for the body, and the document's tree. The tree is loaded once,
     with the encoding feedparser settles on; feedparser itself runs only where the fast
     path (``xmlfeed``) declines."""
-    encoding, problem = xmlfeed.sniff(headers, body)
-    document = xmldoc.load(body, encoding or None)
+    encoding, problem, converted = xmlfeed.sniff(headers, body)
+    document = xmldoc.load(body, encoding or None, converted)
     parsed = xmlfeed.read(document, encoding, problem, body) if document is not None else None
     if parsed is None:
         try:

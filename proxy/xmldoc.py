@@ -84,8 +84,17 @@ def namespace(element: etree._Element) -> str:
     return tag[1 : tag.index("}")] if tag[:1] == "{" else ""
 
 
-def load(body: bytes, encoding: str | None) -> Document | None:
-    """The document's tree, or None when it is not RSS/Atom XML lxml can read."""
+def load(body: bytes, encoding: str | None, converted: bytes | None = None) -> Document | None:
+    """The document's tree, or None when it is not RSS/Atom XML lxml can read.
+
+    converted: the same text as UTF-8 with its declaration saying so (feedparser's
+    ``convert_to_utf8`` output for this encoding), tried first: it saves decoding and
+    encoding the body again."""
+    if converted is not None:
+        try:
+            return _document(etree.fromstring(converted, _STRICT), strict=True)
+        except etree.XMLSyntaxError:
+            pass  # two declarations, or not well-formed: the usual way below
     try:
         text = body.decode(encoding or "utf-8")
     except (LookupError, UnicodeDecodeError):
@@ -104,6 +113,10 @@ def load(body: bytes, encoding: str | None) -> Document | None:
                 root = etree.fromstring(data, _RECOVER)
             except etree.XMLSyntaxError:
                 return None
+    return _document(root, strict)
+
+
+def _document(root: etree._Element | None, strict: bool) -> Document | None:
     if root is None:
         return None
     name, ns = local(root), namespace(root)

@@ -43,12 +43,14 @@ _STAND_IN = "x"
 _XML_NS = xmldoc.XML_NS
 
 
-def sniff(headers: dict[str, str], body: bytes) -> tuple[str, Any]:
+def sniff(headers: dict[str, str], body: bytes) -> tuple[str, Any, bytes | None]:
     """The encoding feedparser would read ``body`` with (HTTP header, XML declaration,
-    BOM, fallbacks: its own ``convert_to_utf8``), and the bozo exception that step sets."""
+    BOM, fallbacks: its own ``convert_to_utf8``), the bozo exception that step sets, and
+    the text as UTF-8 (None when no encoding worked)."""
     result: dict[str, Any] = {}
-    feedparser.encodings.convert_to_utf8(dict(headers), body, result)
-    return str(result.get("encoding") or ""), result.get("bozo_exception")
+    data = feedparser.encodings.convert_to_utf8(dict(headers), body, result)
+    encoding = str(result.get("encoding") or "")
+    return encoding, result.get("bozo_exception"), data if encoding else None
 
 
 def read(

@@ -593,3 +593,22 @@ def test_decline_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="proxy.xmlfeed"):
         parse.parse(_result(HOSTILE["doctype-entities"]))
     assert any("declined: DOCTYPE" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("name", FILES + [f"hostile:{n}" for n in sorted(HOSTILE)])
+def test_tree_from_feedparsers_utf8_is_the_same(name: str) -> None:
+    """parse loads the tree from feedparser's UTF-8 conversion; the output stage (when it
+    loads its own) from the body: the same tree."""
+    raw = HOSTILE[name[8:]] if name.startswith("hostile:") else (DATA / name).read_bytes()
+    body = raw.lstrip()
+    encoding, _, converted = xmlfeed.sniff({}, body)
+    ours = xmldoc.load(body, encoding or None, converted)
+    theirs = xmldoc.load(body, encoding or None)
+    assert (ours is None) == (theirs is None)
+    if ours is not None and theirs is not None:
+        assert etree.tostring(ours.root) == etree.tostring(theirs.root)
+        assert (ours.family, ours.strict, len(ours.items)) == (
+            theirs.family,
+            theirs.strict,
+            len(theirs.items),
+        )
