@@ -29,6 +29,10 @@ from lxml import etree
 from proxy import xmldoc
 
 _DC = "{" + xmldoc.DC + "}"
+_MEDIA = "{http://search.yahoo.com/mrss/}"
+_THUMBNAIL = _MEDIA + "thumbnail"
+_MEDIA_TITLE = _MEDIA + "title"
+_MEDIA_TAGS = frozenset({_MEDIA + "content", _THUMBNAIL})
 # lxml tag → (what it is, the attributes it may carry); anything else is not plain.
 _PLAIN: dict[str, tuple[str, frozenset[str]]] = {
     "title": ("title", frozenset()),
@@ -112,11 +116,21 @@ class Plain:
     def _plan(self, item: etree._Element) -> list[tuple[str, etree._Element]] | None:
         plan = []
         seen = set()
+        titled_media = False
         for child in item:
             tag = child.tag
             if not isinstance(tag, str):
                 continue  # a comment: feedparser ignores it (its tail is the item's text)
-            if len(child) or self.declarations_inside and child.nsmap != self.nsmap:
+            if self.declarations_inside and child.nsmap != self.nsmap:
+                return None
+            if tag in _MEDIA_TAGS:
+                media = self._media_titles(child)
+                if media is None:
+                    return None
+                titled_media = titled_media or media
+                plan.append(("media", child))
+                continue
+            if len(child):
                 return None
             known = _PLAIN.get(tag)
             if known is None:
@@ -131,7 +145,28 @@ class Plain:
                     return None
                 seen.add(kind)
             plan.append((kind, child))
+        if titled_media and "title" not in seen:
+            return None  # a media:title is the entry's title only without a title
         return plan
+
+    def _media_titles(self, element: etree._Element) -> bool | None:
+        """For a plain media:content (media:title and media:thumbnail inside) or
+        media:thumbnail: whether it holds a media:title; None when it is not plain."""
+        if any(k[0] == "{" for k in element.attrib):
+            return None
+        if element.tag == _THUMBNAIL:
+            return None if len(element) else False
+        titled = False
+        for sub in element:
+            if not isinstance(sub.tag, str):
+                continue
+            if len(sub) or self.declarations_inside and sub.nsmap != self.nsmap:
+                return None
+            if sub.tag == _MEDIA_TITLE and set(sub.attrib.keys()) <= {"type"}:
+                titled = True
+            elif sub.tag != _THUMBNAIL or any(k[0] == "{" for k in sub.attrib):
+                return None
+        return titled
 
     def _is_inert(self, tag: str) -> bool:
         """An extension element feedparser only stores under its own name."""
@@ -212,14 +247,40 @@ class Plain:
                 entry["author"] = _fixed(text)
                 parser._sync_author_detail()
             elif kind == "enclosure":
-                attrs = {
-                    k.lower(): v.lower() if k.lower() in ("rel", "type") else v
-                    for k, v in element.attrib.items()
-                }
-                attrs = _FeedParserMixin._enforce_href(attrs)
+                attrs = _FeedParserMixin._enforce_href(_attributes(element))
                 attrs["rel"] = "enclosure"
                 entry.setdefault("links", []).append(FeedParserDict(attrs))
+            elif kind == "media":
+                if element.tag == _THUMBNAIL:
+                    _thumbnail(entry, element)
+                    continue
+                # _start_media_content; a media:title inside is not stored (the item has
+                # a title: feedparser's title depth keeps it), thumbnails are.
+                entry.setdefault("media_content", []).append(_attributes(element))
+                for sub in element:
+                    if sub.tag == _THUMBNAIL:
+                        _thumbnail(entry, sub)
         return titled
+
+
+def _attributes(element: etree._Element) -> dict[str, str]:
+    """The attributes as feedparser's handlers get them (names lowercased, and the values
+    of rel and type)."""
+    found = {}
+    for key, value in element.attrib.items():
+        key = key.lower()
+        found[key] = value.lower() if key in ("rel", "type") else value
+    return found
+
+
+def _thumbnail(entry: Any, element: etree._Element) -> None:
+    # _start_media_thumbnail, _end_media_thumbnail: its text is a URL when it has no url=.
+    thumbnails = entry.setdefault("media_thumbnail", [])
+    thumbnails.append(_attributes(element))
+    text = (element.text or "").strip()
+    url = _fixed(_urljoin("", text) if text else text)
+    if url.strip() and "url" not in thumbnails[-1]:
+        thumbnails[-1]["url"] = url
 
 
 def _category(parser: Any, entry: Any, element: etree._Element, value: str) -> None:

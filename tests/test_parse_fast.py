@@ -493,6 +493,17 @@ _PLAIN_PARTS = [
     "<slash:comments>3</slash:comments>",
     '<x:thing a="b">v</x:thing>',
     "<!-- a comment -->",
+    '<media:thumbnail url="https://g.test/t.jpg" width="10"/>',
+    "<media:thumbnail> https://g.test/text-url.jpg </media:thumbnail>",
+    '<media:thumbnail url="" />',
+    '<media:content url="https://g.test/m.jpg" medium="image" Type="Image/JPEG">'
+    '<media:title type="html">media title</media:title></media:content>',
+    '<media:content url="https://g.test/v.mp4" fileSize="9" duration="3">'
+    '<media:thumbnail url="https://g.test/vt.jpg"/><media:title>mt</media:title>'
+    "</media:content>",
+    "<media:content>https://g.test/no-attributes</media:content>",
+    '<media:content url="https://g.test/d"><media:description>md</media:description>'
+    "</media:content>",
 ]
 _PLAIN_NAMESPACES = (
     'xmlns:wfw="http://wellformedweb.org/CommentAPI/" '
