@@ -65,9 +65,8 @@ def read(
     if reason is None:
         try:
             parser = _parser()
-            skip = _stand_ins(document)
             plain = xmlitems.Plain(parser, document, body) if body is not None else None
-            _replay(parser, document.root, {}, skip, plain)
+            _replay(parser, document.root, {}, _Walk(document, plain))
         except Exception as exc:  # a handler feedparser would also have failed in
             reason = f"replay failed ({type(exc).__name__})"
     if reason is not None:
@@ -127,17 +126,25 @@ def _parser() -> Any:
     return parser
 
 
-def _stand_ins(document: xmldoc.Document) -> set[etree._Element]:
-    """The item HTML fields whose text parse takes from the tree: text only (an element
-    inside changes feedparser's state, so those are replayed whole)."""
-    found = set()
-    atom = document.family == "atom"
-    for item in document.items:
-        for element in xmldoc.html_fields(item, document.family).values():
+class _Walk:
+    """What the replay needs besides the parser: the top-level items, the item HTML fields
+    replayed with a stand-in text (found item by item, as each is replayed), and the plain
+    item reader (None: every item is replayed)."""
+
+    def __init__(self, document: xmldoc.Document, plain: xmlitems.Plain | None) -> None:
+        self.family = document.family
+        self.items = frozenset(document.items)
+        self.plain = plain
+        self.skip: set[etree._Element] = set()
+
+    def stand_ins(self, item: etree._Element) -> None:
+        """The item's HTML fields whose text parse takes from the tree: text only (an
+        element inside changes feedparser's state, so those are replayed whole)."""
+        atom = self.family == "atom"
+        for element in xmldoc.html_fields(item, self.family).values():
             if len(element) or atom and not _tree_html(element):
                 continue
-            found.add(element)
-    return found
+            self.skip.add(element)
 
 
 def _tree_html(element: etree._Element) -> bool:
@@ -154,8 +161,7 @@ def _replay(
     parser: Any,
     element: etree._Element,
     outer: dict[str | None, str],
-    skip: set[etree._Element],
-    plain: xmlitems.Plain | None = None,
+    walk: _Walk,
 ) -> None:
     """One element as expat reports it through xml.sax with namespaces on: prefix
     mappings it declares, start (name, attributes with their qualified names), text,
@@ -184,7 +190,7 @@ def _replay(
             qnames[pair] = key
         values[pair] = value
     parser.startElementNS(name, None, AttributesNSImpl(values, qnames))
-    if element in skip:
+    if element in walk.skip:
         text = element.text
         if text and text.strip():
             parser.characters(_STAND_IN)
@@ -192,10 +198,13 @@ def _replay(
         if element.text:
             parser.characters(element.text)
         for child in element:
-            if plain is not None and child in plain.items and plain.read(child):
-                pass
+            if child in walk.items:
+                plain = walk.plain
+                if plain is None or not plain.read(child):
+                    walk.stand_ins(child)
+                    _replay(parser, child, nsmap, walk)
             elif isinstance(child.tag, str):
-                _replay(parser, child, nsmap, skip, plain)
+                _replay(parser, child, nsmap, walk)
             if child.tail:
                 parser.characters(child.tail)
     parser.endElementNS(name, None)

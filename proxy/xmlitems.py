@@ -73,9 +73,7 @@ class Plain:
 
     def __init__(self, parser: Any, document: xmldoc.Document, body: bytes) -> None:
         self.parser = parser
-        self.items: frozenset[etree._Element] = (
-            frozenset(document.items) if document.family == "rss" else frozenset()
-        )
+        self.rss = document.family == "rss"
         channel = xmldoc.channel(document)
         self.nsmap = channel.nsmap
         # Namespaces declared only on the root and the channel (the usual case, checked once
@@ -90,7 +88,7 @@ class Plain:
         """Write ``item`` as feedparser's next entry; False (nothing written) when it is not
         plain, and the caller replays it."""
         parser = self.parser
-        if parser.baseuri or parser.inentry or item.attrib or item.getparent() is None:
+        if not self.rss or parser.baseuri or parser.inentry or item.attrib:
             return False
         if self.declarations_inside and item.nsmap != self.nsmap:
             return False
