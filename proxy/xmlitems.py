@@ -48,10 +48,29 @@ _PLAIN: dict[str, tuple[str, frozenset[str]]] = {
     _DC + "creator": ("author", frozenset()),
     "enclosure": ("enclosure", frozenset({"url", "length", "type"})),
 }
+_ATOM = "{" + xmldoc.ATOM + "}"
+_ATOM_PLAIN: dict[str, tuple[str, frozenset[str]]] = {
+    _ATOM + "title": ("title", frozenset({"type"})),
+    _ATOM + "id": ("atom_id", frozenset()),
+    _ATOM + "link": (
+        "atom_link",
+        frozenset({"rel", "type", "href", "title", "hreflang", "length"}),
+    ),
+    _ATOM + "published": ("published", frozenset()),
+    _ATOM + "updated": ("updated", frozenset()),
+    _ATOM + "author": ("atom_author", frozenset()),
+    _ATOM + "category": ("atom_category", frozenset({"term", "scheme", "label"})),
+    _ATOM + "summary": ("summary", frozenset({"type"})),
+    _ATOM + "content": ("atom_content", frozenset({"type"})),
+}
+# Atom text constructs read as text or escaped HTML (xhtml has elements; other types are
+# base64 to feedparser).
+_ATOM_TYPES = frozenset({"text", "html"})
+_AUTHOR_PARTS = {_ATOM + "name": "name", _ATOM + "email": "email", _ATOM + "uri": "href"}
 # At most one of each in a plain item (feedparser's choice between two depends on depths
 # and order: left to it).
 _ONCE = frozenset({"title", "link", "guid", "published", "updated", "description", "content"})
-_ONCE |= {"comments"}
+_ONCE |= {"comments", "atom_id", "summary", "atom_content"}
 # Keys feedparser's handlers or parse read from an entry: an extension element whose name
 # feedparser would store under one of them is not inert.
 _READ_KEYS = frozenset(
@@ -73,7 +92,7 @@ class Plain:
 
     def __init__(self, parser: Any, document: xmldoc.Document, body: bytes) -> None:
         self.parser = parser
-        self.rss = document.family == "rss"
+        self.table = {"rss": _PLAIN, "atom": _ATOM_PLAIN}.get(document.family)
         channel = xmldoc.channel(document)
         self.nsmap = channel.nsmap
         # Namespaces declared only on the root and the channel (the usual case, checked once
@@ -88,7 +107,9 @@ class Plain:
         """Write ``item`` as feedparser's next entry; False (nothing written) when it is not
         plain, and the caller replays it."""
         parser = self.parser
-        if not self.rss or parser.baseuri or parser.inentry or item.attrib:
+        if self.table is None or parser.baseuri or parser.inentry or item.attrib:
+            return False
+        if parser.inpublisher or parser.incontributor or parser.inauthor:
             return False
         if self.declarations_inside and item.nsmap != self.nsmap:
             return False
@@ -128,15 +149,21 @@ class Plain:
                 titled_media = titled_media or media
                 plan.append(("media", child))
                 continue
-            if len(child):
+            known = self.table.get(tag)  # type: ignore[union-attr]
+            if len(child) and not (known and known[0] == "atom_author"):
                 return None
-            known = _PLAIN.get(tag)
             if known is None:
                 if child.attrib.get(_XML_BASE) is not None or not self._is_inert(tag):
                     return None
                 continue
             kind, allowed = known
             if child.attrib and not allowed.issuperset(child.attrib.keys()):
+                return None
+            if "type" in allowed and tag[:1] == "{" and not _atom_text(child):
+                return None
+            if kind == "atom_link" and child.get("href") is None:
+                return None  # a link without href takes its text: left to feedparser
+            if kind == "atom_author" and not self._plain_author(child):
                 return None
             if kind in _ONCE:
                 if kind in seen:
@@ -146,6 +173,21 @@ class Plain:
         if titled_media and "title" not in seen:
             return None  # a media:title is the entry's title only without a title
         return plan
+
+    def _plain_author(self, element: etree._Element) -> bool:
+        """An Atom author of name, email and uri (text only), and no text of its own."""
+        if (element.text or "").strip():
+            return False
+        for sub in element:
+            if not isinstance(sub.tag, str):
+                if (sub.tail or "").strip():
+                    return False
+                continue
+            if sub.tag not in _AUTHOR_PARTS or len(sub) or sub.attrib or (sub.tail or "").strip():
+                return False
+            if self.declarations_inside and sub.nsmap != self.nsmap:
+                return False
+        return True
 
     def _media_titles(self, element: etree._Element) -> bool | None:
         """For a plain media:content (media:title and media:thumbnail inside) or
@@ -237,7 +279,31 @@ class Plain:
                     entry["summary"] = value
                     entry["summary_detail"] = FeedParserDict(params, value=value)
             elif kind == "category":
-                _category(parser, entry, element, _fixed(text))
+                _category(parser, entry, None, element.get("domain"), None, _fixed(text))
+            elif kind == "atom_category":
+                term, scheme, label = (element.get(a) for a in ("term", "scheme", "label"))
+                _category(parser, entry, term, scheme, label, _fixed(text))
+            elif kind == "atom_id":
+                # _start_id is _start_guid: an Atom id is "a permalink" to feedparser.
+                entry["id"] = value = _fixed(_urljoin("", text) if text else text)
+                entry.setdefault("guidislink", "link" not in entry)
+                entry.setdefault("link", value)
+                parser.guidislink = True
+            elif kind == "atom_link":
+                parser._start_link(_attributes(element))  # href given: nothing pushed
+            elif kind == "atom_author":
+                _atom_author(parser, entry, element)
+            elif kind in ("summary", "atom_content"):
+                value = "x" if text else ""  # the tree's, as for RSS
+                kind_of = parser.map_content_type((element.get("type") or "text").lower())
+                params = FeedParserDict(type=kind_of, language=parser.lang, base="")
+                if kind == "atom_content":
+                    parser.hasContent = 1
+                    entry.setdefault("content", []).append(FeedParserDict(params, value=value))
+                    entry.setdefault("summary", value)  # text/plain and HTML are copied
+                else:
+                    entry["summary"] = value
+                    entry["summary_detail"] = FeedParserDict(params, value=value)
             elif kind == "comments":
                 entry["comments"] = _fixed(_urljoin("", text) if text else text)
             elif kind == "author":
@@ -281,10 +347,36 @@ def _thumbnail(entry: Any, element: etree._Element) -> None:
         thumbnails[-1]["url"] = url
 
 
-def _category(parser: Any, entry: Any, element: etree._Element, value: str) -> None:
+def _atom_author(parser: Any, entry: Any, element: etree._Element) -> None:
+    # _start_author, _end_name/_end_email (pushed without expecting text: stripped only),
+    # _end_url (a URI: joined and fixed), then _end_author (its own text, blank).
+    entry.setdefault("authors", []).append(FeedParserDict())
+    parser.inauthor = 1
+    try:
+        for sub in element:
+            if not isinstance(sub.tag, str):
+                continue
+            key = _AUTHOR_PARTS[sub.tag]
+            text = (sub.text or "").strip()
+            if key == "href":
+                text = _fixed(_urljoin("", text) if text else text)
+            parser._save_author(key, text)
+    finally:
+        parser.inauthor = 0
+    entry["author"] = ""
+    parser._sync_author_detail()
+
+
+def _atom_text(element: etree._Element) -> bool:
+    kind = element.get("type")
+    return kind is None or kind.lower() in _ATOM_TYPES
+
+
+def _category(
+    parser: Any, entry: Any, term: str | None, scheme: str | None, label: str | None, value: str
+) -> None:
     # feedparser's _start_category, then _end_category (their logic, on a popped value).
-    domain = element.get("domain")
-    parser._add_tag(None, domain, None)
+    parser._add_tag(term, scheme, label)
     if not value:
         return
     tags = entry["tags"]

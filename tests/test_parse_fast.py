@@ -526,6 +526,63 @@ def test_generated_plain_items(seed: int, monkeypatch: pytest.MonkeyPatch) -> No
     assert used
 
 
+_ATOM_PLAIN_PARTS = [
+    "<title>t &amp; u</title>",
+    '<title type="html">&lt;b&gt;caf\u00c3\u00a9&lt;/b&gt;</title>',
+    '<title type="HTML"> </title>',
+    "<id>urn:x:1</id>",
+    "<id>http:///g.test/odd-id</id>",
+    "<id></id>",
+    '<link href="https://g.test/a"/>',
+    '<link rel="alternate" type="text/html" href="https://g.test/b"/>',
+    '<link rel="Alternate" type="application/pdf" href="https://g.test/pdf"/>',
+    '<link rel="enclosure" href="https://g.test/e.mp3" length="2" type="Audio/MPEG"/>',
+    '<link rel="replies" href="https://g.test/r" title="R"/>',
+    '<link href=""/>',
+    "<published>2024-01-01T00:00:00Z</published>",
+    "<updated>2024-01-02T00:00:00+02:00</updated>",
+    "<updated>bad date</updated>",
+    '<content type="html">&lt;p&gt;c&lt;/p&gt;</content>',
+    "<content>plain text</content>",
+    "<content></content>",
+    '<summary type="html">&lt;i&gt;s&lt;/i&gt;</summary>',
+    "<summary> </summary>",
+    "<author><name>N</name><email>n@g.test</email><uri>https://g.test/n</uri></author>",
+    "<author><name> Only Name </name></author>",
+    "<author><name>M</name><uri> http:///g.test/u-caf\u00c3\u00a9 </uri></author>",
+    "<author><email>e@g.test</email></author>",
+    "<author></author>",
+    '<category term="k"/>',
+    '<category term="k" scheme="s" label="L"/>',
+    "<category>text</category>",
+    '<category scheme="s"/>',
+    '<media:thumbnail url="https://g.test/t.jpg"/>',
+    "<thr:total>3</thr:total>",
+    "<feedburner:origLink>https://g.test/o</feedburner:origLink>",
+    "<!-- c -->",
+]
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_generated_plain_atom_entries(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(5000 + seed)
+    entries = "".join(
+        "<entry>"
+        + "".join(rng.choice(_ATOM_PLAIN_PARTS) for _ in range(rng.randint(0, 8)))
+        + "</entry>"
+        for _ in range(rng.randint(1, 5))
+    )
+    late = "<title>late</title>" if seed % 4 == 0 else ""
+    body = _atom(
+        entries + late,
+        ns='xmlns:thr="http://purl.org/syndication/thread/1.0" '
+        'xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"',
+    )
+    slow, fast, used = _both(body, monkeypatch=monkeypatch)
+    assert fast == slow
+    assert used
+
+
 def _mutated(body: bytes, rng: random.Random) -> bytes:
     """A real feed with a few random edits: an element dropped, doubled or moved, the
     elements of an item shuffled, a text emptied."""
