@@ -158,7 +158,7 @@ def _read(body: bytes, headers: dict[str, str], url: str) -> tuple[Any, xmldoc.D
     path (``xmlfeed``) declines."""
     encoding, problem, converted = xmlfeed.sniff(headers, body)
     document = xmldoc.load(body, encoding or None, converted)
-    parsed = xmlfeed.read(document, encoding, problem, body) if document is not None else None
+    parsed = xmlfeed.read(document, encoding, problem, converted) if document is not None else None
     if parsed is None:
         try:
             parsed = feedparser.parse(

@@ -54,18 +54,18 @@ def sniff(headers: dict[str, str], body: bytes) -> tuple[str, Any, bytes | None]
 
 
 def read(
-    document: xmldoc.Document, encoding: str, problem: Any = None, body: bytes | None = None
+    document: xmldoc.Document, encoding: str, problem: Any = None, utf8: bytes | None = None
 ) -> Any | None:
     """feedparser's result (a FeedParserDict with feed, entries, version, encoding) for
-    the document, or None when the fast path declines. With the body, plain RSS items are
-    read without the parser (``xmlitems``)."""
+    the document, or None when the fast path declines. With the document's text as UTF-8
+    (``sniff``), plain items are read without the parser (``xmlitems``)."""
     if not ENABLED:
         return None
     reason = _unsure(document, encoding)
     if reason is None:
         try:
             parser = _parser()
-            plain = xmlitems.Plain(parser, document, body) if body is not None else None
+            plain = xmlitems.Plain(parser, document, utf8) if utf8 is not None else None
             _replay(parser, document.root, {}, _Walk(document, plain))
         except Exception as exc:  # a handler feedparser would also have failed in
             reason = f"replay failed ({type(exc).__name__})"

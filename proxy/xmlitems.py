@@ -1,5 +1,5 @@
-"""Plain RSS 2.0 items read without feedparser's parser: part of the parse stage's fast path
-(``xmlfeed``). Does no I/O.
+"""Plain RSS 2.0 items and Atom entries read without feedparser's parser: part of the parse
+stage's fast path (``xmlfeed``). Does no I/O.
 
 Most items of real RSS feeds hold a handful of plain elements: title, link, guid, pubDate,
 description, content:encoded, category, author, dc:creator, dc:date, comments, enclosure,
@@ -88,19 +88,20 @@ _LINK_REFERENCE = re.compile("&([A-Za-z0-9_]+);")
 
 
 class Plain:
-    """Reads the document's plain top-level RSS items into ``parser`` as feedparser would."""
+    """Reads the document's plain top-level items into ``parser`` as feedparser would."""
 
-    def __init__(self, parser: Any, document: xmldoc.Document, body: bytes) -> None:
+    def __init__(self, parser: Any, document: xmldoc.Document, utf8: bytes) -> None:
         self.parser = parser
         self.table = {"rss": _PLAIN, "atom": _ATOM_PLAIN}.get(document.family)
         channel = xmldoc.channel(document)
         self.nsmap = channel.nsmap
         # Namespaces declared only on the root and the channel (the usual case, checked once
-        # by counting): then no element inside an item declares one.
+        # by counting in the UTF-8 text, whatever the body's charset): then no element inside
+        # an item declares one, and feedparser's namespace state cannot change in one.
         declared = len(self.nsmap) + sum(
             1 for p, u in document.root.nsmap.items() if self.nsmap.get(p) != u
         )
-        self.declarations_inside = body.count(b"xmlns") != declared
+        self.declarations_inside = utf8.count(b"xmlns") != declared
         self._inert: dict[str, bool] = {}
 
     def read(self, item: etree._Element) -> bool:

@@ -367,6 +367,16 @@ HOSTILE: dict[str, bytes] = {
     "<title>\u4e2d\u6587</title><item><title>\u00e9</title></item></channel></rss>".encode(
         "utf-16-le"
     ),
+    "utf16-namespace-inside-item": "\ufeff<?xml version='1.0' encoding='utf-16'?><rss "
+    "version='2.0'><channel><title>T</title><item><title>t</title>"
+    "<a:date xmlns:a='http://purl.org/dc/elements/1.1/'>2024-01-01</a:date>"
+    "<b:x xmlns:b='http://b.test/'>1</b:x><b:link xmlns:b='http://www.w3.org/2005/Atom' "
+    "href='https://b.test/alt'/></item><item><title>2</title><b:x>2</b:x></item>"
+    "</channel></rss>".encode("utf-16-le"),
+    "namespace-inside-item": _rss(
+        "<item><title>t</title><q:creator xmlns:q='http://purl.org/dc/elements/1.1/'>Q"
+        "</q:creator></item><item><title>2</title><comments>c</comments></item>"
+    ),
     "whitespace-before-declaration": b"\n\n  " + _rss("<item><title>t</title></item>"),
     "cjk-and-c1-in-html": _rss(
         "<item><title>\u4e2d\u6587\u0085</title><description>\u4e2d\u6587\u0080 &#x85;"
