@@ -126,6 +126,11 @@ def _parser() -> Any:
     return parser
 
 
+# feedparser fills its class-wide namespace table in the first parser's __init__: done here,
+# at import, so builds in two threads never read it half filled.
+_parser()
+
+
 class _Walk:
     """What the replay needs besides the parser: the top-level items, the item HTML fields
     replayed with a stand-in text (found item by item, as each is replayed), and the plain
