@@ -36,13 +36,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         logger.info(
             "request path=%s status=%d error=%s", safe(request.path), exc.status, safe(exc.message)
         )
-        return error_response(
-            exc.status,
-            exc.message,
-            getattr(exc, "retry_after", None)
-            if isinstance(getattr(exc, "retry_after", None), int)
-            else None,
-        )
+        return error_response(exc.status, exc.message, getattr(exc, "retry_after", None)
+                              if isinstance(getattr(exc, "retry_after", None), int) else None)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
