@@ -229,12 +229,16 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook 
         if rewrite is not None:
             rewrite(index, item.root)
         unwrap_spans_outside_code(item.root)
-        html = sanitize_html(serialise(item.root), spans_unwrapped=True)
+        # item_key: the item as it came names it, so its footnote ids get a prefix that
+        # is the same on every fetch and differs between items (proxy.anchors).
+        html = sanitize_html(serialise(item.root), spans_unwrapped=True, item_key=item.original)
         return Cleaned(html, removals, links, item.failed)
     except Exception:
         # Last resort (a rewrite bug): the item goes out uncleaned but still sanitised.
         logger.exception("clean: item could not be finished (context=%s)", item.context or "-")
-        return Cleaned(sanitize_html(item.original), failed=item.failed or "rewrite")
+        return Cleaned(
+            sanitize_html(item.original, item_key=item.original), failed=item.failed or "rewrite"
+        )
 
 
 def _marked_tree(item: _Item) -> HtmlElement:

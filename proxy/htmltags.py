@@ -1,0 +1,67 @@
+"""The tags of HTML nh3 has serialised, read without parsing it again. Does no I/O.
+
+nh3 (html5ever) writes every tag the same way: a lower-case name, each attribute as
+name="value" with `&` and `"` escaped, and text with `<` escaped as `&lt;`. So in its output
+every `<` opens a tag, and a tag ends at the first `>` outside a quoted value. The passes
+that run after nh3 (MathML kept, footnote anchors) read and edit tags with this module
+instead of a second parser: a second parser is how mutation XSS gets in, and a re-serialised
+tree would not be byte-identical to nh3's output elsewhere in the item.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["Tag", "attribute_value", "tags"]
+
+_SPACE = "\t\n\f\r "
+# One tag as html5ever writes it. Each part is anchored on a different character class, so
+# a failed match backtracks over at most one attribute at a time (linear in the tag).
+_TAG = re.compile(
+    rf'<(/?)([A-Za-z][^{_SPACE}/>]*)((?:[{_SPACE}]+[^{_SPACE}/>="]+(?:="[^"]*")?)*)[{_SPACE}]*/?>'
+)
+_ATTRIBUTE = re.compile(rf'[{_SPACE}]+([^{_SPACE}/>="]+)(?:="([^"]*)")?')
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """One tag of serialised HTML: where it is and what it says."""
+
+    start: int
+    end: int
+    name: str  # lower case
+    closing: bool
+    attributes: str  # the raw attribute part, values still escaped
+
+    def attrs(self) -> list[tuple[str, str]]:
+        """(name, unescaped value) for each attribute, in order."""
+        return [(name, value) for name, value, _ in self.raw_attrs()]
+
+    def raw_attrs(self) -> list[tuple[str, str, str]]:
+        """(name, unescaped value, value as written) for each attribute, in order."""
+        return [
+            (m.group(1).lower(), html_lib.unescape(m.group(2) or ""), m.group(2) or "")
+            for m in _ATTRIBUTE.finditer(self.attributes)
+        ]
+
+
+def tags(html: str, start: int = 0) -> Iterator[Tag]:
+    """Every tag of nh3's output html from start on, in order."""
+    pos = html.find("<", start)
+    while pos != -1:
+        match = _TAG.match(html, pos)
+        if match is None:  # not nh3's output after all: skip the character, stay linear
+            pos = html.find("<", pos + 1)
+            continue
+        yield Tag(
+            match.start(), match.end(), match.group(2).lower(), bool(match.group(1)), match.group(3)
+        )
+        pos = html.find("<", match.end())
+
+
+def attribute_value(value: str) -> str:
+    """value escaped the way html5ever writes an attribute value (between double quotes)."""
+    return value.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace('"', "&quot;")
