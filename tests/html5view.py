@@ -15,6 +15,8 @@ from proxy.mathml import MATHML_TAGS, TOKEN_TAGS, allowed_names
 HTML = "{http://www.w3.org/1999/xhtml}"
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 SVG = "{http://www.w3.org/2000/svg}"
+# The one namespaced attribute a formula may carry: feedparser's sanitiser adds it.
+XMLNS = "{http://www.w3.org/2000/xmlns/}xmlns"
 
 
 def parse(fragment: str) -> Element:
@@ -49,7 +51,10 @@ def html5_problems(fragment: str) -> list[str]:
             if not isinstance(tag, str):
                 continue
             name = tag.rsplit("}", 1)[-1]
-            for attribute in child.attrib:
+            attributes = {
+                k: v for k, v in child.attrib.items() if k != XMLNS or v != MATHML.strip("{}")
+            }
+            for attribute in attributes:
                 if not isinstance(attribute, str) or attribute.lower().startswith("on"):
                     found.append(f"html5: <{name} {attribute}>")
             if tag.startswith(SVG):
@@ -57,7 +62,7 @@ def html5_problems(fragment: str) -> list[str]:
             elif tag.startswith(MATHML):
                 if name not in MATHML_TAGS:
                     found.append(f"html5: MathML <{name}> is not allowed")
-                extra = set(child.attrib) - allowed_names(name)
+                extra = set(attributes) - allowed_names(name)
                 if extra:
                     found.append(f"html5: <{name}> has {sorted(map(str, extra))}")
                 if in_token:

@@ -99,6 +99,11 @@ class _Item:
             self.before = copy.deepcopy(self.root)
             self.record.track(self.root)
 
+    def key(self) -> str:
+        """What names the item for its footnote ids' prefix (proxy.anchors): the same on
+        every fetch, different for two items of a feed even when their HTML is the same."""
+        return f"{self.context}\x00{self.original}"
+
     def give_up(self, rule: str, exc: BaseException) -> None:
         """Leave the item as it came: a half-cleaned item is worse than an uncleaned one."""
         logger.warning(
@@ -229,15 +234,13 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook 
         if rewrite is not None:
             rewrite(index, item.root)
         unwrap_spans_outside_code(item.root)
-        # item_key: the item as it came names it, so its footnote ids get a prefix that
-        # is the same on every fetch and differs between items (proxy.anchors).
-        html = sanitize_html(serialise(item.root), spans_unwrapped=True, item_key=item.original)
+        html = sanitize_html(serialise(item.root), spans_unwrapped=True, item_key=item.key())
         return Cleaned(html, removals, links, item.failed)
     except Exception:
         # Last resort (a rewrite bug): the item goes out uncleaned but still sanitised.
         logger.exception("clean: item could not be finished (context=%s)", item.context or "-")
         return Cleaned(
-            sanitize_html(item.original, item_key=item.original), failed=item.failed or "rewrite"
+            sanitize_html(item.original, item_key=item.key()), failed=item.failed or "rewrite"
         )
 
 
