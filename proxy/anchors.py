@@ -21,7 +21,14 @@ import hashlib
 from proxy.htmltags import Tag, tags
 from proxy.htmlurls import fragment_target
 
-__all__ = ["anchor_prefix", "keep_anchors"]
+__all__ = ["anchor_prefix", "item_key", "keep_anchors"]
+
+
+def item_key(html: str, context: str = "") -> str:
+    """What names an item for its ids' prefix, as the clean stage passes it: the item's
+    HTML as it came and what the feed says it is (guid or link), so the prefix is the same
+    on every fetch and differs between two items even when their HTML is the same."""
+    return f"{context}\x00{html}"
 
 
 def anchor_prefix(item_key: str) -> str:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from lxml.html import HtmlElement
 
 from proxy import metrics
+from proxy.anchors import item_key
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
 from proxy.clean.attribution import ItemRecord, recording, running
 from proxy.clean.custom import apply_replacements
@@ -100,9 +101,8 @@ class _Item:
             self.record.track(self.root)
 
     def key(self) -> str:
-        """What names the item for its footnote ids' prefix (proxy.anchors): the same on
-        every fetch, different for two items of a feed even when their HTML is the same."""
-        return f"{self.context}\x00{self.original}"
+        """What names the item for its footnote ids' prefix (proxy.anchors.item_key)."""
+        return item_key(self.original, self.context)
 
     def give_up(self, rule: str, exc: BaseException) -> None:
         """Leave the item as it came: a half-cleaned item is worse than an uncleaned one."""
