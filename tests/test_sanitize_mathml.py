@@ -17,6 +17,7 @@ from pytest_aiohttp import AiohttpClient
 
 from proxy import mathml
 from proxy.clean import clean
+from proxy.fulltext.extract import extract
 from proxy.sanitize import sanitize_html
 from proxy.server import create_app
 from tests.html5view import formulas, html5_problems
@@ -299,3 +300,20 @@ async def test_feedparser_reads_the_formulas(served: bytes, reader_sanitises: bo
     assert "".join(kept[0].itertext()).startswith("eiπ+1=0")
     assert "".join(kept[1].itertext()) == "x≤2"
     assert problems(content) == []
+
+
+def test_full_text_keeps_formulas() -> None:
+    # Issue 12: the extracted article keeps its MathML through readability, clean and
+    # the sanitiser (it used to lose formulas with their content).
+    para = "<p>" + "Real article text, with commas, and enough words to count. " * 8 + "</p>"
+    page = (
+        f"<html><body><nav><a href='/'>home</a></nav><article>{para}<p>The identity "
+        f"{EULER} holds for every reader who cares to check it by hand.</p>{para}"
+        "</article></body></html>"
+    )
+    article = extract(page, "https://ok.example/a", site=None, selector=None)
+    assert article is not None
+    served = clean(article).html
+    kept = formulas(served)
+    assert len(kept) == 1 and "".join(kept[0].itertext()).startswith("eiπ+1=0")
+    assert problems(served) == []
