@@ -17,6 +17,7 @@ came, ids would collide between items shown on one page, and an id such as `loca
 from __future__ import annotations
 
 import hashlib
+import re
 
 from proxy.htmltags import Tag, tags
 from proxy.htmlurls import fragment_target
@@ -37,6 +38,11 @@ def anchor_prefix(item_key: str) -> str:
     return f"fs-{digest.hexdigest()}-"
 
 
+# Tags that may hold an anchor, or a link to one, as nh3 writes them (id="…", href="#…",
+# also href=" #…": the fragment is read after leading whitespace).
+_ANCHOR_OR_LINK = re.compile('[\t\n\f\r ](?:id|name)="|[\t\n\f\r ]href="[\t\n\f\r ]*#')
+
+
 def _is_target(tag: Tag, name: str) -> bool:
     return name == "id" or (name == "name" and tag.name == "a")
 
@@ -47,7 +53,7 @@ def keep_anchors(html: str, item_key: str) -> str:
 
     Idempotent: an id or link that already has the item's prefix is left as it is.
     """
-    opening = [tag for tag in tags(html) if not tag.closing]
+    opening = [tag for tag in tags(html, having=_ANCHOR_OR_LINK) if not tag.closing]
     targets = {value for tag in opening for name, value in tag.attrs() if _is_target(tag, name)}
     pointed = set()
     if targets:
