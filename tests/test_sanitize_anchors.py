@@ -213,8 +213,9 @@ def _feed(items: list[tuple[str, str]]) -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize("reader_sanitises", [False, True])
 async def test_served_footnotes_point_within_their_item(
-    upstream: Upstream, aiohttp_client: AiohttpClient, make_settings: Any
+    upstream: Upstream, aiohttp_client: AiohttpClient, make_settings: Any, reader_sanitises: bool
 ) -> None:
     note = (
         '<p>Claim<sup id="fnref:1"><a href="#fn:1">1</a></sup>, <a href="#comments">comments</a>'
@@ -226,7 +227,7 @@ async def test_served_footnotes_point_within_their_item(
     client: TestClient[Any, Any] = await aiohttp_client(create_app(make_settings()))
     response = await client.get("/feed", params={"url": url})
     assert response.status == 200
-    parsed = feedparser.parse(await response.read(), sanitize_html=False)
+    parsed = feedparser.parse(await response.read(), sanitize_html=reader_sanitises)
     assert not parsed.bozo
     seen: set[str] = set()
     for entry in parsed.entries:
