@@ -18,12 +18,16 @@ from dataclasses import dataclass
 __all__ = ["Tag", "attribute_value", "tags"]
 
 _SPACE = "\t\n\f\r "
-# One tag as html5ever writes it. Each part is anchored on a different character class, so
-# a failed match backtracks over at most one attribute at a time (linear in the tag).
+# One tag as html5ever writes it. Names hold no "<" (nh3 keeps only allowed names), so a
+# match that fails ends at the next "<", and each part is anchored on a character class
+# the one before cannot take: linear on any input (tests/test_patterns.py).
 _TAG = re.compile(
-    rf'<(/?)([A-Za-z][^{_SPACE}/>]*)((?:[{_SPACE}]+[^{_SPACE}/>="]+(?:="[^"]*")?)*)[{_SPACE}]*/?>'
+    rf'<(/?)([A-Za-z][^{_SPACE}/<>]*)((?:[{_SPACE}]+[^{_SPACE}/<>="]+(?:="[^"]*")?)*)'
+    rf"[{_SPACE}]*/?>"
 )
-_ATTRIBUTE = re.compile(rf'[{_SPACE}]+([^{_SPACE}/>="]+)(?:="([^"]*)")?')
+# One attribute of a tag's attribute part: one whitespace character, then the name (a
+# run of whitespace is tried one character at a time, each failing at once).
+_ATTRIBUTE = re.compile(rf'[{_SPACE}]([^{_SPACE}/<>="]+)(?:="([^"]*)")?')
 
 
 @dataclass(frozen=True, slots=True)

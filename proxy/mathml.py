@@ -80,9 +80,13 @@ MATHML_TAGS = TOKEN_TAGS | frozenset(
         "semantics",
     }
 )
-# Dropped with what they hold: <annotation-xml> can hold HTML or SVG (and a formula's other
-# rendering), <mglyph> is an image; the rest is markup nh3 already empties.
-_DROPPED = frozenset({"annotation-xml", "mglyph", "malignmark", "script", "style"})
+# Dropped with what they hold, in whatever namespace: <annotation-xml> can hold HTML or SVG
+# (and a formula's other rendering), <mglyph> is an image; the rest is code or raw text that
+# nh3 already drops (kept here so that this module is safe on its own).
+_DROPPED = frozenset(
+    {"annotation-xml", "mglyph", "malignmark", "script", "style", "template", "title"}
+    | {"textarea", "xmp", "noscript", "noembed", "noframes", "plaintext", "iframe"}
+)
 
 # No href, no style, no class, no event handler: layout attributes with plain values.
 _EVERY_ELEMENT = frozenset(
@@ -189,7 +193,7 @@ def _rebuild(element: Element, out: list[str], *, strict: bool, top: bool, in_to
     if not isinstance(element.tag, str):
         return not strict  # a comment or processing instruction: left out
     local = _local(element)
-    if local in _DROPPED:
+    if element.tag.rsplit("}", 1)[-1] in _DROPPED:
         return not strict
     if local not in MATHML_TAGS or in_token or (local == "math") != top:
         if strict:

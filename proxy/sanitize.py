@@ -215,7 +215,7 @@ _MATH_TAG = re.compile("<[mM][aA][tT][hH]")
 # A value starting with "#" (href = " #fn1" as any markup may write it): only when one is an
 # href can an id be kept. It starts with a literal, so re skips ahead fast (a leading
 # [hH][rR]… costs ten times as much); a false hit costs a scan of nh3's output, never an id.
-_FRAGMENT_VALUE = re.compile(r"""=[\t\n\f\r ]*["']?[\t\n\f\r ]*#""")
+_FRAGMENT_VALUE = re.compile(r"""=[\t\n\f\r ]*(?:["'][\t\n\f\r ]*)?#""")
 
 
 def _has_fragment_link(html: str) -> bool:
