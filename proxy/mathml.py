@@ -21,6 +21,7 @@ again by a reader, turning into another one. So each formula nh3 kept is
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 import re
 from collections.abc import Iterable
@@ -267,50 +268,46 @@ def keep_formulas(html: str) -> str:
         return _keep_formulas(html)
     except Exception:  # html5lib failing on some input: give up the markup, keep the text
         logger.exception("sanitize: MathML check failed, formulas kept as text")
-        return _as_text(html, _formula_spans(html))
+        spans = _formula_spans(html)
+        return _splice(html, spans, _span_texts(html, spans))
 
 
 def _keep_formulas(html: str) -> str:
     spans = _formula_spans(html)
     if not spans:
         return html
+    written = _span_texts(html, spans)
     if len(html) > MAX_CHECKED_CHARS:
-        return _as_text(html, spans)
-    rebuilt: list[str | None] = []
-    texts: list[str] = []
-    for start, end in spans:
-        fragment = _parse(html[start:end])
-        children = list(fragment)
-        if len(children) == 1 and _local(children[0]) == "math" and not children[0].tail:
-            rebuilt.append(rebuild(children[0]))
-            texts.append(text_of(children[0]))
-        else:
-            rebuilt.append(None)
-            texts.append(_all_text(fragment))
-    kept = _splice(
-        html,
-        spans,
-        [r if r is not None else _text(t) for r, t in zip(rebuilt, texts, strict=True)],
-    )
-    expected = [r for r in rebuilt if r is not None]
-    if _parses_back(kept, expected):
-        return kept
-    logger.warning("sanitize: a formula did not parse back as written, formulas kept as text")
-    return _splice(html, spans, [_text(t) for t in texts])
-
-
-def _parses_back(html: str, expected: list[str]) -> bool:
-    """Whether html, parsed whole, holds exactly the expected formulas and no other
-    foreign element."""
+        return _splice(html, spans, written)
+    # One parse of the whole item: the formulas are rebuilt from it, and when they were
+    # already as rebuilt (a second pass, or clean MathML) it is the post-check as well.
     found = _foreign_elements(_parse(html))
+    if len(found) != len(spans) or not all(
+        _local(element) == "math"
+        and html_lib.escape("".join(element.itertext()), False)
+        == html_lib.escape(html_lib.unescape(text), False)
+        for element, text in zip(found, written, strict=True)
+    ):
+        # nh3's output does not parse back into the formulas it wrote, one for one.
+        logger.warning("sanitize: formulas did not parse back as written, kept as text")
+        return _splice(html, spans, written)
+    rebuilt = [rebuild(element) or "" for element in found]
+    kept = _splice(html, spans, rebuilt)
+    # Unchanged by the rebuild: the parse above is the post-check's parse too.
+    reparsed = found if kept == html else _foreign_elements(_parse(kept))
+    if _parses_back(reparsed, rebuilt):
+        return kept
+    logger.warning("sanitize: a formula did not parse back as rebuilt, formulas kept as text")
+    return _splice(html, spans, [_text(text_of(element)) for element in found])
+
+
+def _parses_back(found: list[Element], expected: list[str]) -> bool:
+    """Whether the foreign elements of the parsed item are exactly the expected formulas:
+    the same number, each a <math> that rebuilds to its string leaving nothing out."""
     return len(found) == len(expected) and all(
         _local(element) == "math" and rebuild(element, strict=True) == want
         for element, want in zip(found, expected, strict=True)
     )
-
-
-def _all_text(fragment: Element) -> str:
-    return "".join(fragment.itertext())
 
 
 def _splice(html: str, spans: list[tuple[int, int]], replacements: list[str]) -> str:
@@ -324,17 +321,16 @@ def _splice(html: str, spans: list[tuple[int, int]], replacements: list[str]) ->
     return "".join(parts)
 
 
-def _as_text(html: str, spans: list[tuple[int, int]]) -> str:
-    """Each formula as its text, read from nh3's own markup (no parser needed: nh3 wrote
-    the tags, so text is what lies between them)."""
+def _span_texts(html: str, spans: list[tuple[int, int]]) -> list[str]:
+    """Each formula's text as nh3 wrote it (still escaped): what lies between its tags. No
+    parser needed: in nh3's output every "<" opens a tag."""
     texts = []
     for start, end in spans:
-        inner = html[start:end]
         pieces = []
-        last = 0
-        for tag in tags(inner):
-            pieces.append(inner[last : tag.start])
+        last = start
+        for tag in tags(html[:end], start):
+            pieces.append(html[last : tag.start])
             last = tag.end
-        pieces.append(inner[last:])
-        texts.append("".join(pieces))  # still escaped as nh3 wrote it
-    return _splice(html, spans, texts)
+        pieces.append(html[last:end])
+        texts.append("".join(pieces))
+    return texts
