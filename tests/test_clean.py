@@ -312,6 +312,49 @@ PIXELS = [
         "<p>T</p>",
         id="unknown-host-one-by-one-px",
     ),
+    # A screenshot with a wrong width="1" height="1" (wordpress-cyklistbloggen in the real
+    # corpus): a media-library attachment linked to its full-size file is the author's.
+    pytest.param(
+        '<p><a href="https://b.example/wp-content/uploads/2012/04/comment.png" rel="lightbox">'
+        '<img class="aligncenter size-large wp-image-6508" src="https://b.example/wp-content/'
+        'uploads/2012/04/comment.png" alt="" width="1" height="1"></a></p>',
+        '<p><a href="https://b.example/wp-content/uploads/2012/04/comment.png" rel="lightbox">'
+        '<img class="aligncenter size-large wp-image-6508" src="https://b.example/wp-content/'
+        'uploads/2012/04/comment.png" alt="" width="1" height="1"></a></p>',
+        id="keeps-one-by-one-wordpress-attachment-linked-to-its-file",
+    ),
+    pytest.param(
+        '<p>T</p><img class="wp-image-12" src="https://b.example/a.png" width="1" height="1">',
+        '<p>T</p><img class="wp-image-12" src="https://b.example/a.png" width="1" height="1">',
+        id="keeps-one-by-one-wordpress-attachment",
+    ),
+    pytest.param(
+        '<p>T</p><a href="https://b.example/big.jpg"><img src="https://b.example/s.jpg"'
+        ' width="1" height="1"></a>',
+        '<p>T</p><a href="https://b.example/big.jpg"><img src="https://b.example/s.jpg"'
+        ' width="1" height="1"></a>',
+        id="keeps-one-by-one-image-linked-to-an-image-file",
+    ),
+    # Look-alikes that still go: a spacer in a link to a page, a class that only looks like
+    # an attachment, and an attachment class on a tracker host's image.
+    pytest.param(
+        '<p>T</p><a href="https://b.example/post/1"><img src="https://b.example/s.gif"'
+        ' width="1" height="1"></a>',
+        '<p>T</p><a href="https://b.example/post/1"></a>',
+        id="one-by-one-in-a-link-to-a-page",
+    ),
+    pytest.param(
+        '<p>T</p><img class="wp-image-x clearall" src="https://b.example/1.jpg" width="1"'
+        ' height="1">',
+        "<p>T</p>",
+        id="one-by-one-with-a-look-alike-class",
+    ),
+    pytest.param(
+        '<p>T</p><a href="https://b.example/big.jpg"><img class="wp-image-3"'
+        ' src="https://pixel.wp.com/b.gif?blog=1"></a>',
+        '<p>T</p><a href="https://b.example/big.jpg"></a>',
+        id="tracker-host-whatever-its-class",
+    ),
     pytest.param(
         '<img src="a.jpg" width="640" height="480">',
         '<img src="a.jpg" width="640" height="480">',
@@ -714,6 +757,9 @@ def test_blogger_spacers_and_spans_are_gone_but_text_stays() -> None:
     footer = lxml.html.fragment_fromstring(source, "div").find_class("blogger-post-footer")
     assert len(footer) == 1
     assert "Annons:" not in cleaned
-    assert squash(lxml.html.fragment_fromstring(cleaned, "div").text_content()) == squash(
-        lxml.html.fragment_fromstring(source, "div").text_content()
-    ).replace(squash(footer[0].text_content()), "").strip()
+    assert (
+        squash(lxml.html.fragment_fromstring(cleaned, "div").text_content())
+        == squash(lxml.html.fragment_fromstring(source, "div").text_content())
+        .replace(squash(footer[0].text_content()), "")
+        .strip()
+    )
