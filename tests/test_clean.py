@@ -438,6 +438,32 @@ EMPTY = [
         id="keeps-picture-and-svg",
     ),
     pytest.param("<div><hr></div><p>x</p>", "<div><hr></div><p>x</p>", id="keeps-rule-in-div"),
+    # What the sanitiser removes whole leaves its holder empty: a WordPress embed's iframe
+    # (its <blockquote> link stays), a Flash object (wordpress-cyklistbloggen and
+    # zh-shanzhuoboshi in the real corpus served `<p></p>` for them).
+    pytest.param(
+        '<blockquote><a href="https://b.example/post/">Post</a></blockquote><p><iframe'
+        ' class="wp-embedded-content" src="https://b.example/post/embed/#?secret=x"></iframe></p>'
+        "<p>b</p>",
+        '<blockquote><a href="https://b.example/post/">Post</a></blockquote><p>b</p>',
+        id="paragraph-of-an-iframe-the-sanitiser-removes",
+    ),
+    pytest.param(
+        '<p><object width="400"><param name="src" value="v.swf"><embed src="v.swf"></object>'
+        "</p><p>b</p>",
+        "<p>b</p>",
+        id="paragraph-of-a-flash-object",
+    ),
+    pytest.param(
+        '<p><iframe src="https://www.youtube.com/embed/x"></iframe></p><p>b</p>',
+        '<p><iframe src="https://www.youtube.com/embed/x"></iframe></p><p>b</p>',
+        id="keeps-paragraph-of-an-allowed-player",
+    ),
+    pytest.param(
+        '<p>Watch: <iframe src="https://b.example/x"></iframe></p>',
+        '<p>Watch: <iframe src="https://b.example/x"></iframe></p>',
+        id="keeps-text-beside-a-removed-iframe",
+    ),
 ]
 
 SEPARATORS = [

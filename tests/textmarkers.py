@@ -46,6 +46,7 @@ class Lost:
     feed: str  # file name
     field: str  # "summary" or "content"
     item: int  # index among the items that have this field
+    kind: str  # "text" or "media"
     rule: str  # "<pack>.<name>" that removed it, "?" when no removal holds it
     text: str  # a text marker, whitespace collapsed, or a media marker "<tag> <url>"
 
@@ -171,24 +172,24 @@ def _kept_in_order(needles: Sequence[str], kept: str) -> set[int]:
 
 def lost_markers(
     bare: Cleaned, cleaned: Cleaned, gone: Removed
-) -> tuple[int, int, list[tuple[str, str]]]:
-    """(text markers, media markers, [(rule, marker) for each lost one]) for one item."""
+) -> tuple[int, int, list[tuple[str, str, str]]]:
+    """(text markers, media markers, [(kind, rule, marker) for each lost one]) for one item."""
     before, after = fragment(bare.html), fragment(cleaned.html)
     kept = squeeze(" ".join(text_runs(after)))
     runs = list(text_runs(before))
     chosen = _kept_in_order([squeeze(run) for run in runs], kept)
-    lost: list[tuple[str, str]] = []
+    lost: list[tuple[str, str, str]] = []
     for index, run in enumerate(runs):
         if index not in chosen:
             needle = squeeze(run)
             rules = sorted(rule for rule, text in gone.text.items() if needle in text)
-            lost.append((",".join(rules) or "?", " ".join(run.split())))
+            lost.append(("text", ",".join(rules) or "?", " ".join(run.split())))
     media = media_of(before)
     missing = Counter(media) - Counter(media_of(after))
     for marker, count in sorted(missing.items()):
         rules = gone.media.get(marker, [])
         for i in range(count):
-            lost.append((rules[i] if i < len(rules) else "?", marker))
+            lost.append(("media", rules[i] if i < len(rules) else "?", marker))
     return len(runs), len(media), lost
 
 
@@ -221,6 +222,6 @@ def run_feed(path: Path, feed: Feed | None = None) -> list[FieldRun]:
         for i, (before, after) in enumerate(zip(bare, cleaned, strict=True)):
             t, m, gone = lost_markers(before, after, marked.get(i, Removed({}, {})))
             texts, media = texts + t, media + m
-            lost.extend(Lost(path.name, field, i, rule, text) for rule, text in gone)
+            lost.extend(Lost(path.name, field, i, *marker) for marker in gone)
         runs.append(FieldRun(path.name, field, tuple(cleaned), texts, media, tuple(lost)))
     return runs

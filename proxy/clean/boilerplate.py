@@ -84,6 +84,34 @@ _SACRED_TAGS = (
     "object",
     "embed",
 )
+# Elements that make a line of their own whatever text is beside them.
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "aside",
+        "header",
+        "footer",
+        "nav",
+        "main",
+        "center",
+        "address",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "br",
+        "form",
+        "fieldset",
+        "details",
+        *_SACRED_TAGS,
+    }
+)
 # Wrappers that may hold the whole item (the block structure is inside them).
 _WRAPPER_TAGS = frozenset({"div", "section", "article", "main", "body", "span", "font", "center"})
 
@@ -227,33 +255,73 @@ def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
     return _Block(nodes, words, fingerprint, tails)
 
 
+def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
+    """Whether only whitespace lies between node and its previous (before) or next element
+    sibling, or its parent's edge: comments' tails count, they are shown."""
+    if before:
+        sibling = node.getprevious()
+        while sibling is not None and not isinstance(sibling.tag, str):
+            if not is_blank(sibling.tail):
+                return False
+            sibling = sibling.getprevious()
+        parent = node.getparent()
+        text = (parent.text if parent is not None else None) if sibling is None else sibling.tail
+        return is_blank(text)
+    if not is_blank(node.tail):
+        return False
+    sibling = node.getnext()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        if not is_blank(sibling.tail):
+            return False
+        sibling = sibling.getnext()
+    return True
+
+
+# How far the edge walks look: nested wrappers entered, and elements passed over (empty
+# paragraphs and separators do not count as blocks, but the walk is bounded all the same).
+MAX_DEPTH = 8
+MAX_VISITS = 64
+
+
 def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Block | None]]:
-    """Blocks from the start inwards and from the end inwards (None: a separator, which
-    may be passed over; a non-block ends the walk, so it is not listed)."""
+    """Blocks from the start inwards and from the end inwards (None: a separator or an empty
+    element, which may be passed over; a non-block ends the walk, so it is not listed).
+
+    A wrapper too long to be a block is walked into, from the same edge: a footer inside
+    the last <div> (`<div>…shownotes…<p>Flattr</p></div>`) is still at the item's end. The
+    walk then stays inside it (what lies beyond it is the wrapper's content, not an edge).
+    """
     children = [c for c in container if isinstance(c.tag, str)]
 
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
-        for node in order:
-            if len(found) >= EDGE_BLOCKS * 2:
+        pending = list(order)
+        depth = visits = 0
+        while pending and visits < MAX_VISITS:
+            node = pending.pop(0)
+            visits += 1
+            # Loose text between the edge and this node is content: stop there. An inline
+            # element with text on its other side is part of a line (`• <a>title</a><br>`,
+            # one entry of a list), not a block either.
+            if not _only_blank_beside(node, before=from_start):
                 break
-            # Loose text between the edge and this node is content: stop there.
-            if from_start:
-                before = container.text if node is children[0] else None
-                if before is not None and not is_blank(before):
-                    break
-            elif not is_blank(node.tail):
+            if tag_of(node) not in _BLOCK_TAGS and not _only_blank_beside(
+                node, before=not from_start
+            ):
                 break
             if _is_separator(node) or _is_empty(node):
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
             block = _block([node], [])
             if block is None:
+                if depth < MAX_DEPTH and tag_of(node) in _WRAPPER_TAGS and len(node):
+                    inner = [c for c in node if isinstance(c.tag, str)]
+                    pending = inner if from_start else inner[::-1]
+                    depth += 1
+                    continue
                 break
             found.append(block)
             if sum(1 for b in found if b is not None) >= EDGE_BLOCKS:
-                break
-            if from_start and not is_blank(node.tail):
                 break
         return found
 

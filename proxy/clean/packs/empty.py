@@ -17,7 +17,7 @@ from proxy.clean.nodes import (
     unwrapped,
 )
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.sanitize import CODE_TAGS
+from proxy.sanitize import CLEAN_CONTENT_TAGS, CODE_TAGS, allowed_iframe_src
 
 PACK = declare_pack(
     "empty", "elements left with no text and no media (never table or list structure)"
@@ -71,17 +71,34 @@ _IN_CODE = etree.XPath(
 _KEPT_TAGS = STRUCTURAL_TAGS | VOID_TAGS | MEDIA_TAGS
 
 
+def _sanitised_away(node: HtmlElement) -> bool:
+    """The sanitiser removes node whole: an iframe from no allowed player (a WordPress
+    embed, a Facebook like box), a Flash <object>/<embed>, a <script>. Its holder would be
+    served empty (`<p></p>`), so it is empty here."""
+    tag = tag_of(node)
+    if tag == "iframe":
+        return allowed_iframe_src(node.get("src")) is None
+    return tag in CLEAN_CONTENT_TAGS
+
+
 def _is_empty(node: HtmlElement) -> bool:
-    """No text and no remaining child except line breaks (children were visited first).
+    """No text and no remaining child except line breaks, or what the sanitiser removes
+    whole (children were visited first).
 
     A line break must be empty itself: libxml2 puts the text after an unclosed `<wbr>`
     inside it (`<p><wbr>李白曾说…</p>`), and that paragraph is not empty.
     """
-    return is_blank(node.text) and all(
-        tag_of(child) in _NOT_CONTENT_TAGS
-        and is_blank(child.tail)
-        and (not tag_of(child) or (is_blank(child.text) and not len(child)))
-        for child in node
+    return (
+        is_blank(node.text)
+        and all(
+            (
+                tag_of(child) in _NOT_CONTENT_TAGS
+                and (not tag_of(child) or (is_blank(child.text) and not len(child)))
+            )
+            or _sanitised_away(child)
+            for child in node
+        )
+        and all(is_blank(child.tail) for child in node)
     )
 
 
