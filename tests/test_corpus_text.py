@@ -253,3 +253,32 @@ def test_every_output_is_well_formed(name: str, fmt: str | None) -> None:
     read = feedparser.parse(body)
     assert not read.bozo, read.get("bozo_exception")
     assert len(read.entries) == items
+
+
+# --- embedded tweets --------------------------------------------------------------------------
+
+
+def test_every_embedded_tweet_of_the_corpus_keeps_its_text_and_status_link() -> None:
+    """ "Tweet text and its link stay while the action chrome goes" (issue 12), on the real
+    embeds: every <blockquote class="twitter-tweet"> of every item."""
+    tweets = 0
+    for name in corpus.FEED_FILES:
+        feed = corpus.parsed(name)
+        for run in runs(name):
+            sources = [getattr(e, run.field) for e in feed.entries if getattr(e, run.field)]
+            for source, cleaned in zip(sources, run.cleaned, strict=True):
+                kept = textmarkers.fragment(cleaned.html)
+                text = textmarkers.squeeze(kept.text_content())
+                hrefs = {a.get("href") for a in kept.iter("a")}
+                for quote in clean.parse_fragment(source).iter("blockquote"):
+                    if "twitter-tweet" not in (quote.get("class") or "").split():
+                        continue
+                    tweets += 1
+                    assert textmarkers.squeeze(quote.text_content()) in text, name
+                    status = [
+                        a.get("href")
+                        for a in quote.iter("a")
+                        if "/status/" in (a.get("href") or "")
+                    ]
+                    assert all(link in hrefs for link in status), (name, status)
+    assert tweets >= 5  # hubspot, medium-hodlhodl, cyklistbloggen… have them
