@@ -13,7 +13,9 @@ sanitised-only output (MEDIA), named by tag and URL; it is kept when the cleaned
 A marker that is not kept is *lost*, and is attributed to the rule that removed the element
 it was in: the innermost marker <del> around it in the marked copy (clean_items(marked=…)).
 A lost marker that no removal holds is attributed to "?" (a rule that edited text rather
-than removing an element). Whether a lost marker is junk is decided by reading it:
+than removing an element). The measure never calls kept text lost; it can call a removed
+marker kept when the same text is still elsewhere, in order (a short "Source" or "Tweet"
+that recurs): it errs on the side of keeping, so counts of junk are lower bounds. Whether a lost marker is junk is decided by reading it:
 tests/test_corpus_text.py keeps the list of the rules whose removals were read as junk.
 
 Used by tests/test_corpus_text.py (asserts) and bench/clean_corpus.py (prints).
