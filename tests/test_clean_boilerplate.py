@@ -30,9 +30,9 @@ from proxy.clean.boilerplate import (
     MEMORY_ITEMS,
     MEMORY_KEY,
     MEMORY_MAX_AGE,
-    is_byline,
     remove_boilerplate,
 )
+from proxy.clean.bylines import is_byline
 from proxy.clean.nodes import text_of
 from proxy.clean.tree import parse_fragment
 from proxy.errors import ConfigError
