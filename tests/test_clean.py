@@ -438,6 +438,22 @@ EMPTY = [
         id="keeps-picture-and-svg",
     ),
     pytest.param("<div><hr></div><p>x</p>", "<div><hr></div><p>x</p>", id="keeps-rule-in-div"),
+    # An anchor the item links to (footnotes): it stays; one nothing links to goes.
+    pytest.param(
+        '<p>Claim.<sup><a href="#fn1">1</a></sup></p><p><a name="fn1"></a>The source.</p>',
+        '<p>Claim.<sup><a href="#fn1">1</a></sup></p><p><a name="fn1"></a>The source.</p>',
+        id="keeps-an-anchor-the-item-links-to",
+    ),
+    pytest.param(
+        '<p><a href="#ref-2">back</a></p><p><span id="ref-2"></span>Note.</p>',
+        '<p><a href="#ref-2">back</a></p><p><span id="ref-2"></span>Note.</p>',
+        id="keeps-an-id-span-the-item-links-to",
+    ),
+    pytest.param(
+        '<p><a href="#top">top</a></p><p><a name="fn9"></a>Note.</p>',
+        '<p><a href="#top">top</a></p><p>Note.</p>',
+        id="anchor-nothing-links-to",
+    ),
     # What the sanitiser removes whole leaves its holder empty: a WordPress embed's iframe
     # (its <blockquote> link stays), a Flash object (wordpress-cyklistbloggen and
     # zh-shanzhuoboshi in the real corpus served `<p></p>` for them).

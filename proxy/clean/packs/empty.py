@@ -69,6 +69,13 @@ _IN_CODE = etree.XPath(
 )
 # Never removed for being empty.
 _KEPT_TAGS = STRUCTURAL_TAGS | VOID_TAGS | MEDIA_TAGS
+# Where the item's own links point (`#fn1`): an empty `<a id="fn1"></a>` is a footnote's or
+# a heading's anchor, and the link to it would lead nowhere without it.
+_FRAGMENT_LINKS = etree.XPath("descendant::a[starts-with(@href, '#')]/@href")
+
+
+def _link_targets(root: HtmlElement) -> frozenset[str]:
+    return frozenset(str(href)[1:] for href in _FRAGMENT_LINKS(root) if len(href) > 1)
 
 
 def _sanitised_away(node: HtmlElement) -> bool:
@@ -108,8 +115,10 @@ def remove_empty_elements(root: HtmlElement) -> None:
 
     Table and list structure (td, th, tr, li, …), <hr> and void elements always stay, and
     so does anything that holds them, and everything inside code (<pre>, <code>…): there an
-    empty span is a highlighter's whitespace, byte for byte part of the code.
+    empty span is a highlighter's whitespace, byte for byte part of the code. So does an
+    element a link of the item points to (`<a id="fn1"></a>` for `href="#fn1"`).
     """
+    targets = _link_targets(root)
     in_code = (
         {id(node) for node in _IN_CODE(root)}
         if next(root.iter(*CODE_TAGS), None) is not None
@@ -125,6 +134,8 @@ def remove_empty_elements(root: HtmlElement) -> None:
         tag = tag_of(node)
         if node is root or tag in _KEPT_TAGS or not _is_empty(node):
             continue
+        if targets and (node.get("id") in targets or node.get("name") in targets):
+            continue  # a link of the item leads here
         if tag in _INLINE_TAGS and next(node.iter("br"), None) is not None:
             unwrapped(root, tag)
             node.drop_tag()  # "a<span><br></span>b": the break is part of the text
