@@ -227,6 +227,11 @@ def test_removals_say_what_and_why() -> None:
         ("Von Hans Müller", True),
         ("作者：张三", True),
         ("Jean-Luc O'Neill", True),
+        # A signature closing every post (feedjira's json_feed sample: "— Luke" after each).
+        ("— Luke", True),
+        ("-- Jane Doe", True),
+        ("– Thanks for reading", False),
+        ("- a list line in prose", False),
         ("Subscribe to our newsletter for more", False),
         ("© 2024 Example Media. All rights reserved.", False),
     ],

@@ -13,6 +13,8 @@ BYLINE_WORDS = frozenset(
 BYLINE_LEADS = frozenset({"written", "posted", "words", "text", "story", "photos", "photo"})
 CJK_BYLINE_WORDS = ("作者", "撰文", "记者", "文", "著")
 _NAME_PUNCTUATION = frozenset("'’.-")
+# A signature's dash: "— Luke", "– Jane Doe", "-- Ann", "~ Bo" close a post with a name.
+SIGNATURE_DASHES = "—–―-~ "
 _SENTENCE_PUNCTUATION = frozenset(".,;:!?。，；！？")
 
 
@@ -31,6 +33,9 @@ def is_byline(text: str) -> bool:
         return False
     if 2 <= len(words) <= 4 and all(map(_is_name_word, words)):
         return True  # a bare name
+    signed = " ".join(words).lstrip(SIGNATURE_DASHES).split()
+    if signed != words:  # "— Luke", "--Jane Doe": a signature
+        return 1 <= len(signed) <= 4 and all(map(_is_name_word, signed))
     first = words[0]
     for lead in CJK_BYLINE_WORDS:
         if first.startswith(lead):
