@@ -162,6 +162,25 @@ def test_a_lost_sentence_is_found_and_attributed() -> None:
     ]
 
 
+def test_text_runs_are_in_document_order() -> None:
+    # A tail comes after its element's children: "<span><a>1</a>. Intro</span> Body".
+    root = textmarkers.fragment("<p><span><a>1</a>. Intro</span> Body<!-- c --> end</p>")
+    assert list(textmarkers.text_runs(root)) == ["1", ". Intro", " Body", " end"]
+
+
+def test_a_marker_the_sanitiser_merged_is_attributed_to_the_rule_that_removed_it() -> None:
+    html = (
+        "<p>" + "An article's own sentence, long enough to be the content here. " * 3 + "</p>"
+        '<div id="EmailOptin"><p><span>SIGN UP</span> FOR OUR NEWSLETTER</p></div>'
+    )
+    trees: list[textmarkers.Removed] = []
+    cleaned = clean.clean_items([html], marked=lambda _i, t: trees.append(textmarkers.removed(t)))
+    bare = clean.clean_items([html], clean.Ruleset(packs=()))[0]
+    assert textmarkers.lost_markers(bare, cleaned[0], trees[0])[2] == [
+        ("text", "evidence.widget_tokens", "SIGN UP FOR OUR NEWSLETTER")
+    ]
+
+
 def test_a_line_that_recurs_further_down_does_not_hide_what_is_lost() -> None:
     # Greedy matching would place "Source" at its last occurrence and call the middle lost.
     needles = ["Source", "Fact one.", "Source", "Fact two.", "Source"]

@@ -70,12 +70,11 @@ def squeeze(text: str) -> str:
 
 
 def text_runs(root: HtmlElement) -> Iterator[str]:
-    """Every text node under root with a letter or digit, in document order."""
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.text and _WORD.search(element.text):
-            yield element.text  # (a comment's .text is the comment: not shown)
-        if element is not root and element.tail and _WORD.search(element.tail):
-            yield element.tail
+    """Every text node under root with a letter or digit, in document order (a comment's
+    text is not shown, and not a marker; its tail is)."""
+    for text in root.itertext():
+        if _WORD.search(text):
+            yield text
 
 
 def media_marker(element: HtmlElement) -> str:
@@ -104,29 +103,33 @@ def _owner(node: HtmlElement | None) -> str | None:
 class Removed:
     """What the rules removed from one item, read from its marked copy."""
 
-    text: dict[str, str]  # rule → the squeezed text nodes its markers hold, \0-separated
+    # (depth, rule, squeezed text) of every marker <del>: a lost marker goes to the deepest
+    # one whose text holds it (the rule that removed it first; a text node the sanitiser
+    # merged from pieces, "<span>SIGN UP</span> FOR…", is found in the whole text).
+    text: list[tuple[int, str, str]]
     media: dict[str, list[str]]  # media marker → the rules that removed such an element
+
+    def rule_of(self, needle: str) -> str:
+        holders = [(depth, rule) for depth, rule, text in self.text if needle in text]
+        if not holders:
+            return "?"
+        deepest = max(depth for depth, _ in holders)
+        return ",".join(sorted({rule for depth, rule in holders if depth == deepest}))
 
 
 def removed(tree: HtmlElement) -> Removed:
-    text: dict[str, list[str]] = {}
+    text: list[tuple[int, str, str]] = []
     media: dict[str, list[str]] = {}
     for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue
-        if element.text:
-            rule = _owner(element)
-            if rule:
-                text.setdefault(rule, []).append(squeeze(element.text))
-        if element.tail:
-            rule = _owner(element.getparent())
-            if rule:
-                text.setdefault(rule, []).append(squeeze(element.tail))
-        if element.tag in MEDIA:
+        if element.tag == "del" and element.get(clean.MARK_RULE):
+            depth = sum(1 for _ in element.iterancestors())
+            rule = str(element.get(clean.MARK_RULE))
+            text.append((depth, rule, squeeze(str(element.text_content()))))
+        elif isinstance(element.tag, str) and element.tag in MEDIA:
             rule = _owner(element)
             if rule:
                 media.setdefault(media_marker(element), []).append(rule)
-    return Removed({rule: "\0".join(parts) for rule, parts in text.items()}, media)
+    return Removed(text, media)
 
 
 def _kept_in_order(needles: Sequence[str], kept: str) -> set[int]:
@@ -183,9 +186,7 @@ def lost_markers(
     lost: list[tuple[str, str, str]] = []
     for index, run in enumerate(runs):
         if index not in chosen:
-            needle = squeeze(run)
-            rules = sorted(rule for rule, text in gone.text.items() if needle in text)
-            lost.append(("text", ",".join(rules) or "?", " ".join(run.split())))
+            lost.append(("text", gone.rule_of(squeeze(run)), " ".join(run.split())))
     media = media_of(before)
     missing = Counter(media) - Counter(media_of(after))
     for marker, count in sorted(missing.items()):
@@ -222,7 +223,7 @@ def run_feed(path: Path, feed: Feed | None = None) -> list[FieldRun]:
         texts = media = 0
         lost: list[Lost] = []
         for i, (before, after) in enumerate(zip(bare, cleaned, strict=True)):
-            t, m, gone = lost_markers(before, after, marked.get(i, Removed({}, {})))
+            t, m, gone = lost_markers(before, after, marked.get(i, Removed([], {})))
             texts, media = texts + t, media + m
             lost.extend(Lost(path.name, field, i, *marker) for marker in gone)
         runs.append(FieldRun(path.name, field, tuple(cleaned), texts, media, tuple(lost)))
