@@ -685,6 +685,41 @@ def test_container_is_its_own_document() -> None:
     assert [img.get("src") for img in root.xpath("//img")] == ["a.jpg"]
 
 
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            '<xhtml:div xmlns:xhtml="http://www.w3.org/1999/xhtml"><xhtml:p>Hello <xhtml:b>world'
+            '</xhtml:b>.</xhtml:p><xhtml:img src="https://a.example/photo.jpg" alt="photo"/>'
+            "</xhtml:div>",
+            '<div><p>Hello <b>world</b>.</p><img src="https://a.example/photo.jpg" alt="photo">'
+            "</div>",
+            id="atom-xhtml-content-with-a-prefix",
+        ),
+        pytest.param(
+            "<h:p xmlns:h='http://www.w3.org/1999/xhtml'>a</h:p>",
+            "<p>a</p>",
+            id="any-prefix-bound-to-xhtml",
+        ),
+        # Look-alikes: prefixes bound elsewhere keep their (unknown) names.
+        pytest.param(
+            '<p>a<o:p xmlns:o="urn:schemas-microsoft-com:office:office"></o:p></p>',
+            "<p>a</p>",
+            id="office-prefix-is-not-xhtml",
+        ),
+        pytest.param(
+            '<x:img xmlns:x="http://www.w3.org/1999/xhtml-extra" src="https://a.example/1.png">'
+            "<p>b</p>",
+            "<p>b</p>",
+            id="look-alike-namespace",
+        ),
+    ],
+)
+def test_prefixed_xhtml_is_read_as_html(html: str, expected: str) -> None:
+    # (typepad-atom-xhtml-pixel in the real corpus: every <xhtml:img> went, whatever it was)
+    assert clean(html, Ruleset(packs=())).html == expected
+
+
 # --- golden items -----------------------------------------------------------------------
 
 

@@ -80,6 +80,9 @@ JUNK_MEDIA: dict[tuple[str, str], int] = {
     ("medium-hodlhodl-twitter-embed-script-pixel.xml", "pixels.tracking_images"): 10,
     # (Pheedo's share buttons — images.pheedo.com/images/mm/facebook.gif… — are on its host)
     ("pheedo-washingtonpost-share-ads-pixels.xml", "pixels.tracking_images"): 185,
+    # FeedBurner's ~r pixel as <xhtml:img> in Atom xhtml content (read as <img> since the
+    # clean stage reads prefixed XHTML as HTML; it was dropped unread before).
+    ("typepad-atom-xhtml-pixel.xml", "pixels.tracking_images"): 10,
     ("podcast-cre-feedburner-enclosures.xml", "pixels.tracking_images"): 30,
     ("wordpresscom-morningpaper-stats-pixel.xml", "pixels.tracking_images"): 20,
     ("wpvip-indianexpress-pixel-only-description.xml", "pixels.tracking_images"): 200,
