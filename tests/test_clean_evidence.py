@@ -338,6 +338,11 @@ RELATED = [
         "label-opens-the-item",
     ),
     keep(ARTICLE + "<p>Related posts</p>", "label-without-links"),
+    keep(
+        ARTICLE + '<p>阅读：</p><p><a href="https://arxiv.org/abs/1">《原始论文》</a></p>',
+        "reading-then-the-paper-discussed",
+    ),
+    keep(ARTICLE + '<p>文章</p><p><a href="https://a.example/src">来源</a></p>', "bare-article"),
 ]
 
 

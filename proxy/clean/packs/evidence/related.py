@@ -94,10 +94,15 @@ LABELS = frozenset(
 )
 
 
+# Alone, these say "article", "reading", "wonderful": not that the links are other articles
+# ("阅读：" before a link to the paper the post discusses is the post's own).
+_BARE_WORDS = frozenset({"文章", "阅读", "精彩"})
+
+
 def is_list_label(line: str) -> bool:
     """Whether a line's whole text is a related-reading label."""
     label = line.strip(DECORATION)
-    if not label:
+    if not label or label in _BARE_WORDS:
         return False
     if _CJK_LABEL.fullmatch(label) or _CJK_NAMES.fullmatch(label):
         return True
