@@ -495,6 +495,16 @@ SEPARATORS = [
     ),
     pytest.param("<p>a</p><hr><p>b</p>", "<p>a</p><hr><p>b</p>", id="keeps-rule-between"),
     pytest.param("<pre>code<br></pre>", "<pre>code<br></pre>", id="keeps-break-in-pre"),
+    # zh-netease in the real corpus ends with a <pre> holding one NBSP: what a <pre> shows
+    # is its whitespace, and code is never touched.
+    pytest.param(
+        "<p>a</p><pre>\xa0</pre>", "<p>a</p><pre>\xa0</pre>", id="keeps-blank-pre-at-the-end"
+    ),
+    pytest.param(
+        "<p>a</p><div><pre> </pre></div>",
+        "<p>a</p><div><pre> </pre></div>",
+        id="keeps-a-block-holding-a-blank-pre",
+    ),
     pytest.param("<p>a</p><br>tail text", "<p>a</p><br>tail text", id="keeps-break-before-text"),
 ]
 

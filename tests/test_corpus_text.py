@@ -304,3 +304,23 @@ def test_every_embedded_tweet_of_the_corpus_keeps_its_text_and_status_link() -> 
                     ]
                     assert all(link in hrefs for link in status), (name, status)
     assert tweets >= 5  # hubspot, medium-hodlhodl, cyklistbloggen… have them
+
+
+# --- code ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", corpus.FEED_FILES)
+def test_code_is_kept_byte_for_byte(name: str) -> None:
+    """ "<pre>/<code> text is byte-for-byte unchanged" (issue 12): every <pre> and <code> of
+    what the sanitiser alone serves has the same text, whitespace included, once cleaned."""
+    feed = corpus.parsed(name)
+    for run in runs(name):
+        htmls = [getattr(e, run.field) for e in feed.entries if getattr(e, run.field)]
+        for bare, cleaned in zip(
+            clean.clean_items(htmls, clean.Ruleset(packs=())), run.cleaned, strict=True
+        ):
+            before, after = textmarkers.fragment(bare.html), textmarkers.fragment(cleaned.html)
+            for tag in ("pre", "code"):
+                assert [str(e.text_content()) for e in after.iter(tag)] == [
+                    str(e.text_content()) for e in before.iter(tag)
+                ], (name, tag)
