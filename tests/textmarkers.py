@@ -63,6 +63,7 @@ class FieldRun:
     markers: int  # text markers in the sanitised-only output
     media: int  # media markers in the sanitised-only output
     lost: tuple[Lost, ...]  # text markers first, then media markers
+    marked: tuple[str, ...]  # the HTML the marked run (the preview's) served, per item
 
 
 def squeeze(text: str) -> str:
@@ -123,12 +124,13 @@ def removed(tree: HtmlElement) -> Removed:
     for element in tree.iter():
         if element.tag == "del" and element.get(clean.MARK_RULE):
             depth = sum(1 for _ in element.iterancestors())
-            rule = str(element.get(clean.MARK_RULE))
-            text.append((depth, rule, squeeze(str(element.text_content()))))
+            text.append(
+                (depth, str(element.get(clean.MARK_RULE)), squeeze(str(element.text_content())))
+            )
         elif isinstance(element.tag, str) and element.tag in MEDIA:
-            rule = _owner(element)
-            if rule:
-                media.setdefault(media_marker(element), []).append(rule)
+            owner = _owner(element)
+            if owner:
+                media.setdefault(media_marker(element), []).append(owner)
     return Removed(text, media)
 
 
@@ -217,14 +219,28 @@ def run_feed(path: Path, feed: Feed | None = None) -> list[FieldRun]:
         def show(i: int, tree: HtmlElement, marked: dict[int, Removed] = marked) -> None:
             marked[i] = removed(tree)
 
-        # A fresh memory: what a first fetch of the feed does (boilerplate learns per batch).
+        # A fresh memory each time: what a first fetch of the feed does. The markers are read
+        # on what is served (no marking); the marked run, as the preview makes it, says who
+        # removed what, and must serve the very same HTML (FieldRun.marked).
+        served = clean.clean_items(htmls, feed=clean.FeedContext(feed_key=path.name, memory={}))
         context = clean.FeedContext(feed_key=path.name, memory={})
-        cleaned = clean.clean_items(htmls, feed=context, marked=show)
+        marked_run = clean.clean_items(htmls, feed=context, marked=show)
+        cleaned = served
         texts = media = 0
         lost: list[Lost] = []
         for i, (before, after) in enumerate(zip(bare, cleaned, strict=True)):
             t, m, gone = lost_markers(before, after, marked.get(i, Removed([], {})))
             texts, media = texts + t, media + m
             lost.extend(Lost(path.name, field, i, *marker) for marker in gone)
-        runs.append(FieldRun(path.name, field, tuple(cleaned), texts, media, tuple(lost)))
+        runs.append(
+            FieldRun(
+                path.name,
+                field,
+                tuple(cleaned),
+                texts,
+                media,
+                tuple(lost),
+                tuple(c.html for c in marked_run),
+            )
+        )
     return runs

@@ -119,11 +119,13 @@ def remove_empty_elements(root: HtmlElement) -> None:
     element a link of the item points to (`<a id="fn1"></a>` for `href="#fn1"`).
     """
     targets = _link_targets(root)
-    in_code = (
-        {id(node) for node in _IN_CODE(root)}
-        if next(root.iter(*CODE_TAGS), None) is not None
-        else set()
-    )
+    # The code elements are held for the whole walk: lxml gives one Python proxy per node
+    # only while one is alive, so an id() of a proxy that was freed can come back as the id
+    # of another node's proxy. With the list gone, `id(node) in in_code` skipped random
+    # elements and let others inside <pre> be removed (zh-netease lost spans and an NBSP in
+    # its <pre> when served; the marked copy of the preview kept every proxy alive).
+    code = _IN_CODE(root) if next(root.iter(*CODE_TAGS), None) is not None else []
+    in_code = {id(node) for node in code}
     # Reversed document order visits every element after all of its descendants.
     for node in reversed(elements(root)):
         if in_code and id(node) in in_code:
