@@ -56,6 +56,9 @@ IFRAME_HOSTS: tuple[tuple[str, str], ...] = (
     ("open.spotify.com", "/embed"),
     ("bandcamp.com", "/EmbeddedPlayer"),
     ("embed.ted.com", "/talks/"),
+    # Facebook's video player only (hubspot in the real corpus embeds one): its other
+    # plugins (like.php, share_button.php, page.php) are buttons and stay out.
+    ("www.facebook.com", "/plugins/video.php"),
 )
 
 # Embeds keep scripts (players need them) but may not navigate the reader's page.
