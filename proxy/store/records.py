@@ -8,6 +8,7 @@ does not unpack (truncated, another version's, not ours) reads as absent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from collections.abc import Callable
@@ -170,6 +171,11 @@ def decode_feed(blob: Any) -> StoredFeed | None:
 
 def read_feed(file: BinaryIO) -> StoredFeed | None:
     return read(file, lambda header, rest: StoredFeed(body=rest.read(), **header))
+
+
+def etag_of(body: bytes) -> str:
+    """An output's ETag: a digest of its bytes (call it in a thread for big ones)."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def output_parts(output: StoredOutput) -> list[bytes]:

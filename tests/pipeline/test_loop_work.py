@@ -13,6 +13,7 @@ from pytest_aiohttp import AiohttpClient
 import proxy.pipeline.jobs
 import proxy.pipeline.service
 import proxy.store.disk
+import proxy.store.records
 from proxy.server import create_app
 from tests.helpers import read_feed
 from tests.upstream import Upstream
@@ -46,7 +47,7 @@ async def test_big_body_work_runs_off_the_event_loop(
         monkeypatch.setattr(owner, name, call)
 
     watched(proxy.pipeline.jobs, "clean_key")
-    watched(proxy.pipeline.service, "_etag")
+    watched(proxy.store.records, "etag_of")
     watched(proxy.store.disk, "_safe_set_pieces")
     watched(proxy.store.disk, "_safe_read")
     url = upstream.route("/big.xml", body)
@@ -55,6 +56,6 @@ async def test_big_body_work_runs_off_the_event_loop(
         response = await client.get("/feed", params={"url": url, "format": fmt})
         assert response.status == 200
         assert len(read_feed(await response.read()).entries) == 150
-    assert set(threads) == {"clean_key", "_etag", "_safe_set_pieces", "_safe_read"}
+    assert set(threads) == {"clean_key", "etag_of", "_safe_set_pieces", "_safe_read"}
     loop_thread = threading.current_thread().name
     assert all(loop_thread not in names for names in threads.values()), threads
