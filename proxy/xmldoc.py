@@ -6,7 +6,8 @@ Does no I/O.
 The bytes are decoded with the charset feedparser settled on (HTTP header, XML declaration,
 BOM, fallbacks), re-encoded as UTF-8 and parsed without the declaration, so lxml and
 feedparser read the same characters, and a GB2312 or undeclared Latin-1 body comes out as
-UTF-8 text (parse passes feedparser's own UTF-8 conversion, which saves doing it twice).
+UTF-8 text (parse passes feedparser's own UTF-8 conversion, which saves doing it twice;
+else as_utf8 decodes a megabyte at a time, so no one call holds the GIL for the whole body).
 The tree parse loaded is handed to the output stage's in-place edit (``hand_over``/``take``)
 so a build loads it once.
 """
