@@ -288,6 +288,20 @@ def _item_key(root: HtmlElement) -> str:
     return _digest(_words(text_of(root)).casefold(), *_media([root]))
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the feed-level decision needs of one item, and what decides which of its blocks
+    go: a pure function of the item's tree, so a caller may keep it by content (the
+    pipeline's item cache) and decide again without the tree."""
+
+    key: str  # the item's text and media, for memory
+    remembered: tuple[str, ...]  # the fingerprints memory keeps for it (the first few)
+    blocks: frozenset[str]  # every edge block's fingerprint (the only ones tested)
+
+    def fingerprints(self) -> list[str]:
+        return list(self.remembered)
+
+
 @dataclass(slots=True)
 class _Item:
     root: HtmlElement
@@ -299,6 +313,12 @@ class _Item:
     def fingerprints(self) -> list[str]:
         found = [b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None]
         return list(dict.fromkeys(found))[:MEMORY_FINGERPRINTS]
+
+    def summary(self) -> Summary:
+        blocks = frozenset(
+            b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None
+        )
+        return Summary(self.key, tuple(self.fingerprints()), blocks)
 
 
 def _remembered(memory: MutableMapping[str, Any] | None, now: float) -> dict[str, Any]:
@@ -327,7 +347,7 @@ def _remembered(memory: MutableMapping[str, Any] | None, now: float) -> dict[str
 def _remember(
     memory: MutableMapping[str, Any] | None,
     remembered: dict[str, Any],
-    items: Sequence[_Item],
+    items: Sequence[_Item | Summary],
     now: float,
 ) -> None:
     if memory is None:
@@ -340,7 +360,9 @@ def _remember(
     memory[MEMORY_KEY] = {"v": MEMORY_VERSION, "items": dict(newest)}
 
 
-def boilerplate_fingerprints(items: Sequence[_Item], remembered: dict[str, Any]) -> set[str]:
+def boilerplate_fingerprints(
+    items: Sequence[_Item | Summary], remembered: dict[str, Any]
+) -> set[str]:
     """Fingerprints found in more than RECUR_SHARE of the items, and in at least MIN_ITEMS.
 
     The items are this fetch's and the remembered ones; an item is counted once, whether it
@@ -357,7 +379,9 @@ def boilerplate_fingerprints(items: Sequence[_Item], remembered: dict[str, Any])
     return {fp for fp, count in counts.items() if count >= needed}
 
 
-def _removable(blocks: Sequence[_Block | None], boilerplate: set[str]) -> list[_Block]:
+def _removable(
+    blocks: Sequence[_Block | None], boilerplate: set[str] | frozenset[str]
+) -> list[_Block]:
     """The blocks from the edge inwards while each is boilerplate (separators pass)."""
     chosen: list[_Block] = []
     for block in blocks:
@@ -398,23 +422,50 @@ def remove_boilerplate(
         clock: the time stamps in memory come from here (default time.time).
         keep: blocks for which this is true are never removed (default: bylines).
     """
-    now = (clock or time.time)()
     keep = keep or (lambda block: is_byline(block.text))
-    items = []
-    for root in roots:
-        container = _container(root)
-        head, tail = _edge_blocks(container)
-        items.append(_Item(root, _item_key(root), head, tail, _run_after_separator(container)))
-    remembered = _remembered(memory, now)
-    boilerplate = boilerplate_fingerprints(items, remembered)
-    _remember(memory, remembered, items, now)
+    items = [analyse(root) for root in roots]
+    boilerplate = decide(items, memory=memory, clock=clock)
     if not boilerplate:
         return
     for item in items:
         _clean_item(item, boilerplate, keep)
 
 
-def _clean_item(item: _Item, boilerplate: set[str], keep: Callable[[_Block], bool]) -> None:
+# remove_boilerplate in three steps, for a caller that keeps each item's Summary by content
+# and cleans again only the items that changed (proxy/clean/staged.py): analyse each item,
+# decide over all of them, apply the decision to each. The same result, step by step.
+
+
+def analyse(root: HtmlElement) -> _Item:
+    """One item's edge blocks (its ``summary()`` is what ``decide`` needs)."""
+    container = _container(root)
+    head, tail = _edge_blocks(container)
+    return _Item(root, _item_key(root), head, tail, _run_after_separator(container))
+
+
+def decide(
+    items: Sequence[_Item | Summary],
+    *,
+    memory: MutableMapping[str, Any] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> set[str]:
+    """The feed's boilerplate fingerprints, from these items and memory (which it updates)."""
+    now = (clock or time.time)()
+    remembered = _remembered(memory, now)
+    boilerplate = boilerplate_fingerprints(items, remembered)
+    _remember(memory, remembered, items, now)
+    return boilerplate
+
+
+def apply(item: _Item, boilerplate: set[str] | frozenset[str]) -> None:
+    """Remove item's boilerplate blocks (bylines kept). Only the item's own fingerprints are
+    looked up, so ``boilerplate & summary.blocks`` gives the same result as the whole set."""
+    _clean_item(item, boilerplate, lambda block: is_byline(block.text))
+
+
+def _clean_item(
+    item: _Item, boilerplate: set[str] | frozenset[str], keep: Callable[[_Block], bool]
+) -> None:
     chosen = _removable(item.head, boilerplate) + _removable(item.tail, boilerplate)
     if item.run is not None and item.run.fingerprint in boilerplate:
         chosen.append(item.run)

@@ -93,11 +93,10 @@ def remove_empty_elements(root: HtmlElement) -> None:
     so does anything that holds them, and everything inside code (<pre>, <code>…): there an
     empty span is a highlighter's whitespace, byte for byte part of the code.
     """
-    in_code = (
-        {id(node) for node in _IN_CODE(root)}
-        if next(root.iter(*CODE_TAGS), None) is not None
-        else set()
-    )
+    # The proxies are held while their ids are compared: lxml frees a proxy nobody holds
+    # and a later one may get its id (the output then depended on memory allocation).
+    code_nodes = _IN_CODE(root) if next(root.iter(*CODE_TAGS), None) is not None else []
+    in_code = {id(node) for node in code_nodes}
     # Reversed document order visits every element after all of its descendants.
     for node in reversed(elements(root)):
         if in_code and id(node) in in_code:
