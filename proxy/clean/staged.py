@@ -29,7 +29,7 @@ from proxy.clean.registry import FeedContext, FeedSteps, Rule
 from proxy.clean.ruleset import Ruleset
 from proxy.models import Cleaned
 
-__all__ = ["Staged", "Unsupported", "count"]
+__all__ = ["Staged", "Unsupported"]
 
 NO_DECISION: frozenset[str] = frozenset()
 
@@ -197,8 +197,3 @@ class Staged:
         steps = self.steps
         assert steps is not None
         return steps.summary(state)
-
-
-def count(results: Sequence[Cleaned]) -> None:
-    """Count results taken from a cache in feedscrub_rule_hits_total, as if made now."""
-    _count(results)

@@ -23,9 +23,10 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from proxy import clean, rewrite
+from proxy import clean, metrics, rewrite
 from proxy.bounded import BoundedMap
 from proxy.clean import staged
 from proxy.models import Cleaned
@@ -41,15 +42,25 @@ SUMMARY_BYTES = 16 * 1024 * 1024
 MAX_AGE = 6 * 3600.0
 
 
-def _weigh_result(cleaned: Cleaned) -> int:
-    # 2 bytes a character (most text is in the BMP), ~200 bytes per removal or link change
-    # record, ~300 for the key and the objects around it.
-    return 2 * len(cleaned.html) + 200 * (len(cleaned.removals) + len(cleaned.links)) + 300
+# Keys hold the item's HTML itself (a dict compares it on a hit, so two items never share
+# an entry by a hash collision; str hashing also beats encoding CJK text for a digest).
+ContentKey = tuple[str, str]  # (HTML, ruleset fingerprint)
+ResultKey = tuple[str, str, str, str, str, str]  # + decision, base, policy, OpenCC
 
 
-def _weigh_summary(summary: Any) -> int:
-    blocks = getattr(summary, "blocks", ())
-    return 400 + 80 * len(blocks)
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    cleaned: Cleaned
+    hits: tuple[tuple[str, int], ...]  # cleaned.hits(), counted again on every reuse
+    weight: int
+
+
+def _kept(cleaned: Cleaned, html: str) -> _Kept:
+    # 2 bytes a character (most text is in the BMP) for the result and the key's HTML,
+    # ~200 bytes per removal or link change record, ~300 for the objects around them.
+    records = len(cleaned.removals) + len(cleaned.links)
+    weight = 2 * (len(cleaned.html) + len(html)) + 200 * records + 300
+    return _Kept(cleaned, tuple(cleaned.hits().items()), weight)
 
 
 class ItemCache:
@@ -57,11 +68,13 @@ class ItemCache:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._summaries: BoundedMap[bytes, Any] = BoundedMap(
-            SUMMARIES, MAX_AGE, clock, weigh=_weigh_summary, max_weight=SUMMARY_BYTES
+        self._clock = clock
+        # Values are (value, when it was last set).
+        self._summaries: BoundedMap[ContentKey, tuple[tuple[Any, int], float]] = BoundedMap(
+            SUMMARIES, MAX_AGE, clock, weigh=lambda v: v[0][1], max_weight=SUMMARY_BYTES
         )
-        self._results: BoundedMap[bytes, Cleaned] = BoundedMap(
-            RESULTS, MAX_AGE, clock, weigh=_weigh_result, max_weight=RESULT_BYTES
+        self._results: BoundedMap[ResultKey, tuple[_Kept, float]] = BoundedMap(
+            RESULTS, MAX_AGE, clock, weigh=lambda v: v[0].weight, max_weight=RESULT_BYTES
         )
         self.hits = 0  # results reused, and items cleaned (tests and benchmarks read them)
         self.misses = 0
@@ -75,16 +88,20 @@ class ItemCache:
             self._summaries.clear()
             self._results.clear()
 
-    def _get(self, table: BoundedMap[bytes, Any], key: bytes) -> Any:
+    def _get(self, table: BoundedMap[Any, Any], key: Any) -> Any:
         with self._lock:
-            value = table.get(key)
-            if value is not None:
-                table.set(key, value)  # in use: it lives on
+            found = table.get(key)
+            if found is None:
+                return None
+            value, since = found
+            now = self._clock()
+            if now - since > MAX_AGE / 4:
+                table.set(key, (value, now))  # in use: it lives on (set again now and then)
             return value
 
-    def _set(self, table: BoundedMap[bytes, Any], key: bytes, value: Any) -> None:
+    def _set(self, table: BoundedMap[Any, Any], key: Any, value: Any) -> None:
         with self._lock:
-            table.set(key, value)
+            table.set(key, (value, self._clock()))
 
     def clean(
         self,
@@ -113,56 +130,55 @@ class ItemCache:
             return clean.clean_items(
                 htmls, ruleset, rewrite=rewrite_tree, contexts=contexts, feed=feed
             )
-        content = [_content_key(html, ruleset.fingerprint) for html in htmls]
-        summaries: list[Any | None] = [None] * len(htmls)
+        # In memory only, so a new version means a new process; named anyway, as in outputs.
+        fingerprint = OUTPUT_VERSION + ":" + ruleset.fingerprint
+        summaries: list[Any | None] = [True] * len(htmls)  # no feed rule: nothing to decide
         if steps.steps is not None:
-            summaries = [self._get(self._summaries, key) for key in content]
-            missing = [i for i, found in enumerate(summaries) if found is None]
+            found = [self._get(self._summaries, (html, fingerprint)) for html in htmls]
+            summaries = [None if f is None else f[0] for f in found]
+            missing = [i for i, f in enumerate(found) if f is None]
             for i, summary in steps.analyse(missing).items():
                 summaries[i] = summary
                 if summary is not None:
-                    self._set(self._summaries, content[i], summary)
-        else:
-            summaries = [True] * len(htmls)  # no feed rule: nothing to decide
+                    weight = 2 * len(htmls[i]) + 80 * len(getattr(summary, "blocks", ())) + 400
+                    self._set(self._summaries, (htmls[i], fingerprint), (summary, weight))
         decisions = steps.decide(summaries)
         tokens = _PolicyTokens()
-        keys: list[bytes | None] = [
+        keys: list[ResultKey | None] = [
             None
             if decision is None
-            else _result_key(content[i], decision, bases[i], tokens.of(policies[i]), opencc)
+            else (
+                htmls[i],
+                fingerprint,
+                "\x1f".join(sorted(decision)),
+                bases[i] or "",
+                tokens.of(policies[i]),
+                opencc or "",
+            )
             for i, decision in enumerate(decisions)
         ]
-        results: list[Cleaned | None] = [
-            None if key is None else self._get(self._results, key) for key in keys
-        ]
+        results: list[Cleaned | None] = [None] * len(htmls)
+        hits: dict[str, int] = {}
+        kept = 0
+        for i, key in enumerate(keys):
+            reused: _Kept | None = None if key is None else self._get(self._results, key)
+            if reused is not None:
+                results[i] = reused.cleaned
+                kept += 1
+                for rule, count in reused.hits:
+                    hits[rule] = hits.get(rule, 0) + count
+        for rule, count in hits.items():  # what a cold build would have counted
+            metrics.count_rule(rule, count)
         todo = [i for i, found in enumerate(results) if found is None]
-        kept = [found for found in results if found is not None]
-        staged.count(kept)
         made = steps.finish(todo, decisions, rewrite_tree)
         for i, cleaned in made.items():
             results[i] = cleaned
             key = keys[i]
             if key is not None and cleaned.failed is None:
-                self._set(self._results, key, cleaned)
-        self.hits += len(kept)
+                self._set(self._results, key, _kept(cleaned, htmls[i]))
+        self.hits += kept
         self.misses += len(todo)
         return [cleaned for cleaned in results if cleaned is not None]
-
-
-def _content_key(html: str, ruleset: str) -> bytes:
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{OUTPUT_VERSION}\0{ruleset}\0".encode())
-    digest.update(html.encode("utf-8", "surrogatepass"))
-    return digest.digest()
-
-
-def _result_key(
-    content: bytes, decision: frozenset[str], base: str | None, policy: str, opencc: str | None
-) -> bytes:
-    digest = hashlib.blake2b(content, digest_size=20)
-    parts = ("\x1f".join(sorted(decision)), base or "", policy, opencc or "")
-    digest.update("\0".join(parts).encode("utf-8", "surrogatepass"))
-    return digest.digest()
 
 
 class _PolicyTokens:
