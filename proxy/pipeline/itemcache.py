@@ -32,12 +32,16 @@ from proxy.clean import staged
 from proxy.models import Cleaned
 from proxy.pipeline.process import OUTPUT_VERSION
 
-# Items kept: a few busy feeds' worth. A 100-item feed of 5 KB items holds ~1 MB of results;
-# the bytes bound keeps a 20,000-item feed from holding its whole cleaned text here twice.
+# Items kept: many feeds' worth. A 100-item feed of 5 KB CJK items weighs ~2 MB here (the
+# item's HTML in the key, its cleaned HTML, 2 bytes a character).
 RESULTS = 20_000
 RESULT_BYTES = 48 * 1024 * 1024
 SUMMARIES = 40_000
 SUMMARY_BYTES = 16 * 1024 * 1024
+# A feed that would take more than this share of a bound is not kept at all: it would evict
+# itself on every build (LRU over more than fits hits nothing), and it is the big feeds whose
+# builds must stay within their memory (issue 15.5: 20,000 items); they clean as before.
+LARGEST_SHARE = 0.5
 # Refreshed on every use: an item that stays in its feed stays here; one that left goes.
 MAX_AGE = 6 * 3600.0
 
@@ -66,15 +70,26 @@ def _kept(cleaned: Cleaned, html: str) -> _Kept:
 class ItemCache:
     """Cleaned items by content, ruleset and decision (see the module docstring)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        results: int = RESULTS,
+        result_bytes: int = RESULT_BYTES,
+        summaries: int = SUMMARIES,
+        summary_bytes: int = SUMMARY_BYTES,
+        max_age: float = MAX_AGE,
+    ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        self.max_age = max_age
+        self._largest = (int(results * LARGEST_SHARE), int(result_bytes * LARGEST_SHARE))
         # Values are (value, when it was last set).
         self._summaries: BoundedMap[ContentKey, tuple[tuple[Any, int], float]] = BoundedMap(
-            SUMMARIES, MAX_AGE, clock, weigh=lambda v: v[0][1], max_weight=SUMMARY_BYTES
+            summaries, max_age, clock, weigh=lambda v: v[0][1], max_weight=summary_bytes
         )
         self._results: BoundedMap[ResultKey, tuple[_Kept, float]] = BoundedMap(
-            RESULTS, MAX_AGE, clock, weigh=lambda v: v[0].weight, max_weight=RESULT_BYTES
+            results, max_age, clock, weigh=lambda v: v[0].weight, max_weight=result_bytes
         )
         self.hits = 0  # results reused, and items cleaned (tests and benchmarks read them)
         self.misses = 0
@@ -88,6 +103,11 @@ class ItemCache:
             self._summaries.clear()
             self._results.clear()
 
+    def _too_big(self, htmls: Sequence[str]) -> bool:
+        count, size = self._largest
+        # The result's HTML is about as long as the item's: 2 × 2 bytes a character.
+        return len(htmls) > count or 4 * sum(map(len, htmls)) > size
+
     def _get(self, table: BoundedMap[Any, Any], key: Any) -> Any:
         with self._lock:
             found = table.get(key)
@@ -95,7 +115,7 @@ class ItemCache:
                 return None
             value, since = found
             now = self._clock()
-            if now - since > MAX_AGE / 4:
+            if now - since > self.max_age / 4:
                 table.set(key, (value, now))  # in use: it lives on (set again now and then)
             return value
 
@@ -125,6 +145,8 @@ class ItemCache:
             rewrite_tree: called as rewrite_tree(index, tree) before serialising.
         """
         try:
+            if self._too_big(htmls):
+                raise staged.Unsupported("bigger than the cache")
             steps = staged.Staged(htmls, ruleset, contexts=contexts, feed=feed)
         except staged.Unsupported:
             return clean.clean_items(

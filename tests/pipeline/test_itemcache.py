@@ -20,6 +20,7 @@ import pytest
 
 from proxy import rewrite
 from proxy.clean import DEFAULT_RULESET, Ruleset, compile_ruleset
+from proxy.clean.registry import make_rule
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, Feed
 from proxy.pipeline import process
@@ -250,3 +251,56 @@ def test_observer_sees_every_item_with_a_warm_cache() -> None:
     fields = sum(1 for e in feed.entries for h in (e.summary, e.content) if h)
     assert len(seen) == fields
     assert all(cleaned.removals for _, _, cleaned in seen)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bounded_in_count_bytes_and_age() -> None:
+    clock = Clock()
+    cache = ItemCache(clock, results=25, result_bytes=10**9, summaries=25, max_age=100)
+    for n in range(4):  # four feeds of ten items (their own links: their own results)
+        feed = dataclasses.replace(_footer_feed(10, 0), source_url=f"{SOURCE}/{n}")
+        _build(feed, {}, cache, DEFAULT_RULESET)
+        assert len(cache) <= 25
+    small = ItemCache(clock, result_bytes=17_000)
+    for n in range(3):  # ten results of ~1.2 KB each per feed (2 bytes a character)
+        feed = dataclasses.replace(_footer_feed(10, 0), source_url=f"{SOURCE}/{n}")
+        _build(feed, {}, small, DEFAULT_RULESET)
+    assert 10 <= len(small) < 30  # not all thirty: the bytes bound dropped the oldest
+    clock.now += 101
+    assert len(cache) == 0  # none lives past max_age
+    misses = cache.misses
+    _build(_footer_feed(10, 0), {}, cache, DEFAULT_RULESET)
+    assert cache.misses - misses == 10
+
+
+def test_a_feed_too_big_for_the_cache_is_not_kept() -> None:
+    cache = ItemCache(results=8)  # a feed of more than half of it would only evict itself
+    feed = _footer_feed(10, 0)
+    assert _build(feed, {}, cache, DEFAULT_RULESET) == _build(feed, {}, None, DEFAULT_RULESET)
+    assert len(cache) == 0
+
+
+def test_an_item_a_rule_failed_on_is_not_kept() -> None:
+    def boom(root: Any) -> None:
+        """Fails on one item."""
+        if "number 3" in root.text_content():
+            raise RuntimeError("boom")
+
+    ruleset = Ruleset(
+        packs=DEFAULT_RULESET.packs, custom_rules=(make_rule("custom", "boom", boom, "r"),)
+    )
+    cache = ItemCache()
+    feed = _footer_feed(6, 0)
+    first = _build(feed, {}, cache, ruleset)
+    assert first == _build(feed, {}, None, ruleset)
+    assert "number 3" in (first.entries[3].summary or "")  # left as it came, sanitised
+    misses = cache.misses
+    _build(feed, {}, cache, ruleset)
+    assert cache.misses - misses == 1  # the failed one is cleaned again, the others reused
