@@ -198,8 +198,9 @@ class ItemCache:
             key = keys[i]
             if key is not None and cleaned.failed is None:
                 self._set(self._results, key, _kept(cleaned, htmls[i]))
-        self.hits += kept
-        self.misses += len(todo)
+        with self._lock:
+            self.hits += kept
+            self.misses += len(todo)
         return [cleaned for cleaned in results if cleaned is not None]
 
 
