@@ -21,7 +21,7 @@ import pytest
 from proxy import rewrite
 from proxy.clean import DEFAULT_RULESET, Ruleset, compile_ruleset
 from proxy.clean.registry import make_rule
-from proxy.feedconfig import FeedOptions
+from proxy.feedconfig import FeedOptions, Replacement
 from proxy.models import Cleaned, Entry, Feed
 from proxy.pipeline import process
 from proxy.pipeline.itemcache import ItemCache
@@ -304,3 +304,62 @@ def test_an_item_a_rule_failed_on_is_not_kept() -> None:
     misses = cache.misses
     _build(feed, {}, cache, ruleset)
     assert cache.misses - misses == 1  # the failed one is cleaned again, the others reused
+
+
+CUSTOM = compile_ruleset(
+    FeedOptions(
+        remove=("div.feedflare", "p.wp-caption-text"),
+        remove_text=("Read more",),
+        replace=(Replacement(r"\bthe\b", "THE"),),
+        unwrap=("font",),
+    ),
+    DEFAULT_RULESET.packs,
+)
+NO_AUTO = compile_ruleset(FeedOptions(auto_boilerplate=False), DEFAULT_RULESET.packs)
+VARIANTS = [
+    pytest.param(CUSTOM, POLICY, None, id="custom-rules"),
+    pytest.param(NO_AUTO, POLICY, None, id="auto-off"),
+    pytest.param(DEFAULT_RULESET, rewrite.ImagePolicy(mode="absolute"), "s2t", id="absolute-s2t"),
+    pytest.param(
+        DEFAULT_RULESET,
+        rewrite.ImagePolicy(mode="template", template="https://i.example/?u={url_encoded}"),
+        None,
+        id="template",
+    ),
+]
+SOME = [
+    DATA / "corpus" / name
+    for name in (
+        "feedburner-techcrunch-feedflare.xml",
+        "wordpress-codehollow-appeared-first-on.xml",
+        "zh-cdt-wordpress-promo-footer.xml",
+        "atom-neverworkintheory-empty-divs-relative.xml",
+    )
+]
+
+
+@pytest.mark.parametrize(("ruleset", "policy", "opencc"), VARIANTS)
+@pytest.mark.parametrize("path", SOME, ids=[p.name for p in SOME])
+def test_cached_rebuilds_match_cold_builds_under_other_settings(
+    path: Path, ruleset: Ruleset, policy: rewrite.ImagePolicy, opencc: str | None
+) -> None:
+    original = _parsed(path)
+    cache = ItemCache()
+    cold_memory: dict[str, Any] = {}
+    cached_memory: dict[str, Any] = {}
+    feed = original
+    for name, step in steps():
+        feed = step(original if name == "cold" else feed)
+
+        def build(memory: dict[str, Any], items: ItemCache | None, feed: Feed = feed) -> Feed:
+            return process.transform(
+                feed,
+                policy=policy,
+                ruleset=ruleset,
+                feed_name=SOURCE,
+                opencc=opencc,
+                learnt=memory,
+                items=items,
+            )
+
+        _same(build(cold_memory, None), build(cached_memory, cache))
