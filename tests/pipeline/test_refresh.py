@@ -53,7 +53,7 @@ async def test_one_changed_item_is_cleaned_alone_and_served_as_cold(
     first = (DATA / "feeds" / "feedx-rfi.xml").read_bytes()
     url = upstream.route("/rfi.xml", first)
     client = await make_client()
-    items = client.server.app[PIPELINE].items
+    items = client.app[PIPELINE].items
     await _get(client, url)
     misses = items.misses
     upstream.route("/rfi.xml", _one_item_changed(first))

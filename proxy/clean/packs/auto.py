@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
-from proxy.clean import boilerplate
+from proxy.clean import boilerplate, boilerplate_memory
 from proxy.clean.boilerplate import remove_boilerplate
 from proxy.clean.registry import FeedContext, FeedSteps, declare_pack, feed_rule
 
@@ -27,7 +27,7 @@ def _enabled(context: FeedContext) -> bool:
 def _decide(summaries: Sequence[Any], context: FeedContext) -> list[frozenset[str]]:
     if not _enabled(context):
         return [frozenset()] * len(summaries)
-    found = boilerplate.decide(summaries, memory=context.memory)
+    found = boilerplate_memory.decide(summaries, memory=context.memory)
     # Per item, only its own blocks that are boilerplate: all its result depends on.
     return [summary.blocks & found for summary in summaries]
 
