@@ -14,7 +14,9 @@ An item's result is a function of its HTML, the ruleset, its decision and the re
 caller that has it for the same four skips it. Each item goes through the same rules in the
 same order as in clean_items (rule by rule over the items in hand), so the results are the
 same bytes with the same removals (tests/pipeline/test_itemcache.py proves it). Marking mode
-is not offered: the preview page and `feedscrub explain` use clean_items.
+is not offered: the preview page and `feedscrub explain` use clean_items. One difference, on
+a bug's path only: when the feed rule fails on one item's analysis or edit, that item goes
+back as it came (clean_items sends every item back); none of it is kept by the cache.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from proxy.clean import TreeHook, _count, _finish, _Item, _run_item_rule
+from proxy.clean import TreeHook, _finish, _Item, _run_item_rule
 from proxy.clean.attribution import ItemRecord, recording, running
 from proxy.clean.custom import apply_replacements
 from proxy.clean.registry import FeedContext, FeedSteps, Rule
@@ -98,6 +100,8 @@ class Staged:
         live = [i for i, s in enumerate(summaries) if s is not None]
         decisions: list[frozenset[str] | None] = [None] * len(summaries)
         assert self.feed_rule is not None
+        if not live:  # as in clean_items: no item left, the feed rule does not run
+            return decisions
         try:
             with running(self.feed_rule.info):
                 made = steps.decide([summaries[i] for i in live], self.feed)
@@ -118,7 +122,8 @@ class Staged:
         rewrite: TreeHook | None = None,
     ) -> dict[int, Cleaned]:
         """These items' results: the feed rule's decision applied, the rules after it, then
-        rewrite(index, tree), the sanitiser, serialised."""
+        rewrite(index, tree), the sanitiser, serialised. Their rule hits are the caller's to
+        count (``Cleaned.hits``, in feedscrub_rule_hits_total), as clean_items counts them."""
         self._prepare([i for i in indices if i not in self._items])
         items = {i: self._items[i] for i in indices}
         if self._failed is not None:
@@ -141,7 +146,6 @@ class Staged:
                             item.give_up(rule.id, exc)
             self._run(list(items.values()), self.after, records)
         results = {i: _finish(i, item, rewrite, None) for i, item in items.items()}
-        _count(list(results.values()))
         for i in indices:
             self._items.pop(i, None)
             self._states.pop(i, None)

@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,15 +189,20 @@ class ItemCache:
                 kept += 1
                 for rule, count in reused.hits:
                     hits[rule] = hits.get(rule, 0) + count
-        for rule, count in hits.items():  # what a cold build would have counted
-            metrics.count_rule(rule, count)
         todo = [i for i, found in enumerate(results) if found is None]
         made = steps.finish(todo, decisions, rewrite_tree)
         for i, cleaned in made.items():
             results[i] = cleaned
             key = keys[i]
+            made_hits: Iterable[tuple[str, int]] = cleaned.hits().items()
             if key is not None and cleaned.failed is None:
-                self._set(self._results, key, _kept(cleaned, htmls[i]))
+                new = _kept(cleaned, htmls[i])
+                self._set(self._results, key, new)
+                made_hits = new.hits
+            for rule, count in made_hits:
+                hits[rule] = hits.get(rule, 0) + count
+        for rule, count in hits.items():  # kept or made: counted as a cold build counts
+            metrics.count_rule(rule, count)
         with self._lock:
             self.hits += kept
             self.misses += len(todo)

@@ -11,6 +11,7 @@ served bytes, and the cache must clean only what changed.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from proxy import rewrite
+from proxy import metrics, rewrite
 from proxy.clean import DEFAULT_RULESET, Ruleset, compile_ruleset
 from proxy.clean.registry import make_rule
 from proxy.feedconfig import FeedOptions, Replacement
@@ -363,3 +364,35 @@ def test_cached_rebuilds_match_cold_builds_under_other_settings(
             )
 
         _same(build(cold_memory, None), build(cached_memory, cache))
+
+
+def _rule_hits() -> dict[str, float]:
+    found = re.findall(
+        r'^feedscrub_rule_hits_total\{rule="([^"]*)"\} (\S+)$', metrics.render(), re.M
+    )
+    return {rule: float(value) for rule, value in found}
+
+
+def _hits_of(build: Callable[[], object]) -> dict[str, float]:
+    before = _rule_hits()
+    build()
+    after = _rule_hits()
+    return {
+        rule: after[rule] - before.get(rule, 0)
+        for rule in after
+        if after[rule] != before.get(rule, 0)
+    }
+
+
+def test_rule_hits_are_counted_for_kept_items_too() -> None:
+    """feedscrub_rule_hits_total moves by as much for a rebuild from the cache as for a cold
+    build: the counter says what was removed from what readers get."""
+    feed = _parsed(DATA / "feeds" / "feedx-rfi.xml")
+    cache = ItemCache()
+    cold = _hits_of(lambda: _build(feed, {}, None, DEFAULT_RULESET))
+    assert cold.get("feedx.footer", 0) > 0
+    _build(feed, {}, cache, DEFAULT_RULESET)
+    hits = cache.hits
+    warm = _hits_of(lambda: _build(feed, {}, cache, DEFAULT_RULESET))
+    assert cache.hits > hits
+    assert warm == cold
