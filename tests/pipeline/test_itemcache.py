@@ -396,3 +396,25 @@ def test_rule_hits_are_counted_for_kept_items_too() -> None:
     warm = _hits_of(lambda: _build(feed, {}, cache, DEFAULT_RULESET))
     assert cache.hits > hits
     assert warm == cold
+
+
+def test_what_memory_learnt_flips_items_whose_html_did_not_change() -> None:
+    """The same items, byte for byte, after fetches that taught the feed's memory that the
+    footer is boilerplate: the cache cleans them again, as a cold build with that memory."""
+
+    def items(start: int, with_footer: int) -> Feed:
+        feed = _footer_feed(start + 10, start + with_footer)
+        return dataclasses.replace(feed, entries=feed.entries[start:])
+
+    cache = ItemCache()
+    cached_memory: dict[str, Any] = {}
+    cold_memory: dict[str, Any] = {}
+    fetches = [items(0, 2), items(10, 10), items(20, 10), items(0, 2)]
+    outputs = []
+    for feed in fetches:
+        cold = _build(feed, cold_memory, None, DEFAULT_RULESET)
+        outputs.append(_build(feed, cached_memory, cache, DEFAULT_RULESET))
+        _same(cold, outputs[-1])
+    first, last = outputs[0], outputs[-1]
+    assert FOOTER[3:30] in (first.entries[0].summary or "")
+    assert FOOTER[3:30] not in (last.entries[0].summary or "")  # learnt since
