@@ -24,9 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from proxy.clean import TreeHook, _finish, _Item, _run_item_rule
-from proxy.clean.attribution import ItemRecord, recording, running
-from proxy.clean.custom import apply_replacements
+from proxy.clean import TreeHook, _finish, _Item, _run_rules, _start
+from proxy.clean.attribution import recording, running
 from proxy.clean.registry import FeedContext, FeedSteps, Rule
 from proxy.clean.ruleset import Ruleset
 from proxy.models import Cleaned
@@ -144,7 +143,7 @@ class Staged:
                         except Exception as exc:  # that item goes back as it came
                             records.pop(id(item.root), None)
                             item.give_up(rule.id, exc)
-            self._run(list(items.values()), self.after, records)
+        _run_rules(list(items.values()), self.after, self.feed, records)
         results = {i: _finish(i, item, rewrite, None) for i, item in items.items()}
         for i in indices:
             self._items.pop(i, None)
@@ -154,48 +153,28 @@ class Staged:
     # -- inside ------------------------------------------------------------------------------
 
     def _prepare(self, indices: Sequence[int]) -> None:
-        """Parse these items and run the rules before the feed rule on them (what
-        clean_items's _run does for every item), then the feed rule's analysis."""
-        items: list[_Item] = []
-        for i in indices:
-            item = _Item(self.htmls[i], self.contexts[i] if i < len(self.contexts) else "")
-            self._items[i] = item
-            items.append(item)
-            html = item.original
-            if self.ruleset.replacements:
-                try:
-                    html = apply_replacements(html, self.ruleset.replacements)
-                except Exception as exc:  # a runaway pattern (TimeoutError) or a bad one
-                    item.give_up("custom.replace", exc)
-                    continue
-            item.start(html)
+        """Parse these items and run the rules before the feed rule on them (as clean_items
+        does for every item), then the feed rule's analysis."""
+        items = [
+            _Item(self.htmls[i], self.contexts[i] if i < len(self.contexts) else "")
+            for i in indices
+        ]
+        self._items.update(zip(indices, items, strict=True))
+        _start(items, self.ruleset, False)
         records = {id(item.root): item.record for item in items if not item.failed}
-        with recording(records):
-            self._run(items, self.before, records)
-            rule, steps = self.feed_rule, self.steps
-            if rule is None or steps is None:
-                return
-            with running(rule.info):
-                for i in indices:
-                    item = self._items[i]
-                    if item.failed:
-                        continue
-                    try:
-                        self._states[i] = steps.analyse(item.root, self.feed)
-                    except Exception as exc:
-                        records.pop(id(item.root), None)
-                        item.give_up(rule.id, exc)
-
-    @staticmethod
-    def _run(items: list[_Item], rules: Sequence[Rule], records: dict[int, ItemRecord]) -> None:
-        for rule in rules:
-            live = [item for item in items if not item.failed]
-            if not live:
-                return
-            assert rule.item is not None  # the one feed rule is never in here
-            with running(rule.info):
-                for item in live:
-                    _run_item_rule(rule, item, records)
+        _run_rules(items, self.before, self.feed, records)
+        rule, steps = self.feed_rule, self.steps
+        if rule is None or steps is None:
+            return
+        with recording(records), running(rule.info):
+            for i, item in zip(indices, items, strict=True):
+                if item.failed:
+                    continue
+                try:
+                    self._states[i] = steps.analyse(item.root, self.feed)
+                except Exception as exc:
+                    records.pop(id(item.root), None)
+                    item.give_up(rule.id, exc)
 
     def _summary(self, state: Any) -> Any:
         steps = self.steps
