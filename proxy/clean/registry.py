@@ -70,8 +70,8 @@ class Rule:
     info: RuleInfo
     item: ItemRuleFunction | None = None
     feed: FeedRuleFunction | None = None
-    label: str = ""  # how the log names it, e.g. "remove_text[0]" (default: its id)
     steps: FeedSteps | None = None  # a feed rule that can also run in steps
+    label: str = ""  # how the log names it, e.g. "remove_text[0]" (default: its id)
 
     @property
     def id(self) -> str:
