@@ -94,3 +94,24 @@ async def test_same_bytes_again_are_not_parsed_again(
     move_clock(client, 2 * (TTL + 1))
     await _get(client, url)
     assert len(parsed) == 2
+
+
+async def test_preview_after_a_warm_cache_still_shows_every_removal(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    """The preview page cleans with attribution and marked copies: it never takes items
+    from the cache, however warm."""
+    url = upstream.route("/rfi.xml", (DATA / "feeds" / "feedx-rfi.xml").read_bytes())
+    client = await make_client()
+    await _get(client, url)
+    items = client.app[PIPELINE].items
+    assert len(items) > 0
+    hits = items.hits
+    response = await client.get("/preview", params={"url": url})
+    assert response.status == 200
+    page = await response.text()
+    assert items.hits == hits
+    for rule in ("feedx.footer", "share.endpoint_links", "spans.bare"):
+        assert f'<tr data-rule="{rule}">' in page, rule
+    for rule in ("feedx.footer", "share.endpoint_links"):  # marked in place
+        assert f'<span class="fs-rule">{rule}</span>' in page, rule
