@@ -571,6 +571,7 @@ def test_default_rules_run_every_rule_in_the_documented_order() -> None:
     assert DEFAULT_PACKS == (
         "escaped",
         "cloudflare",
+        "formulas",
         "feedx",
         "share",
         "networks",
