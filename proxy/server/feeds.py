@@ -3,36 +3,51 @@ caching headers."""
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
+from proxy.config import Settings
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
+from proxy.pipeline.jobs import FeedJob
+from proxy.pipeline.service import Pipeline
 from proxy.server import auth
-from proxy.server.http import http_date, not_modified, public_base, vary
-from proxy.server.keys import PIPELINE, SETTINGS
+from proxy.server.http import http_date, not_modified, public_base, vary_of
+from proxy.server.keys import JOBS, PIPELINE, SETTINGS, Jobs
 
 
 async def by_url(request: web.Request) -> web.StreamResponse:
-    if not request.app[SETTINGS].adhoc:
+    app = request.app
+    settings = app[SETTINGS]
+    if not settings.adhoc:
         raise Forbidden(
             "ad-hoc /feed is turned off on this instance (FEEDSCRUB_ADHOC=false); "
             "the named feeds are listed at /"
         )
-    url = request.query.get("url", "").strip()
-    # Before anything else: a request without the key learns nothing about the URL.
-    auth.require_feed_access(request.app[SETTINGS], request.query, request.headers, url)
-    if not url:
-        raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
-    pipeline = request.app[PIPELINE]
-    job = pipeline.job(
-        url,
-        fmt=request.query.get("format"),
-        public_base=public_base(request),
-        limit=_limit(request.query.get("limit")),
-        fulltext=request.query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
-        opencc=request.query.get("opencc"),
-    )
-    return respond(request, await pipeline.serve(job))
+    if settings.access_key:
+        # Before anything else: a request without the key learns nothing about the URL.
+        query = request.query
+        url = query.get("url", "").strip()
+        auth.require_feed_access(settings, query, request.headers, url)
+    pipeline = app[PIPELINE]
+    base = public_base(request)
+    job = _remembered(app[JOBS], pipeline, request.raw_path, base)
+    if job is None:
+        query = request.query
+        url = query.get("url", "").strip()
+        if not url:
+            raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
+        job = pipeline.job(
+            url,
+            fmt=query.get("format"),
+            public_base=base,
+            limit=_limit(query.get("limit")),
+            fulltext=query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
+            opencc=query.get("opencc"),
+        )
+        app[JOBS].set((request.raw_path, base), (pipeline.feeds, job))
+    return respond(request, await _served(pipeline, job), settings)
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
@@ -41,11 +56,41 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     for suffix in (".rss", ".atom", ".json"):
         if name.endswith(suffix):
             name, fmt = name.removesuffix(suffix), suffix[1:]
+    app = request.app
+    settings = app[SETTINGS]
     # Before the lookup, so that without the key an unknown name looks like a known one.
-    auth.require_named_access(request.app[SETTINGS], request.query, request.headers, name)
-    pipeline = request.app[PIPELINE]
-    job = pipeline.named_job(name, fmt=fmt, public_base=public_base(request))
-    return respond(request, await pipeline.serve(job))
+    auth.require_named_access(settings, request.query, request.headers, name)
+    pipeline = app[PIPELINE]
+    base = public_base(request)
+    job = _remembered(app[JOBS], pipeline, request.raw_path, base)
+    if job is None:
+        job = pipeline.named_job(name, fmt=fmt, public_base=base)
+        app[JOBS].set((request.raw_path, base), (pipeline.feeds, job))
+    return respond(request, await _served(pipeline, job), settings)
+
+
+async def _served(pipeline: Pipeline, job: FeedJob) -> Rendered:
+    # The hot copy without the coroutine of Pipeline.serve (which looks for it first too).
+    return pipeline.freshness.hot(job) or await pipeline.serve(job)
+
+
+def _remembered(jobs: Jobs, pipeline: Pipeline, raw_path: str, base: str) -> FeedJob | None:
+    """The job an earlier request with the same path, query and public base got, while the
+    feeds config it was made with is still the pipeline's (a reload makes new jobs).
+
+    Readers poll the same links over and over: remembering their jobs saves parsing and
+    checking the query, the URL checks and building the job on every cached request. Only
+    requests that made a job are remembered; refusals are judged afresh each time, and
+    the access key is checked before this, on every request."""
+    found = jobs.get((raw_path, base))
+    if found is None or found[0] is not pipeline.feeds:
+        return None
+    return found[1]
+
+
+@functools.lru_cache(maxsize=301)  # max-age is 0-300
+def _cache_control(max_age: int) -> str:
+    return f"public, max-age={max_age}"
 
 
 _MAX_LIMIT_DIGITS = 9  # a billion items is past any feed; int() of 5,000 digits raises
@@ -63,14 +108,17 @@ def _limit(raw: str | None) -> int | None:
     return int(raw)
 
 
-def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
+def respond(
+    request: web.Request, rendered: Rendered, settings: Settings | None = None
+) -> web.StreamResponse:
+    settings = settings or request.app[SETTINGS]
     # The feed's own ttl when it has one; readers need not come back sooner than 5 minutes.
-    ttl = rendered.fresh_for or request.app[SETTINGS].ttl
+    ttl = rendered.fresh_for or settings.ttl
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),
-        "Cache-Control": f"public, max-age={min(ttl, 300)}",
-        "Vary": vary(request),
+        "Cache-Control": _cache_control(min(ttl, 300)),
+        "Vary": vary_of(settings),
         "Age": str(rendered.age),
         "X-Content-Type-Options": "nosniff",
     }

@@ -7,6 +7,7 @@ from email.utils import formatdate, parsedate_to_datetime
 
 from aiohttp import web
 
+from proxy.config import Settings
 from proxy.server.keys import SETTINGS
 
 
@@ -21,7 +22,12 @@ def public_base(request: web.Request) -> str:
 def vary(request: web.Request) -> str:
     """Vary for a response with links in it: built from the Host header (no
     FEEDSCRUB_PUBLIC_URL), a shared cache in front must keep one copy per Host."""
-    if request.app[SETTINGS].public_url:
+    return vary_of(request.app[SETTINGS])
+
+
+def vary_of(settings: Settings) -> str:
+    """``vary`` for an app with these settings."""
+    if settings.public_url:
         return "Accept-Encoding"
     return "Accept-Encoding, Host"
 

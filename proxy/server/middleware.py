@@ -1,4 +1,5 @@
-"""The one place where errors become responses: plain text, one line, the right status."""
+"""The one place where errors become responses (plain text, one line, the right status), in
+the app's one middleware, which also checks the Host header and counts every answer."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import logging
 import re
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
+from proxy import metrics
+from proxy.config import Settings
 from proxy.errors import BadRequest, ProxyError
 from proxy.logsafe import safe
-from proxy.server.keys import SETTINGS
+from proxy.metrics import Metrics
+from proxy.server.metrics import record_answer
 
 logger = logging.getLogger(__name__)
 
@@ -28,26 +32,23 @@ def error_response(status: int, message: str, retry_after: int | None = None) ->
     )
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ProxyError as exc:
+def _error_answer(request: web.Request, exc: Exception) -> web.Response:
+    """The answer to an exception a handler raised (HTTPException below 400 excepted)."""
+    if isinstance(exc, ProxyError):
         logger.info(
             "request path=%s status=%d error=%s", safe(request.path), exc.status, safe(exc.message)
         )
-        return error_response(exc.status, exc.message, getattr(exc, "retry_after", None)
-                              if isinstance(getattr(exc, "retry_after", None), int) else None)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+        retry_after = getattr(exc, "retry_after", None)
+        return error_response(
+            exc.status, exc.message, retry_after if isinstance(retry_after, int) else None
+        )
+    if isinstance(exc, web.HTTPException):
         reason = {404: "not found: see / for the routes feedscrub serves"}.get(
             exc.status, exc.reason
         )
         return error_response(exc.status, reason)
-    except Exception:
-        logger.exception("request path=%s status=500 unexpected error", safe(request.path))
-        return error_response(500, "internal error; the server log has the details")
+    logger.exception("request path=%s status=500 unexpected error", safe(request.path))
+    return error_response(500, "internal error; the server log has the details")
 
 
 # host[:port], where host is a name, an IPv4 address or a bracketed IPv6 one: nothing that could
@@ -55,11 +56,42 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 _HOST_HEADER = re.compile(r"\A(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
-@web.middleware
-async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _bad_host(settings: Settings, request: web.Request) -> bool:
     """Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1):
-    refuse a Host that is not a plain host[:port] (400) rather than echo it into output.
+    a Host that is not a plain host[:port] is refused (400) rather than echoed into output.
     With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links."""
-    if not request.app[SETTINGS].public_url and not _HOST_HEADER.match(request.host):
-        raise BadRequest("bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL")
-    return await handler(request)
+    return not settings.public_url and not _HOST_HEADER.match(request.host)
+
+
+def front(settings: Settings, counts: Metrics) -> Middleware:
+    """The app's one middleware, for every request: make ``counts`` current (for the
+    request and the tasks and threads it starts), refuse a bad Host, turn errors into
+    answers, and count the final answer (error answers and redirects included).
+
+    One layer rather than three: each aiohttp middleware layer costs a partial call and a
+    coroutine per request, which a cached feed request (bench/run.py 4) notices.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        token = metrics.activate(counts)
+        try:
+            try:
+                if _bad_host(settings, request):
+                    raise BadRequest(
+                        "bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL"
+                    )
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:  # redirects: aiohttp sends them
+                    record_answer(request, exc)
+                    raise
+                response = _error_answer(request, exc)
+            except Exception as exc:
+                response = _error_answer(request, exc)
+            record_answer(request, response)
+            return response
+        finally:
+            metrics.deactivate(token)
+
+    return middleware
