@@ -31,7 +31,7 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         url = query.get("url", "").strip()
         auth.require_feed_access(settings, query, request.headers, url)
     pipeline = app[PIPELINE]
-    base = public_base(request)
+    base = public_base(request, settings)
     job = _remembered(app[JOBS], pipeline, request.raw_path, base)
     if job is None:
         query = request.query
@@ -47,7 +47,9 @@ async def by_url(request: web.Request) -> web.StreamResponse:
             opencc=query.get("opencc"),
         )
         app[JOBS].set((request.raw_path, base), (pipeline.feeds, job))
-    return respond(request, await _served(pipeline, job), settings)
+    # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
+    rendered = pipeline.freshness.hot(job) or await pipeline.serve(job)
+    return respond(request, rendered, settings)
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
@@ -61,17 +63,13 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     # Before the lookup, so that without the key an unknown name looks like a known one.
     auth.require_named_access(settings, request.query, request.headers, name)
     pipeline = app[PIPELINE]
-    base = public_base(request)
+    base = public_base(request, settings)
     job = _remembered(app[JOBS], pipeline, request.raw_path, base)
     if job is None:
         job = pipeline.named_job(name, fmt=fmt, public_base=base)
         app[JOBS].set((request.raw_path, base), (pipeline.feeds, job))
-    return respond(request, await _served(pipeline, job), settings)
-
-
-async def _served(pipeline: Pipeline, job: FeedJob) -> Rendered:
-    # The hot copy without the coroutine of Pipeline.serve (which looks for it first too).
-    return pipeline.freshness.hot(job) or await pipeline.serve(job)
+    rendered = pipeline.freshness.hot(job) or await pipeline.serve(job)
+    return respond(request, rendered, settings)
 
 
 def _remembered(jobs: Jobs, pipeline: Pipeline, raw_path: str, base: str) -> FeedJob | None:

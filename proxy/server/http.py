@@ -11,9 +11,10 @@ from proxy.config import Settings
 from proxy.server.keys import SETTINGS
 
 
-def public_base(request: web.Request) -> str:
-    """scheme://host readers reach us at: FEEDSCRUB_PUBLIC_URL when set, else the request's."""
-    configured = request.app[SETTINGS].public_url
+def public_base(request: web.Request, settings: Settings | None = None) -> str:
+    """scheme://host readers reach us at: FEEDSCRUB_PUBLIC_URL when set, else the request's
+    (``settings``: the app's, when the caller has them at hand)."""
+    configured = (settings or request.app[SETTINGS]).public_url
     if configured:
         return configured.rstrip("/")
     return f"{request.scheme}://{request.host}"

@@ -25,10 +25,13 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED
 
 
-def record_answer(request: web.Request, response: web.StreamResponse) -> None:
-    """Count one answered request (``middleware.front`` calls it with the final answer)."""
+def record_answer(
+    request: web.Request, response: web.StreamResponse, counts: metrics.Metrics
+) -> None:
+    """Count one answered request in ``counts`` (``middleware.front`` calls it with the
+    final answer and the app's counts, without the context variable's lookup)."""
     status = response.status
-    metrics.record_request(_route(request), status)
+    counts.record_request(_route(request), status)
     if status in (200, 206) and request.method != "HEAD":
         # Only the image proxy answers with media. A streamed answer announces its length
         # (aiohttp's body_length would count the headers too); one of unknown size, sent
@@ -40,9 +43,9 @@ def record_answer(request: web.Request, response: web.StreamResponse) -> None:
         if not response.content_type.startswith(_MEDIA):
             return
         if isinstance(response, web.Response) and isinstance(response.body, bytes):
-            metrics.add_image_bytes(len(response.body))
+            counts.add_image_bytes(len(response.body))
         elif response.content_length is not None:
-            metrics.add_image_bytes(response.content_length)
+            counts.add_image_bytes(response.content_length)
 
 
 async def export(request: web.Request) -> web.Response:

@@ -56,13 +56,6 @@ def _error_answer(request: web.Request, exc: Exception) -> web.Response:
 _HOST_HEADER = re.compile(r"\A(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
-def _bad_host(settings: Settings, request: web.Request) -> bool:
-    """Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1):
-    a Host that is not a plain host[:port] is refused (400) rather than echoed into output.
-    With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links."""
-    return not settings.public_url and not _HOST_HEADER.match(request.host)
-
-
 def front(settings: Settings, counts: Metrics) -> Middleware:
     """The app's one middleware, for every request: make ``counts`` current (for the
     request and the tasks and threads it starts), refuse a bad Host, turn errors into
@@ -72,24 +65,29 @@ def front(settings: Settings, counts: Metrics) -> Middleware:
     coroutine per request, which a cached feed request (bench/run.py 4) notices.
     """
 
+    # Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1): a
+    # Host that is not a plain host[:port] is refused (400) rather than echoed into output.
+    # With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links.
+    check_host = not settings.public_url
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         token = metrics.activate(counts)
         try:
             try:
-                if _bad_host(settings, request):
+                if check_host and not _HOST_HEADER.match(request.host):
                     raise BadRequest(
                         "bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL"
                     )
                 response = await handler(request)
             except web.HTTPException as exc:
                 if exc.status < 400:  # redirects: aiohttp sends them
-                    record_answer(request, exc)
+                    record_answer(request, exc, counts)
                     raise
                 response = _error_answer(request, exc)
             except Exception as exc:
                 response = _error_answer(request, exc)
-            record_answer(request, response)
+            record_answer(request, response, counts)
             return response
         finally:
             metrics.deactivate(token)

@@ -1,8 +1,8 @@
 """The hot copies of rendered outputs (``Freshness.hot``) and the job they are keyed by.
 
-``hot`` builds its answer field by field and ``FeedJob`` keeps its hash (both for the speed
-of cached requests, issue 15.4): these tests make sure no field is lost on the way and that
-jobs stay the keys they were.
+``hot`` reuses its answer while Age and ttl stay the same and ``FeedJob`` keeps its hash
+(both for the speed of cached requests, issue 15.4): these tests make sure the answer is
+what it was, changes when it must, and that jobs stay the keys they were.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _every_field_set() -> Rendered:
     )
 
 
-async def test_hot_keeps_every_field(tmp_path: Path) -> None:
+async def test_hot_keeps_every_field_and_moves_age_and_ttl(tmp_path: Path) -> None:
     rendered = _every_field_set()
     defaults = {f.name: f.default for f in dataclasses.fields(Rendered)}
     assert all(
@@ -63,8 +63,19 @@ async def test_hot_keeps_every_field(tmp_path: Path) -> None:
         # Not revalidating and not stale in the state, so the copy stays hot for the TTL.
         freshness.remember("key", rendered, BodyState(stored), ttl=100, pending=False)
         hot = freshness.hot("key")
-        # What dataclasses.replace made before: every field kept but the three per request.
+        # Every field kept but the three that are per request.
         assert hot == dataclasses.replace(rendered, age=30, fetched=False, ttl=70)
+        assert freshness.hot("key") is hot  # the same Age and ttl: the same answer
+        now += 0.5  # both are truncated: ttl 69.5 says 69, Age 30.5 still 30
+        later = freshness.hot("key")
+        assert later == dataclasses.replace(rendered, age=30, fetched=False, ttl=69)
+        assert freshness.hot("key") is later
+        now += 0.5
+        assert freshness.hot("key") == dataclasses.replace(
+            rendered, age=31, fetched=False, ttl=69
+        )
+        now += 69
+        assert freshness.hot("key") is None  # past its freshness
     finally:
         await store.close()
 
