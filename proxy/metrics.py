@@ -21,12 +21,16 @@ The API the other stages call::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar, Token
 from typing import Literal
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from proxy import __version__
 
@@ -37,6 +41,7 @@ __all__ = [
     "FETCH_OUTCOMES",
     "PREFIX",
     "CacheResult",
+    "Counts",
     "FetchOutcome",
     "Metrics",
     "Registry",
@@ -80,6 +85,49 @@ CACHE_RESULTS: tuple[CacheResult, ...] = ("hit", "miss", "stale")
 FETCH_DURATION_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 
 
+class Counts(Collector):
+    """A counter family kept as plain numbers under a lock, shown to the registry as the
+    same family a prometheus-client ``Counter`` would be (name, help, labels, values).
+
+    For the counts taken on every request: ``inc`` is one dict update under a lock, where
+    a ``Counter`` child's costs four Python calls and a lock (about 0.5 µs of a cached
+    request's ~75). Label values are anything ``str`` spells as the label (a status 200).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: tuple[str, ...],
+        known: Iterable[tuple[object, ...]] = (),
+    ) -> None:
+        self.name = name.removesuffix("_total")
+        self.documentation = documentation
+        self.labels = labels
+        self._counts: dict[tuple[object, ...], float] = dict.fromkeys(known, 0.0)
+        self._lock = threading.Lock()
+
+    def inc(self, values: tuple[object, ...], amount: float = 1.0) -> None:
+        with self._lock:
+            self._counts[values] = self._counts.get(values, 0.0) + amount
+
+    def value(self, *values: object) -> float:
+        """The count of one label set (0 when never counted)."""
+        with self._lock:
+            return self._counts.get(values, 0.0)
+
+    def describe(self) -> list[Metric]:
+        return [CounterMetricFamily(self.name, self.documentation, labels=self.labels)]
+
+    def collect(self) -> list[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        with self._lock:
+            counted = list(self._counts.items())
+        for values, count in counted:
+            family.add_metric([str(value) for value in values], count)
+        return [family]
+
+
 class Metrics:
     """Every metric feedscrub keeps, in a registry of its own."""
 
@@ -92,12 +140,14 @@ class Metrics:
             registry=self.registry,
         )
         build.labels(__version__).set(1)
-        self.requests = Counter(
+        # Counted on every request: plain numbers (``Counts``), not prometheus-client's
+        # Counter, whose child costs four Python calls and a lock per inc.
+        self.requests = Counts(
             PREFIX + "requests_total",
             "Requests answered, by route pattern and HTTP status.",
-            ["route", "status"],
-            registry=self.registry,
+            ("route", "status"),
         )
+        self.registry.register(self.requests)
         self.fetches = Counter(
             PREFIX + "upstream_fetches_total",
             "Upstream requests (feeds and images), by outcome: fresh, 304, error, timeout, "
@@ -105,13 +155,15 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
-        self.cache = Counter(
+        self.cache = Counts(
             PREFIX + "cache_total",
             "Feed cache lookups, by result: hit, miss, stale (last good copy served after an "
             "upstream failure).",
-            ["result"],
-            registry=self.registry,
+            ("result",),
+            # Known label sets start at 0, so their series exist before the first event.
+            known=[(result,) for result in CACHE_RESULTS],
         )
+        self.registry.register(self.cache)
         self.rules = Counter(
             PREFIX + "rule_hits_total",
             "Items a cleaning rule changed, by rule.",
@@ -130,26 +182,17 @@ class Metrics:
             registry=self.registry,
         )
         # The child of each label set, kept: ``labels()`` validates and joins the labels
-        # under a lock on every call, a few µs that a cached request (~70 µs in all) cannot
-        # spare. Every key is bounded: routes are patterns (not paths), statuses are HTTP
-        # codes, rules and outcomes are names from our code and config.
-        self._request_children: dict[tuple[str, int], Child] = {}
+        # under a lock on every call. Every key is bounded: rules and outcomes are names
+        # from our code and config.
         self._rule_children: dict[str, Child] = {}
         # Known label sets start at 0, so their series exist before the first event.
         self._fetch_children: dict[str, Child] = {
             outcome: self.fetches.labels(outcome) for outcome in FETCH_OUTCOMES
         }
-        self._cache_children: dict[str, Child] = {
-            result: self.cache.labels(result) for result in CACHE_RESULTS
-        }
 
     def record_request(self, route: str, status: int) -> None:
-        child = self._request_children.get((route, status))
-        if child is None:
-            child = self._request_children.setdefault(
-                (route, status), self.requests.labels(route, str(status))
-            )
-        child.inc()
+        # Bounded: routes are patterns (not paths), statuses HTTP codes.
+        self.requests.inc((route, status))
 
     def record_fetch(self, outcome: FetchOutcome, seconds: float | None = None) -> None:
         """One upstream request's outcome; ``seconds`` goes into the duration histogram
@@ -162,10 +205,7 @@ class Metrics:
             self.fetch_duration.observe(max(0.0, seconds))
 
     def record_cache(self, result: CacheResult) -> None:
-        child = self._cache_children.get(result)
-        if child is None:
-            child = self.cache.labels(result)
-        child.inc()
+        self.cache.inc((result,))
 
     def count_rule(self, name: str, hits: int = 1) -> None:
         if hits > 0:
