@@ -33,7 +33,7 @@ from proxy.server.keys import (
     SETTINGS,
     Jobs,
 )
-from proxy.server.middleware import front
+from proxy.server.middleware import UNMATCHED_ROUTE, front, guarded
 from proxy.server.routes import METRICS_ROUTES, ROUTES
 from proxy.store import open_store
 
@@ -68,9 +68,9 @@ def create_app(
         # Replicas on one shared store sign with one key: the first one's, kept there.
         keys = dataclasses.replace(keys, current=cache.shared_key(keys.current))
     counts = Metrics()  # this app's own counts
-    # One middleware: counts every answer, turns errors into answers, checks the Host.
+    # No middleware: every route's handler is wrapped instead (middleware.front: counts every
+    # answer, turns errors into answers, checks the Host), the catch-all route last.
     app = web.Application(
-        middlewares=[front(settings, counts)],
         # aiohttp's keep-alive timer runs from the moment a connection opens and is not reset
         # by a partial request: it is the header read timeout as well (slow clients, 9.8).
         handler_args={"keepalive_timeout": settings.header_timeout},
@@ -79,9 +79,11 @@ def create_app(
     app[CACHE] = cache
     app[METRICS] = counts
     app[JOBS] = Jobs(JOBS_KEPT, JOBS_MAX_AGE, time.monotonic)
-    app.router.add_routes(ROUTES)
+    wrap = front(settings, counts)
+    app.router.add_routes(guarded(ROUTES, wrap))
     if settings.metrics:
-        app.router.add_routes(METRICS_ROUTES)
+        app.router.add_routes(guarded(METRICS_ROUTES, wrap))
+    app.router.add_routes(guarded([UNMATCHED_ROUTE], wrap))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)

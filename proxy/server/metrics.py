@@ -19,10 +19,15 @@ UNMATCHED = "unmatched"  # the route label of requests no route matched (404/405
 _MEDIA = ("image/", "audio/", "video/")
 
 
+UNMATCHED_NAME = "unmatched"  # the name of the catch-all route (middleware.unmatched)
+
+
 def _route(request: web.Request) -> str:
     # The route pattern, never the path: "/feeds/{name}" keeps the label set small.
     resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else UNMATCHED
+    if resource is None or resource.name == UNMATCHED_NAME:
+        return UNMATCHED
+    return resource.canonical
 
 
 def record_answer(

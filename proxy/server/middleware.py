@@ -1,20 +1,23 @@
 """The one place where errors become responses (plain text, one line, the right status), in
-the app's one middleware, which also checks the Host header and counts every answer."""
+the wrapper every route's handler passes (``front``), which also checks the Host header and
+counts every answer; and the last route, for requests no other route matches."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
+from aiohttp.typedefs import Handler
 
 from proxy import metrics
 from proxy.config import Settings
 from proxy.errors import BadRequest, ProxyError
 from proxy.logsafe import safe
 from proxy.metrics import Metrics
-from proxy.server.metrics import record_answer
+from proxy.server.metrics import UNMATCHED_NAME, record_answer
 
 logger = logging.getLogger(__name__)
 
@@ -56,40 +59,69 @@ def _error_answer(request: web.Request, exc: Exception) -> web.Response:
 _HOST_HEADER = re.compile(r"\A(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
-def front(settings: Settings, counts: Metrics) -> Middleware:
-    """The app's one middleware, for every request: make ``counts`` current (for the
-    request and the tasks and threads it starts), refuse a bad Host, turn errors into
-    answers, and count the final answer (error answers and redirects included).
+def front(settings: Settings, counts: Metrics) -> Callable[[Handler], Handler]:
+    """What every request passes through, as a wrapper of each route's handler: make
+    ``counts`` current (for the request and the tasks and threads it starts), refuse a bad
+    Host, turn errors into answers, and count the final answer (error answers and redirects
+    included). ``guarded`` wraps a route table with it; ``unmatched`` is the last route.
 
-    One layer rather than three: each aiohttp middleware layer costs a partial call and a
-    coroutine per request, which a cached feed request (bench/run.py 4) notices.
+    A wrapper, not an aiohttp middleware: an app with any middleware at all runs two layers
+    of aiohttp's own per request (a partial call, a coroutine and a cache lookup each),
+    which a cached feed request (bench/run.py 4) notices.
     """
-
     # Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1): a
     # Host that is not a plain host[:port] is refused (400) rather than echoed into output.
     # With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links.
     check_host = not settings.public_url
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        token = metrics.activate(counts)
-        try:
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def answer(request: web.Request) -> web.StreamResponse:
+            token = metrics.activate(counts)
             try:
-                if check_host and not _HOST_HEADER.match(request.host):
-                    raise BadRequest(
-                        "bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL"
-                    )
-                response = await handler(request)
-            except web.HTTPException as exc:
-                if exc.status < 400:  # redirects: aiohttp sends them
-                    record_answer(request, exc, counts)
-                    raise
-                response = _error_answer(request, exc)
-            except Exception as exc:
-                response = _error_answer(request, exc)
-            record_answer(request, response, counts)
-            return response
-        finally:
-            metrics.deactivate(token)
+                try:
+                    if check_host and not _HOST_HEADER.match(request.host):
+                        raise BadRequest(
+                            "bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL"
+                        )
+                    response = await handler(request)
+                except web.HTTPException as exc:
+                    if exc.status < 400:  # redirects: aiohttp sends them
+                        record_answer(request, exc, counts)
+                        raise
+                    response = _error_answer(request, exc)
+                except Exception as exc:
+                    response = _error_answer(request, exc)
+                record_answer(request, response, counts)
+                return response
+            finally:
+                metrics.deactivate(token)
 
-    return middleware
+        return answer
+
+    return wrap
+
+
+def guarded(
+    routes: Iterable[web.RouteDef], wrap: Callable[[Handler], Handler]
+) -> list[web.RouteDef]:
+    """``routes`` with each handler passed through ``wrap`` (``front``)."""
+    return [web.RouteDef(r.method, r.path, wrap(r.handler), r.kwargs) for r in routes]
+
+
+async def unmatched(request: web.Request) -> web.StreamResponse:
+    """The last route (any method, any path): what aiohttp's router answers when no route
+    matches, 404, or 405 when the path has routes for other methods. As a route, it passes
+    ``front`` like the others, so these answers are counted and worded like every error."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name != UNMATCHED_NAME:
+            found, methods = await resource.resolve(request)
+            if found is None:
+                allowed |= methods
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
+UNMATCHED_ROUTE = web.route("*", "/{tail:.*}", unmatched, name=UNMATCHED_NAME)

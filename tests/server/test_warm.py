@@ -20,7 +20,8 @@ from pytest_aiohttp import AiohttpClient
 
 from proxy.reload import load_feeds
 from proxy.server import PIPELINE, create_app
-from proxy.server.keys import JOBS
+from proxy.server.keys import JOBS, METRICS
+from proxy.server.middleware import front
 from tests.helpers import read_feed, seed_feed
 from tests.test_metrics import parse_metrics, value
 from tests.upstream import Upstream
@@ -28,6 +29,10 @@ from tests.upstream import Upstream
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 KEY = "warm-key-0123456789abcdef0123"
 TEXT = "第二条新闻的正文"  # in the seed feed's second item
+
+
+def one_line(text: str) -> bool:
+    return text.endswith("\n") and "\n" not in text[:-1] and len(text) < 300
 
 
 def app_of(client: TestClient[Any, Any]) -> web.Application:
@@ -171,7 +176,8 @@ async def test_every_answer_is_counted_once(
     aiohttp_client: AiohttpClient, make_settings: Any, upstream: Upstream
 ) -> None:
     url = upstream.route("/rfi.xml", seed_feed())
-    app = create_app(make_settings(public_url=""))  # so the Host header is checked
+    settings = make_settings(public_url="")  # so the Host header is checked
+    app = create_app(settings)
 
     async def moved(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/healthz")
@@ -179,8 +185,10 @@ async def test_every_answer_is_counted_once(
     async def broken(request: web.Request) -> web.StreamResponse:
         raise RuntimeError("a bug")
 
-    app.router.add_get("/test-moved", moved)
-    app.router.add_get("/test-broken", broken)
+    # Through the wrapper every route of the app's table passes (middleware.front).
+    wrap = front(settings, app[METRICS])
+    app.router.add_get("/test-moved", wrap(moved))
+    app.router.add_get("/test-broken", wrap(broken))
     client = await aiohttp_client(app)
     for _ in range(5):
         assert (await client.get("/feed", params={"url": url})).status == 200
@@ -196,6 +204,11 @@ async def test_every_answer_is_counted_once(
     missing = await client.get("/nope")
     assert missing.status == 404
     assert "see /" in await missing.text()
+    for method, path in (("POST", "/feed"), ("DELETE", "/"), ("PUT", "/feeds/x")):
+        wrong = await client.request(method, path)
+        assert wrong.status == 405, (method, path)
+        assert one_line(await wrong.text())
+    assert (await client.post("/no/such/path")).status == 404
 
     samples = await scrape(client)
     requests = "feedscrub_requests_total"
@@ -203,6 +216,7 @@ async def test_every_answer_is_counted_once(
     assert value(samples, requests, route="/feed", status="400") == 1
     assert value(samples, requests, route="/test-moved", status="302") == 1
     assert value(samples, requests, route="/test-broken", status="500") == 1
-    assert value(samples, requests, route="unmatched", status="404") == 1
+    assert value(samples, requests, route="unmatched", status="404") == 2
+    assert value(samples, requests, route="unmatched", status="405") == 3
     assert value(samples, "feedscrub_cache_total", result="miss") == 1
     assert value(samples, "feedscrub_cache_total", result="hit") == 4
