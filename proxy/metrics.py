@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar, Token
 from typing import Literal
 
@@ -244,14 +244,11 @@ def use(target: Metrics) -> Iterator[None]:
         _current.reset(token)
 
 
-def activate(target: Metrics) -> Token[Metrics]:
-    """``use`` without the context manager (the server's per-request middleware, where the
-    generator machinery cost more than the counting): pass the token to ``deactivate``."""
-    return _current.set(target)
-
-
-def deactivate(token: Token[Metrics]) -> None:
-    _current.reset(token)
+# ``use`` without the context manager, for the server's per-request wrapper (where the
+# generator machinery cost more than the counting): ``token = activate(target)``, then
+# ``deactivate(token)``. The context variable's own methods: no Python frame of ours.
+activate: Callable[[Metrics], Token[Metrics]] = _current.set
+deactivate: Callable[[Token[Metrics]], None] = _current.reset
 
 
 def record_request(route: str, status: int) -> None:

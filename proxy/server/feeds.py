@@ -3,18 +3,15 @@ caching headers."""
 
 from __future__ import annotations
 
-import functools
-
 from aiohttp import web
 
 from proxy.config import Settings
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
-from proxy.pipeline.jobs import FeedJob
 from proxy.pipeline.service import Pipeline
 from proxy.server import auth
 from proxy.server.http import http_date, not_modified, public_base, vary_of
-from proxy.server.keys import JOBS, PIPELINE, SETTINGS, Jobs
+from proxy.server.keys import JOBS, PIPELINE, SETTINGS, Heads, Jobs, Remembered
 
 
 async def by_url(request: web.Request) -> web.StreamResponse:
@@ -32,8 +29,8 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         auth.require_feed_access(settings, query, request.headers, url)
     pipeline = app[PIPELINE]
     base = public_base(request, settings)
-    job = _remembered(app[JOBS], pipeline, request.raw_path, base)
-    if job is None:
+    seen = _remembered(app[JOBS], pipeline, request.raw_path, base)
+    if seen is None:
         query = request.query
         url = query.get("url", "").strip()
         if not url:
@@ -46,10 +43,9 @@ async def by_url(request: web.Request) -> web.StreamResponse:
             fulltext=query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
             opencc=query.get("opencc"),
         )
-        app[JOBS].set((request.raw_path, base), (pipeline.feeds, job))
-    # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
-    rendered = pipeline.freshness.hot(job) or await pipeline.serve(job)
-    return respond(request, rendered, settings)
+        seen = Remembered(pipeline.feeds, job)
+        app[JOBS].set((request.raw_path, base), seen)
+    return await _answer(request, pipeline, seen, settings)
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
@@ -64,15 +60,26 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     auth.require_named_access(settings, request.query, request.headers, name)
     pipeline = app[PIPELINE]
     base = public_base(request, settings)
-    job = _remembered(app[JOBS], pipeline, request.raw_path, base)
-    if job is None:
-        job = pipeline.named_job(name, fmt=fmt, public_base=base)
-        app[JOBS].set((request.raw_path, base), (pipeline.feeds, job))
-    rendered = pipeline.freshness.hot(job) or await pipeline.serve(job)
-    return respond(request, rendered, settings)
+    seen = _remembered(app[JOBS], pipeline, request.raw_path, base)
+    if seen is None:
+        seen = Remembered(pipeline.feeds, pipeline.named_job(name, fmt=fmt, public_base=base))
+        app[JOBS].set((request.raw_path, base), seen)
+    return await _answer(request, pipeline, seen, settings)
 
 
-def _remembered(jobs: Jobs, pipeline: Pipeline, raw_path: str, base: str) -> FeedJob | None:
+async def _answer(
+    request: web.Request, pipeline: Pipeline, seen: Remembered, settings: Settings
+) -> web.StreamResponse:
+    # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
+    rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
+    made = seen.heads
+    if made is None or seen.rendered is not rendered:
+        made = heads(rendered, settings)
+        seen.rendered, seen.heads = rendered, made
+    return respond(request, rendered, settings, made)
+
+
+def _remembered(jobs: Jobs, pipeline: Pipeline, raw_path: str, base: str) -> Remembered | None:
     """The job an earlier request with the same path, query and public base got, while the
     feeds config it was made with is still the pipeline's (a reload makes new jobs).
 
@@ -81,14 +88,9 @@ def _remembered(jobs: Jobs, pipeline: Pipeline, raw_path: str, base: str) -> Fee
     requests that made a job are remembered; refusals are judged afresh each time, and
     the access key is checked before this, on every request."""
     found = jobs.get((raw_path, base))
-    if found is None or found[0] is not pipeline.feeds:
+    if found is None or found.feeds is not pipeline.feeds:
         return None
-    return found[1]
-
-
-@functools.lru_cache(maxsize=301)  # max-age is 0-300
-def _cache_control(max_age: int) -> str:
-    return f"public, max-age={max_age}"
+    return found
 
 
 _MAX_LIMIT_DIGITS = 9  # a billion items is past any feed; int() of 5,000 digits raises
@@ -107,15 +109,30 @@ def _limit(raw: str | None) -> int | None:
 
 
 def respond(
-    request: web.Request, rendered: Rendered, settings: Settings | None = None
+    request: web.Request,
+    rendered: Rendered,
+    settings: Settings | None = None,
+    made: Heads | None = None,
 ) -> web.StreamResponse:
-    settings = settings or request.app[SETTINGS]
+    """The answer to ``request``: a 304, the gzip body or the identity body, with the
+    headers of ``rendered`` (``made``: built by ``heads`` already)."""
+    made = made or heads(rendered, settings or request.app[SETTINGS])
+    if not_modified(request, rendered.etag, rendered.last_modified):
+        return web.Response(status=304, headers=made.not_modified)
+    if rendered.gzip_body and "gzip" in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=rendered.gzip_body, headers=made.gzip)
+    return web.Response(body=rendered.body, headers=made.identity)
+
+
+def heads(rendered: Rendered, settings: Settings) -> Heads:
+    """The headers answers with ``rendered`` carry (nothing in them depends on the request:
+    Vary names what the output depends on)."""
     # The feed's own ttl when it has one; readers need not come back sooner than 5 minutes.
     ttl = rendered.fresh_for or settings.ttl
     headers = {
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),
-        "Cache-Control": _cache_control(min(ttl, 300)),
+        "Cache-Control": f"public, max-age={min(ttl, 300)}",
         "Vary": vary_of(settings),
         "Age": str(rendered.age),
         "X-Content-Type-Options": "nosniff",
@@ -135,11 +152,8 @@ def respond(
         headers["Cache-Status"] = f"feedscrub; hit; ttl={rendered.ttl}"
     else:
         headers["Cache-Status"] = "feedscrub; hit"
-    if not_modified(request, rendered.etag, rendered.last_modified):
-        return web.Response(status=304, headers=headers)
-    body = rendered.body
-    if rendered.gzip_body and "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = rendered.gzip_body
-        headers["Content-Encoding"] = "gzip"
-    headers["Content-Type"] = rendered.content_type
-    return web.Response(body=body, headers=headers)
+    return Heads(
+        not_modified=headers,
+        identity={**headers, "Content-Type": rendered.content_type},
+        gzip={**headers, "Content-Encoding": "gzip", "Content-Type": rendered.content_type},
+    )

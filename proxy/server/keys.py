@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from proxy.bounded import BoundedMap
 from proxy.config import Settings
 from proxy.images.proxy import ImageProxy
 from proxy.metrics import Metrics
+from proxy.models import Rendered
 from proxy.pipeline.jobs import FeedJob
 from proxy.pipeline.service import Pipeline
 from proxy.reload import LoadedFeeds
@@ -19,9 +22,32 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 IMAGES = web.AppKey("images", ImageProxy)
 METRICS = web.AppKey("metrics", Metrics)
 
-# (raw path with its query, public base) → (the feeds config it was made with, its job): the
-# jobs of requests seen before (server/feeds.py). Bounded: the path is the reader's choice.
-Jobs = BoundedMap[tuple[str, str], tuple[LoadedFeeds, FeedJob]]
+
+@dataclass(frozen=True, slots=True)
+class Heads:
+    """The response headers of one rendered output, as ``feeds.respond`` sends them: with a
+    304, with the identity body, with the gzip body (aiohttp copies them into each answer)."""
+
+    not_modified: dict[str, str]
+    identity: dict[str, str]
+    gzip: dict[str, str]
+
+
+@dataclass(slots=True)
+class Remembered:
+    """What a request seen before led to (server/feeds.py): its job, made with ``feeds``
+    (a reload makes new jobs), and the last output served for it with its headers (a hot
+    copy is one object for a second: its headers are built once, not per request)."""
+
+    feeds: LoadedFeeds
+    job: FeedJob
+    rendered: Rendered | None = None
+    heads: Heads | None = None
+
+
+# (raw path with its query, public base) → what it led to. Bounded: the path is the
+# reader's choice.
+Jobs = BoundedMap[tuple[str, str], Remembered]
 JOBS = web.AppKey("jobs", Jobs)
 JOBS_KEPT = 4096
 JOBS_MAX_AGE = 3600.0
