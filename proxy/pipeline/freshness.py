@@ -132,8 +132,8 @@ class Freshness:
 
     def hot(self, key: Hashable) -> Rendered | None:
         """The rendered output kept for ``key`` while it is fresh, with its Age and ttl now."""
-        hot = self._hot.get(key)
         now = self.clock()
+        hot = self._hot.get(key, now)
         if hot is None or hot.fresh_until <= now:
             return None
         metrics.record_cache("hit")

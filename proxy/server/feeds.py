@@ -45,7 +45,9 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         )
         seen = Remembered(pipeline.feeds, job)
         app[JOBS].set((request.raw_path, base), seen)
-    return await _answer(request, pipeline, seen, settings)
+    # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
+    rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
+    return _answer(request, rendered, seen, settings)
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
@@ -64,14 +66,14 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     if seen is None:
         seen = Remembered(pipeline.feeds, pipeline.named_job(name, fmt=fmt, public_base=base))
         app[JOBS].set((request.raw_path, base), seen)
-    return await _answer(request, pipeline, seen, settings)
-
-
-async def _answer(
-    request: web.Request, pipeline: Pipeline, seen: Remembered, settings: Settings
-) -> web.StreamResponse:
     # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
     rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
+    return _answer(request, rendered, seen, settings)
+
+
+def _answer(
+    request: web.Request, rendered: Rendered, seen: Remembered, settings: Settings
+) -> web.StreamResponse:
     made = seen.heads
     if made is None or seen.rendered is not rendered:
         made = heads(rendered, settings)

@@ -9,7 +9,7 @@ which Prometheus sends with ``authorization: credentials:``).
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from proxy import metrics
 from proxy.server import auth
@@ -22,8 +22,9 @@ _MEDIA = ("image/", "audio/", "video/")
 UNMATCHED_NAME = "unmatched"  # the name of the catch-all route (middleware.unmatched)
 
 
-def _route(request: web.Request) -> str:
-    # The route pattern, never the path: "/feeds/{name}" keeps the label set small.
+def route_label(request: web.Request) -> str:
+    """The route pattern a request matched, never its path: "/feeds/{name}" keeps the label
+    set small. (``middleware.guarded`` knows it for each route beforehand.)"""
     resource = request.match_info.route.resource
     if resource is None or resource.name == UNMATCHED_NAME:
         return UNMATCHED
@@ -31,18 +32,19 @@ def _route(request: web.Request) -> str:
 
 
 def record_answer(
-    request: web.Request, response: web.StreamResponse, counts: metrics.Metrics
+    request: web.Request, response: web.StreamResponse, counts: metrics.Metrics, route: str
 ) -> None:
-    """Count one answered request in ``counts`` (``middleware.front`` calls it with the
-    final answer and the app's counts, without the context variable's lookup)."""
+    """Count one answered request of ``route`` (its label) in ``counts``
+    (``middleware.front`` calls it with the final answer and the app's counts, without the
+    context variable's lookup)."""
     status = response.status
-    counts.record_request(_route(request), status)
+    counts.record_request(route, status)
     if status in (200, 206) and request.method != "HEAD":
         # Only the image proxy answers with media. A streamed answer announces its length
         # (aiohttp's body_length would count the headers too); one of unknown size, sent
         # chunked, is not counted. The header is read first: parsing content_type on every
         # feed answer cost more than the count.
-        header = response.headers.get("Content-Type", "")
+        header = response.headers.get(hdrs.CONTENT_TYPE, "")
         if not header.lstrip().lower().startswith(_MEDIA):
             return
         if not response.content_type.startswith(_MEDIA):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -17,7 +18,7 @@ from proxy.config import Settings
 from proxy.errors import BadRequest, ProxyError
 from proxy.logsafe import safe
 from proxy.metrics import Metrics
-from proxy.server.metrics import UNMATCHED_NAME, record_answer
+from proxy.server.metrics import UNMATCHED, UNMATCHED_NAME, record_answer, route_label
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,13 @@ def _error_answer(request: web.Request, exc: Exception) -> web.Response:
 _HOST_HEADER = re.compile(r"\A(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
-def front(settings: Settings, counts: Metrics) -> Callable[[Handler], Handler]:
+class Wrap(Protocol):
+    """What ``front`` returns: a route's handler → the handler behind the front."""
+
+    def __call__(self, handler: Handler, route: str | None = None) -> Handler: ...
+
+
+def front(settings: Settings, counts: Metrics) -> Wrap:
     """What every request passes through, as a wrapper of each route's handler: make
     ``counts`` current (for the request and the tasks and threads it starts), refuse a bad
     Host, turn errors into answers, and count the final answer (error answers and redirects
@@ -74,7 +81,10 @@ def front(settings: Settings, counts: Metrics) -> Callable[[Handler], Handler]:
     # With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links.
     check_host = not settings.public_url
 
-    def wrap(handler: Handler) -> Handler:
+    def wrap(handler: Handler, route: str | None = None) -> Handler:
+        """``handler`` behind all that; ``route``: its label in the counts, when known
+        beforehand (else read from each request)."""
+
         @functools.wraps(handler)
         async def answer(request: web.Request) -> web.StreamResponse:
             token = metrics.activate(counts)
@@ -87,12 +97,12 @@ def front(settings: Settings, counts: Metrics) -> Callable[[Handler], Handler]:
                     response = await handler(request)
                 except web.HTTPException as exc:
                     if exc.status < 400:  # redirects: aiohttp sends them
-                        record_answer(request, exc, counts)
+                        record_answer(request, exc, counts, route or route_label(request))
                         raise
                     response = _error_answer(request, exc)
                 except Exception as exc:
                     response = _error_answer(request, exc)
-                record_answer(request, response, counts)
+                record_answer(request, response, counts, route or route_label(request))
                 return response
             finally:
                 metrics.deactivate(token)
@@ -102,11 +112,19 @@ def front(settings: Settings, counts: Metrics) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def guarded(
-    routes: Iterable[web.RouteDef], wrap: Callable[[Handler], Handler]
-) -> list[web.RouteDef]:
-    """``routes`` with each handler passed through ``wrap`` (``front``)."""
-    return [web.RouteDef(r.method, r.path, wrap(r.handler), r.kwargs) for r in routes]
+def guarded(routes: Iterable[web.RouteDef], wrap: Wrap) -> list[web.RouteDef]:
+    """``routes`` with each handler passed through ``wrap`` (``front``), which is told its
+    route's label: the path pattern (what aiohttp's router calls the route's canonical
+    form, tests/server/test_warm.py checks), or "unmatched" for the catch-all."""
+    return [
+        web.RouteDef(
+            r.method,
+            r.path,
+            wrap(r.handler, UNMATCHED if r.kwargs.get("name") == UNMATCHED_NAME else r.path),
+            r.kwargs,
+        )
+        for r in routes
+    ]
 
 
 async def unmatched(request: web.Request) -> web.StreamResponse:

@@ -22,6 +22,7 @@ from proxy.reload import load_feeds
 from proxy.server import PIPELINE, create_app
 from proxy.server.keys import JOBS, METRICS
 from proxy.server.middleware import front
+from proxy.server.routes import METRICS_ROUTES, ROUTES
 from tests.helpers import read_feed, seed_feed
 from tests.test_metrics import parse_metrics, value
 from tests.upstream import Upstream
@@ -220,3 +221,15 @@ async def test_every_answer_is_counted_once(
     assert value(samples, requests, route="unmatched", status="405") == 3
     assert value(samples, "feedscrub_cache_total", result="miss") == 1
     assert value(samples, "feedscrub_cache_total", result="hit") == 4
+
+
+def test_route_labels_are_the_routers_patterns(make_settings: Any) -> None:
+    """guarded() labels each route's counts with its path as written in the route table:
+    that must be what aiohttp's router calls the route (its canonical form), as the label
+    was read from each request before."""
+    app = create_app(make_settings())
+    written = {route.path for route in (*ROUTES, *METRICS_ROUTES)}
+    registered = {
+        resource.canonical for resource in app.router.resources() if resource.name != "unmatched"
+    }
+    assert registered == written
