@@ -252,7 +252,7 @@ deactivate: Callable[[Token[Metrics]], None] = _current.reset
 
 
 def record_request(route: str, status: int) -> None:
-    _current.get().record_request(route, status)
+    _current.get().requests.inc((route, status))  # Metrics.record_request, one call less
 
 
 def record_fetch(outcome: FetchOutcome, seconds: float | None = None) -> None:
@@ -260,7 +260,7 @@ def record_fetch(outcome: FetchOutcome, seconds: float | None = None) -> None:
 
 
 def record_cache(result: CacheResult) -> None:
-    _current.get().record_cache(result)
+    _current.get().cache.inc((result,))  # Metrics.record_cache, one call less (every hit)
 
 
 def count_rule(name: str, hits: int = 1) -> None:

@@ -4,6 +4,7 @@ caching headers."""
 from __future__ import annotations
 
 from aiohttp import web
+from multidict import istr
 
 from proxy.config import Settings
 from proxy.errors import BadRequest, Forbidden
@@ -126,36 +127,45 @@ def respond(
     return web.Response(body=rendered.body, headers=made.identity)
 
 
+# Header names as multidict's istr, spelt as we send them: aiohttp copies every answer's
+# headers into a case-insensitive multidict, and a plain str name is case-folded there on
+# every request (measured: ~7k instructions of a cached request's ~360k).
+_ETAG, _LAST_MODIFIED, _CACHE_CONTROL = istr("ETag"), istr("Last-Modified"), istr("Cache-Control")
+_VARY, _AGE, _NOSNIFF = istr("Vary"), istr("Age"), istr("X-Content-Type-Options")
+_CACHE_STATUS, _WARNING = istr("Cache-Status"), istr("Warning")
+_CONTENT_ENCODING, _CONTENT_TYPE = istr("Content-Encoding"), istr("Content-Type")
+
+
 def heads(rendered: Rendered, settings: Settings) -> Heads:
     """The headers answers with ``rendered`` carry (nothing in them depends on the request:
     Vary names what the output depends on)."""
     # The feed's own ttl when it has one; readers need not come back sooner than 5 minutes.
     ttl = rendered.fresh_for or settings.ttl
-    headers = {
-        "ETag": rendered.etag,
-        "Last-Modified": http_date(rendered.last_modified),
-        "Cache-Control": f"public, max-age={min(ttl, 300)}",
-        "Vary": vary_of(settings),
-        "Age": str(rendered.age),
-        "X-Content-Type-Options": "nosniff",
+    headers: dict[str, str] = {
+        _ETAG: rendered.etag,
+        _LAST_MODIFIED: http_date(rendered.last_modified),
+        _CACHE_CONTROL: f"public, max-age={min(ttl, 300)}",
+        _VARY: vary_of(settings),
+        _AGE: str(rendered.age),
+        _NOSNIFF: "nosniff",
     }
     if rendered.stale:
         # RFC 9211: we went to the upstream, it failed, and this is the stale copy.
         reason = (rendered.stale_reason or "upstream failed").replace('"', "'")
-        headers["Cache-Status"] = f'feedscrub; fwd=stale; detail="{reason}"'
-        headers["Warning"] = '110 feedscrub "Response is Stale"'
+        headers[_CACHE_STATUS] = f'feedscrub; fwd=stale; detail="{reason}"'
+        headers[_WARNING] = '110 feedscrub "Response is Stale"'
     elif rendered.fetched:
-        headers["Cache-Status"] = "feedscrub; fwd=miss; stored"
+        headers[_CACHE_STATUS] = "feedscrub; fwd=miss; stored"
     elif rendered.revalidating:
         # RFC 9211: a negative ttl says by how much this copy is past its freshness.
         past = min(rendered.ttl or 0, 0)
-        headers["Cache-Status"] = f'feedscrub; hit; ttl={past}; detail="revalidating"'
+        headers[_CACHE_STATUS] = f'feedscrub; hit; ttl={past}; detail="revalidating"'
     elif rendered.ttl is not None:
-        headers["Cache-Status"] = f"feedscrub; hit; ttl={rendered.ttl}"
+        headers[_CACHE_STATUS] = f"feedscrub; hit; ttl={rendered.ttl}"
     else:
-        headers["Cache-Status"] = "feedscrub; hit"
+        headers[_CACHE_STATUS] = "feedscrub; hit"
     return Heads(
         not_modified=headers,
-        identity={**headers, "Content-Type": rendered.content_type},
-        gzip={**headers, "Content-Encoding": "gzip", "Content-Type": rendered.content_type},
+        identity={**headers, _CONTENT_TYPE: rendered.content_type},
+        gzip={**headers, _CONTENT_ENCODING: "gzip", _CONTENT_TYPE: rendered.content_type},
     )
