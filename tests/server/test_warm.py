@@ -122,9 +122,9 @@ async def test_hot_hits_answer_head_conditional_and_gzip(
         assert hit.headers[name] == first.headers[name], name
     assert "Content-Encoding" not in hit.headers
     # Spelt on the wire as before the names became multidict istr constants.
-    names = {name for name, _ in hit.raw_headers}
-    for name in (b"ETag", b"Last-Modified", b"Cache-Control", b"Vary", b"Age", b"Cache-Status"):
-        assert name in names, name
+    names = {raw for raw, _ in hit.raw_headers}
+    for spelt in (b"ETag", b"Last-Modified", b"Cache-Control", b"Vary", b"Age", b"Cache-Status"):
+        assert spelt in names, spelt
     assert b"X-Content-Type-Options" in names and b"Content-Type" in names
 
     head = await client.head("/feed", params={"url": url}, headers={"Accept-Encoding": "identity"})
