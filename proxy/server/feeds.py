@@ -3,6 +3,8 @@ caching headers."""
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
 from multidict import istr
 
@@ -76,9 +78,9 @@ def _answer(
     request: web.Request, rendered: Rendered, seen: Remembered, settings: Settings
 ) -> web.StreamResponse:
     made = seen.heads
-    if made is None or seen.rendered is not rendered:
+    if made is None or seen.rendered is None or seen.rendered() is not rendered:
         made = heads(rendered, settings)
-        seen.rendered, seen.heads = rendered, made
+        seen.rendered, seen.heads = weakref.ref(rendered), made
     return respond(request, rendered, settings, made)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -37,11 +38,14 @@ class Heads:
 class Remembered:
     """What a request seen before led to (server/feeds.py): its job, made with ``feeds``
     (a reload makes new jobs), and the last output served for it with its headers (a hot
-    copy is one object for a second: its headers are built once, not per request)."""
+    copy is one object for a second: its headers are built once, not per request).
+
+    The output is held by a weak reference: 4,096 remembered jobs must not keep feeds'
+    bytes alive after the hot copies (bounded in bytes) let them go."""
 
     feeds: LoadedFeeds
     job: FeedJob
-    rendered: Rendered | None = None
+    rendered: weakref.ref[Rendered] | None = None
     heads: Heads | None = None
 
 

@@ -8,6 +8,7 @@ every request, answer HEAD, conditional requests and gzip, and count every answe
 
 from __future__ import annotations
 
+import gc
 import gzip
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -238,3 +239,22 @@ def test_route_labels_are_the_routers_patterns(make_settings: Any) -> None:
         resource.canonical for resource in app.router.resources() if resource.name != "unmatched"
     }
     assert registered == written
+
+
+async def test_remembered_jobs_keep_no_output_alive(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    """The jobs remembered (4,096 of them) point at their last output weakly: once the hot
+    copies (bounded in bytes) let an output go, its bytes go too."""
+    url = upstream.route("/rfi.xml", seed_feed())
+    client = await make_client()
+    for _ in range(3):
+        assert (await client.get("/feed", params={"url": url})).status == 200
+    jobs = app_of(client)[JOBS]
+    (seen,) = (jobs.get(key) for key in jobs)
+    assert seen is not None and seen.rendered is not None and seen.rendered() is not None
+    app_of(client)[PIPELINE].freshness.forget_outputs()
+    gc.collect()
+    assert seen.rendered() is None
+    again = await client.get("/feed", params={"url": url})  # headers built anew
+    assert again.status == 200 and again.headers["Cache-Status"].startswith("feedscrub; hit")
