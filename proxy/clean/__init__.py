@@ -35,9 +35,10 @@ from lxml.html import HtmlElement
 
 from proxy import metrics
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
+from proxy.clean import registry
 from proxy.clean.attribution import ItemRecord, recording, running
 from proxy.clean.custom import apply_replacements
-from proxy.clean.nodes import ItemHints, cleaning
+from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
 from proxy.clean.ruleset import Ruleset, compile_ruleset
 from proxy.clean.tree import parse_fragment, parse_source, serialise
@@ -76,6 +77,11 @@ MARK_RULE = "data-feedscrub-rule"
 MARK_REMOVAL = "data-feedscrub-removal"
 
 
+# What an item holds before start() or give_up() gives it its own (never read or edited).
+_NO_ROOT: HtmlElement = parse_source("")
+_NO_HINTS = ItemHints("")
+
+
 class _Item:
     """One item while it is being cleaned."""
 
@@ -87,8 +93,8 @@ class _Item:
         self.failed: str | None = None
         self.record = ItemRecord()
         self.source = ""
-        self.root: HtmlElement = parse_source("")
-        self.hints = ItemHints("")
+        self.root: HtmlElement = _NO_ROOT
+        self.hints = _NO_HINTS
         self.before: HtmlElement | None = None  # marking mode: the tree as parsed
 
     def start(self, html: str, mark: bool = False) -> None:
@@ -190,20 +196,37 @@ def _run(
                 return
             with running(rule.info):
                 if rule.item is not None:
+                    needs = rule.needs if registry.use_prefilters else None
                     for item in live:
-                        _run_item_rule(rule, item, records)
+                        if needs is None or _may_find(needs, item):
+                            _run_item_rule(rule, item, records)
                 elif rule.feed is not None:
                     _run_feed_rule(rule, live, feed, records)
 
 
+def _may_find(needs: registry.Needs, item: _Item) -> bool:
+    """Whether the item can hold anything the rule needs (registry.Needs)."""
+    hints = item.hints
+    if needs.markup and hints.may_contain(*needs.markup):
+        return True
+    if needs.hosts and hints.may_link_to(*needs.hosts):
+        return True
+    if needs.text:
+        text = str(item.root.text_content())  # (the tree as this rule will see it)
+        return any(piece in text for piece in needs.text)
+    return False
+
+
 def _run_item_rule(rule: Rule, item: _Item, records: dict[int, ItemRecord]) -> None:
     assert rule.item is not None
+    previous = enter_item(item.root, item.hints)  # (what nodes.cleaning does, for less)
     try:
-        with cleaning(item.root, item.hints):
-            rule.item(item.root)
+        rule.item(item.root)
     except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
         records.pop(id(item.root), None)
         item.give_up(rule.label or rule.id, exc)
+    finally:
+        leave_item(previous)
 
 
 def _run_feed_rule(

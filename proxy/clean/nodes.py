@@ -15,7 +15,6 @@ import html.entities
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from lxml import etree
@@ -145,41 +144,95 @@ REVEALING_REFERENCE = re.compile(
 )
 
 
+# Characters outside ASCII whose str.lower() holds an ASCII letter ("K" KELVIN SIGN is "k",
+# "İ" is "i" and a combining dot): URL rules lower-case hosts with str.lower, so a host
+# spelled with them matches an ASCII domain.
+_LOWERS_TO_ASCII = re.compile("[\u0130\u212a]")
+# What ends a start tag's name as libxml2 reads it (see ItemHints.tag_names_with).
+_NAME_ENDS = (b"\t", b"\n", b"\f", b"\r", b" ", b"/", b">")
+
+
+def _ascii_lowered(text: str) -> bytes:
+    """text's ASCII characters, lower-cased as str.lower does, without tabs and line breaks
+    (urlsplit drops them from a URL before reading it), everything else left out.
+
+    Leaving characters out only joins what was around them, so every ASCII marker found in
+    text (lower-cased) is found here too: a test here can say "maybe" wrongly, never "no".
+    """
+    if _LOWERS_TO_ASCII.search(text):
+        text = text.lower()
+    return text.encode("ascii", "ignore").lower().translate(None, b"\t\n\r")
+
+
+# Where a URL's host can be: urlsplit reads a netloc only right after "//", up to the next
+# "/", "?" or "#" (the host is its part after any "@" and before any ":port").
+_NETLOC = re.compile(rb"//([^/?#\0]*+)")
+
+
 class ItemHints:
     """What one item's markup can hold, so that rules skip work that cannot find anything.
 
-    Built from the HTML the tree was parsed from: its UTF-8 with ASCII lower-cased (as the
-    parser lower-cases names), plus the same for the source decoded once and twice when it
-    has character references that could stand for marker characters (attribute values are
-    decoded once by the parser, URLs a second time by the rules).
+    Built from the HTML the tree was parsed from, lower-cased (as the parser lower-cases
+    names, and as URL rules lower-case hosts), plus the same for the source decoded once and
+    twice when it has character references that could stand for marker characters
+    (attribute values are decoded once by the parser, URLs a second time by the rules).
+    ASCII markers (all the built-in ones) are looked up in the ASCII characters of those
+    texts only: half the bytes on CJK items, and no marker is lost (_ascii_lowered).
 
     Only for markers in tag names, attribute names and attribute values: those are whole
     in the source and no rule writes them. Text is not: the parser drops comments and
     stray tags, and rules drop elements, so two pieces of text can come to touch. Rules
-    look for text markers in the tree itself.
+    look for text markers in the tree itself. When a rule replaces the tree with markup
+    that was not in the source (the escaped pack), it says so with `reparsed`, which makes
+    the hints again from the new tree.
     """
 
-    __slots__ = ("_raw", "_data")
+    __slots__ = ("_source", "_decoded", "_ascii", "_full", "_names", "_hosts")
 
     def __init__(self, source: str) -> None:
-        self._raw = source.encode("utf-8", "surrogatepass").lower()
-        self._data = self._raw
+        self.read(source)
+
+    def read(self, source: str) -> None:
+        """Forget what these hints knew: they are about source now."""
+        self._source = source
+        self._decoded: tuple[str, ...] = ()
         if "&" in source and REVEALING_REFERENCE.search(source):
             once = html.unescape(source)
-            self._data = b"\0".join(
-                [
-                    self._raw,
-                    *(
-                        v.encode("utf-8", "surrogatepass").lower()
-                        for v in (once, html.unescape(once))
-                    ),
-                ]
-            )
+            self._decoded = (once, html.unescape(once))
+        self._ascii = b"\0".join([_ascii_lowered(t) for t in (source, *self._decoded)])
+        self._full: bytes | None = None  # every character, for markers outside ASCII
+        self._names: dict[str, set[str]] = {}  # tag_names_with, per word
+        self._hosts: bytes | None = None  # every netloc the markup can hold (may_link_to)
 
     def may_contain(self, *markers: str) -> bool:
         """Whether any marker (lower-case, see MARKER_PUNCTUATION) can be in a tag name, an
         attribute name or an attribute value."""
-        return any(marker.encode() in self._data for marker in markers)
+        for marker in markers:
+            if marker.isascii():
+                if marker.encode() in self._ascii:
+                    return True
+            elif marker.encode() in self._everything():
+                return True
+        return False
+
+    def may_link_to(self, *domains: str) -> bool:
+        """Whether a URL in an attribute can be on any of domains (ASCII, lower-case, e.g.
+        "medium.com"), as urls.host_of and urls.domains_of read it (its subdomains too).
+
+        The host of a URL is in its netloc, which urlsplit reads only after "//": so the
+        domain has to be in the text after some "//" of the markup (decoded once or twice,
+        tabs and line breaks gone, as for may_contain) before the next "/", "?" or "#".
+        """
+        if self._hosts is None:
+            self._hosts = b"\0".join(_NETLOC.findall(self._ascii))
+        return any(domain.encode() in self._hosts for domain in domains)
+
+    def _everything(self) -> bytes:
+        if self._full is None:
+            self._full = b"\0".join(
+                t.lower().encode("utf-8", "surrogatepass") for t in (self._source, *self._decoded)
+            )
+        return self._full
 
     def tag_names_with(self, word: str) -> set[str]:
         """The tag names holding word (lower-case) that the tree can have, as lxml reads them.
@@ -187,16 +240,41 @@ class ItemHints:
         libxml2 (2.14) reads a start tag the HTML5 way: `<`, an ASCII letter, then anything
         up to whitespace, `/` or `>` (another `<` included), lower-cased in ASCII only.
         """
-        needle = word.encode()
-        if needle not in self._raw:
-            return set()
-        # Every name, then a substring test: a pattern with the word inside the name
-        # backtracked over each later "<" ("<a" × 50,000 took minutes).
-        return {
-            name[1:].decode("utf-8", "replace")
-            for name in _TAG_NAME.findall(self._raw)
-            if needle in name
-        }
+        found = self._names.get(word)
+        if found is None:
+            found = self._names[word] = _tag_names_with(
+                self._source.encode("utf-8", "surrogatepass").lower(), word.encode()
+            )
+        return set(found)
+
+
+def _tag_names_with(raw: bytes, needle: bytes) -> set[str]:
+    """The names _TAG_NAME.findall(raw) finds that hold needle, without reading every tag.
+
+    findall takes, in each run of bytes between two name ends (_NAME_ENDS), everything from
+    the run's first "<" + letter to the run's end (the name is possessive and "<" is no end).
+    So an occurrence of needle is in a name when the run it is in has such a "<" before it.
+    (A pattern with the word inside the name backtracked over each later "<": "<a" × 50,000
+    took minutes; this looks only at the runs holding the word.)
+    """
+    names: set[str] = set()
+    if not needle or any(end in needle for end in _NAME_ENDS):
+        return names
+    at = raw.find(needle)
+    while at >= 0:
+        start = max(raw.rfind(end, 0, at) for end in _NAME_ENDS) + 1
+        stop = min(
+            (i for i in (raw.find(end, at) for end in _NAME_ENDS) if i >= 0), default=len(raw)
+        )
+        opener = raw.find(b"<", start, at)
+        while opener >= 0 and not (97 <= raw[opener + 1] <= 122):  # "<" then a-z
+            opener = raw.find(b"<", opener + 1, at)
+        if opener >= 0:
+            names.add(raw[opener + 1 : stop].decode("utf-8", "replace"))
+            at = raw.find(needle, stop)  # (the rest of the run is in that same name)
+        else:  # a "<" later in the run may open a name holding a later occurrence
+            at = raw.find(needle, at + 1)
+    return names
 
 
 # A start tag's name as libxml2 reads it (possessive: a name never gives characters back).
@@ -206,15 +284,28 @@ _TAG_NAME = re.compile(rb"<(?=[a-z])[^\t\n\f\r />]*+")
 _current = threading.local()
 
 
-@contextmanager
-def cleaning(root: HtmlElement, hints: ItemHints) -> Iterator[None]:
-    """Let the rules run inside this block look up `hints` for root (see hints_for)."""
+def enter_item(root: HtmlElement, hints: ItemHints) -> object:
+    """Let the rules run until leave_item(previous) look up `hints` for root (hints_for).
+
+    Returns what leave_item(previous) puts back (the runner enters once per rule and item:
+    a context manager cost more than most rules on an item they skip).
+    """
     previous = getattr(_current, "item", None)
     _current.item = (root, hints)
-    try:
-        yield
-    finally:
-        _current.item = previous
+    return previous
+
+
+def leave_item(previous: object) -> None:
+    _current.item = previous
+
+
+def reparsed(root: HtmlElement) -> None:
+    """The running rule replaced root's content with markup that was not in the source (the
+    escaped pack): the item's hints are made again from the tree as it is now."""
+    hints = _current_hints(root)
+    if hints is not None:
+        markup = str(etree.tostring(root, method="html", encoding="unicode", with_tail=False))
+        hints.read(markup)
 
 
 def _current_hints(root: HtmlElement) -> ItemHints | None:
