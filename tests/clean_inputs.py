@@ -48,8 +48,9 @@ def batches() -> tuple[tuple[str, tuple[str, ...]], ...]:
 def _feed_batches(name: str, body: bytes) -> Iterator[tuple[str, tuple[str, ...]]]:
     logging.getLogger("proxy").disabled = True  # odd feeds log warnings: not ours here
     try:
-        feed = parse.parse(FetchResult(url="https://upstream.example/feed", status=200,
-                                       body=body, content_type=""))
+        feed = parse.parse(
+            FetchResult(url="https://upstream.example/feed", status=200, body=body, content_type="")
+        )
     except ProxyError:
         return
     finally:

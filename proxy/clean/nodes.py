@@ -215,6 +215,11 @@ class ItemHints:
                 return True
         return False
 
+    def may_hold(self, markers: tuple[bytes, ...]) -> bool:
+        """may_contain for ASCII markers already encoded (the runner's prefilters)."""
+        data = self._ascii
+        return any(marker in data for marker in markers)
+
     def may_link_to(self, *domains: str) -> bool:
         """Whether a URL in an attribute can be on any of domains (ASCII, lower-case, e.g.
         "medium.com"), as urls.host_of and urls.domains_of read it (its subdomains too).
@@ -223,9 +228,14 @@ class ItemHints:
         domain has to be in the text after some "//" of the markup (decoded once or twice,
         tabs and line breaks gone, as for may_contain) before the next "/", "?" or "#".
         """
-        if self._hosts is None:
-            self._hosts = b"\0".join(_NETLOC.findall(self._ascii))
-        return any(domain.encode() in self._hosts for domain in domains)
+        return self.may_link_to_any(tuple(domain.encode() for domain in domains))
+
+    def may_link_to_any(self, domains: tuple[bytes, ...]) -> bool:
+        """may_link_to for domains already encoded (the runner's prefilters)."""
+        hosts = self._hosts
+        if hosts is None:
+            hosts = self._hosts = b"\0".join(_NETLOC.findall(self._ascii))
+        return any(domain in hosts for domain in domains)
 
     def _everything(self) -> bytes:
         if self._full is None:

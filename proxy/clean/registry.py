@@ -55,11 +55,19 @@ class Needs:
     markup: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
+    # Looked up as they are given, encoded once (ItemHints.may_hold and may_link_to_any).
+    encoded_markup: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    encoded_hosts: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for piece in self.text:
             if not piece or any(c.isspace() for c in piece):
                 raise ValueError(f"clean: a text need holds no whitespace: {piece!r}")
+        for value in (*self.markup, *self.hosts):
+            if not value.isascii() or value != value.lower():
+                raise ValueError(f"clean: markup and host needs are lower-case ASCII: {value!r}")
+        object.__setattr__(self, "encoded_markup", tuple(m.encode() for m in self.markup))
+        object.__setattr__(self, "encoded_hosts", tuple(h.encode() for h in self.hosts))
 
 
 @dataclass(frozen=True, slots=True)
