@@ -149,7 +149,7 @@ REVEALING_REFERENCE = re.compile(
 # spelled with them matches an ASCII domain.
 _LOWERS_TO_ASCII = re.compile("[\u0130\u212a]")
 # What ends a start tag's name as libxml2 reads it (see ItemHints.tag_names_with).
-_NAME_ENDS = (b"\t", b"\n", b"\f", b"\r", b" ", b"/", b">")
+_NAME_END = re.compile(rb"[\t\n\f\r />]")
 
 
 def _ascii_lowered(text: str) -> bytes:
@@ -261,24 +261,26 @@ class ItemHints:
 def _tag_names_with(raw: bytes, needle: bytes) -> set[str]:
     """The names _TAG_NAME.findall(raw) finds that hold needle, without reading every tag.
 
-    findall takes, in each run of bytes between two name ends (_NAME_ENDS), everything from
+    findall takes, in each run of bytes between two name ends (_NAME_END), everything from
     the run's first "<" + letter to the run's end (the name is possessive and "<" is no end).
-    So an occurrence of needle is in a name when the run it is in has such a "<" before it.
-    (A pattern with the word inside the name backtracked over each later "<": "<a" × 50,000
-    took minutes; this looks only at the runs holding the word.)
+    So an occurrence of needle is in a name when the run it is in has such a "<" before it:
+    the "<"s before it are looked at back to the run's start, which is near (a pattern with
+    the word inside the name backtracked over each later "<": "<a" × 50,000 took minutes;
+    looking for each end byte backwards read the whole item when one never occurs).
     """
     names: set[str] = set()
-    if not needle or any(end in needle for end in _NAME_ENDS):
+    if not needle or _NAME_END.search(needle):
         return names
     at = raw.find(needle)
     while at >= 0:
-        start = max(raw.rfind(end, 0, at) for end in _NAME_ENDS) + 1
-        stop = min(
-            (i for i in (raw.find(end, at) for end in _NAME_ENDS) if i >= 0), default=len(raw)
-        )
-        opener = raw.find(b"<", start, at)
-        while opener >= 0 and not (97 <= raw[opener + 1] <= 122):  # "<" then a-z
-            opener = raw.find(b"<", opener + 1, at)
+        end = _NAME_END.search(raw, at)
+        stop = end.start() if end else len(raw)
+        opener = -1
+        lt = raw.rfind(b"<", 0, at)
+        while lt >= 0 and _NAME_END.search(raw, lt, at) is None:  # (lt is in the run)
+            if 97 <= raw[lt + 1] <= 122:  # "<" then a-z
+                opener = lt
+            lt = raw.rfind(b"<", 0, lt)
         if opener >= 0:
             names.add(raw[opener + 1 : stop].decode("utf-8", "replace"))
             at = raw.find(needle, stop)  # (the rest of the run is in that same name)
