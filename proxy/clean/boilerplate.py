@@ -244,7 +244,9 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                     break
             elif not is_blank(node.tail):
                 break
-            if _is_separator(node) or _is_empty(node):
+            # (_is_separator(node) or _is_empty(node), read once: a node that is neither a
+            # <br>/<hr> nor empty is no separator either)
+            if tag_of(node) in SEPARATOR_TAGS or _is_empty(node):
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
             block = _block([node], [])

@@ -21,7 +21,7 @@ from proxy.clean.nodes import (
 )
 from proxy.clean.packs.pixels import is_tracking_pixel
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.clean.urls import host_of, split_url
+from proxy.clean.urls import host_of, split_url, unescape
 
 PACK = declare_pack(
     "feedx", "feedx.net's 获取更多RSS footer with its feedx links and the <br>/<hr> before it"
@@ -31,6 +31,7 @@ PACK = declare_pack(
 # "获取更多RSS：" (simplified) / "獲取更多RSS：" (traditional), full-width or ASCII colon.
 _FEEDX_MARKER = re.compile(r"[获獲]取更多\s*RSS\s*[：:]", re.IGNORECASE)
 _FEEDX_HOST = re.compile(r"(?:^|\.)feedx\.[a-z]{2,}$")
+_URL_DROPS = str.maketrans("", "", "\t\n\r")  # what urlsplit drops from a URL first
 # Every marker contains "取更多" (no case to fold): only the text nodes holding it matter.
 _FEEDX_NEEDLE = "取更多"
 _FEEDX_TEXTS = etree.XPath(f"descendant-or-self::text()[contains(., '{_FEEDX_NEEDLE}')]")
@@ -40,7 +41,10 @@ def is_feedx_link(node: HtmlElement) -> bool:
     """A link to one of feedx's hosts (feedx.net, .best, .site, .co, .xyz, …)."""
     if tag_of(node) != "a":
         return False
-    parts = split_url(node.get("href"))
+    href = node.get("href")
+    if not href or "feedx." not in unescape(href).lower().translate(_URL_DROPS):
+        return False  # the host (lower-cased, in the URL as urlsplit reads it) has "feedx."
+    parts = split_url(href)
     return parts is not None and _FEEDX_HOST.search(host_of(parts)) is not None
 
 
