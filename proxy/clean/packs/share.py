@@ -28,6 +28,7 @@ from proxy.clean.nodes import (
     in_document_order,
     is_attached,
     is_blank,
+    one_of,
     short_text,
     tag_of,
 )
@@ -142,13 +143,14 @@ _LABEL_HINT = re.compile(r"分享|share|sharing", re.IGNORECASE)
 # the Jetpack query key (ASCII: it is "share" in the URL itself, or "share" once
 # percent-decoded, which an ASCII character always decodes to whatever surrounds it).
 _SHARE_URL_WORDS = (*SHARE_SCHEMES, "mailto", *_ENDPOINTS, "wa.me", "twitter.com", "x.com", "share")
+_SHARE_URL_WORD = re.compile(one_of(_SHARE_URL_WORDS))  # (one pass: 2-3x `any(w in url)`)
 
 
 def _may_be_share_url(href: str) -> bool:
     lowered = unescape(href).lower()
     if "\t" in lowered or "\n" in lowered or "\r" in lowered:
         lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
-    if any(word in lowered for word in _SHARE_URL_WORDS):
+    if _SHARE_URL_WORD.search(lowered):
         return True
     return "%" in lowered and "share" in unquote(lowered)
 
