@@ -31,7 +31,6 @@ PACK = declare_pack(
 # "获取更多RSS：" (simplified) / "獲取更多RSS：" (traditional), full-width or ASCII colon.
 _FEEDX_MARKER = re.compile(r"[获獲]取更多\s*RSS\s*[：:]", re.IGNORECASE)
 _FEEDX_HOST = re.compile(r"(?:^|\.)feedx\.[a-z]{2,}$")
-_URL_DROPS = str.maketrans("", "", "\t\n\r")  # what urlsplit drops from a URL first
 # Every marker contains "取更多" (no case to fold): only the text nodes holding it matter.
 _FEEDX_NEEDLE = "取更多"
 _FEEDX_TEXTS = etree.XPath(f"descendant-or-self::text()[contains(., '{_FEEDX_NEEDLE}')]")
@@ -42,7 +41,12 @@ def is_feedx_link(node: HtmlElement) -> bool:
     if tag_of(node) != "a":
         return False
     href = node.get("href")
-    if not href or "feedx." not in unescape(href).lower().translate(_URL_DROPS):
+    if not href:
+        return False
+    lowered = unescape(href).lower()
+    if "\t" in lowered or "\n" in lowered or "\r" in lowered:  # urlsplit drops these first
+        lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
+    if "feedx." not in lowered:
         return False  # the host (lower-cased, in the URL as urlsplit reads it) has "feedx."
     parts = split_url(href)
     return parts is not None and _FEEDX_HOST.search(host_of(parts)) is not None
