@@ -36,7 +36,7 @@ from lxml.html import HtmlElement
 from proxy import metrics
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
 from proxy.clean import registry
-from proxy.clean.attribution import ItemRecord, recording, running, set_rule
+from proxy.clean.attribution import ItemRecord, recording, running
 from proxy.clean.custom import apply_replacements
 from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
@@ -201,52 +201,21 @@ def _run(
         item.start(html, mark)
     records = {id(item.root): item.record for item in items if not item.failed}
     with recording(records):
-        for run in _runs(rules):
+        for rule in rules:
             live = [item for item in items if not item.failed]
             if not live:
                 return
-            rule = run[0]
-            if rule.feed is not None:
-                with running(rule.info):
+            with running(rule.info):
+                if rule.item is not None:
+                    needs = rule.needs if registry.use_prefilters else None
+                    for item in live:
+                        if needs is None or _may_find(needs, item):
+                            _run_item_rule(rule, item, records)
+                            item.text = None  # (it may have changed the tree)
+                elif rule.feed is not None:
                     _run_feed_rule(rule, live, feed, records)
-                for item in live:
-                    item.text = None
-                continue
-            # Item rules one item at a time: they never look at another item, so this is
-            # the order rule by rule, with the item entered once for the run of rules.
-            prefilters = registry.use_prefilters
-            for item in live:
-                _run_item_rules(run, item, records, prefilters)
-
-
-def _runs(rules: Sequence[Rule]) -> list[list[Rule]]:
-    """rules cut into runs of consecutive item rules, each feed rule a run of its own."""
-    runs: list[list[Rule]] = []
-    for rule in rules:
-        if rule.item is not None and runs and runs[-1][0].item is not None:
-            runs[-1].append(rule)
-        elif rule.item is not None or rule.feed is not None:
-            runs.append([rule])
-    return runs
-
-
-def _run_item_rules(
-    rules: list[Rule], item: _Item, records: dict[int, ItemRecord], prefilters: bool
-) -> None:
-    """Each rule on the item, in order, until one fails (then the item is left as it was)."""
-    previous = enter_item(item.root, item.hints)
-    try:
-        for rule in rules:
-            needs = rule.needs if prefilters else None
-            if needs is None or _may_find(needs, item):
-                set_rule(rule.info)  # (what `running` does, without a context manager)
-                _run_item_rule(rule, item, records)
-                item.text = None  # (it may have changed the tree)
-                if item.failed:
-                    return
-    finally:
-        set_rule(None)
-        leave_item(previous)
+                    for item in live:
+                        item.text = None
 
 
 def _may_find(needs: registry.Needs, item: _Item) -> bool:
@@ -267,13 +236,15 @@ def _may_find(needs: registry.Needs, item: _Item) -> bool:
 
 
 def _run_item_rule(rule: Rule, item: _Item, records: dict[int, ItemRecord]) -> None:
-    """One rule on one item (entered by _run_item_rules); a rule that fails gives it up."""
     assert rule.item is not None
+    previous = enter_item(item.root, item.hints)  # (what nodes.cleaning does, for less)
     try:
         rule.item(item.root)
     except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
         records.pop(id(item.root), None)
         item.give_up(rule.label or rule.id, exc)
+    finally:
+        leave_item(previous)
 
 
 def _run_feed_rule(

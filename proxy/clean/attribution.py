@@ -100,12 +100,6 @@ def running(info: RuleInfo) -> Iterator[None]:
         _state.rule = previous
 
 
-def set_rule(info: RuleInfo | None) -> None:
-    """The rule now running (None: none), inside a `recording` block; `running` without a
-    context manager, for the runner's loop over item rules."""
-    _state.rule = info
-
-
 def _record_for(node: HtmlElement) -> tuple[ItemRecord, RuleInfo] | None:
     items, info = _state.items, _state.rule
     if items is None or info is None:

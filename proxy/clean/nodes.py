@@ -300,8 +300,8 @@ _current = threading.local()
 def enter_item(root: HtmlElement, hints: ItemHints) -> object:
     """Let the rules run until leave_item(previous) look up `hints` for root (hints_for).
 
-    Returns what leave_item(previous) puts back (the runner enters each item once for a run
-    of rules: a context manager per rule and item cost more than most rules that skip it).
+    Returns what leave_item(previous) puts back (the runner enters once per rule and item:
+    a context manager cost more than most rules on an item they skip).
     """
     previous = getattr(_current, "item", None)
     _current.item = (root, hints)
