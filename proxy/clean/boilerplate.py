@@ -231,6 +231,16 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     """Blocks from the start inwards and from the end inwards (None: a separator, which
     may be passed over; a non-block ends the walk, so it is not listed)."""
     children = [c for c in container if isinstance(c.tag, str)]
+    # What each child is, read once for both walks (they meet in the middle of an item).
+    seen: dict[int, tuple[bool, _Block | None]] = {}
+
+    def look(node: HtmlElement) -> tuple[bool, _Block | None]:
+        """(passed over, its block): a <br>/<hr> or an empty node is passed over."""
+        known = seen.get(id(node))
+        if known is None:
+            passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
+            known = seen[id(node)] = (passed, None if passed else _block([node], []))
+        return known
 
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
@@ -246,10 +256,10 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                 break
             # (_is_separator(node) or _is_empty(node), read once: a node that is neither a
             # <br>/<hr> nor empty is no separator either)
-            if tag_of(node) in SEPARATOR_TAGS or _is_empty(node):
+            passed, block = look(node)
+            if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
-            block = _block([node], [])
             if block is None:
                 break
             found.append(block)
@@ -286,8 +296,10 @@ def _run_after_separator(container: HtmlElement) -> _Block | None:
     return None
 
 
-def _item_key(root: HtmlElement) -> str:
-    return _digest(_words(text_of(root)).casefold(), *_media([root]))
+def _item_key(root: HtmlElement) -> tuple[str, int]:
+    """The item's key, and the length of its text with whitespace collapsed."""
+    words = _words(text_of(root))
+    return _digest(words.casefold(), *_media([root])), len(words)
 
 
 @dataclass(slots=True)
@@ -297,6 +309,7 @@ class _Item:
     head: list[_Block | None]
     tail: list[_Block | None]
     run: _Block | None
+    chars: int  # len(_words(text_of(root))) before anything is removed (read with the key)
 
     def fingerprints(self) -> list[str]:
         found = [b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None]
@@ -406,7 +419,9 @@ def remove_boilerplate(
     for root in roots:
         container = _container(root)
         head, tail = _edge_blocks(container)
-        items.append(_Item(root, _item_key(root), head, tail, _run_after_separator(container)))
+        key, chars = _item_key(root)
+        run = _run_after_separator(container)
+        items.append(_Item(root, key, head, tail, run, chars))
     remembered = _remembered(memory, now)
     boilerplate = boilerplate_fingerprints(items, remembered)
     _remember(memory, remembered, items, now)
@@ -426,7 +441,7 @@ def _clean_item(item: _Item, boilerplate: set[str], keep: Callable[[_Block], boo
     if not blocks:
         return
     nodes = list({id(n): n for b in blocks for n in b.nodes}.values())
-    total = len(_words(text_of(item.root)))
+    total = item.chars  # (nothing was removed from this item since it was read)
     removed = sum(len(b.text) for b in blocks)
     if total and removed > MAX_SHARE * total:
         return  # more than a bounded share: this item keeps its edges
