@@ -232,7 +232,7 @@ def html_lib_escape(text: str) -> str:
 @given(_markup)
 def test_tag_names_with_is_every_name_the_tag_pattern_finds(markup: str) -> None:
     """The occurrence-based reading finds exactly what findall over every tag finds."""
-    from proxy.clean.nodes import _TAG_NAME
+    from proxy.clean.hints import _TAG_NAME
 
     raw = markup.encode("utf-8", "surrogatepass").lower()
     expected = {n[1:].decode("utf-8", "replace") for n in _TAG_NAME.findall(raw) if b"share" in n}
