@@ -231,11 +231,11 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     """Blocks from the start inwards and from the end inwards (None: a separator, which
     may be passed over; a non-block ends the walk, so it is not listed)."""
     children = [c for c in container if isinstance(c.tag, str)]
-    # What each child is, read once for both walks (they meet in the middle of an item).
-    seen: dict[int, tuple[bool, _Block | None]] = {}
+    seen: dict[int, tuple[bool, _Block | None]] = {}  # (both walks can meet in the middle)
 
     def look(node: HtmlElement) -> tuple[bool, _Block | None]:
-        """(passed over, its block): a <br>/<hr> or an empty node is passed over."""
+        """(passed over, its block), once per child: _is_separator(node) or _is_empty(node)
+        is a <br>/<hr> or an empty node (a node that is neither is no separator either)."""
         known = seen.get(id(node))
         if known is None:
             passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
@@ -254,8 +254,6 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                     break
             elif not is_blank(node.tail):
                 break
-            # (_is_separator(node) or _is_empty(node), read once: a node that is neither a
-            # <br>/<hr> nor empty is no separator either)
             passed, block = look(node)
             if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
@@ -420,8 +418,7 @@ def remove_boilerplate(
         container = _container(root)
         head, tail = _edge_blocks(container)
         key, chars = _item_key(root)
-        run = _run_after_separator(container)
-        items.append(_Item(root, key, head, tail, run, chars))
+        items.append(_Item(root, key, head, tail, _run_after_separator(container), chars))
     remembered = _remembered(memory, now)
     boilerplate = boilerplate_fingerprints(items, remembered)
     _remember(memory, remembered, items, now)
