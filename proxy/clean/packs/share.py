@@ -240,7 +240,11 @@ def _targets(root: HtmlElement, *, links: bool) -> list[HtmlElement]:
         return [a for a in root.iter("a") if a is not root and is_share_url(a.get("href"))]
     hints = hints_for(root)
     shares = hints.may_contain("share")  # in every share tag name, and in data-root-share
-    names = sorted(hints.tag_names_with("share")) if shares else []
+    # A tag is share markup when "share" is one of its dash-separated parts (is_share_element):
+    # next to a dash. (Other names holding "share" are no candidates; fewer places to read.)
+    names = (
+        sorted(hints.tag_names_with("share-") | hints.tag_names_with("-share")) if shares else []
+    )
     attributes = (shares and hints.may_contain("data-root-share")) or hints.may_contain(
         "data-selfpromo"
     )
