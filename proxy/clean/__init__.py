@@ -237,7 +237,7 @@ def _may_find(needs: registry.Needs, item: _Item) -> bool:
 
 def _run_item_rule(rule: Rule, item: _Item, records: dict[int, ItemRecord]) -> None:
     assert rule.item is not None
-    previous = enter_item(item.root, item.hints)  # (what nodes.cleaning does, for less)
+    previous = enter_item(item.root, item.hints)  # (no context manager: one per rule, item)
     try:
         rule.item(item.root)
     except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
