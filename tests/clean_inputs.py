@@ -6,6 +6,8 @@ tests/data/corpus is the real corpus (../shared/corpus/real, copied whole; its o
 is tests/data/pages/wptavern.html). Feeds are cleaned as process.py does: each feed's
 summaries as one batch and its contents as another (feed rules compare items of a batch).
 Single HTML files (golden cases, articles, pages, the seed item) are a batch of one.
+Across commits: `python -m tests.clean_inputs write FILE` in one checkout, `check FILE` in
+the other.
 """
 
 from __future__ import annotations
@@ -105,3 +107,28 @@ def differences(path: Path) -> list[str]:
         for i, (old, new) in enumerate(zip(before.get(name, []), items, strict=False)):
             found += [f"{name}[{i}] {key}" for key in new if old.get(key) != new[key]]
     return found
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.clean_inputs write FILE` in one checkout, then `… check FILE` in
+    another: the differential check of a pure speed-up across commits (exit 1 on a
+    difference, each one named)."""
+    logging.disable(logging.WARNING)
+    if len(argv) != 2 or argv[0] not in ("write", "check"):
+        print("usage: python -m tests.clean_inputs write|check FILE")
+        return 2
+    path = Path(argv[1])
+    if argv[0] == "write":
+        write(path)
+        return 0
+    found = differences(path)
+    for line in found:
+        print(line)
+    print(f"{len(found)} differences over {sum(len(h) for _, h in batches())} items")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
