@@ -6,8 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from proxy.clean import all_rules, clean, registry
+from proxy.clean import all_rules, clean, parse_fragment, registry
+from proxy.clean.hints import ItemHints
+from proxy.clean.packs.common import url_matches
 from tests import clean_inputs
 
 Outcomes = dict[str, list[dict[str, Any]]]
@@ -64,3 +68,47 @@ def test_markup_that_was_escaped_twice_is_seen_once_parsed(html: str) -> None:
     cleaned = clean(html)
     assert cleaned.html.startswith("<p>Text of the article"), cleaned.html
     assert "share-button" not in cleaned.html and "card" not in cleaned.html, cleaned.html
+
+
+# URLs as feeds write them: escaped once or twice, split by tabs and line breaks, with
+# userinfo, ports, odd cases and the characters whose lower case is ASCII.
+_URL_PIECES = st.sampled_from(
+    [
+        "https://",
+        "//",
+        "http:",
+        "///",
+        "feeds.feedburner.com",
+        "feeds.feed&#98;urner.com",
+        "feeds.feed&amp;#98;urner.com",
+        "FEEDS.FeedBurner.COM",
+        "feeds.feed\tburner.com",
+        "feeds.feed\nburner.com",
+        "medium.com",
+        "BOO\u212a.com",
+        "medi&#x75;m.com",
+        "user@",
+        ":8080",
+        "/",
+        "/~r/x",
+        "?a=1&amp;b=2",
+        "#f",
+        "x.",
+        " ",
+        "\\",
+        "%2F",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=8).map("".join))
+def test_the_hosts_index_knows_every_domain_a_url_rule_reads(url: str) -> None:
+    """Whenever url_matches finds a link on a domain, ItemHints.may_link_to says it may."""
+    markup = f'<a href="{url}">x</a><img src=\'{url}\'>'
+    hints = ItemHints(markup)
+    for node in parse_fragment(markup).iter("a", "img"):
+        value = node.get("href") or node.get("src")
+        for domain in ("feeds.feedburner.com", "medium.com", "book.com", "com"):
+            if url_matches(value, {domain: ("/",)}):
+                assert hints.may_link_to(domain), (url, domain)
