@@ -1,11 +1,15 @@
-"""Where URLs sit in item and article HTML: the one list of lazy-image attributes and the one
-srcset parser. Every stage that looks for an image's real URL (clean, rewrite, fulltext)
-reads them here, so that they cannot drift apart again. Imports nothing else from ``proxy``.
+"""Where URLs sit in item and article HTML: the one list of lazy-image attributes, the one
+srcset parser, and which links point inside the item (footnotes). Every stage that looks for
+an image's real URL or an in-item link (clean, rewrite, sanitize, fulltext) reads them here,
+so that they cannot drift apart again. Imports nothing else from ``proxy``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from typing import Any
+from urllib.parse import unquote
 
 # Attributes lazy-loading scripts keep the real image URL in, most specific first.
 LAZY_SRC_ATTRIBUTES: tuple[str, ...] = (
@@ -74,3 +78,31 @@ def parse_srcset(value: str) -> list[tuple[str, str]]:
 def join_srcset(candidates: list[tuple[str, str]]) -> str:
     """The inverse of parse_srcset (normalised spacing)."""
     return ", ".join(f"{url} {descriptor}".strip() for url, descriptor in candidates)
+
+
+def fragment_target(href: str, targets: Collection[str]) -> str | None:
+    """The id among targets an in-item link (`href="#…"`) points at, else None.
+
+    Browsers look a fragment up as written, then percent-decoded (`#fn%3A1` finds
+    `id="fn:1"`). `#` alone and `#top` with no such id point at no element of the item.
+    """
+    href = href.strip()
+    if len(href) < 2 or href[0] != "#":
+        return None
+    fragment = href[1:]
+    if fragment in targets:
+        return fragment
+    decoded = unquote(fragment)
+    return decoded if decoded != fragment and decoded in targets else None
+
+
+def anchor_targets(root: Any) -> set[str]:
+    """What in-item links can point at in an lxml tree: every id, and <a name>."""
+    found: set[str] = set()
+    for element in root.iter():
+        value = element.get("id") if isinstance(element.tag, str) else None
+        if value:
+            found.add(value)
+        if element.tag == "a" and element.get("name"):
+            found.add(element.get("name"))
+    return found

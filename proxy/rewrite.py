@@ -188,11 +188,16 @@ def rewrite_tree(root: HtmlElement, *, base_url: str | None, policy: ImagePolicy
     """
     if policy.mode != "none":
         _collapse_noscript_copies(root)
+    targets: set[str] | None = None  # what in-item links may point at, read when one is seen
     for element in list(root.iter("a", "img", "source", "video")):
         tag = element.tag
         if tag == "a":
             href = element.get("href")
             if href is not None and base_url:
+                if href.lstrip().startswith("#"):
+                    targets = htmlurls.anchor_targets(root) if targets is None else targets
+                    if htmlurls.fragment_target(href, targets) is not None:
+                        continue  # a footnote: stays in the item (proxy.anchors)
                 element.set("href", _resolve(href, base_url))
             continue
         if policy.mode == "none":

@@ -1,10 +1,13 @@
 """The last pass over item HTML: nh3 (ammonia). Does no I/O.
 
 Runs after clean and rewrite, on the serialised item. nh3 parses with html5ever (a real
-HTML5 parser) and writes the output itself, so nothing re-parses the HTML with a different
-parser after it (that is how mutation XSS gets in). The only other step is a small lxml
-pre-pass that removes iframes from unknown hosts entirely, which nh3 cannot do (it can
-only strip their attributes); nh3 still checks every iframe `src` as a backstop.
+HTML5 parser) and writes the output itself; nothing re-serialises its tree with another
+parser's idea of it (that is how mutation XSS gets in). Before nh3, a small lxml pre-pass
+removes iframes from unknown hosts entirely, which nh3 cannot do (it can only strip their
+attributes); nh3 still checks every iframe `src` as a backstop. After nh3, two passes edit
+its output tag by tag (proxy.htmltags): MathML formulas are rebuilt from an allow-list and
+proved to parse back the same with html5lib (proxy.mathml), and footnote ids are kept
+with an item prefix (proxy.anchors).
 """
 
 from __future__ import annotations
@@ -18,137 +21,20 @@ import nh3
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser
 
-from proxy import urlscheme
+from proxy import anchors, mathml, urlscheme
+from proxy.allowlist import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, CLEAN_CONTENT_TAGS, URL_SCHEMES
 
 __all__ = [
+    "ALLOWED_ATTRIBUTES",
+    "ALLOWED_TAGS",
+    "CLEAN_CONTENT_TAGS",
     "IFRAME_HOSTS",
     "NOT_XML_CHARS",
+    "URL_SCHEMES",
     "allowed_iframe_src",
     "drop_non_xml_chars",
     "sanitize_html",
 ]
-
-ALLOWED_TAGS = frozenset(
-    {
-        "a",
-        "abbr",
-        "audio",
-        "b",
-        "bdi",
-        "bdo",
-        "blockquote",
-        "br",
-        "caption",
-        "cite",
-        "code",
-        "col",
-        "colgroup",
-        "dd",
-        "del",
-        "details",
-        "dfn",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "figcaption",
-        "figure",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "i",
-        "iframe",
-        "img",
-        "ins",
-        "kbd",
-        "li",
-        "mark",
-        "ol",
-        "p",
-        "picture",
-        "pre",
-        "q",
-        "rp",
-        "rt",
-        "ruby",
-        "s",
-        "samp",
-        "small",
-        "source",
-        "strong",
-        "sub",
-        "summary",
-        "sup",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "time",
-        "tr",
-        "u",
-        "ul",
-        "var",
-        "video",
-        "wbr",
-        # Kept for code: highlighted code is spans with classes, whitespace spans included;
-        # the clean stage unwraps every other span (proxy.sanitize.unwrap_spans_outside_code).
-        "span",
-    }
-)
-
-# Dropped together with their content: code, or raw text that would show up as markup soup
-# (html5ever reads <noscript>, <textarea>, <xmp>… as raw text).
-CLEAN_CONTENT_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "title",
-        "textarea",
-        "select",
-        "xmp",
-        "noembed",
-        "noframes",
-        "plaintext",
-        "object",
-        "embed",
-        "applet",
-    }
-)
-
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    "*": {"title", "lang", "dir"},
-    "a": {"href"},
-    "img": {"src", "srcset", "alt", "width", "height", "sizes", "loading", "style"},
-    # Highlighting classes (sanitised to plain tokens by _attribute_filter).
-    "pre": {"class"},
-    "code": {"class"},
-    "span": {"class"},
-    "source": {"src", "srcset", "type", "media", "sizes"},
-    "video": {"src", "controls", "poster", "width", "height"},
-    "audio": {"src", "controls"},
-    "iframe": {"src", "width", "height", "allowfullscreen"},
-    "td": {"colspan", "rowspan", "headers"},
-    "th": {"colspan", "rowspan", "headers", "scope"},
-    "col": {"span"},
-    "colgroup": {"span"},
-    "ol": {"start", "reversed"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-    "del": {"cite", "datetime"},
-    "ins": {"cite", "datetime"},
-    "time": {"datetime"},
-    "details": {"open"},
-}
-
-URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 # Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone
 # surrogates). Item HTML ends up inside a feed document, and nh3 refuses surrogates.
@@ -170,6 +56,9 @@ IFRAME_HOSTS: tuple[tuple[str, str], ...] = (
     ("open.spotify.com", "/embed"),
     ("bandcamp.com", "/EmbeddedPlayer"),
     ("embed.ted.com", "/talks/"),
+    # Facebook's video player only (hubspot in the real corpus embeds one): its other
+    # plugins (like.php, share_button.php, page.php) are buttons and stay out.
+    ("www.facebook.com", "/plugins/video.php"),
 )
 
 # Embeds keep scripts (players need them) but may not navigate the reader's page.
@@ -293,16 +182,51 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         return None
 
 
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    clean_content_tags=set(CLEAN_CONTENT_TAGS),
-    attributes=ALLOWED_ATTRIBUTES,
-    attribute_filter=_attribute_filter,
-    url_schemes=set(URL_SCHEMES),
-    strip_comments=True,
-    link_rel="noopener noreferrer",
-    set_tag_attribute_values={"iframe": {"sandbox": _IFRAME_SANDBOX}},
-)
+def _cleaner(*, math: bool, anchors: bool) -> nh3.Cleaner:
+    """The nh3 cleaner; math: MathML tags too (proxy.mathml rebuilds them after nh3);
+    anchors: ids and <a name> too (proxy.anchors keeps the ones in-item links point at)."""
+    tags = set(ALLOWED_TAGS)
+    attributes = {tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()}
+    if math:
+        tags |= mathml.MATHML_TAGS
+        for tag in mathml.MATHML_TAGS:
+            attributes.setdefault(tag, set()).update(mathml.allowed_names(tag))
+    if anchors:
+        attributes["*"].add("id")
+        attributes["a"].add("name")
+    return nh3.Cleaner(
+        tags=tags,
+        clean_content_tags=set(CLEAN_CONTENT_TAGS),
+        attributes=attributes,
+        attribute_filter=_attribute_filter,
+        url_schemes=set(URL_SCHEMES),
+        strip_comments=True,
+        link_rel="noopener noreferrer",
+        set_tag_attribute_values={"iframe": {"sandbox": _IFRAME_SANDBOX}},
+    )
+
+
+_CLEANER = _cleaner(math=False, anchors=False)
+_CLEANERS = {
+    (math, anchors): _CLEANER if not (math or anchors) else _cleaner(math=math, anchors=anchors)
+    for math in (False, True)
+    for anchors in (False, True)
+}
+# "<math" in any ASCII case: only then can the parser build MathML elements. (A literal
+# first character lets re skip ahead: as fast as str's own search.)
+_MATH_TAG = re.compile("<[mM][aA][tT][hH]")
+# A value starting with "#" (href = " #fn1" as any markup may write it): only when one is an
+# href can an id be kept. It starts with a literal, so re skips ahead fast (a leading
+# [hH][rR]… costs ten times as much); a false hit costs a scan of nh3's output, never an id.
+_FRAGMENT_VALUE = re.compile(r"""=[\t\n\f\r ]*(?:["'][\t\n\f\r ]*)?#""")
+
+
+def _has_fragment_link(html: str) -> bool:
+    for match in _FRAGMENT_VALUE.finditer(html):
+        if html[max(0, match.start() - 16) : match.start()].rstrip().lower().endswith("href"):
+            return True
+    return False
+
 
 _MAX_EXTRA_PASSES = 3
 # "<iframe" in any ASCII case (what `"<iframe" in html.lower()` finds, without lower()).
@@ -408,7 +332,27 @@ def _unwrap_spans_in(html: str) -> str:
 _SPAN_TAG = re.compile("<[sS][pP][aA][nN]")
 
 
-def sanitize_html(html: str, *, spans_unwrapped: bool = False) -> str:
+def _clean_markup(html: str, cleaner: nh3.Cleaner, unwrap: bool) -> str:
+    """Spans outside code unwrapped (when ``unwrap``), foreign iframes dropped, then nh3
+    until its output is stable."""
+    if unwrap:
+        html = _unwrap_spans_in(html)  # (the clean stage did it on its tree already)
+    if _IFRAME_TAG.search(html):
+        html = _remove_foreign_iframes(html)
+    cleaned = str(cleaner.clean(html))
+    if not _reparses_the_same(html):
+        # Unwrapping can leave a tree that html5 parsing reads differently the next time
+        # (the newline right after <pre> is dropped; unwrapping <marquee> exposes a nested
+        # <a>), so clean again until the output is stable. One extra pass is the usual case.
+        for _ in range(_MAX_EXTRA_PASSES):
+            again = str(cleaner.clean(cleaned))
+            if again == cleaned:
+                break
+            cleaned = again
+    return cleaned
+
+
+def sanitize_html(html: str, *, spans_unwrapped: bool = False, item_key: str | None = None) -> str:
     """Make item HTML safe to serve: an allow-list of tags, attributes and URL schemes.
 
     Removes script/style (with content), event handlers, javascript:/vbscript:/data: URLs,
@@ -421,23 +365,30 @@ def sanitize_html(html: str, *, spans_unwrapped: bool = False) -> str:
     unwrap_spans_outside_code on the tree this HTML was serialised from.
 
     Kept as they came: the text inside <pre>/<code> (whitespace spans, highlighting classes
-    as plain tokens) and an image's width/height/vertical-align/max-width style. (Not MathML
-    yet: <math> is a known mutation-XSS vector, which tests/test_sanitizer_proof.py refuses.)
+    as plain tokens) and an image's width/height/vertical-align/max-width style. Kept
+    sanitised: presentation MathML, rebuilt from an allow-list and checked to parse back the
+    same (proxy.mathml; a formula that would not becomes its text), and, when item_key
+    names the item, the ids its own links point at, renamed `fs-<hash of item_key>-<id>`
+    with the links (proxy.anchors: footnotes). Without item_key every id is dropped.
     """
     html = drop_non_xml_chars(html)
-    if not spans_unwrapped and _SPAN_TAG.search(html):
-        html = _unwrap_spans_in(html)  # (the clean stage did it on its tree already)
-    if _IFRAME_TAG.search(html):
-        html = _remove_foreign_iframes(html)
-    cleaned = str(_CLEANER.clean(html))
-    if _reparses_the_same(html):
-        return cleaned
-    # Unwrapping can leave a tree that html5 parsing reads differently the next time (the
-    # newline right after <pre> is dropped; unwrapping <marquee> exposes a nested <a>), so
-    # clean again until the output is stable. One extra pass is the usual case.
-    for _ in range(_MAX_EXTRA_PASSES):
-        again = str(_CLEANER.clean(cleaned))
-        if again == cleaned:
-            break
-        cleaned = again
+    math = _MATH_TAG.search(html) is not None
+    keep_anchors = item_key is not None and _has_fragment_link(html)
+    cleaner = _CLEANERS[math, keep_anchors]
+    unwrap = not spans_unwrapped and _SPAN_TAG.search(html) is not None
+    cleaned = _clean_markup(html, cleaner, unwrap)
+    if unwrap:
+        # Unwrapping spans parses the markup with lxml, whose HTML parser repairs some trees
+        # (<span><li></li><table>) differently from html5ever: the output, cleaned again,
+        # could differ. Clean it again until it is its own result (found by hypothesis).
+        for _ in range(_MAX_EXTRA_PASSES):
+            again = _clean_markup(cleaned, cleaner, _SPAN_TAG.search(cleaned) is not None)
+            if again == cleaned:
+                break
+            cleaned = again
+    if math:
+        cleaned = mathml.keep_formulas(cleaned)
+    if keep_anchors:
+        assert item_key is not None
+        cleaned = anchors.keep_anchors(cleaned, item_key)
     return cleaned

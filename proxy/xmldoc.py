@@ -14,9 +14,12 @@ from __future__ import annotations
 import html
 import html.entities
 import re
+import threading
 from dataclasses import dataclass
 
 from lxml import etree
+
+from proxy.bounded import BoundedMap
 
 ATOM = "http://www.w3.org/2005/Atom"
 RSS1 = "http://purl.org/rss/1.0/"
@@ -65,16 +68,33 @@ def repair(text: str) -> str:
     return _NAMED.sub(_named, _BAD_AMPERSAND.sub("&amp;", text))
 
 
+# From the tag string ("{ns}local" or "local"), as etree.QName would give them: a QName per
+# call cost a tenth of parse's own per-item time.
 def local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
 
 
 def namespace(element: etree._Element) -> str:
-    return (etree.QName(element).namespace or "") if isinstance(element.tag, str) else ""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag[1 : tag.index("}")] if tag[:1] == "{" else ""
 
 
-def load(body: bytes, encoding: str | None) -> Document | None:
-    """The document's tree, or None when it is not RSS/Atom XML lxml can read."""
+def load(body: bytes, encoding: str | None, converted: bytes | None = None) -> Document | None:
+    """The document's tree, or None when it is not RSS/Atom XML lxml can read.
+
+    converted: the same text as UTF-8 with its declaration saying so (feedparser's
+    ``convert_to_utf8`` output for this encoding), tried first: it saves decoding and
+    encoding the body again."""
+    if converted is not None:
+        try:
+            return _document(etree.fromstring(converted, _STRICT), strict=True)
+        except etree.XMLSyntaxError:
+            pass  # two declarations, or not well-formed: the usual way below
     try:
         text = body.decode(encoding or "utf-8")
     except (LookupError, UnicodeDecodeError):
@@ -93,6 +113,10 @@ def load(body: bytes, encoding: str | None) -> Document | None:
                 root = etree.fromstring(data, _RECOVER)
             except etree.XMLSyntaxError:
                 return None
+    return _document(root, strict)
+
+
+def _document(root: etree._Element | None, strict: bool) -> Document | None:
     if root is None:
         return None
     name, ns = local(root), namespace(root)
@@ -110,6 +134,32 @@ def load(body: bytes, encoding: str | None) -> Document | None:
     else:
         return None
     return Document(root=root, family=family, strict=strict, items=tuple(items))
+
+
+# The tree parse read, left for the output stage's in-place edit of the same body (loading
+# it costs ≈ 50–100 µs per item; parse only reads it). Taken once: the editor mutates the
+# tree it gets, so a second edit of the same body loads its own. Keyed by the body object
+# itself (identity, never contents: no hashing of megabytes); few and short-lived, since
+# a tree weighs several times its body.
+_HANDED_OVER: BoundedMap[int, tuple[bytes, str | None, Document]] = BoundedMap(2, 60.0)
+_HANDED_OVER_LOCK = threading.Lock()
+
+
+def hand_over(body: bytes, encoding: str | None, document: Document) -> None:
+    """Keep ``document`` (loaded from ``body`` with ``encoding``, unmodified) for one
+    ``take``."""
+    with _HANDED_OVER_LOCK:
+        _HANDED_OVER.set(id(body), (body, encoding, document))
+
+
+def take(body: bytes, encoding: str | None) -> Document | None:
+    """The tree ``hand_over`` kept for this very body object (now the caller's to edit),
+    else a freshly loaded one."""
+    with _HANDED_OVER_LOCK:
+        kept = _HANDED_OVER.pop(id(body))
+    if kept is not None and kept[0] is body and kept[1] == encoding:
+        return kept[2]
+    return load(body, encoding)
 
 
 def channel(document: Document) -> etree._Element:

@@ -30,9 +30,9 @@ from proxy.clean.boilerplate import (
     MEMORY_ITEMS,
     MEMORY_KEY,
     MEMORY_MAX_AGE,
-    is_byline,
     remove_boilerplate,
 )
+from proxy.clean.bylines import is_byline
 from proxy.clean.nodes import text_of
 from proxy.clean.tree import parse_fragment
 from proxy.errors import ConfigError
@@ -118,6 +118,42 @@ def test_block_in_every_item(block: str, where: str, removed: bool) -> None:
         )
 
 
+# Where a footer sits in real items (zh-geekpark, podcast-cre in the real corpus): after a
+# run of empty paragraphs, or inside the last wrapper with the item's own content before it.
+def test_a_footer_after_many_empty_paragraphs_goes() -> None:
+    items = [article(i) + FOOTER + "<p></p>" * 12 for i in range(5)]
+    for i, cleaned in enumerate(run(items)):
+        assert auto_texts(cleaned) and "Example Media" not in cleaned.html
+        assert f"only item {i} has" in cleaned.html
+
+
+def test_a_footer_inside_the_last_wrapper_goes_and_the_wrapper_content_stays() -> None:
+    notes = "".join(
+        f"<div>Show note {{i}}.{n}: a link to a source of this episode.</div>" for n in range(30)
+    )
+    items = [
+        article(i) + f"<div><div>{notes.format(i=i)}</div><div>Made by: </div>{FOOTER}</div>"
+        for i in range(5)
+    ]
+    for i, cleaned in enumerate(run(items)):
+        assert "Example Media" not in cleaned.html
+        assert f"Show note {i}.29" in cleaned.html and f"only item {i} has" in cleaned.html
+
+
+def test_a_recurring_entry_of_a_list_of_lines_stays() -> None:
+    # MacRumors' summaries end with "• <a>latest story</a><br>" lines; fetched together, the
+    # oldest entry is the same in every item. One line of a list is not a block.
+    items = [
+        article(i)
+        + f'<div>Recent stories:<br>&#8226; <a href="https://m.example/{i}">Story {i}</a><br>'
+        '&#8226; <a href="https://m.example/old">The same older story</a><br></div>'
+        for i in range(5)
+    ]
+    for cleaned in run(items):
+        assert not auto_texts(cleaned)
+        assert "The same older story" in cleaned.html
+
+
 def test_a_block_that_differs_per_item_stays() -> None:
     items = [article(i) + f"<p>Episode {i} notes are on the site.</p>" for i in range(6)]
     assert all(not auto_texts(c) for c in run(items))
@@ -191,6 +227,11 @@ def test_removals_say_what_and_why() -> None:
         ("Von Hans Müller", True),
         ("作者：张三", True),
         ("Jean-Luc O'Neill", True),
+        # A signature closing every post (feedjira's json_feed sample: "— Luke" after each).
+        ("— Luke", True),
+        ("-- Jane Doe", True),
+        ("– Thanks for reading", False),
+        ("- a list line in prose", False),
         ("Subscribe to our newsletter for more", False),
         ("© 2024 Example Media. All rights reserved.", False),
     ],

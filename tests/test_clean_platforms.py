@@ -47,7 +47,7 @@ WECHAT: list[Case] = [
         '<p><a href="https://mp.weixin.qq.com/s/2">再上一篇的标题</a></p>',
         ("往期推荐", "上一篇文章"),
         ("own paragraph",),
-        "wechat.recommended",
+        None,  # evidence.related_lists (tests/test_clean_evidence.py): not WeChat's alone
     ),
     (
         "ad-slot",

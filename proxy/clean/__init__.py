@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from lxml.html import HtmlElement
 
 from proxy import metrics
+from proxy.anchors import item_key
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
 from proxy.clean import registry
 from proxy.clean.attribution import ItemRecord, recording, running
@@ -115,6 +116,10 @@ class _Item:
         if mark:
             self.before = copy.deepcopy(self.root)
             self.record.track(self.root)
+
+    def key(self) -> str:
+        """What names the item for its footnote ids' prefix (proxy.anchors.item_key)."""
+        return item_key(self.original, self.context)
 
     def give_up(self, rule: str, exc: BaseException) -> None:
         """Leave the item as it came: a half-cleaned item is worse than an uncleaned one."""
@@ -270,12 +275,14 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook 
         if rewrite is not None:
             rewrite(index, item.root)
         unwrap_spans_outside_code(item.root)
-        html = sanitize_html(serialise(item.root), spans_unwrapped=True)
+        html = sanitize_html(serialise(item.root), spans_unwrapped=True, item_key=item.key())
         return Cleaned(html, removals, links, item.failed)
     except Exception:
         # Last resort (a rewrite bug): the item goes out uncleaned but still sanitised.
         logger.exception("clean: item could not be finished (context=%s)", item.context or "-")
-        return Cleaned(sanitize_html(item.original), failed=item.failed or "rewrite")
+        return Cleaned(
+            sanitize_html(item.original, item_key=item.key()), failed=item.failed or "rewrite"
+        )
 
 
 def _marked_tree(item: _Item) -> HtmlElement:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from proxy.clean.bylines import is_byline
 from proxy.clean.nodes import (
     MEDIA_TAGS,
     SEPARATOR_TAGS,
@@ -84,53 +85,19 @@ _SACRED_TAGS = (
     "object",
     "embed",
 )
+# Elements that make a line of their own whatever text is beside them.
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "aside", "header", "footer", "nav", "main", "center"}
+    | {"address", "form", "fieldset", "details", "hr", "br"}
+    | {f"h{level}" for level in range(1, 7)}
+    | set(_SACRED_TAGS)
+)
 # Wrappers that may hold the whole item (the block structure is inside them).
 _WRAPPER_TAGS = frozenset({"div", "section", "article", "main", "body", "span", "font", "center"})
-
-# A byline: "By Jane Doe", "Von …", "Par …", "作者：…" — an author word and a few words of
-# name; or a bare name: two to four capitalised words (Jane Doe, Jean-Luc O'Neill). Checked
-# with string operations, word by word: no pattern to backtrack over.
-BYLINE_WORDS = frozenset(
-    {"by", "von", "par", "por", "di", "door", "av", "af", "przez", "автор", "автор:"}
-)
-BYLINE_LEADS = frozenset({"written", "posted", "words", "text", "story", "photos", "photo"})
-CJK_BYLINE_WORDS = ("作者", "撰文", "记者", "文", "著")
-_NAME_PUNCTUATION = frozenset("'’.-")
-_SENTENCE_PUNCTUATION = frozenset(".,;:!?。，；！？")
 
 
 def _words(text: str) -> str:
     return " ".join(text.split())
-
-
-def _is_name_word(word: str) -> bool:
-    return (
-        word[:1].isupper()
-        and all(c.isalnum() or c in _NAME_PUNCTUATION for c in word)
-        and word.rstrip(".") != ""
-    )
-
-
-def is_byline(text: str) -> bool:
-    """Whether a block's text reads as the author's name (kept even when it repeats)."""
-    words = text.split()
-    if not words or len(words) > 8 or sum(map(len, words)) > 80:
-        return False
-    if 2 <= len(words) <= 4 and all(map(_is_name_word, words)):
-        return True  # a bare name
-    first = words[0]
-    for lead in CJK_BYLINE_WORDS:
-        if first.startswith(lead):
-            rest = "".join(words)[len(lead) :].lstrip(":：|/ ")
-            return 0 < len(rest) <= 12 and not _SENTENCE_PUNCTUATION.intersection(rest)
-    if words[0].lower() in BYLINE_LEADS and len(words) > 1:
-        words = words[1:]
-    if words[0].lower().rstrip(":") not in BYLINE_WORDS:
-        return False
-    name = [w for w in words[1:] if w not in (":", "|", "/")]
-    if not 1 <= len(name) <= 5:
-        return False
-    return all(not _SENTENCE_PUNCTUATION.intersection(w.rstrip(".")) for w in name)
 
 
 @dataclass(slots=True)
@@ -227,43 +194,85 @@ def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
     return _Block(nodes, words, fingerprint, tails)
 
 
+def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
+    """Whether only whitespace lies between node and its previous (before) or next element
+    sibling, or its parent's edge: comments' tails count, they are shown."""
+    if before:
+        sibling = node.getprevious()
+        while sibling is not None and not isinstance(sibling.tag, str):
+            if not is_blank(sibling.tail):
+                return False
+            sibling = sibling.getprevious()
+        parent = node.getparent()
+        text = (parent.text if parent is not None else None) if sibling is None else sibling.tail
+        return is_blank(text)
+    if not is_blank(node.tail):
+        return False
+    sibling = node.getnext()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        if not is_blank(sibling.tail):
+            return False
+        sibling = sibling.getnext()
+    return True
+
+
+# How far the edge walks look: nested wrappers entered, and elements passed over (empty
+# paragraphs and separators do not count as blocks, but the walk is bounded all the same).
+MAX_DEPTH = 8
+MAX_VISITS = 64
+
+
 def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Block | None]]:
-    """Blocks from the start inwards and from the end inwards (None: a separator, which
-    may be passed over; a non-block ends the walk, so it is not listed)."""
+    """Blocks from the start inwards and from the end inwards (None: a separator or an empty
+    element, which may be passed over; a non-block ends the walk, so it is not listed).
+
+    A wrapper too long to be a block is walked into, from the same edge: a footer inside
+    the last <div> (`<div>…shownotes…<p>Flattr</p></div>`) is still at the item's end. The
+    walk then stays inside it (what lies beyond it is the wrapper's content, not an edge).
+    """
     children = [c for c in container if isinstance(c.tag, str)]
-    seen: dict[int, tuple[bool, _Block | None]] = {}  # (both walks can meet in the middle)
+    # (Both walks can meet in the middle. The node is kept with what was found: an id() is
+    # a name only while its lxml proxy lives, and walked-into children are let go.)
+    seen: dict[int, tuple[HtmlElement, bool, _Block | None]] = {}
 
     def look(node: HtmlElement) -> tuple[bool, _Block | None]:
-        """(passed over, its block), once per child: _is_separator(node) or _is_empty(node)
+        """(passed over, its block), once per node: _is_separator(node) or _is_empty(node)
         is a <br>/<hr> or an empty node (a node that is neither is no separator either)."""
         known = seen.get(id(node))
-        if known is None:
+        if known is None or known[0] is not node:
             passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
-            known = seen[id(node)] = (passed, None if passed else _block([node], []))
-        return known
+            known = seen[id(node)] = (node, passed, None if passed else _block([node], []))
+        return known[1], known[2]
 
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
-        for node in order:
-            if len(found) >= EDGE_BLOCKS * 2:
+        pending = list(order)
+        depth = visits = 0
+        while pending and visits < MAX_VISITS:
+            node = pending.pop(0)
+            visits += 1
+            # Loose text between the edge and this node is content: stop there. An inline
+            # element with text on its other side is part of a line (`• <a>title</a><br>`,
+            # one entry of a list), not a block either.
+            if not _only_blank_beside(node, before=from_start):
                 break
-            # Loose text between the edge and this node is content: stop there.
-            if from_start:
-                before = container.text if node is children[0] else None
-                if before is not None and not is_blank(before):
-                    break
-            elif not is_blank(node.tail):
+            if tag_of(node) not in _BLOCK_TAGS and not _only_blank_beside(
+                node, before=not from_start
+            ):
                 break
             passed, block = look(node)
             if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
             if block is None:
+                if depth < MAX_DEPTH and tag_of(node) in _WRAPPER_TAGS and len(node):
+                    inner = [c for c in node if isinstance(c.tag, str)]
+                    pending = inner if from_start else inner[::-1]
+                    depth += 1
+                    continue
                 break
             found.append(block)
             if sum(1 for b in found if b is not None) >= EDGE_BLOCKS:
-                break
-            if from_start and not is_blank(node.tail):
                 break
         return found
 

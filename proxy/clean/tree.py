@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import re
 import threading
 
 from lxml import etree
@@ -60,7 +61,33 @@ def parse_source(source: str) -> HtmlElement:
     if body is not None:
         container.text = body.text
         container.extend(list(body))  # moves the children, tails included
+    if XHTML_NAMESPACE in source:
+        _unprefix_xhtml(container, source)
     return container
+
+
+XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
+# xmlns:<prefix>="http://www.w3.org/1999/xhtml" (a name, then the namespace: linear).
+_XHTML_PREFIX = re.compile(
+    r"""xmlns:([A-Za-z_][\w.-]{0,40})\s*=\s*["']http://www\.w3\.org/1999/xhtml["']"""
+)
+
+
+def _unprefix_xhtml(container: HtmlElement, source: str) -> None:
+    """Atom `type="xhtml"` content written with a prefix (`<xhtml:p>`, `<xhtml:img>`) comes
+    from the parse stage as such; an HTML parser reads `xhtml:img` as an unknown element and
+    the sanitiser drops it, image and markup lost (typepad in the real corpus). Elements in
+    a prefix bound to the XHTML namespace get their HTML name back; other prefixes (Office's
+    `o:p`, a custom namespace) are left to the rules and the sanitiser."""
+    prefixes = {prefix.lower() for prefix in _XHTML_PREFIX.findall(source)}
+    if not prefixes:
+        return
+    for element in container.iter():
+        tag = element.tag
+        if isinstance(tag, str) and ":" in tag:
+            prefix, _, local = tag.partition(":")
+            if local and prefix.lower() in prefixes:
+                element.tag = local.lower()
 
 
 def serialise(root: HtmlElement) -> str:

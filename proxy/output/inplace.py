@@ -43,7 +43,7 @@ def edit(body: bytes, original: Feed, cleaned: Feed, *, self_url: str) -> bytes 
         cleaned: the same Feed after the pipeline's transform (same entries, same order).
         self_url: the URL readers fetch this output from.
     """
-    document = xmldoc.load(body, original.encoding)
+    document = xmldoc.take(body, original.encoding)  # parse's tree, when it is still kept
     if document is None or len(cleaned.entries) != len(original.entries):
         return None
     if any(e.index is None or e.index >= len(document.items) for e in original.entries):

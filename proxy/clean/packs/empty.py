@@ -17,7 +17,7 @@ from proxy.clean.nodes import (
     unwrapped,
 )
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.sanitize import CODE_TAGS
+from proxy.sanitize import CLEAN_CONTENT_TAGS, CODE_TAGS, allowed_iframe_src
 
 PACK = declare_pack(
     "empty", "elements left with no text and no media (never table or list structure)"
@@ -69,19 +69,43 @@ _IN_CODE = etree.XPath(
 )
 # Never removed for being empty.
 _KEPT_TAGS = STRUCTURAL_TAGS | VOID_TAGS | MEDIA_TAGS
+# Where the item's own links point (`#fn1`): an empty `<a id="fn1"></a>` is a footnote's or
+# a heading's anchor, and the link to it would lead nowhere without it.
+_FRAGMENT_LINKS = etree.XPath("descendant::a[starts-with(@href, '#')]/@href")
+
+
+def _link_targets(root: HtmlElement) -> frozenset[str]:
+    return frozenset(str(href)[1:] for href in _FRAGMENT_LINKS(root) if len(href) > 1)
+
+
+def _sanitised_away(node: HtmlElement) -> bool:
+    """The sanitiser removes node whole: an iframe from no allowed player (a WordPress
+    embed, a Facebook like box), a Flash <object>/<embed>, a <script>. Its holder would be
+    served empty (`<p></p>`), so it is empty here."""
+    tag = tag_of(node)
+    if tag == "iframe":
+        return allowed_iframe_src(node.get("src")) is None
+    return tag in CLEAN_CONTENT_TAGS
 
 
 def _is_empty(node: HtmlElement) -> bool:
-    """No text and no remaining child except line breaks (children were visited first).
+    """No text and no remaining child except line breaks, or what the sanitiser removes
+    whole (children were visited first).
 
     A line break must be empty itself: libxml2 puts the text after an unclosed `<wbr>`
     inside it (`<p><wbr>李白曾说…</p>`), and that paragraph is not empty.
     """
-    return is_blank(node.text) and all(
-        tag_of(child) in _NOT_CONTENT_TAGS
-        and is_blank(child.tail)
-        and (not tag_of(child) or (is_blank(child.text) and not len(child)))
-        for child in node
+    return (
+        is_blank(node.text)
+        and all(
+            (
+                tag_of(child) in _NOT_CONTENT_TAGS
+                and (not tag_of(child) or (is_blank(child.text) and not len(child)))
+            )
+            or _sanitised_away(child)
+            for child in node
+        )
+        and all(is_blank(child.tail) for child in node)
     )
 
 
@@ -91,13 +115,17 @@ def remove_empty_elements(root: HtmlElement) -> None:
 
     Table and list structure (td, th, tr, li, …), <hr> and void elements always stay, and
     so does anything that holds them, and everything inside code (<pre>, <code>…): there an
-    empty span is a highlighter's whitespace, byte for byte part of the code.
+    empty span is a highlighter's whitespace, byte for byte part of the code. So does an
+    element a link of the item points to (`<a id="fn1"></a>` for `href="#fn1"`).
     """
-    in_code = (
-        {id(node) for node in _IN_CODE(root)}
-        if next(root.iter(*CODE_TAGS), None) is not None
-        else set()
-    )
+    targets = _link_targets(root)
+    # The code elements are held for the whole walk: lxml gives one Python proxy per node
+    # only while one is alive, so an id() of a proxy that was freed can come back as the id
+    # of another node's proxy. With the list gone, `id(node) in in_code` skipped random
+    # elements and let others inside <pre> be removed (zh-netease lost spans and an NBSP in
+    # its <pre> when served; the marked copy of the preview kept every proxy alive).
+    code = _IN_CODE(root) if next(root.iter(*CODE_TAGS), None) is not None else []
+    in_code = {id(node) for node in code}
     # Reversed document order visits every element after all of its descendants.
     for node in reversed(elements(root)):
         if in_code and id(node) in in_code:
@@ -108,6 +136,8 @@ def remove_empty_elements(root: HtmlElement) -> None:
         tag = tag_of(node)
         if node is root or tag in _KEPT_TAGS or not _is_empty(node):
             continue
+        if targets and (node.get("id") in targets or node.get("name") in targets):
+            continue  # a link of the item leads here
         if tag in _INLINE_TAGS and next(node.iter("br"), None) is not None:
             unwrapped(root, tag)
             node.drop_tag()  # "a<span><br></span>b": the break is part of the text

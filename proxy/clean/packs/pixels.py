@@ -6,7 +6,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import LAZY_ATTRIBUTES, LAZY_SRC_ATTRIBUTES, drop
+from proxy.clean.nodes import LAZY_ATTRIBUTES, LAZY_SRC_ATTRIBUTES, class_tokens, drop
 from proxy.clean.registry import declare_pack, item_rule
 from proxy.clean.urls import domains_of, host_of, path_matches, split_url
 
@@ -86,8 +86,29 @@ for _domain, _prefix in TRACKER_IMAGES:
     _TRACKERS[_domain] = (*_TRACKERS.get(_domain, ()), _prefix)
 
 
+# A WordPress media-library image: `wp-image-<attachment id>` (with size-large, aligncenter…).
+_WP_ATTACHMENT = re.compile(r"wp-image-\d+")
+# What a link to the full-size picture ends with (a lightbox or "click to enlarge" link).
+IMAGE_FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp", ".tif", ".tiff")
+
+
+def is_authored_image(node: HtmlElement) -> bool:
+    """Evidence that an image is the author's own, whatever size its attributes state: a
+    WordPress attachment (`wp-image-N`), or an image inside a link to an image file (the
+    full-size picture). A tracker is neither: it is inserted by a platform, never uploaded
+    to the media library nor linked to a bigger copy of itself. Editors do write a wrong
+    width="1" height="1" (a real corpus item did, on a screenshot readers show whole)."""
+    if any(_WP_ATTACHMENT.fullmatch(token) for token in class_tokens(node)):
+        return True
+    parent = node.getparent()
+    if parent is None or parent.tag != "a":
+        return False
+    parts = split_url(parent.get("href"))
+    return parts is not None and (parts.path or "").lower().endswith(IMAGE_FILE_SUFFIXES)
+
+
 def is_tracking_pixel(node: HtmlElement) -> bool:
-    """A 1×1 / 0×0 image, or an image served by a known tracker."""
+    """A 1×1 / 0×0 image (unless it is an authored one), or an image from a known tracker."""
     for name in ("src", *LAZY_SRC_ATTRIBUTES):
         parts = split_url(node.get(name))
         if parts is None:
@@ -102,7 +123,9 @@ def is_tracking_pixel(node: HtmlElement) -> bool:
     if any(node.get(name) for name in LAZY_ATTRIBUTES):
         return False  # a lazy image's placeholder size says nothing about the real image
     width, height = _size(node, "width"), _size(node, "height")
-    return width is not None and height is not None and width <= 1 and height <= 1
+    if width is None or height is None or width > 1 or height > 1:
+        return False
+    return not is_authored_image(node)  # (only here: a tracker host above is never authored)
 
 
 @item_rule(PACK, "tracking_images")

@@ -17,6 +17,7 @@ from proxy.clean.nodes import (
     tag_of,
 )
 from proxy.clean.registry import declare_pack, item_rule
+from proxy.sanitize import CODE_TAGS
 
 PACK = declare_pack("separators", "<br>/<hr> and whitespace at the very start and end of the item")
 
@@ -32,6 +33,8 @@ def _is_separator_only(node: HtmlElement) -> bool:
         return True
     if tag in STRUCTURAL_TAGS or tag in VOID_TAGS or has_text(node) or has_media(node):
         return False
+    if next(node.iter(*CODE_TAGS), None) is not None:
+        return False  # a <pre>'s whitespace is what it shows, byte for byte (issue 12)
     return all(
         tag_of(inner) in SEPARATOR_TAGS
         or (tag_of(inner) not in STRUCTURAL_TAGS and tag_of(inner) not in VOID_TAGS)

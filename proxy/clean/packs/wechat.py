@@ -7,8 +7,8 @@ ad slot and mini-program or account cards. Each is known by its *structure* and 
 label, not by one account's wording:
 - prompts are short blocks (a line, at most PROMPT_CHARS characters) at the start or the end
   of the item that hold a prompt phrase; a QR-code image next to a QR prompt goes with it;
-- a recommendation list is a label block alone on its line, followed up to the end of the
-  item only by short link lines or images;
+- (往期推荐 / 推荐阅读 / 相关文章 lists are not WeChat's alone — NYTimes-cn ends every item with
+  one — so `evidence.related_lists` removes them, in any feed);
 - cards and ad slots are WeChat's own elements (mp-miniprogram, mp-common-profile, mpcpc…)
   and classes.
 A sentence of the article that uses the same words is longer than a prompt, or not at an
@@ -38,14 +38,11 @@ from proxy.clean.registry import Needs, declare_pack, item_rule
 PACK = declare_pack(
     "wechat",
     "WeChat 公众号 chrome: follow/star prompts (点击上方蓝字关注), QR-code prompts"
-    " (长按识别二维码), 往期推荐/推荐阅读 lists, 在看/点赞 prompts, 广告 slots, mini-program and"
-    " account cards",
+    " (长按识别二维码), 在看/点赞 prompts, 广告 slots, mini-program and account cards",
 )
 
 PROMPT_CHARS = 60  # a prompt is one short line
 EDGE_BLOCKS = 6  # blocks looked at from each end
-LIST_ITEMS = 20  # a recommendation list has at most this many lines
-LIST_LINE_CHARS = 90  # …each of them an article title
 
 _PROMPT = re.compile(
     r"点击?(?:上方|下方|顶部|底部|标题下|文末|左下角|右上角)"
@@ -58,24 +55,11 @@ _PROMPT = re.compile(
 _QR_PROMPT = re.compile(r"二维码|小程序码|扫码|长按")
 # Decorations around a label line (▼ 往期推荐 ▼, — 广告 —), stripped before it is compared.
 DECORATION = " \t\n\u3000\xa0·•●○◆◇■□▲△▼▽►▶◀★☆♦—–-_~|｜:：.。!！>《》【】[]()（）"
-_LIST_LABEL = re.compile(
-    r"(?:往期|近期|历史|热门|精彩|相关|延伸|更多|今日)?"
-    r"(?:推荐|回顾|精选|精彩|阅读|文章|推文|好文|热文)(?:推荐|阅读|回顾|文章)?"
-    r"|猜你喜欢"
-)
-_LIST_NAMES = re.compile(
-    r".{0,4}(?:往期推荐|推荐阅读|往期回顾|精彩推荐|相关阅读|延伸阅读|猜你喜欢|热门推荐|往期精选|精选推荐).{0,4}"
-)
 AD_LABELS = frozenset({"广告", "推广"})
 
 
 def _label(line: str) -> str:
     return line.strip(DECORATION)
-
-
-def is_list_label(line: str) -> bool:
-    label = _label(line)
-    return bool(label) and bool(_LIST_LABEL.fullmatch(label) or _LIST_NAMES.fullmatch(label))
 
 
 WECHAT_CARD_TAGS = frozenset(
@@ -124,7 +108,7 @@ def _is_call_to_act(line: str) -> bool:
     return len(line) <= BARE_PROMPT_CHARS or any(word in line for word in _ACTION_WORDS)
 
 
-def _blocks(root: HtmlElement) -> list[HtmlElement]:
+def top_blocks(root: HtmlElement) -> list[HtmlElement]:
     """The item's top-level blocks, looking through wrappers that hold everything."""
     container = root
     for _ in range(16):
@@ -137,14 +121,14 @@ def _blocks(root: HtmlElement) -> list[HtmlElement]:
     return [c for c in container if isinstance(c.tag, str)]
 
 
-def _media_only(node: HtmlElement) -> bool:
+def media_only(node: HtmlElement) -> bool:
     return (tag_of(node) in MEDIA_TAGS or has_media(node)) and is_blank(text_of(node))
 
 
 @item_rule(PACK, "prompts")
 def remove_wechat_prompts(root: HtmlElement) -> None:
     """Follow, star, QR-code, 在看 and 点赞 prompts ask the reader to act in the WeChat app."""
-    blocks = _blocks(root)
+    blocks = top_blocks(root)
     if not blocks:
         return
     edges = blocks[:EDGE_BLOCKS] + blocks[-EDGE_BLOCKS:]
@@ -159,45 +143,11 @@ def remove_wechat_prompts(root: HtmlElement) -> None:
         if _QR_PROMPT.search(line):
             # The QR code is the image block right before or after its prompt.
             for near in (node.getprevious(), node.getnext()):
-                if near is not None and isinstance(near.tag, str) and _media_only(near):
+                if near is not None and isinstance(near.tag, str) and media_only(near):
                     found.append(near)
     if len(found) >= len(blocks):
         return  # never the whole item
     drop_all(root, found)
-
-
-@item_rule(PACK, "recommended")
-def remove_wechat_recommendations(root: HtmlElement) -> None:
-    """往期推荐 / 推荐阅读 lists link to the account's other articles, not to this one's content."""
-    blocks = _blocks(root)
-    if len(blocks) < 2:
-        return
-    for at in range(len(blocks) - 2, max(-1, len(blocks) - LIST_ITEMS - 2), -1):
-        label = _line(blocks[at])
-        if not label or not is_list_label(label):
-            continue
-        if at == 0:
-            return
-        rest = blocks[at + 1 :]
-        if all(_is_list_line(node) for node in rest) and any(
-            next(node.iter("a"), None) is not None for node in rest
-        ):
-            drop_all(root, [blocks[at], *rest])
-        return
-
-
-def _is_list_line(node: HtmlElement) -> bool:
-    """A line of a recommendation list: a link (or links) with a title, or an image."""
-    if _media_only(node):
-        return True
-    text = short_text(node, LIST_LINE_CHARS * 3)
-    if text is None:
-        return False
-    words = "".join(text.split())
-    if not words:
-        return True
-    linked = "".join("".join(text_of(a).split()) for a in node.iter("a"))
-    return len(linked) >= 0.6 * len(words) or (len(words) <= 4 and is_list_label(words))
 
 
 @item_rule(PACK, "cards")
@@ -207,7 +157,7 @@ def remove_wechat_cards(root: HtmlElement) -> None:
     if hints_for(root).may_contain("mp_", "js_", "weapp", "data-miniprogram"):
         for node in _CARD_CLASSED(root):
             if WECHAT_CARD_CLASSES.intersection(class_tokens(node)) or (
-                node.get("data-miniprogram-appid") is not None and _media_only(node)
+                node.get("data-miniprogram-appid") is not None and media_only(node)
             ):
                 found.append(node)
     drop_all(root, found)
@@ -217,14 +167,14 @@ def remove_wechat_cards(root: HtmlElement) -> None:
 @item_rule(PACK, "ad_slots", needs=Needs(text=tuple(AD_LABELS)))
 def remove_wechat_ads(root: HtmlElement) -> None:
     """A 广告 / 推广 label standing alone on its line, with the ad (an image or link) after it."""
-    blocks = _blocks(root)
+    blocks = top_blocks(root)
     found: list[HtmlElement] = []
     for at, node in enumerate(blocks[:-1]):
         line = _line(node)
         if not line or _label(line) not in AD_LABELS:
             continue
         ad = blocks[at + 1]
-        if _media_only(ad) or (
+        if media_only(ad) or (
             short_text(ad, PROMPT_CHARS) is not None and next(ad.iter("a"), None) is not None
         ):
             found += [node, ad]

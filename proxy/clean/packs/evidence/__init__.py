@@ -16,6 +16,8 @@ stage; does no I/O.
 - `tracker_images`: images from tracker URL shapes (Matomo/Piwik endpoints, `/pixel`,
   `/track`, `/open`, `/beacon` endpoints carrying an id) and ad-system hosts whatever their
   size; the `pixels` pack has the 1×1 images and the platform hosts already.
+- `related_lists`: a related-reading label line (往期推荐, 相关文章, 関連記事, "Related posts",
+  "Leia também"…) followed to the item's end only by link lines or images.
 
 Precision over recall: each rule needs its evidence and a small amount of text together, so
 an article about advertising, a `social-media-article` with paragraphs, or a paper's
@@ -31,6 +33,7 @@ from proxy.clean.packs.evidence import labels
 from proxy.clean.packs.evidence import forms
 from proxy.clean.packs.evidence import widgets
 from proxy.clean.packs.evidence import trackers
+from proxy.clean.packs.evidence import related
 
 # isort: on
 from proxy.clean.packs.evidence.common import PACK, visible_text
@@ -43,6 +46,7 @@ __all__ = [
     "is_tracker_url",
     "labels",
     "names_widget",
+    "related",
     "trackers",
     "visible_text",
     "widgets",

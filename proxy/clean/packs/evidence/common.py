@@ -12,7 +12,8 @@ from proxy.clean.registry import declare_pack
 PACK = declare_pack(
     "evidence",
     "generic junk evidence: ad/sponsor/promo/newsletter/share/related widget class names on"
-    " short blocks, ad labels in many languages, subscription forms, tracker URL shapes",
+    " short blocks, ad labels in many languages, subscription forms, tracker URL shapes,"
+    " related-article lists",
 )
 
 # --- what a block must not be or hold ------------------------------------------------------

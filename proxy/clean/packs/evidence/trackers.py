@@ -38,6 +38,11 @@ TRACKER_HOSTS = frozenset(
 AMAZON_AD_SYSTEM = "amazon-adsystem.com"
 # Script names that only ever count a view (Matomo, Piwik), on any host.
 TRACKER_SCRIPTS = frozenset({"matomo.php", "piwik.php"})
+# Matomo's HTTP tracking API by its parameters, whatever the script is renamed to (sites
+# proxy it as /p.php, /js/, /count…): `idsite` with one of the parameters only a page-view
+# request sends. `idsite` alone is not enough: a gallery or a CMS may take a site id too.
+MATOMO_SITE = "idsite"
+MATOMO_VIEW = frozenset({"rec", "action_name", "url", "urlref", "_id", "rand", "apiv", "e_c"})
 # A path segment naming a tracking endpoint, when an id follows it or a query is given.
 TRACKER_SEGMENTS = frozenset({"pixel", "track", "tracking", "open", "beacon", "trk"})
 _ENDPOINT_SUFFIXES = (".php", ".gif", ".png", ".aspx", ".jsp")
@@ -61,6 +66,24 @@ def _is_id(segment: str) -> bool:
     )
 
 
+def _query_names(query: str) -> set[str]:
+    """The parameter names of a query, also when its `&` were escaped twice (`&amp;amp;`
+    leaves `idsite=8amp;action_name=…` behind: `;` separates too)."""
+    names = set()
+    for piece in query.replace(";", "&").split("&"):
+        name = piece.split("=", 1)[0].strip().lower()
+        if name:
+            names.add(name)
+    return names
+
+
+def _is_matomo_view(query: str) -> bool:
+    if MATOMO_SITE not in query.lower():
+        return False  # (cheap test first: most image URLs have no such parameter)
+    names = _query_names(query)
+    return MATOMO_SITE in names and not MATOMO_VIEW.isdisjoint(names)
+
+
 def is_tracker_url(value: str | None) -> bool:
     parts = split_url(value)
     if parts is None or parts.scheme.lower() not in ("http", "https", ""):
@@ -75,6 +98,8 @@ def is_tracker_url(value: str | None) -> bool:
         return True
     segments = [s for s in (parts.path or "").lower().split("/") if s]
     if segments and segments[-1] in TRACKER_SCRIPTS:
+        return True
+    if parts.query and _is_matomo_view(parts.query):
         return True
     for index, segment in enumerate(segments):
         if _stem(segment) not in TRACKER_SEGMENTS:
