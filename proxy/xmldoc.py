@@ -6,7 +6,9 @@ Does no I/O.
 The bytes are decoded with the charset feedparser settled on (HTTP header, XML declaration,
 BOM, fallbacks), re-encoded as UTF-8 and parsed without the declaration, so lxml and
 feedparser read the same characters, and a GB2312 or undeclared Latin-1 body comes out as
-UTF-8 text.
+UTF-8 text (parse passes feedparser's own UTF-8 conversion, which saves doing it twice).
+The tree parse loaded is handed to the output stage's in-place edit (``hand_over``/``take``)
+so a build loads it once.
 """
 
 from __future__ import annotations
