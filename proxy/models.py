@@ -12,6 +12,9 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    # The stored body these came with: a 200 with the same bytes is as good as a 304 (it
+    # is not parsed again). Not sent, not compared.
+    body: bytes = field(default=b"", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

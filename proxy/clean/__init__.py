@@ -192,6 +192,13 @@ def clean_items(
 def _run(
     items: list[_Item], ruleset: Ruleset, rules: Sequence[Rule], feed: FeedContext, mark: bool
 ) -> None:
+    _start(items, ruleset, mark)
+    records = {id(item.root): item.record for item in items if not item.failed}
+    _run_rules(items, rules, feed, records)
+
+
+def _start(items: list[_Item], ruleset: Ruleset, mark: bool) -> None:
+    """Each item parsed (after the feed's replacements), ready for the rules."""
     for item in items:
         if item.failed:
             item.root = parse_fragment(item.original)
@@ -204,7 +211,15 @@ def _run(
                 item.give_up("custom.replace", exc)
                 continue
         item.start(html, mark)
-    records = {id(item.root): item.record for item in items if not item.failed}
+
+
+def _run_rules(
+    items: list[_Item], rules: Sequence[Rule], feed: FeedContext, records: dict[int, ItemRecord]
+) -> None:
+    """The rules in order, each over every item still live (clean/staged.py runs a feed's
+    rules in two parts through here: before its feed rule, and after)."""
+    for item in items:
+        item.text = None  # (the trees may have been edited between two calls: staged.py)
     with recording(records):
         for rule in rules:
             live = [item for item in items if not item.failed]

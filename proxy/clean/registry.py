@@ -84,12 +84,33 @@ FeedRuleFunction = Callable[[Sequence[HtmlElement], FeedContext], None]
 
 
 @dataclass(frozen=True, slots=True)
+class FeedSteps:
+    """A feed rule taken apart, so a caller can keep each item's part by content and redo
+    only the items that changed (proxy/clean/staged.py). Running analyse on every tree,
+    decide over their summaries, then apply to each is the rule itself, step by step.
+
+    analyse(tree, context) -> state: what the rule reads of one tree (after the rules before it)
+    summary(state) -> the part of state decide needs; a pure function of the tree, kept by
+        callers between builds (frozen, small)
+    decide(summaries, context) -> one decision per item, in order: a frozenset of strings
+        naming everything the item's result depends on at feed level (updates memory)
+    apply(state, decision): the rule's edits to that tree
+    """
+
+    analyse: Callable[[HtmlElement, FeedContext], Any]
+    summary: Callable[[Any], Any]
+    decide: Callable[[Sequence[Any], FeedContext], list[frozenset[str]]]
+    apply: Callable[[Any, frozenset[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One named rule: over one item's tree (item rule) or every item of a feed (feed rule)."""
 
     info: RuleInfo
     item: ItemRuleFunction | None = None
     feed: FeedRuleFunction | None = None
+    steps: FeedSteps | None = None  # a feed rule that can also run in steps
     label: str = ""  # how the log names it, e.g. "remove_text[0]" (default: its id)
     needs: Needs | None = None  # item rules: skipped where none of this can be (Needs)
 
@@ -156,14 +177,15 @@ def item_rule(
 
 
 def feed_rule(
-    pack: Pack, name: str, *, reason: str | None = None
+    pack: Pack, name: str, *, reason: str | None = None, steps: FeedSteps | None = None
 ) -> Callable[[FeedRuleFunction], FeedRuleFunction]:
     """Register function as the feed rule "<pack>.<name>": it is called once per feed with
-    every item's tree (after the packs before it ran on each item, before those after)."""
+    every item's tree (after the packs before it ran on each item, before those after).
+    steps: the same rule in steps (FeedSteps), when it has them."""
 
     def register(function: FeedRuleFunction) -> FeedRuleFunction:
         info = RuleInfo(pack.name, name, _reason(function, reason))
-        pack.rules.append(Rule(info, feed=function))
+        pack.rules.append(Rule(info, feed=function, steps=steps))
         return function
 
     return register

@@ -233,7 +233,7 @@ class Freshness:
 
     async def _fetch(self, url: str, stored: StoredFeed | None, ask: Ask) -> BodyState:
         started = time.monotonic()
-        validators = Validators(stored.etag, stored.last_modified) if stored else None
+        validators = Validators(stored.etag, stored.last_modified, stored.body) if stored else None
         gone = await self._adopt_shared(url)
         try:
             if gone is not None:
