@@ -113,7 +113,9 @@ class Feed:
     encoding: str | None = None  # the upstream document's charset, as the parser read it
 
 
-@dataclass(frozen=True, slots=True)
+# weakref_slot: the server remembers the last answer it built headers for without keeping
+# its bytes alive (server/keys.py Remembered).
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Rendered:
     """A served feed: bytes plus what the server needs for caching headers."""
 
