@@ -231,6 +231,18 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     walk then stays inside it (what lies beyond it is the wrapper's content, not an edge).
     """
     children = [c for c in container if isinstance(c.tag, str)]
+    # (Both walks can meet in the middle. The node is kept with what was found: an id() is
+    # a name only while its lxml proxy lives, and walked-into children are let go.)
+    seen: dict[int, tuple[HtmlElement, bool, _Block | None]] = {}
+
+    def look(node: HtmlElement) -> tuple[bool, _Block | None]:
+        """(passed over, its block), once per node: _is_separator(node) or _is_empty(node)
+        is a <br>/<hr> or an empty node (a node that is neither is no separator either)."""
+        known = seen.get(id(node))
+        if known is None or known[0] is not node:
+            passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
+            known = seen[id(node)] = (node, passed, None if passed else _block([node], []))
+        return known[1], known[2]
 
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
@@ -248,10 +260,10 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                 node, before=not from_start
             ):
                 break
-            if _is_separator(node) or _is_empty(node):
+            passed, block = look(node)
+            if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
-            block = _block([node], [])
             if block is None:
                 if depth < MAX_DEPTH and tag_of(node) in _WRAPPER_TAGS and len(node):
                     inner = [c for c in node if isinstance(c.tag, str)]
@@ -291,8 +303,10 @@ def _run_after_separator(container: HtmlElement) -> _Block | None:
     return None
 
 
-def _item_key(root: HtmlElement) -> str:
-    return _digest(_words(text_of(root)).casefold(), *_media([root]))
+def _item_key(root: HtmlElement) -> tuple[str, int]:
+    """The item's key, and the length of its text with whitespace collapsed."""
+    words = _words(text_of(root))
+    return _digest(words.casefold(), *_media([root])), len(words)
 
 
 @dataclass(slots=True)
@@ -302,6 +316,7 @@ class _Item:
     head: list[_Block | None]
     tail: list[_Block | None]
     run: _Block | None
+    chars: int  # len(_words(text_of(root))) before anything is removed (read with the key)
 
     def fingerprints(self) -> list[str]:
         found = [b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None]
@@ -370,7 +385,8 @@ def analyse(root: HtmlElement) -> _Item:
     by content redoes only the items that changed (proxy/clean/staged.py)."""
     container = _container(root)
     head, tail = _edge_blocks(container)
-    return _Item(root, _item_key(root), head, tail, _run_after_separator(container))
+    key, chars = _item_key(root)
+    return _Item(root, key, head, tail, _run_after_separator(container), chars)
 
 
 def apply(item: _Item, boilerplate: AbstractSet[str]) -> None:
@@ -389,7 +405,7 @@ def _clean_item(item: _Item, boilerplate: AbstractSet[str], keep: Callable[[_Blo
     if not blocks:
         return
     nodes = list({id(n): n for b in blocks for n in b.nodes}.values())
-    total = len(_words(text_of(item.root)))
+    total = item.chars  # (nothing was removed from this item since it was read)
     removed = sum(len(b.text) for b in blocks)
     if total and removed > MAX_SHARE * total:
         return  # more than a bounded share: this item keeps its edges
