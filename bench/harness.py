@@ -90,11 +90,16 @@ web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log
 """
 
 # A bare aiohttp handler returning fixed bytes: the warm baseline (no file check per request).
+# With a third argument, a JSON file of response headers, it sends those too: the same
+# response head as the server it stands beside, not a shorter one.
 BARE_SERVER = """
-import sys
+import json, sys
 from aiohttp import web
 body = open(sys.argv[2], 'rb').read()
+headers = json.load(open(sys.argv[3])) if len(sys.argv) > 3 else None
 async def handler(request):
+    if headers is not None:
+        return web.Response(body=body, headers=headers)
     return web.Response(body=body, content_type='application/rss+xml', charset='utf-8')
 app = web.Application()
 app.router.add_get('/{tail:.*}', handler)
@@ -121,8 +126,10 @@ def static_server(port: int, path: Path) -> subprocess.Popen[bytes]:
     return start([sys.executable, "-c", STATIC_SERVER, str(port), str(path)])
 
 
-def bare_server(port: int, path: Path) -> subprocess.Popen[bytes]:
-    return start([sys.executable, "-c", BARE_SERVER, str(port), str(path)])
+def bare_server(port: int, path: Path, headers: Path | None = None) -> subprocess.Popen[bytes]:
+    """The bare handler serving ``path``'s bytes (and the headers in ``headers``, JSON)."""
+    extra = [str(headers)] if headers is not None else []
+    return start([sys.executable, "-c", BARE_SERVER, str(port), str(path), *extra])
 
 
 def feedscrub(port: int, cache: str, **extra: str) -> subprocess.Popen[bytes]:

@@ -8,6 +8,7 @@
     python bench/profile.py --warm 2000      # also cProfile 2,000 cached requests
     python bench/profile.py --lag 5000       # event-loop stalls during a 5,000-item build
     python bench/profile.py --py-spy out.svg # py-spy flame graph (bench/.peers/tools)
+    python bench/profile.py --items 100 --refresh  # refreshes instead: one item changed each
 
 The real app (proxy.server.create_app) runs in this process on 127.0.0.1 with a diskcache
 in a temporary directory; the upstream is a separate process serving the feed's bytes. Each
@@ -202,6 +203,15 @@ def install_timers() -> None:
     patch(proxy.pipeline.service.Pipeline, "_clean_key", "keys (hash of the body)")
 
 
+def _move_clock(app: web.Application, seconds: float) -> None:
+    from proxy.server import PIPELINE
+
+    pipeline = app[PIPELINE]
+    base = getattr(pipeline, "_bench_clock", None) or pipeline.clock
+    pipeline._bench_clock = base  # type: ignore[attr-defined]
+    pipeline.clock = lambda: base() + seconds
+
+
 async def _inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
@@ -211,9 +221,11 @@ async def profile(
     runs: int,
     profiler: cProfile.Profile | None,
     warm: int = 0,
+    refresh: Callable[[int], bytes] | None = None,
 ) -> tuple[dict[str, float], float, bytes]:
     """Stage → own CPU µs per item, the total µs per item, and the last served body. Each
-    run asks every body once, cold; medians over runs."""
+    run asks every body once, cold; medians over runs. refresh: each run asks the same URL
+    again past its TTL, the upstream serving refresh(run) (one item changed)."""
     with tempfile.TemporaryDirectory() as tmp:
         feed_file = Path(tmp) / "feed.xml"
         feed_file.write_bytes(bodies[0][1])
@@ -227,11 +239,15 @@ async def profile(
             ttl=3600,
             max_body_bytes=256 * 1024 * 1024,
         )
-        runner = web.AppRunner(create_app(settings), access_log=None)
+        if refresh is not None:  # the refresh in the request, not in the background
+            settings = settings.replace(stale_while_revalidate=0)
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", settings.port)
         await site.start()
         served = b""
+        late = 0.0  # refresh: how far the app's clock was moved (past the TTL each run)
         try:
             await wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
             base = f"http://127.0.0.1:{settings.port}/feed?url=http://127.0.0.1:{up_port}/feed.xml"
@@ -248,7 +264,12 @@ async def profile(
                     calls: dict[str, float] = defaultdict(float)
                     total = 0.0
                     for k, (_, body, _) in enumerate(bodies):
-                        if len(bodies) > 1:
+                        tag = f"?run={run}-{k}"
+                        if refresh is not None:
+                            body, tag = refresh(run + 1), "?run=warmup"
+                            late += settings.ttl + 1
+                            _move_clock(app, late)
+                        if len(bodies) > 1 or refresh is not None:
                             part = feed_file.with_suffix(".part")
                             part.write_bytes(body)
                             part.replace(feed_file)
@@ -257,7 +278,7 @@ async def profile(
                         if profiler is not None:
                             profiler.enable()
                         started = time.process_time()
-                        async with session.get(f"{base}?run={run}-{k}") as response:
+                        async with session.get(f"{base}{tag}") as response:
                             served = await response.read()
                             assert response.status == 200, (bodies[k][0], response.status)
                         total += time.process_time() - started
@@ -493,6 +514,11 @@ def main() -> None:
         help="what-if: no malloc_trim (proxy.memory.release_after does nothing)",
     )
     parser.add_argument("--no-ideas", action="store_true", help="skip the what-if figures")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="refreshes of one seed-like feed, one item changed each run (not cold builds)",
+    )
     parser.add_argument("--py-spy", metavar="SVG", help="record a py-spy flame graph to SVG")
     args = parser.parse_args()
     if args.py_spy:
@@ -532,8 +558,19 @@ def main() -> None:
     if args.lag:
         asyncio.run(lag(args.lag))
         return
-    figures, total, served = asyncio.run(profile(bodies, args.runs, None, args.warm))
-    print(f"cold path, {what} ({items} items), median of {args.runs} runs (µs per item)")
+    refresh = None
+    if args.refresh:
+        count = args.items
+
+        def refresh(version: int) -> bytes:
+            return seed_like_feed(count, changed=(version * 37) % count, version=version)
+
+        what += ", refreshed with one item changed"
+    figures, total, served = asyncio.run(
+        profile(bodies, args.runs, None, args.warm, refresh=refresh)
+    )
+    path = "refresh" if args.refresh else "cold path"
+    print(f"{path}, {what} ({items} items), median of {args.runs} runs (µs per item)")
     print(NOISE)
     print("  µs/item  share  calls/request  stage")
     for stage, us in sorted(figures.items(), key=lambda kv: -kv[1]):
@@ -547,7 +584,7 @@ def main() -> None:
         profiler = cProfile.Profile()
         to_thread = asyncio.to_thread
         asyncio.to_thread = _inline  # type: ignore[assignment]
-        asyncio.run(profile(bodies, args.runs, profiler))
+        asyncio.run(profile(bodies, args.runs, profiler, refresh=refresh))
         asyncio.to_thread = to_thread
         print(f"\ncProfile, {args.runs} runs, top {args.cprofile} by own time:")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)

@@ -64,12 +64,13 @@ class BoundedMap(Generic[K, V]):
         self._expire(self.clock())
         return iter(list(self._items))
 
-    def get(self, key: K) -> V | None:
-        """The value, or None when absent or older than ``max_age``."""
+    def get(self, key: K, now: float | None = None) -> V | None:
+        """The value, or None when absent or older than ``max_age`` (``now``: the clock's
+        time, when the caller has just read it)."""
         found = self._items.get(key)
         if found is None:
             return None
-        if self.clock() - found[0] >= self.max_age:
+        if (self.clock() if now is None else now) - found[0] >= self.max_age:
             self.pop(key)
             return None
         return found[1]

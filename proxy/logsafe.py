@@ -48,6 +48,13 @@ def _redact_parameter(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """``text`` with the values of ``key=`` and ``sig=`` query parameters replaced, however
     the name is percent-encoded."""
+    # Every access log line passes here, twice (the access logger's filter, the handler's):
+    # a line with neither name in it, in any case, and nothing percent-encoded, cannot hold
+    # one, and skips the substitution (a callback per query parameter). A "+" decodes to a
+    # space, which the name check strips: such a name still spells key/sig in the line.
+    lowered = text.lower()
+    if "%" not in text and "key" not in lowered and "sig" not in lowered:
+        return text
     return _PARAMETER.sub(_redact_parameter, text)
 
 

@@ -12,6 +12,9 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    # The stored body these came with: a 200 with the same bytes is as good as a 304 (it
+    # is not parsed again). Not sent, not compared.
+    body: bytes = field(default=b"", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,9 @@ class Feed:
     encoding: str | None = None  # the upstream document's charset, as the parser read it
 
 
-@dataclass(frozen=True, slots=True)
+# weakref_slot: the server remembers the last answer it built headers for without keeping
+# its bytes alive (server/keys.py Remembered).
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Rendered:
     """A served feed: bytes plus what the server needs for caching headers."""
 

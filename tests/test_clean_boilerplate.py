@@ -25,13 +25,8 @@ from proxy.clean import (
     clean_items,
     compile_ruleset,
 )
-from proxy.clean.boilerplate import (
-    MAX_SHARE,
-    MEMORY_ITEMS,
-    MEMORY_KEY,
-    MEMORY_MAX_AGE,
-    remove_boilerplate,
-)
+from proxy.clean.boilerplate import MAX_SHARE, remove_boilerplate
+from proxy.clean.boilerplate_memory import MEMORY_ITEMS, MEMORY_KEY, MEMORY_MAX_AGE
 from proxy.clean.bylines import is_byline
 from proxy.clean.nodes import text_of
 from proxy.clean.tree import parse_fragment

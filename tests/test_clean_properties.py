@@ -226,3 +226,14 @@ def test_serialise_is_the_text_and_children_of_the_container(html: str) -> None:
 
 def html_lib_escape(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_markup)
+def test_tag_names_with_is_every_name_the_tag_pattern_finds(markup: str) -> None:
+    """The occurrence-based reading finds exactly what findall over every tag finds."""
+    from proxy.clean.hints import _TAG_NAME
+
+    raw = markup.encode("utf-8", "surrogatepass").lower()
+    expected = {n[1:].decode("utf-8", "replace") for n in _TAG_NAME.findall(raw) if b"share" in n}
+    assert ItemHints(markup).tag_names_with("share") == expected

@@ -16,6 +16,7 @@ from pytest_aiohttp import AiohttpClient
 import proxy.pipeline.process
 from proxy import clean
 from proxy.builds import BuildSlots, default_slots
+from proxy.clean import staged
 from proxy.server import PIPELINE, create_app
 from tests.helpers import DATA, read_feed
 from tests.upstream import Upstream
@@ -78,6 +79,14 @@ async def test_new_limit_format_or_host_does_not_clean_again(
         return real(htmls, *args, **kwargs)
 
     monkeypatch.setattr(clean, "clean_items", counting)
+    # The server cleans through the item cache, in steps (proxy/clean/staged.py).
+    finish = staged.Staged.finish
+
+    def counting_steps(self: staged.Staged, indices: Any, *args: Any, **kwargs: Any) -> Any:
+        cleaned.append(len(indices))
+        return finish(self, indices, *args, **kwargs)
+
+    monkeypatch.setattr(staged.Staged, "finish", counting_steps)
     url = upstream.route("/many.xml", dated_feed(upstream.base_url, 300, images=True))
     client = await aiohttp_client(create_app(make_settings(public_url="")))
     bodies = {}

@@ -284,3 +284,40 @@ async def test_protected_metrics_need_the_key(make_client: MakeClient) -> None:
 async def test_metrics_can_be_turned_off(make_client: MakeClient) -> None:
     client = await make_client(metrics=False)
     assert (await client.get("/metrics")).status == 404
+
+
+def test_counts_render_as_a_prometheus_counter_would() -> None:
+    """requests and cache are ``metrics.Counts`` (cheaper per request): the same text as
+    prometheus-client's own Counter with the same counts."""
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+    ours, theirs = CollectorRegistry(auto_describe=False), CollectorRegistry(auto_describe=False)
+    counts = metrics.Counts("feedscrub_x_total", 'Help "quoted" \\ text.', ("route", "status"))
+    ours.register(counts)
+    counter = Counter(
+        "feedscrub_x_total", 'Help "quoted" \\ text.', ["route", "status"], registry=theirs
+    )
+    for route, status, times in (("/feed", 200, 3), ('odd "r"\\\n', 404, 1), ("/feed", 304, 2)):
+        for _ in range(times):
+            counts.inc((route, status))
+            counter.labels(route, str(status)).inc()
+    assert generate_latest(ours) == generate_latest(theirs)
+    assert counts.value("/feed", 200) == 3
+
+
+def test_request_counts_are_exact_under_threads() -> None:
+    registry = Registry()
+
+    def work() -> None:
+        for _ in range(5000):
+            registry.record_request("/feed", 200)
+            registry.record_cache("hit")
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    samples = parse_metrics(registry.render())
+    assert value(samples, "feedscrub_requests_total", route="/feed", status="200") == 40000
+    assert value(samples, "feedscrub_cache_total", result="hit") == 40000

@@ -61,7 +61,7 @@ def test_the_patterns_are_found() -> None:
         "proxy.clean.packs.pixels._NUMBER",
         "proxy.clean.packs.share._LABEL",
         "proxy.clean.urls._DECODABLE",
-        "proxy.clean.nodes._TAG_NAME",
+        "proxy.clean.hints._TAG_NAME",
         "proxy.clean.packs.tracking._MAY_TRACK",
         "proxy.fulltext.decode._META_CHARSET",
     } <= set(PATTERNS)

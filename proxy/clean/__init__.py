@@ -36,9 +36,10 @@ from lxml.html import HtmlElement
 from proxy import metrics
 from proxy.anchors import item_key
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
+from proxy.clean import registry
 from proxy.clean.attribution import ItemRecord, recording, running
 from proxy.clean.custom import apply_replacements
-from proxy.clean.nodes import ItemHints, cleaning
+from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
 from proxy.clean.ruleset import Ruleset, compile_ruleset
 from proxy.clean.tree import parse_fragment, parse_source, serialise
@@ -77,10 +78,25 @@ MARK_RULE = "data-feedscrub-rule"
 MARK_REMOVAL = "data-feedscrub-removal"
 
 
+# What an item holds before start() or give_up() gives it its own (never read or edited).
+_NO_ROOT: HtmlElement = parse_source("")
+_NO_HINTS = ItemHints("")
+
+
 class _Item:
     """One item while it is being cleaned."""
 
-    __slots__ = ("original", "source", "root", "hints", "record", "failed", "context", "before")
+    __slots__ = (
+        "original",
+        "source",
+        "root",
+        "hints",
+        "record",
+        "failed",
+        "context",
+        "before",
+        "text",
+    )
 
     def __init__(self, original: str, context: str) -> None:
         self.original = original
@@ -88,9 +104,10 @@ class _Item:
         self.failed: str | None = None
         self.record = ItemRecord()
         self.source = ""
-        self.root: HtmlElement = parse_source("")
-        self.hints = ItemHints("")
+        self.root: HtmlElement = _NO_ROOT
+        self.hints = _NO_HINTS
         self.before: HtmlElement | None = None  # marking mode: the tree as parsed
+        self.text: str | None = None  # root's text_content() since a rule last ran on it
 
     def start(self, html: str, mark: bool = False) -> None:
         self.source = drop_non_xml_chars(html)
@@ -175,6 +192,13 @@ def clean_items(
 def _run(
     items: list[_Item], ruleset: Ruleset, rules: Sequence[Rule], feed: FeedContext, mark: bool
 ) -> None:
+    _start(items, ruleset, mark)
+    records = {id(item.root): item.record for item in items if not item.failed}
+    _run_rules(items, rules, feed, records)
+
+
+def _start(items: list[_Item], ruleset: Ruleset, mark: bool) -> None:
+    """Each item parsed (after the feed's replacements), ready for the rules."""
     for item in items:
         if item.failed:
             item.root = parse_fragment(item.original)
@@ -187,7 +211,15 @@ def _run(
                 item.give_up("custom.replace", exc)
                 continue
         item.start(html, mark)
-    records = {id(item.root): item.record for item in items if not item.failed}
+
+
+def _run_rules(
+    items: list[_Item], rules: Sequence[Rule], feed: FeedContext, records: dict[int, ItemRecord]
+) -> None:
+    """The rules in order, each over every item still live (clean/staged.py runs a feed's
+    rules in two parts through here: before its feed rule, and after)."""
+    for item in items:
+        item.text = None  # (the trees may have been edited between two calls: staged.py)
     with recording(records):
         for rule in rules:
             live = [item for item in items if not item.failed]
@@ -195,20 +227,44 @@ def _run(
                 return
             with running(rule.info):
                 if rule.item is not None:
+                    needs = rule.needs if registry.use_prefilters else None
                     for item in live:
-                        _run_item_rule(rule, item, records)
+                        if needs is None or _may_find(needs, item):
+                            _run_item_rule(rule, item, records)
+                            item.text = None  # (it may have changed the tree)
                 elif rule.feed is not None:
                     _run_feed_rule(rule, live, feed, records)
+                    for item in live:
+                        item.text = None
+
+
+def _may_find(needs: registry.Needs, item: _Item) -> bool:
+    """Whether the item can hold anything the rule needs (registry.Needs)."""
+    hints = item.hints
+    if needs.markup and hints.may_hold(needs.encoded_markup):
+        return True
+    if needs.hosts and hints.may_link_to_any(needs.encoded_hosts):
+        return True
+    if needs.text:
+        text = item.text
+        if text is None:  # the tree as this rule will see it
+            text = item.text = str(item.root.text_content())
+        # Each character first: finding one character is a memchr, finding two a search
+        # (5 µs in a CJK item's text).
+        return any(all(c in text for c in piece) and piece in text for piece in needs.text)
+    return False
 
 
 def _run_item_rule(rule: Rule, item: _Item, records: dict[int, ItemRecord]) -> None:
     assert rule.item is not None
+    previous = enter_item(item.root, item.hints)  # (no context manager: one per rule, item)
     try:
-        with cleaning(item.root, item.hints):
-            rule.item(item.root)
+        rule.item(item.root)
     except Exception as exc:  # any rule bug must leave the item as it was (DESIGN.md)
         records.pop(id(item.root), None)
         item.give_up(rule.label or rule.id, exc)
+    finally:
+        leave_item(previous)
 
 
 def _run_feed_rule(

@@ -23,9 +23,8 @@ Safe by construction:
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +32,16 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from proxy.clean.boilerplate_memory import (  # noqa: F401 (the decision; names re-exported)
+    MEMORY_ITEMS,
+    MEMORY_KEY,
+    MEMORY_MAX_AGE,
+    MIN_ITEMS,
+    RECUR_SHARE,
+    Summary,
+    boilerplate_fingerprints,
+    decide,
+)
 from proxy.clean.bylines import is_byline
 from proxy.clean.nodes import (
     MEDIA_TAGS,
@@ -47,23 +56,14 @@ from proxy.clean.nodes import (
     text_of,
 )
 
-# A fingerprint is boilerplate when found in more than this share of the items…
-RECUR_SHARE = 0.5
-# …and in at least this many distinct items (this fetch and remembered ones together).
-MIN_ITEMS = 3
 # An item never loses more than this share of its text to boilerplate.
 MAX_SHARE = 0.6
 # How many blocks are looked at from each edge, and how long a block's text may be: site
 # footers and banners are short; a long block is an article's own paragraph.
 EDGE_BLOCKS = 4
 MAX_BLOCK_CHARS = 800
-# What is remembered per feed (and per field): the newest items, each with its edge
-# fingerprints, for at most this long. Bounded in count and age whatever the feed sends.
-MEMORY_ITEMS = 60
+# The edge fingerprints memory keeps per item (boilerplate_memory.py).
 MEMORY_FINGERPRINTS = 2 * EDGE_BLOCKS + 1
-MEMORY_MAX_AGE = 45 * 24 * 3600
-MEMORY_KEY = "auto.boilerplate"
-MEMORY_VERSION = 1
 
 # Elements that are content by nature: never a block, never inside one. Players are here
 # too: a video that opens every item is the channel's, but it is still something to watch;
@@ -231,6 +231,18 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     walk then stays inside it (what lies beyond it is the wrapper's content, not an edge).
     """
     children = [c for c in container if isinstance(c.tag, str)]
+    # (Both walks can meet in the middle. The node is kept with what was found: an id() is
+    # a name only while its lxml proxy lives, and walked-into children are let go.)
+    seen: dict[int, tuple[HtmlElement, bool, _Block | None]] = {}
+
+    def look(node: HtmlElement) -> tuple[bool, _Block | None]:
+        """(passed over, its block), once per node: _is_separator(node) or _is_empty(node)
+        is a <br>/<hr> or an empty node (a node that is neither is no separator either)."""
+        known = seen.get(id(node))
+        if known is None or known[0] is not node:
+            passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
+            known = seen[id(node)] = (node, passed, None if passed else _block([node], []))
+        return known[1], known[2]
 
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
@@ -248,10 +260,10 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                 node, before=not from_start
             ):
                 break
-            if _is_separator(node) or _is_empty(node):
+            passed, block = look(node)
+            if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
-            block = _block([node], [])
             if block is None:
                 if depth < MAX_DEPTH and tag_of(node) in _WRAPPER_TAGS and len(node):
                     inner = [c for c in node if isinstance(c.tag, str)]
@@ -291,8 +303,10 @@ def _run_after_separator(container: HtmlElement) -> _Block | None:
     return None
 
 
-def _item_key(root: HtmlElement) -> str:
-    return _digest(_words(text_of(root)).casefold(), *_media([root]))
+def _item_key(root: HtmlElement) -> tuple[str, int]:
+    """The item's key, and the length of its text with whitespace collapsed."""
+    words = _words(text_of(root))
+    return _digest(words.casefold(), *_media([root])), len(words)
 
 
 @dataclass(slots=True)
@@ -302,69 +316,20 @@ class _Item:
     head: list[_Block | None]
     tail: list[_Block | None]
     run: _Block | None
+    chars: int  # len(_words(text_of(root))) before anything is removed (read with the key)
 
     def fingerprints(self) -> list[str]:
         found = [b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None]
         return list(dict.fromkeys(found))[:MEMORY_FINGERPRINTS]
 
-
-def _remembered(memory: MutableMapping[str, Any] | None, now: float) -> dict[str, Any]:
-    if memory is None:
-        return {}
-    record = memory.get(MEMORY_KEY)
-    if not isinstance(record, dict) or record.get("v") != MEMORY_VERSION:
-        return {}
-    items = record.get("items")
-    if not isinstance(items, dict):
-        return {}
-    kept: dict[str, Any] = {}
-    for key, value in items.items():
-        if (
-            isinstance(key, str)
-            and isinstance(value, list)
-            and len(value) == 2
-            and isinstance(value[0], (int, float))
-            and now - value[0] <= MEMORY_MAX_AGE
-            and isinstance(value[1], list)
-        ):
-            kept[key] = [value[0], [f for f in value[1] if isinstance(f, str)]]
-    return kept
+    def summary(self) -> Summary:
+        blocks = frozenset(
+            b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None
+        )
+        return Summary(self.key, tuple(self.fingerprints()), blocks)
 
 
-def _remember(
-    memory: MutableMapping[str, Any] | None,
-    remembered: dict[str, Any],
-    items: Sequence[_Item],
-    now: float,
-) -> None:
-    if memory is None:
-        return
-    for item in items:
-        seen = remembered.get(item.key)
-        first_seen = seen[0] if seen else now  # an item's age is from when it was first seen
-        remembered[item.key] = [first_seen, item.fingerprints()]
-    newest = sorted(remembered.items(), key=lambda kv: kv[1][0], reverse=True)[:MEMORY_ITEMS]
-    memory[MEMORY_KEY] = {"v": MEMORY_VERSION, "items": dict(newest)}
-
-
-def boilerplate_fingerprints(items: Sequence[_Item], remembered: dict[str, Any]) -> set[str]:
-    """Fingerprints found in more than RECUR_SHARE of the items, and in at least MIN_ITEMS.
-
-    The items are this fetch's and the remembered ones; an item is counted once, whether it
-    is in both or twice in one fetch (a duplicate entry).
-    """
-    population: dict[str, list[str]] = {key: value[1] for key, value in remembered.items()}
-    for item in items:
-        population[item.key] = item.fingerprints()
-    counts: dict[str, int] = {}
-    for fingerprints in population.values():
-        for fingerprint in set(fingerprints):
-            counts[fingerprint] = counts.get(fingerprint, 0) + 1
-    needed = max(MIN_ITEMS, math.floor(len(population) * RECUR_SHARE) + 1)
-    return {fp for fp, count in counts.items() if count >= needed}
-
-
-def _removable(blocks: Sequence[_Block | None], boilerplate: set[str]) -> list[_Block]:
+def _removable(blocks: Sequence[_Block | None], boilerplate: AbstractSet[str]) -> list[_Block]:
     """The blocks from the edge inwards while each is boilerplate (separators pass)."""
     chosen: list[_Block] = []
     for block in blocks:
@@ -405,23 +370,32 @@ def remove_boilerplate(
         clock: the time stamps in memory come from here (default time.time).
         keep: blocks for which this is true are never removed (default: bylines).
     """
-    now = (clock or time.time)()
     keep = keep or (lambda block: is_byline(block.text))
-    items = []
-    for root in roots:
-        container = _container(root)
-        head, tail = _edge_blocks(container)
-        items.append(_Item(root, _item_key(root), head, tail, _run_after_separator(container)))
-    remembered = _remembered(memory, now)
-    boilerplate = boilerplate_fingerprints(items, remembered)
-    _remember(memory, remembered, items, now)
+    items = [analyse(root) for root in roots]
+    boilerplate = decide(items, memory=memory, clock=clock)
     if not boilerplate:
         return
     for item in items:
         _clean_item(item, boilerplate, keep)
 
 
-def _clean_item(item: _Item, boilerplate: set[str], keep: Callable[[_Block], bool]) -> None:
+def analyse(root: HtmlElement) -> _Item:
+    """One item's edge blocks. remove_boilerplate is analyse on each item, ``decide`` over
+    all (boilerplate_memory.py), ``apply`` on each: a caller keeping each item's summary()
+    by content redoes only the items that changed (proxy/clean/staged.py)."""
+    container = _container(root)
+    head, tail = _edge_blocks(container)
+    key, chars = _item_key(root)
+    return _Item(root, key, head, tail, _run_after_separator(container), chars)
+
+
+def apply(item: _Item, boilerplate: AbstractSet[str]) -> None:
+    """Remove item's boilerplate blocks (bylines kept). Only the item's own fingerprints are
+    looked up, so ``boilerplate & summary.blocks`` gives the same result as the whole set."""
+    _clean_item(item, boilerplate, lambda block: is_byline(block.text))
+
+
+def _clean_item(item: _Item, boilerplate: AbstractSet[str], keep: Callable[[_Block], bool]) -> None:
     chosen = _removable(item.head, boilerplate) + _removable(item.tail, boilerplate)
     if item.run is not None and item.run.fingerprint in boilerplate:
         chosen.append(item.run)
@@ -431,7 +405,7 @@ def _clean_item(item: _Item, boilerplate: set[str], keep: Callable[[_Block], boo
     if not blocks:
         return
     nodes = list({id(n): n for b in blocks for n in b.nodes}.values())
-    total = len(_words(text_of(item.root)))
+    total = item.chars  # (nothing was removed from this item since it was read)
     removed = sum(len(b.text) for b in blocks)
     if total and removed > MAX_SHARE * total:
         return  # more than a bounded share: this item keeps its edges

@@ -10,12 +10,9 @@ found.
 
 from __future__ import annotations
 
-import html
-import html.entities
 import re
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
@@ -23,6 +20,8 @@ from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstru
 
 from proxy import htmlurls
 from proxy.clean import attribution
+from proxy.clean.hints import ItemHints as ItemHints  # (re-exported: rules import it here)
+from proxy.clean.hints import one_of as one_of  # (re-exported: rules import it here)
 
 # Elements that show something without any text. An <img> counts even with only a lazy
 # `data-src`: the rewrite stage turns that into a real src after cleaning.
@@ -96,125 +95,31 @@ def html_parser(**options: Any) -> etree.HTMLParser:
     return parser
 
 
-# --- patterns -------------------------------------------------------------------------
-
-
-def one_of(words: Iterable[str]) -> str:
-    """A regex matching any of words (longest first at each branch), factored as a trie.
-
-    `a|ab|abc|…` with hundreds of names tries every name at every position; the trie tries
-    one character per level, which keeps patterns over feed text fast on any input (the
-    built-in patterns are timed on worst-case inputs by tests/test_patterns.py).
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for character in word:
-            node = node.setdefault(character, {})
-        node[""] = {}
-    return _trie_pattern(trie)
-
-
-def _trie_pattern(node: dict[str, Any]) -> str:
-    ends = "" in node
-    branches = [re.escape(c) + _trie_pattern(child) for c, child in sorted(node.items()) if c]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if ends:  # a shorter word ends here: the longer ones are tried first, greedily
-        return "(?:" + body + ")?"
-    return body
-
-
-# --- what an item can contain -----------------------------------------------------------
-
-# What a marker may contain: ASCII letters and digits, these, and non-ASCII text (CJK).
-MARKER_PUNCTUATION = "._/:=-"
-
-
-def _spells_marker_text(value: str) -> bool:
-    return any(c.isascii() and (c.isalnum() or c in MARKER_PUNCTUATION) for c in value)
-
-
-# A character reference that can stand for a marker character, also escaped once more
-# (`&amp;#46;`): numeric ones, and the few named ones such as `&period;`.
-REVEALING_REFERENCE = re.compile(
-    "&(?:amp;?|AMP;?)?(?:#|"
-    + one_of(n for n, v in html.entities.html5.items() if _spells_marker_text(v))
-    + ")"
-)
-
-
-class ItemHints:
-    """What one item's markup can hold, so that rules skip work that cannot find anything.
-
-    Built from the HTML the tree was parsed from: its UTF-8 with ASCII lower-cased (as the
-    parser lower-cases names), plus the same for the source decoded once and twice when it
-    has character references that could stand for marker characters (attribute values are
-    decoded once by the parser, URLs a second time by the rules).
-
-    Only for markers in tag names, attribute names and attribute values: those are whole
-    in the source and no rule writes them. Text is not: the parser drops comments and
-    stray tags, and rules drop elements, so two pieces of text can come to touch. Rules
-    look for text markers in the tree itself.
-    """
-
-    __slots__ = ("_raw", "_data")
-
-    def __init__(self, source: str) -> None:
-        self._raw = source.encode("utf-8", "surrogatepass").lower()
-        self._data = self._raw
-        if "&" in source and REVEALING_REFERENCE.search(source):
-            once = html.unescape(source)
-            self._data = b"\0".join(
-                [
-                    self._raw,
-                    *(
-                        v.encode("utf-8", "surrogatepass").lower()
-                        for v in (once, html.unescape(once))
-                    ),
-                ]
-            )
-
-    def may_contain(self, *markers: str) -> bool:
-        """Whether any marker (lower-case, see MARKER_PUNCTUATION) can be in a tag name, an
-        attribute name or an attribute value."""
-        return any(marker.encode() in self._data for marker in markers)
-
-    def tag_names_with(self, word: str) -> set[str]:
-        """The tag names holding word (lower-case) that the tree can have, as lxml reads them.
-
-        libxml2 (2.14) reads a start tag the HTML5 way: `<`, an ASCII letter, then anything
-        up to whitespace, `/` or `>` (another `<` included), lower-cased in ASCII only.
-        """
-        needle = word.encode()
-        if needle not in self._raw:
-            return set()
-        # Every name, then a substring test: a pattern with the word inside the name
-        # backtracked over each later "<" ("<a" × 50,000 took minutes).
-        return {
-            name[1:].decode("utf-8", "replace")
-            for name in _TAG_NAME.findall(self._raw)
-            if needle in name
-        }
-
-
-# A start tag's name as libxml2 reads it (possessive: a name never gives characters back).
-_TAG_NAME = re.compile(rb"<(?=[a-z])[^\t\n\f\r />]*+")
-
-
 _current = threading.local()
 
 
-@contextmanager
-def cleaning(root: HtmlElement, hints: ItemHints) -> Iterator[None]:
-    """Let the rules run inside this block look up `hints` for root (see hints_for)."""
+def enter_item(root: HtmlElement, hints: ItemHints) -> object:
+    """Let the rules run until leave_item(previous) look up `hints` for root (hints_for).
+
+    Returns what leave_item(previous) puts back (the runner enters once per rule and item:
+    a context manager cost more than most rules on an item they skip).
+    """
     previous = getattr(_current, "item", None)
     _current.item = (root, hints)
-    try:
-        yield
-    finally:
-        _current.item = previous
+    return previous
+
+
+def leave_item(previous: object) -> None:
+    _current.item = previous
+
+
+def reparsed(root: HtmlElement) -> None:
+    """The running rule replaced root's content with markup that was not in the source (the
+    escaped pack): the item's hints are made again from the tree as it is now."""
+    hints = _current_hints(root)
+    if hints is not None:
+        markup = str(etree.tostring(root, method="html", encoding="unicode", with_tail=False))
+        hints.read(markup)
 
 
 def _current_hints(root: HtmlElement) -> ItemHints | None:
@@ -307,29 +212,42 @@ def text_of(node: HtmlElement) -> str:
     return str(node.text_content())
 
 
-def _text_pieces(node: HtmlElement) -> Iterator[str | None]:
-    """The pieces of text_of(node), in no particular order."""
-    yield node.text
-    if isinstance(node.tag, str):  # a comment's text is its content, and it has no children
-        for inner in node.iterdescendants():
-            if isinstance(inner.tag, str):
-                yield inner.text
-            yield inner.tail
+# text_of(node) is made of node.text and, for each node below it, its text (an element's:
+# a comment's text is its content) and its tail. has_text and short_text read those pieces
+# one by one, to stop early, in loops of their own: rules call them ~30 times per item,
+# and a generator's step per piece cost as much as looking at the piece.
 
 
 def has_text(node: HtmlElement) -> bool:
     """`not is_blank(text_of(node))`, stopping at the first piece of text that is not blank."""
-    return any(not is_blank(piece) for piece in _text_pieces(node))
+    text = node.text
+    if text and not text.isspace():
+        return True
+    if isinstance(node.tag, str):  # (a comment has no children)
+        for inner in node.iterdescendants():
+            if isinstance(inner.tag, str) and (text := inner.text) and not text.isspace():
+                return True
+            if (text := inner.tail) and not text.isspace():
+                return True
+    return False
 
 
 def short_text(node: HtmlElement, limit: int) -> str | None:
     """text_of(node), or None as soon as it has more than limit non-whitespace characters."""
-    count = 0
-    for piece in _text_pieces(node):
-        if piece:
-            count += sum(map(len, piece.split()))
-            if count > limit:
-                return None
+    text = node.text
+    count = sum(map(len, text.split())) if text else 0
+    if count > limit:
+        return None
+    if isinstance(node.tag, str):
+        for inner in node.iterdescendants():
+            if isinstance(inner.tag, str) and (text := inner.text):
+                count += sum(map(len, text.split()))
+                if count > limit:
+                    return None
+            if text := inner.tail:
+                count += sum(map(len, text.split()))
+                if count > limit:
+                    return None
     return text_of(node)
 
 

@@ -15,6 +15,12 @@ decorators; importing proxy.clean.packs registers every pack in the default run 
 
 Rules remove through proxy.clean.nodes.drop (and report unwraps and link changes through
 nodes.unwrapped / nodes.link_changed): attribution to "<pack>.<name>" is then automatic.
+
+A rule may say what it `needs` to find anything (`Needs`): markers in the markup, a link's
+domain, a piece of text. The runner skips it on an item that cannot hold any of them,
+without calling it. Each Needs must follow from the rule's own code (a comment beside it
+says why); tests/test_clean_prefilters.py cleans every item of tests/data with and without
+them (`use_prefilters`) and wants the very same output.
 """
 
 from __future__ import annotations
@@ -28,6 +34,40 @@ from lxml.html import HtmlElement
 from proxy.clean.attribution import RuleInfo
 
 ItemRuleFunction = Callable[[HtmlElement], None]
+
+# Off: every rule runs on every item (the differential test compares both ways).
+use_prefilters = True
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What an item must be able to hold for a rule to find anything in it: any of these.
+
+    markup: markers (lower-case) in a tag name, attribute name or attribute value
+        (ItemHints.may_contain; ASCII-case-insensitive, decoded once and twice).
+    hosts: domains (lower-case) a link or image URL can be on, subdomains included
+        (ItemHints.may_link_to), for rules that test URLs with urls.host_of / domains_of.
+    text: pieces of text (case-sensitive, no whitespace in them) in the item's text as the
+        rule runs (its tree's text_content()), for rules that look for them in the text of
+        an element or in one .text / .tail, whitespace at most collapsed, never removed.
+    """
+
+    markup: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    # Looked up as they are given, encoded once (ItemHints.may_hold and may_link_to_any).
+    encoded_markup: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    encoded_hosts: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for piece in self.text:
+            if not piece or any(c.isspace() for c in piece):
+                raise ValueError(f"clean: a text need holds no whitespace: {piece!r}")
+        for value in (*self.markup, *self.hosts):
+            if not value.isascii() or value != value.lower():
+                raise ValueError(f"clean: markup and host needs are lower-case ASCII: {value!r}")
+        object.__setattr__(self, "encoded_markup", tuple(m.encode() for m in self.markup))
+        object.__setattr__(self, "encoded_hosts", tuple(h.encode() for h in self.hosts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +84,35 @@ FeedRuleFunction = Callable[[Sequence[HtmlElement], FeedContext], None]
 
 
 @dataclass(frozen=True, slots=True)
+class FeedSteps:
+    """A feed rule taken apart, so a caller can keep each item's part by content and redo
+    only the items that changed (proxy/clean/staged.py). Running analyse on every tree,
+    decide over their summaries, then apply to each is the rule itself, step by step.
+
+    analyse(tree, context) -> state: what the rule reads of one tree (after the rules before it)
+    summary(state) -> the part of state decide needs; a pure function of the tree, kept by
+        callers between builds (frozen, small)
+    decide(summaries, context) -> one decision per item, in order: a frozenset of strings
+        naming everything the item's result depends on at feed level (updates memory)
+    apply(state, decision): the rule's edits to that tree
+    """
+
+    analyse: Callable[[HtmlElement, FeedContext], Any]
+    summary: Callable[[Any], Any]
+    decide: Callable[[Sequence[Any], FeedContext], list[frozenset[str]]]
+    apply: Callable[[Any, frozenset[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One named rule: over one item's tree (item rule) or every item of a feed (feed rule)."""
 
     info: RuleInfo
     item: ItemRuleFunction | None = None
     feed: FeedRuleFunction | None = None
+    steps: FeedSteps | None = None  # a feed rule that can also run in steps
     label: str = ""  # how the log names it, e.g. "remove_text[0]" (default: its id)
+    needs: Needs | None = None  # item rules: skipped where none of this can be (Needs)
 
     @property
     def id(self) -> str:
@@ -89,34 +151,41 @@ def _reason(function: Callable[..., object], reason: str | None) -> str:
 
 
 def make_rule(
-    pack: str, name: str, function: ItemRuleFunction, reason: str, label: str = ""
+    pack: str,
+    name: str,
+    function: ItemRuleFunction,
+    reason: str,
+    label: str = "",
+    needs: Needs | None = None,
 ) -> Rule:
     """An item rule outside the registry (the feed's own rules)."""
-    return Rule(RuleInfo(pack, name, reason), item=function, label=label)
+    return Rule(RuleInfo(pack, name, reason), item=function, label=label, needs=needs)
 
 
 def item_rule(
-    pack: Pack, name: str, *, reason: str | None = None
+    pack: Pack, name: str, *, reason: str | None = None, needs: Needs | None = None
 ) -> Callable[[ItemRuleFunction], ItemRuleFunction]:
     """Register function as the item rule "<pack>.<name>"; its docstring's first line is the
-    reason each removal gives, unless reason is passed."""
+    reason each removal gives, unless reason is passed. needs: see Needs."""
 
     def register(function: ItemRuleFunction) -> ItemRuleFunction:
-        pack.rules.append(make_rule(pack.name, name, function, _reason(function, reason)))
+        rule = make_rule(pack.name, name, function, _reason(function, reason), needs=needs)
+        pack.rules.append(rule)
         return function
 
     return register
 
 
 def feed_rule(
-    pack: Pack, name: str, *, reason: str | None = None
+    pack: Pack, name: str, *, reason: str | None = None, steps: FeedSteps | None = None
 ) -> Callable[[FeedRuleFunction], FeedRuleFunction]:
     """Register function as the feed rule "<pack>.<name>": it is called once per feed with
-    every item's tree (after the packs before it ran on each item, before those after)."""
+    every item's tree (after the packs before it ran on each item, before those after).
+    steps: the same rule in steps (FeedSteps), when it has them."""
 
     def register(function: FeedRuleFunction) -> FeedRuleFunction:
         info = RuleInfo(pack.name, name, _reason(function, reason))
-        pack.rules.append(Rule(info, feed=function))
+        pack.rules.append(Rule(info, feed=function, steps=steps))
         return function
 
     return register

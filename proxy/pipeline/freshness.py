@@ -69,12 +69,15 @@ class BodyState:
     fetched: bool = False  # a new body came from the upstream (200)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Hot:
     rendered: Rendered
     fresh_until: float
     checked_at: float  # when the upstream last confirmed the body (for Age)
     ttl: int
+    # The last answer ``hot`` made of it: requests within the same second share it (Age and
+    # ttl are whole seconds), so a cached request builds no Rendered of its own.
+    served: Rendered | None = None
 
 
 class Freshness:
@@ -129,17 +132,19 @@ class Freshness:
 
     def hot(self, key: Hashable) -> Rendered | None:
         """The rendered output kept for ``key`` while it is fresh, with its Age and ttl now."""
-        hot = self._hot.get(key)
         now = self.clock()
+        hot = self._hot.get(key, now)
         if hot is None or hot.fresh_until <= now:
             return None
         metrics.record_cache("hit")
-        return dataclasses.replace(
-            hot.rendered,
-            age=max(0, int(now - hot.checked_at)),
-            fetched=False,
-            ttl=int(hot.checked_at + hot.ttl - now),
-        )
+        age = max(0, int(now - hot.checked_at))
+        ttl = int(hot.checked_at + hot.ttl - now)
+        served = hot.served
+        if served is not None and served.age == age and served.ttl == ttl:
+            return served
+        # Once per second and feed at most: the copy shares the bytes of the kept one.
+        served = hot.served = dataclasses.replace(hot.rendered, age=age, fetched=False, ttl=ttl)
+        return served
 
     def remember(
         self, key: Hashable, rendered: Rendered, state: BodyState, ttl: int, pending: bool
@@ -233,7 +238,7 @@ class Freshness:
 
     async def _fetch(self, url: str, stored: StoredFeed | None, ask: Ask) -> BodyState:
         started = time.monotonic()
-        validators = Validators(stored.etag, stored.last_modified) if stored else None
+        validators = Validators(stored.etag, stored.last_modified, stored.body) if stored else None
         gone = await self._adopt_shared(url)
         try:
             if gone is not None:

@@ -33,6 +33,7 @@ from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
 from proxy.pipeline import jobs, process
 from proxy.pipeline.freshness import BodyState, Freshness
+from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.store import Store, StoredFeed, StoredOutput, records
@@ -107,6 +108,8 @@ class Pipeline:
             weigh=lambda cleaned: cleaned.weight,
             max_weight=_CLEANED_BYTES,
         )
+        # Cleaned items by content: a refresh cleans only the items that changed.
+        self.items = ItemCache(self._now)
         # Stands for the public base in cleaned feeds: unguessable, so no upstream text
         # contains it, and an https URL, so every stage passes it like any image link.
         self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
@@ -296,6 +299,10 @@ class Pipeline:
         )
         if result.status == 304:
             return result, None
+        if validators is not None and validators.body and result.body == validators.body:
+            # The same bytes again (an upstream without validators): a 304 in effect, so no
+            # parse, and the outputs made from the stored copy stay valid.
+            return result, None
         return result, await self.builds.run(parse.parse, result)
 
     async def settle(self) -> None:
@@ -424,6 +431,7 @@ class Pipeline:
             feed_name=recipe.feed_name,
             opencc=recipe.opencc,
             learnt=learnt,
+            items=self.items,
         )
         return _Cleaned(feed, cleaned, process.weight(feed, cleaned))
 

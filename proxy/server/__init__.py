@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import abc, web
@@ -21,9 +22,18 @@ from proxy.images.signing import load_keys
 from proxy.metrics import Metrics
 from proxy.pipeline.service import Pipeline
 from proxy.server import auth, links
-from proxy.server.keys import CACHE, IMAGES, METRICS, PIPELINE, SETTINGS
-from proxy.server.metrics import count_requests
-from proxy.server.middleware import error_middleware, host_middleware
+from proxy.server.keys import (
+    CACHE,
+    IMAGES,
+    JOBS,
+    JOBS_KEPT,
+    JOBS_MAX_AGE,
+    METRICS,
+    PIPELINE,
+    SETTINGS,
+    Jobs,
+)
+from proxy.server.middleware import UNMATCHED_ROUTE, front, guarded
 from proxy.server.routes import METRICS_ROUTES, ROUTES
 from proxy.store import open_store
 
@@ -57,19 +67,23 @@ def create_app(
     if not settings.secret:
         # Replicas on one shared store sign with one key: the first one's, kept there.
         keys = dataclasses.replace(keys, current=cache.shared_key(keys.current))
-    # Outermost first: count every answer, turn errors into answers, then check the Host.
+    counts = Metrics()  # this app's own counts
+    # No middleware: every route's handler is wrapped instead (middleware.front: counts every
+    # answer, turns errors into answers, checks the Host), the catch-all route last.
     app = web.Application(
-        middlewares=[count_requests, error_middleware, host_middleware],
         # aiohttp's keep-alive timer runs from the moment a connection opens and is not reset
         # by a partial request: it is the header read timeout as well (slow clients, 9.8).
         handler_args={"keepalive_timeout": settings.header_timeout},
     )
     app[SETTINGS] = settings
     app[CACHE] = cache
-    app[METRICS] = Metrics()  # this app's own counts
-    app.router.add_routes(ROUTES)
+    app[METRICS] = counts
+    app[JOBS] = Jobs(JOBS_KEPT, JOBS_MAX_AGE, time.monotonic)
+    wrap = front(settings, counts)
+    app.router.add_routes(guarded(ROUTES, wrap))
     if settings.metrics:
-        app.router.add_routes(METRICS_ROUTES)
+        app.router.add_routes(guarded(METRICS_ROUTES, wrap))
+    app.router.add_routes(guarded([UNMATCHED_ROUTE], wrap))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         session = fetch.new_session(settings, resolver=resolver, address_policy=address_policy)

@@ -3,36 +3,54 @@ caching headers."""
 
 from __future__ import annotations
 
-from aiohttp import web
+import weakref
 
+from aiohttp import web
+from multidict import istr
+
+from proxy.config import Settings
 from proxy.errors import BadRequest, Forbidden
 from proxy.models import Rendered
+from proxy.pipeline.service import Pipeline
 from proxy.server import auth
-from proxy.server.http import http_date, not_modified, public_base, vary
-from proxy.server.keys import PIPELINE, SETTINGS
+from proxy.server.http import http_date, not_modified, public_base, vary_of
+from proxy.server.keys import JOBS, PIPELINE, SETTINGS, Heads, Jobs, Remembered
 
 
 async def by_url(request: web.Request) -> web.StreamResponse:
-    if not request.app[SETTINGS].adhoc:
+    app = request.app
+    settings = app[SETTINGS]
+    if not settings.adhoc:
         raise Forbidden(
             "ad-hoc /feed is turned off on this instance (FEEDSCRUB_ADHOC=false); "
             "the named feeds are listed at /"
         )
-    url = request.query.get("url", "").strip()
-    # Before anything else: a request without the key learns nothing about the URL.
-    auth.require_feed_access(request.app[SETTINGS], request.query, request.headers, url)
-    if not url:
-        raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
-    pipeline = request.app[PIPELINE]
-    job = pipeline.job(
-        url,
-        fmt=request.query.get("format"),
-        public_base=public_base(request),
-        limit=_limit(request.query.get("limit")),
-        fulltext=request.query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
-        opencc=request.query.get("opencc"),
-    )
-    return respond(request, await pipeline.serve(job))
+    if settings.access_key:
+        # Before anything else: a request without the key learns nothing about the URL.
+        query = request.query
+        url = query.get("url", "").strip()
+        auth.require_feed_access(settings, query, request.headers, url)
+    pipeline = app[PIPELINE]
+    base = public_base(request, settings)
+    seen = _remembered(app[JOBS], pipeline, request.raw_path, base)
+    if seen is None:
+        query = request.query
+        url = query.get("url", "").strip()
+        if not url:
+            raise BadRequest("missing url parameter: use /feed?url=<feed URL>")
+        job = pipeline.job(
+            url,
+            fmt=query.get("format"),
+            public_base=base,
+            limit=_limit(query.get("limit")),
+            fulltext=query.get("fulltext", "").lower() in ("1", "true", "yes", "on"),
+            opencc=query.get("opencc"),
+        )
+        seen = Remembered(pipeline.feeds, job)
+        app[JOBS].set((request.raw_path, base), seen)
+    # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
+    rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
+    return _answer(request, rendered, seen, settings)
 
 
 async def by_name(request: web.Request) -> web.StreamResponse:
@@ -41,11 +59,43 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     for suffix in (".rss", ".atom", ".json"):
         if name.endswith(suffix):
             name, fmt = name.removesuffix(suffix), suffix[1:]
+    app = request.app
+    settings = app[SETTINGS]
     # Before the lookup, so that without the key an unknown name looks like a known one.
-    auth.require_named_access(request.app[SETTINGS], request.query, request.headers, name)
-    pipeline = request.app[PIPELINE]
-    job = pipeline.named_job(name, fmt=fmt, public_base=public_base(request))
-    return respond(request, await pipeline.serve(job))
+    auth.require_named_access(settings, request.query, request.headers, name)
+    pipeline = app[PIPELINE]
+    base = public_base(request, settings)
+    seen = _remembered(app[JOBS], pipeline, request.raw_path, base)
+    if seen is None:
+        seen = Remembered(pipeline.feeds, pipeline.named_job(name, fmt=fmt, public_base=base))
+        app[JOBS].set((request.raw_path, base), seen)
+    # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
+    rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
+    return _answer(request, rendered, seen, settings)
+
+
+def _answer(
+    request: web.Request, rendered: Rendered, seen: Remembered, settings: Settings
+) -> web.StreamResponse:
+    made = seen.heads
+    if made is None or seen.rendered is None or seen.rendered() is not rendered:
+        made = heads(rendered, settings)
+        seen.rendered, seen.heads = weakref.ref(rendered), made
+    return respond(request, rendered, settings, made)
+
+
+def _remembered(jobs: Jobs, pipeline: Pipeline, raw_path: str, base: str) -> Remembered | None:
+    """The job an earlier request with the same path, query and public base got, while the
+    feeds config it was made with is still the pipeline's (a reload makes new jobs).
+
+    Readers poll the same links over and over: remembering their jobs saves parsing and
+    checking the query, the URL checks and building the job on every cached request. Only
+    requests that made a job are remembered; refusals are judged afresh each time, and
+    the access key is checked before this, on every request."""
+    found = jobs.get((raw_path, base))
+    if found is None or found.feeds is not pipeline.feeds:
+        return None
+    return found
 
 
 _MAX_LIMIT_DIGITS = 9  # a billion items is past any feed; int() of 5,000 digits raises
@@ -63,37 +113,61 @@ def _limit(raw: str | None) -> int | None:
     return int(raw)
 
 
-def respond(request: web.Request, rendered: Rendered) -> web.StreamResponse:
+def respond(
+    request: web.Request,
+    rendered: Rendered,
+    settings: Settings | None = None,
+    made: Heads | None = None,
+) -> web.StreamResponse:
+    """The answer to ``request``: a 304, the gzip body or the identity body, with the
+    headers of ``rendered`` (``made``: built by ``heads`` already)."""
+    made = made or heads(rendered, settings or request.app[SETTINGS])
+    if not_modified(request, rendered.etag, rendered.last_modified):
+        return web.Response(status=304, headers=made.not_modified)
+    if rendered.gzip_body and "gzip" in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=rendered.gzip_body, headers=made.gzip)
+    return web.Response(body=rendered.body, headers=made.identity)
+
+
+# Header names as multidict's istr, spelt as we send them: aiohttp copies every answer's
+# headers into a case-insensitive multidict, and a plain str name is case-folded there on
+# every request (measured: ~7k instructions of a cached request's ~360k).
+_ETAG, _LAST_MODIFIED, _CACHE_CONTROL = istr("ETag"), istr("Last-Modified"), istr("Cache-Control")
+_VARY, _AGE, _NOSNIFF = istr("Vary"), istr("Age"), istr("X-Content-Type-Options")
+_CACHE_STATUS, _WARNING = istr("Cache-Status"), istr("Warning")
+_CONTENT_ENCODING, _CONTENT_TYPE = istr("Content-Encoding"), istr("Content-Type")
+
+
+def heads(rendered: Rendered, settings: Settings) -> Heads:
+    """The headers answers with ``rendered`` carry (nothing in them depends on the request:
+    Vary names what the output depends on)."""
     # The feed's own ttl when it has one; readers need not come back sooner than 5 minutes.
-    ttl = rendered.fresh_for or request.app[SETTINGS].ttl
-    headers = {
-        "ETag": rendered.etag,
-        "Last-Modified": http_date(rendered.last_modified),
-        "Cache-Control": f"public, max-age={min(ttl, 300)}",
-        "Vary": vary(request),
-        "Age": str(rendered.age),
-        "X-Content-Type-Options": "nosniff",
+    ttl = rendered.fresh_for or settings.ttl
+    headers: dict[str, str] = {
+        _ETAG: rendered.etag,
+        _LAST_MODIFIED: http_date(rendered.last_modified),
+        _CACHE_CONTROL: f"public, max-age={min(ttl, 300)}",
+        _VARY: vary_of(settings),
+        _AGE: str(rendered.age),
+        _NOSNIFF: "nosniff",
     }
     if rendered.stale:
         # RFC 9211: we went to the upstream, it failed, and this is the stale copy.
         reason = (rendered.stale_reason or "upstream failed").replace('"', "'")
-        headers["Cache-Status"] = f'feedscrub; fwd=stale; detail="{reason}"'
-        headers["Warning"] = '110 feedscrub "Response is Stale"'
+        headers[_CACHE_STATUS] = f'feedscrub; fwd=stale; detail="{reason}"'
+        headers[_WARNING] = '110 feedscrub "Response is Stale"'
     elif rendered.fetched:
-        headers["Cache-Status"] = "feedscrub; fwd=miss; stored"
+        headers[_CACHE_STATUS] = "feedscrub; fwd=miss; stored"
     elif rendered.revalidating:
         # RFC 9211: a negative ttl says by how much this copy is past its freshness.
         past = min(rendered.ttl or 0, 0)
-        headers["Cache-Status"] = f'feedscrub; hit; ttl={past}; detail="revalidating"'
+        headers[_CACHE_STATUS] = f'feedscrub; hit; ttl={past}; detail="revalidating"'
     elif rendered.ttl is not None:
-        headers["Cache-Status"] = f"feedscrub; hit; ttl={rendered.ttl}"
+        headers[_CACHE_STATUS] = f"feedscrub; hit; ttl={rendered.ttl}"
     else:
-        headers["Cache-Status"] = "feedscrub; hit"
-    if not_modified(request, rendered.etag, rendered.last_modified):
-        return web.Response(status=304, headers=headers)
-    body = rendered.body
-    if rendered.gzip_body and "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = rendered.gzip_body
-        headers["Content-Encoding"] = "gzip"
-    headers["Content-Type"] = rendered.content_type
-    return web.Response(body=body, headers=headers)
+        headers[_CACHE_STATUS] = "feedscrub; hit"
+    return Heads(
+        not_modified=headers,
+        identity={**headers, _CONTENT_TYPE: rendered.content_type},
+        gzip={**headers, _CONTENT_ENCODING: "gzip", _CONTENT_TYPE: rendered.content_type},
+    )

@@ -7,12 +7,14 @@ from email.utils import formatdate, parsedate_to_datetime
 
 from aiohttp import web
 
+from proxy.config import Settings
 from proxy.server.keys import SETTINGS
 
 
-def public_base(request: web.Request) -> str:
-    """scheme://host readers reach us at: FEEDSCRUB_PUBLIC_URL when set, else the request's."""
-    configured = request.app[SETTINGS].public_url
+def public_base(request: web.Request, settings: Settings | None = None) -> str:
+    """scheme://host readers reach us at: FEEDSCRUB_PUBLIC_URL when set, else the request's
+    (``settings``: the app's, when the caller has them at hand)."""
+    configured = (settings or request.app[SETTINGS]).public_url
     if configured:
         return configured.rstrip("/")
     return f"{request.scheme}://{request.host}"
@@ -21,7 +23,12 @@ def public_base(request: web.Request) -> str:
 def vary(request: web.Request) -> str:
     """Vary for a response with links in it: built from the Host header (no
     FEEDSCRUB_PUBLIC_URL), a shared cache in front must keep one copy per Host."""
-    if request.app[SETTINGS].public_url:
+    return vary_of(request.app[SETTINGS])
+
+
+def vary_of(settings: Settings) -> str:
+    """``vary`` for an app with these settings."""
+    if settings.public_url:
         return "Accept-Encoding"
     return "Accept-Encoding, Host"
 

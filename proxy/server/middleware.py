@@ -1,16 +1,24 @@
-"""The one place where errors become responses: plain text, one line, the right status."""
+"""The one place where errors become responses (plain text, one line, the right status), in
+the wrapper every route's handler passes (``front``), which also checks the Host header and
+counts every answer; and the last route, for requests no other route matches."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Iterable
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from proxy import metrics
+from proxy.config import Settings
 from proxy.errors import BadRequest, ProxyError
 from proxy.logsafe import safe
-from proxy.server.keys import SETTINGS
+from proxy.metrics import Metrics
+from proxy.server.metrics import UNMATCHED, UNMATCHED_NAME, record_answer, route_label
 
 logger = logging.getLogger(__name__)
 
@@ -28,26 +36,23 @@ def error_response(status: int, message: str, retry_after: int | None = None) ->
     )
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ProxyError as exc:
+def _error_answer(request: web.Request, exc: Exception) -> web.Response:
+    """The answer to an exception a handler raised (HTTPException below 400 excepted)."""
+    if isinstance(exc, ProxyError):
         logger.info(
             "request path=%s status=%d error=%s", safe(request.path), exc.status, safe(exc.message)
         )
-        return error_response(exc.status, exc.message, getattr(exc, "retry_after", None)
-                              if isinstance(getattr(exc, "retry_after", None), int) else None)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+        retry_after = getattr(exc, "retry_after", None)
+        return error_response(
+            exc.status, exc.message, retry_after if isinstance(retry_after, int) else None
+        )
+    if isinstance(exc, web.HTTPException):
         reason = {404: "not found: see / for the routes feedscrub serves"}.get(
             exc.status, exc.reason
         )
         return error_response(exc.status, reason)
-    except Exception:
-        logger.exception("request path=%s status=500 unexpected error", safe(request.path))
-        return error_response(500, "internal error; the server log has the details")
+    logger.exception("request path=%s status=500 unexpected error", safe(request.path))
+    return error_response(500, "internal error; the server log has the details")
 
 
 # host[:port], where host is a name, an IPv4 address or a bracketed IPv6 one: nothing that could
@@ -55,11 +60,86 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 _HOST_HEADER = re.compile(r"\A(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
 
 
-@web.middleware
-async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1):
-    refuse a Host that is not a plain host[:port] (400) rather than echo it into output.
-    With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links."""
-    if not request.app[SETTINGS].public_url and not _HOST_HEADER.match(request.host):
-        raise BadRequest("bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL")
-    return await handler(request)
+class Wrap(Protocol):
+    """What ``front`` returns: a route's handler → the handler behind the front."""
+
+    def __call__(self, handler: Handler, route: str | None = None) -> Handler: ...
+
+
+def front(settings: Settings, counts: Metrics) -> Wrap:
+    """What every request passes through, as a wrapper of each route's handler: make
+    ``counts`` current (for the request and the tasks and threads it starts), refuse a bad
+    Host, turn errors into answers, and count the final answer (error answers and redirects
+    included). ``guarded`` wraps a route table with it; ``unmatched`` is the last route.
+
+    A wrapper, not an aiohttp middleware: an app with any middleware at all runs two layers
+    of aiohttp's own per request (a partial call, a coroutine and a cache lookup each),
+    which a cached feed request (bench/run.py 4) notices.
+    """
+    # Without FEEDSCRUB_PUBLIC_URL, links are built from the Host header (research §E1): a
+    # Host that is not a plain host[:port] is refused (400) rather than echoed into output.
+    # With FEEDSCRUB_PUBLIC_URL set the Host header is never used for links.
+    check_host = not settings.public_url
+
+    def wrap(handler: Handler, route: str | None = None) -> Handler:
+        """``handler`` behind all that; ``route``: its label in the counts, when known
+        beforehand (else read from each request)."""
+
+        @functools.wraps(handler)
+        async def answer(request: web.Request) -> web.StreamResponse:
+            token = metrics.activate(counts)
+            try:
+                try:
+                    if check_host and not _HOST_HEADER.match(request.host):
+                        raise BadRequest(
+                            "bad Host header: expected host[:port]; or set FEEDSCRUB_PUBLIC_URL"
+                        )
+                    response = await handler(request)
+                except web.HTTPException as exc:
+                    if exc.status < 400:  # redirects: aiohttp sends them
+                        record_answer(request, exc, counts, route or route_label(request))
+                        raise
+                    response = _error_answer(request, exc)
+                except Exception as exc:
+                    response = _error_answer(request, exc)
+                record_answer(request, response, counts, route or route_label(request))
+                return response
+            finally:
+                metrics.deactivate(token)
+
+        return answer
+
+    return wrap
+
+
+def guarded(routes: Iterable[web.RouteDef], wrap: Wrap) -> list[web.RouteDef]:
+    """``routes`` with each handler passed through ``wrap`` (``front``), which is told its
+    route's label: the path pattern (what aiohttp's router calls the route's canonical
+    form, tests/server/test_warm.py checks), or "unmatched" for the catch-all."""
+    return [
+        web.RouteDef(
+            r.method,
+            r.path,
+            wrap(r.handler, UNMATCHED if r.kwargs.get("name") == UNMATCHED_NAME else r.path),
+            r.kwargs,
+        )
+        for r in routes
+    ]
+
+
+async def unmatched(request: web.Request) -> web.StreamResponse:
+    """The last route (any method, any path): what aiohttp's router answers when no route
+    matches, 404, or 405 when the path has routes for other methods. As a route, it passes
+    ``front`` like the others, so these answers are counted and worded like every error."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name != UNMATCHED_NAME:
+            found, methods = await resource.resolve(request)
+            if found is None:
+                allowed |= methods
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
+UNMATCHED_ROUTE = web.route("*", "/{tail:.*}", unmatched, name=UNMATCHED_NAME)

@@ -161,6 +161,11 @@ def test_redact() -> None:
     )
     assert access.redact("/feed?KEY=x") == "/feed?KEY=<redacted>"
     assert access.redact("/feed?monkey=1") == "/feed?monkey=1"
+    # However the name is spelt: each of these is read as key= or sig= by aiohttp.
+    for spelt in ("k%65y", "K%45Y", "%6B%65%79", "+key", "Sig", "\u212aey"):
+        assert access.redact(f"/feed?url=x&{spelt}=secret") == f"/feed?url=x&{spelt}=<redacted>"
+    plain = '127.0.0.1 "GET /feed?url=http://a.test/feed.xml&format=rss HTTP/1.1" 200'
+    assert access.redact(plain) is plain  # nothing to redact: the line as it was
 
 
 def test_unauthorized_is_401() -> None:

@@ -14,7 +14,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import is_blank, unwrapped
+from proxy.clean.nodes import is_blank, reparsed, unwrapped
 from proxy.clean.registry import declare_pack, item_rule
 from proxy.clean.tree import parse_fragment
 
@@ -61,4 +61,5 @@ def parse_escaped_item(root: HtmlElement) -> None:
         return
     root.text = parsed.text
     root.extend(list(parsed))
+    reparsed(root)  # its tags and attributes were text in the source: the hints learn them
     unwrapped(root, "escaped markup")

@@ -8,7 +8,7 @@ from proxy.clean.nodes import (
     class_tokens,
 )
 from proxy.clean.packs.common import URLRules, drop_all, images_from, links_to
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "feedburner",
@@ -16,7 +16,7 @@ PACK = declare_pack(
 )
 
 
-@item_rule(PACK, "feedflare")
+@item_rule(PACK, "feedflare", needs=Needs(markup=("feedflare",)))  # (a class token)
 def remove_feedflare(root: HtmlElement) -> None:
     """FeedFlare (`div.feedflare`) is a row of "Email this", "Add to del.icio.us" buttons."""
     drop_all(root, [div for div in root.iter("div") if "feedflare" in class_tokens(div)])
@@ -30,7 +30,7 @@ FEEDBURNER_LINKS: URLRules = {
 }
 
 
-@item_rule(PACK, "flare_links")
+@item_rule(PACK, "flare_links", needs=Needs(hosts=tuple(FEEDBURNER_LINKS)))  # (url_matches)
 def remove_feedburner_links(root: HtmlElement) -> None:
     """FeedBurner's flare and ad links (/~ff/, /~f/, /~a/) are buttons and ads."""
     drop_all(root, links_to(root, FEEDBURNER_LINKS))
@@ -45,7 +45,7 @@ FEEDBURNER_IMAGES: URLRules = {
 }
 
 
-@item_rule(PACK, "flare_images")
+@item_rule(PACK, "flare_images", needs=Needs(hosts=tuple(FEEDBURNER_IMAGES)))
 def remove_feedburner_images(root: HtmlElement) -> None:
     """FeedBurner's flare and ad images and its 1×1 `~r` image (it only reports the view)."""
     drop_all(root, images_from(root, FEEDBURNER_IMAGES))

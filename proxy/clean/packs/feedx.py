@@ -21,7 +21,7 @@ from proxy.clean.nodes import (
 )
 from proxy.clean.packs.pixels import is_tracking_pixel
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.clean.urls import host_of, split_url
+from proxy.clean.urls import host_of, split_url, unescape
 
 PACK = declare_pack(
     "feedx", "feedx.net's 获取更多RSS footer with its feedx links and the <br>/<hr> before it"
@@ -40,7 +40,15 @@ def is_feedx_link(node: HtmlElement) -> bool:
     """A link to one of feedx's hosts (feedx.net, .best, .site, .co, .xyz, …)."""
     if tag_of(node) != "a":
         return False
-    parts = split_url(node.get("href"))
+    href = node.get("href")
+    if not href:
+        return False
+    lowered = unescape(href).lower()
+    if "\t" in lowered or "\n" in lowered or "\r" in lowered:  # urlsplit drops these first
+        lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
+    if "feedx." not in lowered:
+        return False  # the host (lower-cased, in the URL as urlsplit reads it) has "feedx."
+    parts = split_url(href)
     return parts is not None and _FEEDX_HOST.search(host_of(parts)) is not None
 
 

@@ -13,7 +13,7 @@ from proxy.clean.nodes import (
     tag_of,
 )
 from proxy.clean.packs.common import URLRules, drop_all, footer_paragraphs, images_from
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "medium",
@@ -29,7 +29,8 @@ _MEDIUM_FOOTER_START = re.compile(r"\A\s*was originally published in\s")
 MEDIUM_IMAGES: URLRules = {"medium.com": ("/_/stat",)}
 
 
-@item_rule(PACK, "footer")
+# (Needs: _MEDIUM_FOOTER_START must match the tail of the footer's first link, one text.)
+@item_rule(PACK, "footer", needs=Needs(text=("originally",)))
 def remove_medium_footer(root: HtmlElement) -> None:
     """Medium's "… was originally published in … on Medium" footer asks readers to comment there.
 
@@ -44,7 +45,7 @@ def remove_medium_footer(root: HtmlElement) -> None:
     drop_all(root, footers)
 
 
-@item_rule(PACK, "stat_pixel")
+@item_rule(PACK, "stat_pixel", needs=Needs(hosts=tuple(MEDIUM_IMAGES)))  # (url_matches)
 def remove_medium_pixel(root: HtmlElement) -> None:
     """Medium's `_/stat` image only reports the view."""
     drop_all(root, images_from(root, MEDIUM_IMAGES))

@@ -14,7 +14,7 @@ from lxml.html import HtmlElement
 
 from proxy.clean.nodes import has_media, short_text
 from proxy.clean.packs.common import URLRules, drop_all, images_from, url_matches
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "networks",
@@ -101,7 +101,9 @@ def remove_network_share_links(root: HtmlElement) -> None:
     )
 
 
-@item_rule(PACK, "ranking_banners")
+@item_rule(
+    PACK, "ranking_banners", needs=Needs(hosts=(*RANKING_SITES, *RANKING_IMAGES))
+)  # (url_matches, on these domains only)
 def remove_ranking_banners(root: HtmlElement) -> None:
     """Blog-ranking banners and vote buttons advertise the ranking site."""
     found = [

@@ -33,7 +33,7 @@ from proxy.clean.nodes import (
     text_of,
 )
 from proxy.clean.packs.common import drop_all
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "wechat",
@@ -163,7 +163,8 @@ def remove_wechat_cards(root: HtmlElement) -> None:
     drop_all(root, found)
 
 
-@item_rule(PACK, "ad_slots")
+# (Needs: nothing goes without a line, decorations stripped, that is one of AD_LABELS.)
+@item_rule(PACK, "ad_slots", needs=Needs(text=tuple(AD_LABELS)))
 def remove_wechat_ads(root: HtmlElement) -> None:
     """A 广告 / 推广 label standing alone on its line, with the ad (an image or link) after it."""
     blocks = top_blocks(root)

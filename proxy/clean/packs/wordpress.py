@@ -17,7 +17,7 @@ from proxy.clean.packs.common import (
     images_from,
     links_to,
 )
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "wordpress",
@@ -82,19 +82,21 @@ def remove_wordpress_widgets(root: HtmlElement) -> None:
     drop_all(root, [node for node in _WORDPRESS_WIDGETS(root) if is_wordpress_widget(node)])
 
 
-@item_rule(PACK, "appeared_first_on")
+# (Needs: _WORDPRESS_FOOTER_START must match a paragraph's leading text, one .text, and
+# each of its openings holds one of these words.)
+@item_rule(PACK, "appeared_first_on", needs=Needs(text=("post", "Beitrag", "article", "entrada")))
 def remove_wordpress_footer(root: HtmlElement) -> None:
     """The "The post … appeared first on …" footer advertises the blog the item came from."""
     drop_all(root, footer_paragraphs(root, _WORDPRESS_FOOTER_START, WORDPRESS_FOOTERS))
 
 
-@item_rule(PACK, "share_links")
+@item_rule(PACK, "share_links", needs=Needs(hosts=tuple(WORDPRESS_LINKS)))  # (url_matches)
 def remove_wordpress_share_links(root: HtmlElement) -> None:
     """WordPress.com's share redirectors (feeds.wordpress.com/1.0/go…) are buttons."""
     drop_all(root, links_to(root, WORDPRESS_LINKS))
 
 
-@item_rule(PACK, "stats_pixel")
+@item_rule(PACK, "stats_pixel", needs=Needs(hosts=tuple(WORDPRESS_IMAGES)))  # (url_matches)
 def remove_wordpress_pixel(root: HtmlElement) -> None:
     """WordPress.com's stats and comment-count images only report the view."""
     drop_all(root, images_from(root, WORDPRESS_IMAGES))

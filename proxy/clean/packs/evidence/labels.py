@@ -111,10 +111,13 @@ def _empty_slot(node: HtmlElement | None) -> bool:
     )
 
 
-# A label's text node: cheap to find, then the block around it is checked.
+# A label's text node: cheap to find, then the block around it is checked. (Its
+# normalised length is in 1..LABEL_MAX: a text that short before normalising needs no
+# normalising to pass the length test, so normalize-space runs once per text node, twice
+# only for a long one that normalises short.)
 _LABEL_TEXT = etree.XPath(
-    f"descendant::text()[string-length(normalize-space(.)) > 0"
-    f" and string-length(normalize-space(.)) <= {LABEL_MAX}]"
+    f"descendant::text()[string-length(.) <= {LABEL_MAX}"
+    f" or string-length(normalize-space(.)) <= {LABEL_MAX}][normalize-space(.)]"
 )
 
 

@@ -1,0 +1,117 @@
+"""A refresh through the real app: a real upstream on 127.0.0.1, diskcache in a temp dir.
+
+A refresh where one item changed cleans that item only and serves what a cold build of the
+new body serves; the same bytes again are not parsed, cleaned or rendered again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
+from proxy import parse
+from proxy.server import PIPELINE, create_app
+from tests.helpers import DATA, move_clock
+from tests.upstream import Upstream
+
+MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+TTL = 60
+
+
+@pytest.fixture
+def make_client(aiohttp_client: AiohttpClient, make_settings: Any) -> MakeClient:
+    async def build(**changes: Any) -> TestClient[Any, Any]:
+        return await aiohttp_client(
+            create_app(make_settings(ttl=TTL, stale_while_revalidate=0, **changes))
+        )
+
+    return build
+
+
+async def _get(client: TestClient[Any, Any], url: str) -> bytes:
+    response = await client.get("/feed", params={"url": url})
+    body = await response.read()
+    assert response.status == 200, body
+    return body
+
+
+def _one_item_changed(body: bytes) -> bytes:
+    # The first item's first paragraph (the seed feed's RFI item), as upstream edits it.
+    changed = body.replace("布林肯".encode(), "布林肯（更新）".encode(), 1)
+    assert changed != body
+    return changed
+
+
+async def test_one_changed_item_is_cleaned_alone_and_served_as_cold(
+    upstream: Upstream, make_client: MakeClient, tmp_path: Path
+) -> None:
+    first = (DATA / "feeds" / "feedx-rfi.xml").read_bytes()
+    url = upstream.route("/rfi.xml", first)
+    client = await make_client()
+    items = client.app[PIPELINE].items
+    await _get(client, url)
+    misses = items.misses
+    upstream.route("/rfi.xml", _one_item_changed(first))
+    move_clock(client, TTL + 1)
+    refreshed = await _get(client, url)
+    assert "布林肯（更新）" in refreshed.decode()
+    assert items.misses - misses == 1  # one field of one item cleaned again
+    # The same new body, cold, in another app (its own cache) with the same secret.
+    cold_client = await make_client(cache_dir=str(tmp_path / "cold"))
+    assert await _get(cold_client, url) == refreshed
+
+
+async def test_same_bytes_again_are_not_parsed_again(
+    upstream: Upstream, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No ETag or Last-Modified: the upstream answers 200 with the whole body every time.
+    url = upstream.route("/rfi.xml", (DATA / "feeds" / "feedx-rfi.xml").read_bytes())
+    client = await make_client()
+    parsed: list[str] = []
+    real = parse.parse
+
+    def counting(result: Any) -> Any:
+        parsed.append(result.url)
+        return real(result)
+
+    monkeypatch.setattr(parse, "parse", counting)
+    first = await client.get("/feed", params={"url": url})
+    body = await first.read()
+    assert len(parsed) == 1
+    move_clock(client, TTL + 1)
+    again = await client.get("/feed", params={"url": url})
+    assert await again.read() == body
+    assert upstream.hits["/rfi.xml"] == 2  # asked again, past its TTL
+    assert len(parsed) == 1  # but the same bytes were not parsed again
+    assert again.headers["ETag"] == first.headers["ETag"]
+    # Changed bytes are parsed (and checked to be a feed) as ever.
+    upstream.route("/rfi.xml", _one_item_changed((DATA / "feeds" / "feedx-rfi.xml").read_bytes()))
+    move_clock(client, 2 * (TTL + 1))
+    await _get(client, url)
+    assert len(parsed) == 2
+
+
+async def test_preview_after_a_warm_cache_still_shows_every_removal(
+    upstream: Upstream, make_client: MakeClient
+) -> None:
+    """The preview page cleans with attribution and marked copies: it never takes items
+    from the cache, however warm."""
+    url = upstream.route("/rfi.xml", (DATA / "feeds" / "feedx-rfi.xml").read_bytes())
+    client = await make_client()
+    await _get(client, url)
+    items = client.app[PIPELINE].items
+    assert len(items) > 0
+    hits = items.hits
+    response = await client.get("/preview", params={"url": url})
+    assert response.status == 200
+    page = await response.text()
+    assert items.hits == hits
+    for rule in ("feedx.footer", "share.endpoint_links", "spans.bare"):
+        assert f'<tr data-rule="{rule}">' in page, rule
+    for rule in ("feedx.footer", "share.endpoint_links"):  # marked in place
+        assert f'<span class="fs-rule">{rule}</span>' in page, rule

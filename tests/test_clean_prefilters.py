@@ -1,0 +1,114 @@
+"""The rules' prefilters (registry.Needs) and the item hints they read only ever skip work:
+every item of tests/data cleans the very same with them and without them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from proxy.clean import all_rules, clean, parse_fragment, registry
+from proxy.clean.hints import ItemHints
+from proxy.clean.packs.common import url_matches
+from tests import clean_inputs
+
+Outcomes = dict[str, list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def with_them() -> Outcomes:
+    return clean_inputs.outcomes()
+
+
+def test_every_item_cleans_the_same_without_prefilters(
+    with_them: Outcomes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTML, removals (rule, tag, text, reason), link changes, failures and the preview's
+    marked tree of each of the ~1,500 items of tests/data (the real corpus included)."""
+    monkeypatch.setattr(registry, "use_prefilters", False)
+    without = clean_inputs.outcomes()
+    assert with_them.keys() == without.keys()
+    for name in with_them:
+        assert with_them[name] == without[name], name
+
+
+def test_the_test_data_has_items_the_prefilters_skip_and_items_they_keep(
+    with_them: Outcomes,
+) -> None:
+    """The comparison above means something: some rules are skipped on some items and run
+    (and remove something) on others."""
+    rules = {rule.id for rule in all_rules() if rule.needs is not None}
+    hit = {
+        removal[0]
+        for items in with_them.values()
+        for item in items
+        for removal in item["removals"]
+    }
+    assert len(rules) >= 8
+    assert len(rules & hit) >= 4, sorted(rules & hit)
+
+
+def test_a_text_need_holds_no_whitespace() -> None:
+    with pytest.raises(ValueError, match="whitespace"):
+        registry.Needs(text=("The post",))
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "&lt;p&gt;Text of the article, long enough.&lt;/p&gt;&lt;share-button&gt;x&lt;/share-button&gt;",
+        "&lt;p&gt;Text of the article.&lt;/p&gt;&lt;mp-miniprogram&gt;card&lt;/mp-miniprogram&gt;",
+    ],
+)
+def test_markup_that_was_escaped_twice_is_seen_once_parsed(html: str) -> None:
+    """The escaped pack turns text into markup: the hints learn its names, so the rules
+    after it see the share button and the WeChat card it holds."""
+    cleaned = clean(html)
+    assert cleaned.html.startswith("<p>Text of the article"), cleaned.html
+    assert "share-button" not in cleaned.html and "card" not in cleaned.html, cleaned.html
+
+
+# URLs as feeds write them: escaped once or twice, split by tabs and line breaks, with
+# userinfo, ports, odd cases and the characters whose lower case is ASCII.
+_URL_PIECES = st.sampled_from(
+    [
+        "https://",
+        "//",
+        "http:",
+        "///",
+        "feeds.feedburner.com",
+        "feeds.feed&#98;urner.com",
+        "feeds.feed&amp;#98;urner.com",
+        "FEEDS.FeedBurner.COM",
+        "feeds.feed\tburner.com",
+        "feeds.feed\nburner.com",
+        "medium.com",
+        "BOO\u212a.com",
+        "medi&#x75;m.com",
+        "user@",
+        ":8080",
+        "/",
+        "/~r/x",
+        "?a=1&amp;b=2",
+        "#f",
+        "x.",
+        " ",
+        "\\",
+        "%2F",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=8).map("".join))
+def test_the_hosts_index_knows_every_domain_a_url_rule_reads(url: str) -> None:
+    """Whenever url_matches finds a link on a domain, ItemHints.may_link_to says it may."""
+    markup = f'<a href="{url}">x</a><img src=\'{url}\'>'
+    hints = ItemHints(markup)
+    for node in parse_fragment(markup).iter("a", "img"):
+        value = node.get("href") or node.get("src")
+        for domain in ("feeds.feedburner.com", "medium.com", "book.com", "com"):
+            if url_matches(value, {domain: ("/",)}):
+                assert hints.may_link_to(domain), (url, domain)
