@@ -323,8 +323,7 @@ class Pipeline:
         args = (self.settings, self._key_id, stored, job, digest, hour)
         if len(stored.body) < _HASH_INLINE_BYTES:
             return jobs.clean_key(*args)
-        # The key hashes the whole body: ~150 ms for 130 MB, which the loop must not wait
-        # for on every request past the hot copy (hashlib lets go of the GIL meanwhile).
+        # It hashes the whole body (~150 ms for 130 MB): not on the loop, every request.
         return await asyncio.to_thread(jobs.clean_key, *args)
 
     async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
