@@ -709,3 +709,24 @@ def test_tree_from_feedparsers_utf8_is_the_same(name: str) -> None:
             theirs.strict,
             len(theirs.items),
         )
+
+
+def test_a_big_documents_tree_is_not_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over HAND_OVER_MAX_BYTES the tree is not kept through the clean stage: the output stage
+    loads its own (a tree weighs several times its body)."""
+    body = (DATA / FILES[0]).read_bytes()
+    feed = parse.parse(_result(body))
+    kept = xmldoc.take(body, feed.encoding)
+    monkeypatch.setattr(xmldoc, "HAND_OVER_MAX_BYTES", len(body) - 1)
+    feed = parse.parse(_result(body))
+    loaded: list[int] = []
+    load = xmldoc.load
+
+    def counting(*args: object) -> object:
+        loaded.append(1)
+        return load(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(xmldoc, "load", counting)
+    assert xmldoc.take(body, feed.encoding) is not None
+    assert loaded == [1]  # loaded afresh: nothing was kept
+    assert kept is not None
