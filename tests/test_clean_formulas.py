@@ -63,3 +63,21 @@ def test_removal_is_attributed() -> None:
     removals = clean(KATEX).removals
     assert [r.rule for r in removals] == ["formulas.hidden_renderings"]
     assert removals[0].text == "E=mc2"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        pytest.param(
+            '<p>a <math><mi>x</mi><mspace width="1em"></mspace><mi>y</mi></math> b</p>',
+            id="empty-mspace-is-spacing",
+        ),
+        pytest.param(
+            "<p>c <math><mrow><mi>f</mi><mo></mo><mi>x</mi></mrow></math> d</p>",
+            id="empty-operator",
+        ),
+    ],
+)
+def test_empty_elements_of_a_formula_stay(markup: str) -> None:
+    """The `empty` pack leaves a formula's layout elements alone, as it leaves code's."""
+    assert clean(markup).html == markup

@@ -62,9 +62,11 @@ _INLINE_TAGS = frozenset(
 )
 # Children that do not make their parent worth keeping.
 _NOT_CONTENT_TAGS = frozenset({"", "br", "wbr"})
-# Code and everything inside it (see proxy.sanitize.CODE_TAGS).
+# Code and everything inside it (see proxy.sanitize.CODE_TAGS), and formulas: an empty
+# <mspace width="1em"/> or <mo></mo> is part of the layout (proxy/mathml.py keeps MathML).
+_KEPT_WHOLE_TAGS = (*CODE_TAGS, "math")
 _IN_CODE = etree.XPath(
-    "descendant-or-self::*[self::pre or self::code or self::kbd or self::samp]"
+    "descendant-or-self::*[self::pre or self::code or self::kbd or self::samp or self::math]"
     "/descendant-or-self::*"
 )
 # Never removed for being empty.
@@ -115,7 +117,8 @@ def remove_empty_elements(root: HtmlElement) -> None:
 
     Table and list structure (td, th, tr, li, …), <hr> and void elements always stay, and
     so does anything that holds them, and everything inside code (<pre>, <code>…): there an
-    empty span is a highlighter's whitespace, byte for byte part of the code. So does an
+    empty span is a highlighter's whitespace, byte for byte part of the code; and inside a
+    formula (<math>: an empty <mspace> is spacing). So does an
     element a link of the item points to (`<a id="fn1"></a>` for `href="#fn1"`).
     """
     targets = _link_targets(root)
@@ -124,7 +127,7 @@ def remove_empty_elements(root: HtmlElement) -> None:
     # of another node's proxy. With the list gone, `id(node) in in_code` skipped random
     # elements and let others inside <pre> be removed (zh-netease lost spans and an NBSP in
     # its <pre> when served; the marked copy of the preview kept every proxy alive).
-    code = _IN_CODE(root) if next(root.iter(*CODE_TAGS), None) is not None else []
+    code = _IN_CODE(root) if next(root.iter(*_KEPT_WHOLE_TAGS), None) is not None else []
     in_code = {id(node) for node in code}
     # Reversed document order visits every element after all of its descendants.
     for node in reversed(elements(root)):
