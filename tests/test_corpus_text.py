@@ -94,7 +94,7 @@ JUNK_MEDIA: dict[tuple[str, str], int] = {
     # Matomo's view counter (stats.3960.org/p.php?idsite=…&action_name=…), no size given.
     ("jsonfeed-3960-youtube-iframe-srcdoc.json", "evidence.tracker_images"): 20,
     # The "flattr this!" donation badge closing every episode's show notes.
-    ("podcast-cre-feedburner-enclosures.xml", "auto.boilerplate"): 29,
+    ("podcast-cre-feedburner-enclosures.xml", "auto.boilerplate"): 30,
     # Slashdot's share icons (a.fsdn.com/sd/twitter_icon_large.png…) in its share links.
     ("rdf-slashdot-iso8859-share-utm-iframe.xml", "share.endpoint_links"): 30,
 }
@@ -232,8 +232,6 @@ KNOWN_LEFT: dict[tuple[str, str], int] = {
     # shanzhuoboshi: the label is in the same block as its link list (<div>闪卓博识相关文章：<ul>…),
     # and the shopping list is under a class name (goumaituijian) no evidence knows.
     ("zh-shanzhuoboshi-wordpress-related-shopping-footer.xml", "site promo footers"): 4,
-    # CRE: one episode's badge sits nine wrappers deep, past the walk's MAX_DEPTH.
-    ("podcast-cre-feedburner-enclosures.xml", "donation badge"): 1,
     # NetEase: Word's <p>&nbsp;</p> inside the <pre> the author laid the post out with;
     # nothing inside <pre> is ever changed (code is byte for byte).
     ("zh-netease-blog163-inline-styles.xml", "empty shells"): 7,

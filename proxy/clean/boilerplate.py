@@ -218,7 +218,9 @@ def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
 
 # How far the edge walks look: nested wrappers entered, and elements passed over (empty
 # paragraphs and separators do not count as blocks, but the walk is bounded all the same).
-MAX_DEPTH = 8
+# Podcast show notes nest their footer nine wrappers deep (CRE's Flattr badge); MAX_VISITS
+# bounds the walk's work whatever the depth.
+MAX_DEPTH = 12
 MAX_VISITS = 64
 
 
