@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -144,6 +145,21 @@ def feedscrub(port: int, cache: str, **extra: str) -> subprocess.Popen[bytes]:
         **extra,
     }
     return start([sys.executable, "-m", "proxy", "serve"], env)
+
+
+def in_process_settings(tmp: str, *, max_body_bytes: int = 256 * 1024 * 1024) -> Any:
+    """Settings for the app run inside a bench process: 127.0.0.1 on a free port, the cache in
+    ``tmp``, the local upstream allowed, an hour's TTL (every request of a run is cold)."""
+    from proxy.config import Settings  # the caller has put the repository on sys.path
+
+    return Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        cache_dir=str(Path(tmp) / "cache"),
+        allow_private=True,
+        ttl=3600,
+        max_body_bytes=max_body_bytes,
+    )
 
 
 def cpu_ns(pid: int) -> int:

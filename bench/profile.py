@@ -57,7 +57,17 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 sys.path.insert(0, str(_HERE))
-from harness import NOISE, ROOT, free_port, median, seed_like_feed, static_server, stop, wait_up  # noqa: E402
+from harness import (  # noqa: E402
+    NOISE,
+    ROOT,
+    free_port,
+    in_process_settings,
+    median,
+    seed_like_feed,
+    static_server,
+    stop,
+    wait_up,
+)
 
 sys.path.insert(0, str(ROOT))
 import feedparser  # noqa: E402
@@ -75,7 +85,6 @@ import proxy.sanitize  # noqa: E402
 import proxy.store.disk  # noqa: E402
 import proxy.xmldoc  # noqa: E402
 import proxy.xmlfeed  # noqa: E402
-from proxy.config import Settings  # noqa: E402
 from proxy.server import create_app  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus/real")
@@ -231,14 +240,7 @@ async def profile(
         feed_file.write_bytes(bodies[0][1])
         up_port = free_port()
         upstream = static_server(up_port, feed_file)
-        settings = Settings(
-            host="127.0.0.1",
-            port=free_port(),
-            cache_dir=str(Path(tmp) / "cache"),
-            allow_private=True,
-            ttl=3600,
-            max_body_bytes=256 * 1024 * 1024,
-        )
+        settings = in_process_settings(tmp)
         if refresh is not None:  # the refresh in the request, not in the background
             settings = settings.replace(stale_while_revalidate=0)
         app = create_app(settings)
@@ -317,14 +319,7 @@ async def lag(items: int) -> None:
         feed_file.write_bytes(seed_like_feed(items, short_seed()))
         up_port = free_port()
         upstream = static_server(up_port, feed_file)
-        settings = Settings(
-            host="127.0.0.1",
-            port=free_port(),
-            cache_dir=str(Path(tmp) / "cache"),
-            allow_private=True,
-            ttl=3600,
-            max_body_bytes=256 * 1024 * 1024,
-        )
+        settings = in_process_settings(tmp)
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", settings.port).start()

@@ -29,7 +29,15 @@ sys.path.insert(0, str(_HERE))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from harness import ROOT, free_port, seed_like_feed, static_server, stop, wait_up  # noqa: E402
+from harness import (  # noqa: E402
+    ROOT,
+    free_port,
+    in_process_settings,
+    seed_like_feed,
+    static_server,
+    stop,
+    wait_up,
+)
 
 sys.path.insert(0, str(ROOT))
 import importlib.util  # noqa: E402
@@ -40,7 +48,6 @@ assert _spec is not None and _spec.loader is not None
 stages: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(stages)
 
-from proxy.config import Settings  # noqa: E402
 from proxy.server import create_app  # noqa: E402
 
 
@@ -57,14 +64,7 @@ async def build(items: int) -> tuple[list[tuple[float, float]], float, float, in
         size = len(body)
         up_port = free_port()
         upstream = static_server(up_port, feed_file)
-        settings = Settings(
-            host="127.0.0.1",
-            port=free_port(),
-            cache_dir=str(Path(tmp) / "cache"),
-            allow_private=True,
-            ttl=3600,
-            max_body_bytes=size + 2**20,
-        )
+        settings = in_process_settings(tmp, max_body_bytes=size + 2**20)
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", settings.port).start()

@@ -19,18 +19,18 @@ from tests.helpers import DATA
 
 CORPUS = DATA / "corpus"
 _REPO = Path(__file__).resolve().parents[1]
-# ../shared beside the clone (CI); a worktree sits one level deeper (wt/<branch>).
-VALIDATORS = next(
-    (
-        p
-        for p in (
-            _REPO.parent / "shared" / "validators",
-            _REPO.parent.parent / "shared" / "validators",
-        )
-        if p.is_dir()
-    ),
-    _REPO.parent / "shared" / "validators",
-)
+
+
+def _shared(*parts: str) -> Path:
+    """A path under ../shared beside the clone (CI); a worktree sits one level deeper
+    (wt/<branch>). The first that exists, else the one beside the clone."""
+    candidates = [base.joinpath("shared", *parts) for base in (_REPO.parent, _REPO.parent.parent)]
+    return next((p for p in candidates if p.is_dir()), candidates[0])
+
+
+VALIDATORS = _shared("validators")
+# The corpus tests/data/corpus was copied from (tests compare the copy with it when it is here).
+SHARED_CORPUS = _shared("corpus", "real")
 FEED_FILES = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".xml", ".json"))
 SOURCE_URL = "https://upstream.example/feed"
 SELF_URL = "https://proxy.example/feed?url=https%3A%2F%2Fupstream.example%2Ffeed"

@@ -9,7 +9,6 @@ import copy
 import logging
 import random
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -19,6 +18,7 @@ from proxy.bounded import BoundedMap
 from proxy.errors import NotAFeed
 from proxy.models import Feed, FetchResult
 from proxy.output import build_output
+from tests.corpus import SHARED_CORPUS
 from tests.helpers import DATA
 
 FILES = sorted(
@@ -78,7 +78,7 @@ def test_data_feeds_equal_or_declined(name: str, monkeypatch: pytest.MonkeyPatch
 
 
 def test_real_corpus_is_in_tests_data() -> None:
-    real = Path("/work/shared/corpus/real")
+    real = SHARED_CORPUS
     if not real.is_dir():
         pytest.skip("no shared corpus beside this clone (tests/data/corpus is its copy)")
     for path in real.glob("*.xml"):

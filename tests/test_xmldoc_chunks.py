@@ -4,15 +4,13 @@ one-shot decode it replaced, for every feed we keep, in every encoding, at any p
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from proxy import parse, xmldoc
 from proxy.models import FetchResult
+from tests.corpus import SHARED_CORPUS as REAL
 from tests.helpers import DATA
 
-REAL = Path("/work/shared/corpus/real")
 FEEDS = sorted(p for p in DATA.rglob("*") if p.suffix in (".xml", ".rss", ".atom"))
 FEEDS += sorted(REAL.glob("*.xml")) if REAL.is_dir() else []
 
