@@ -35,6 +35,7 @@ from proxy.pipeline import jobs, process
 from proxy.pipeline.freshness import BodyState, Freshness
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
+from proxy.pipeline.splice import Splicer
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.store import Store, StoredFeed, StoredOutput, records
 
@@ -110,6 +111,9 @@ class Pipeline:
         )
         # Cleaned items by content: a refresh cleans only the items that changed.
         self.items = ItemCache(self._now)
+        # Parsed and rendered items by their upstream bytes: a refresh parses and renders
+        # only the items that changed (splice.py).
+        self.splicer = Splicer(self._now)
         # Stands for the public base in cleaned feeds: unguessable, so no upstream text
         # contains it, and an https URL, so every stage passes it like any image link.
         self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
@@ -303,7 +307,15 @@ class Pipeline:
             # The same bytes again (an upstream without validators): a 304 in effect, so no
             # parse, and the outputs made from the stored copy stay valid.
             return result, None
-        return result, await self.builds.run(parse.parse, result)
+        return result, await self.builds.run(self._parse, job.url, result)
+
+    def _parse(self, url: str, result: FetchResult) -> Feed:
+        feed = self.splicer.parse(url, result)
+        if feed is None:
+            memory.release_after(len(result.body))
+            feed = parse.parse(result)
+            self.splicer.parsed(url, result, feed)
+        return feed
 
     async def settle(self) -> None:
         """Wait for background refreshes (tests; shutdown)."""
@@ -362,7 +374,14 @@ class Pipeline:
             cleaned = await self.freshness.once(
                 ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
             )
-        body, compressed = await self.builds.run(self._render, cleaned, stored, job, fmt)
+        splice_key = None
+        if not job.fulltext and fmt == stored.kind:
+            # The output's key but for the body: which rendering a refresh splices from.
+            bodiless = dataclasses.replace(stored, body=b"")
+            splice_key = self._output_key(await self._clean_key(bodiless, job, None), job, fmt)
+        body, compressed = await self.builds.run(
+            self._render, cleaned, stored, job, fmt, splice_key
+        )
         output = StoredOutput(
             body=body,
             etag=await asyncio.to_thread(records.etag_of, body),  # ~20 ms per 16 MB: off the loop
@@ -404,7 +423,8 @@ class Pipeline:
     ) -> Feed:
         """The parsed feed (parsed now if need be) through the job's filters, and ``limit``."""
         if feed is None:
-            feed = process.parse_body(stored.body, stored.final_url, stored.content_type)
+            fetched = FetchResult(stored.final_url, 200, stored.body, stored.content_type)
+            feed = self._parse(stored.url, fetched)
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         recipe = dataclasses.replace(self.recipe(job, job.fmt or stored.kind), limit=limit)
         return process.select(feed, recipe, now)
@@ -435,19 +455,28 @@ class Pipeline:
         return _Cleaned(feed, cleaned, process.weight(feed, cleaned))
 
     def _render(
-        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
+        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str, splice: str | None
     ) -> tuple[bytes, bytes]:
-        """limit= on the cleaned items, the public base in place, then render."""
+        """limit= on the cleaned items, the public base in place, then render (spliced from
+        the last rendering of the same output where splice.py can)."""
         original, cleaned = kept.original, kept.cleaned
         if not job.fulltext:  # full text applied the limit before fetching articles
             original, cleaned = process.cut(original, cleaned, job.limit)
-        body = process.build_cleaned(
-            original,
-            process.rebase(cleaned, self._base, job.public_base),
-            self.recipe(job, fmt),
-            fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
-            body=stored.body,
-        )
+        cleaned = process.rebase(cleaned, self._base, job.public_base)
+        recipe = self.recipe(job, fmt)
+        body = None
+        if splice is not None:
+            body = self.splicer.render(splice, stored.body, original, cleaned, recipe.self_url)
+        if body is None:
+            body = process.build_cleaned(
+                original,
+                cleaned,
+                recipe,
+                fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+                body=stored.body,
+            )
+        if splice is not None:
+            self.splicer.remember(splice, stored.body, original, cleaned, body)
         compressed = process.compress(body)
         del original, cleaned
         memory.release_after(len(stored.body))
