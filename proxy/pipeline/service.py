@@ -475,8 +475,8 @@ class Pipeline:
                 fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
                 body=stored.body,
             )
-        if splice is not None:
-            self.splicer.remember(splice, stored.body, original, cleaned, body)
+            if splice is not None:
+                self.splicer.remember(splice, stored.body, original, cleaned, body)
         compressed = process.compress(body)
         del original, cleaned
         memory.release_after(len(stored.body))

@@ -179,8 +179,8 @@ class Splicer:
         raws = tuple(body[start:end] for start, end in layout.items)
         known = memo.entries
         changed = [k for k, raw in enumerate(raws) if raw not in known]
-        if 2 * len(changed) > len(raws):
-            return None  # most items are new: a full parse costs about the same
+        if len(changed) == len(raws):
+            return None  # every item is new: nothing to splice
         wanted = set(changed)
         parts = [body[: layout.head_end]]
         for k, (_, end) in enumerate(layout.items):
@@ -235,27 +235,27 @@ class Splicer:
         if pairs is None:
             return None
         stand_in = b"<" + layout.item_tag + b"/>"
-        reused: dict[int, bytes] = {}
+        reused: dict[int, _Item] = {}
+        made: dict[int, tuple[tuple[object, ...], tuple[object, ...]]] = {}
         parts = [body[: layout.head_end]]
         for k, (_, end) in enumerate(layout.items):
             raw = kept.raws[k]
             pair = pairs.get(k)
-            item = memo.items.get(raw) if pair is not None else None
             if pair is None:
                 parts.append(stand_in)  # filtered out: removed as a full build removes it
-            elif (
-                item is not None
-                and item.original == _values(pair[0])
-                and item.cleaned == _values(pair[1])
-            ):
-                reused[k] = item.output
-                parts.append(stand_in)
             else:
-                parts.append(raw)
+                values = (_values(pair[0]), _values(pair[1]))
+                item = memo.items.get(raw)
+                if item is not None and (item.original, item.cleaned) == values:
+                    reused[k] = item
+                    parts.append(stand_in)
+                else:
+                    made[k] = values
+                    parts.append(raw)
             following = layout.items[k + 1][0] if k + 1 < len(kept.raws) else len(body)
             parts.append(body[end:following])
-        if 2 * len(reused) < len(pairs):
-            return None  # most items render anew: the full build costs about the same
+        if not reused:
+            return None  # every item renders anew: nothing to splice
         document = xmldoc.load(b"".join(parts), original.encoding)
         if document is None or not document.strict or len(document.items) != len(kept.raws):
             return None
@@ -264,15 +264,22 @@ class Splicer:
         )
         if out is None:
             return None
-        spliced = _assemble(out, sorted(pairs), reused)
-        if spliced is None:
+        assembled = _assemble(out, sorted(pairs), {k: i.output for k, i in reused.items()})
+        if assembled is None:
             return None
+        spliced, ranges = assembled
+        items = {kept.raws[k]: item for k, item in reused.items()}
+        for k, (start, end) in ranges.items():
+            if k in made:
+                items[kept.raws[k]] = _Item(*made[k], spliced[start:end])
+        self._keep_rendering(key, kept, cleaned, items)
         with self._lock:
             self.renders += 1
         return spliced
 
     def remember(self, key: str, body: bytes, original: Feed, cleaned: Feed, output: bytes) -> None:
-        """Keep each item's output bytes of a build of ``key`` from ``body`` (either path)."""
+        """Keep each item's output bytes of a full build of ``key`` from ``body`` (``render``
+        keeps its own)."""
         kept = self._body(body)
         if kept is None or not kept.strict or original.kind == "json":
             return
@@ -281,13 +288,15 @@ class Splicer:
         if pairs is None or out_layout is None or len(out_layout.items) != len(pairs):
             return
         items = {}
-        size = 0
         for (start, end), k in zip(out_layout.items, sorted(pairs), strict=True):
             before, after = pairs[k]
-            rendered = output[start:end]
-            items[kept.raws[k]] = _Item(_values(before), _values(after), rendered)
-            size += len(kept.raws[k]) + len(rendered)
-        weight = size + 400 * len(items)
+            items[kept.raws[k]] = _Item(_values(before), _values(after), output[start:end])
+        self._keep_rendering(key, kept, cleaned, items)
+
+    def _keep_rendering(
+        self, key: str, kept: _Body, cleaned: Feed, items: dict[bytes, _Item]
+    ) -> None:
+        weight = sum(len(raw) + len(i.output) for raw, i in items.items()) + 400 * len(items)
         if weight > RENDERED_BYTES * LARGEST_SHARE:
             return
         memo = _Rendered(kept.layout.context, _site(cleaned), items, weight)
@@ -315,8 +324,11 @@ def _pairs(original: Feed, cleaned: Feed, items: int) -> dict[int, tuple[Entry, 
     return pairs
 
 
-def _assemble(out: bytes, kept: list[int], reused: dict[int, bytes]) -> bytes | None:
-    """The serialised skeleton with each stand-in replaced by the bytes kept for it."""
+def _assemble(
+    out: bytes, kept: list[int], reused: dict[int, bytes]
+) -> tuple[bytes, dict[int, tuple[int, int]]] | None:
+    """The serialised skeleton with each stand-in replaced by the bytes kept for it, and
+    where each item now lies in it (by its upstream position)."""
     layout = scan(out, empty=True)
     if layout is None or len(layout.items) != len(kept):
         return None
@@ -325,9 +337,13 @@ def _assemble(out: bytes, kept: list[int], reused: dict[int, bytes]) -> bytes | 
         if (k in reused) != (out[start:end] == stand_in):
             return None  # a stand-in not where it was put, or an item that looks like one
     pieces = [out[: layout.head_end]]
+    ranges = {}
+    at = layout.head_end
     for n, ((start, end), k) in enumerate(zip(layout.items, kept, strict=True)):
         output = reused.get(k)
-        pieces.append(out[start:end] if output is None else output)
+        piece = out[start:end] if output is None else output
+        ranges[k] = (at, at + len(piece))
         following = layout.items[n + 1][0] if n + 1 < len(kept) else len(out)
-        pieces.append(out[end:following])
-    return b"".join(pieces)
+        pieces += (piece, out[end:following])
+        at += len(piece) + following - end
+    return b"".join(pieces), ranges

@@ -11,8 +11,8 @@ text), and declines (None) whenever a splice could differ from a full build:
 * a DOCTYPE or any other ``<!`` declaration (entities feedparser and lxml read apart);
 * a prefixed root or item (``<atom:feed>``), RSS 1.0, items beside the channel, an item
   nested in an item, a self-closing item, anything but whitespace between two items;
-* ``xmlns`` inside an item: a namespace declared there changes how feedparser names what
-  follows, in later items too;
+* a namespace prefix bound to two URIs, or a URI to two prefixes, anywhere in the root,
+  the channel or the items (feedparser's namespace table is one for the whole document);
 * anything it cannot read as well-formed markup.
 
 In a well-formed document ``<`` in text or attribute values is always escaped, so the only
@@ -49,6 +49,33 @@ class Layout:
     head_end: int  # where the first item starts (== tail start when there is none)
     context: bytes  # the root's (and the channel's) start tags: namespaces, xml:base, lang
     item_tag: bytes  # b"item" or b"entry"
+
+
+class _Bindings:
+    """Namespace prefixes and URIs bound anywhere in the root, channel and items: consistent
+    (each prefix to one URI, each URI to one prefix; default namespaces aside) or declined.
+    feedparser keeps one table of namespaces for the whole document, filled as declarations
+    come, and names an element of a URI by the first prefix it saw for it: with one prefix
+    per URI, an item reads the same whichever items came before it."""
+
+    def __init__(self) -> None:
+        self.uris: dict[bytes, bytes] = {}
+        self.prefixes: dict[bytes, bytes] = {}
+
+    def add(self, body: bytes, start: int, end: int | None) -> bool:
+        for match in _DECLARATION.finditer(body, start, len(body) if end is None else end):
+            prefix, uri = match.group(1), match.group(2) or match.group(3) or b""
+            if not prefix:
+                continue  # a default namespace: feedparser never names by it
+            if self.uris.setdefault(prefix, uri) != uri:
+                return False
+            if self.prefixes.setdefault(uri, prefix) != prefix:
+                return False
+        return True
+
+
+# Anywhere in an item, text included (a declaration written as text only adds a constraint).
+_DECLARATION = re.compile(rb"xmlns(?::([^\s=/>]++))?\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)')")
 
 
 def _skip(body: bytes, pos: int) -> int | None:
@@ -116,6 +143,9 @@ def scan(body: bytes, *, empty: bool = False) -> Layout | None:
             stack.append(name)
         pos = match.end()
     head_end = pos
+    bindings = _Bindings()
+    if not bindings.add(b"".join(context), 0, None):
+        return None
     jump = _JUMP[item_tag]
     items: list[tuple[int, int]] = []
     while True:
@@ -144,7 +174,7 @@ def scan(body: bytes, *, empty: bool = False) -> Layout | None:
                 return None
             pos = end_match.end()
             break
-        if body.find(b"xmlns", start, pos) >= 0:
+        if body.find(b"xmlns", start, pos) >= 0 and not bindings.add(body, start, pos):
             return None
         items.append((start, pos))
         after = _SPACE.match(body, pos)
