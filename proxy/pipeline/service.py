@@ -20,13 +20,13 @@ from typing import Any
 
 import aiohttp
 
-from proxy import fetch, filters, memory, parse
+from proxy import fetch, filters, memory
 from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.builds import BuildSlots
 from proxy.config import Settings
-from proxy.errors import NotFound, ProxyError
+from proxy.errors import ProxyError
 from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
@@ -184,46 +184,13 @@ class Pipeline:
         fulltext: bool = False,
         opencc: str | None = None,
     ) -> FeedJob:
-        """The job of an ad-hoc request (/feed, with the [defaults] rules); ``serve`` it.
-
-        Parameters:
-            url: the upstream feed URL as the reader gave it.
-            fmt: "rss", "atom", "json", or None for the upstream's own family.
-            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
-            limit: keep only the newest N items.
-            fulltext: replace each item's content with the article behind its link.
-            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
-        """
-        loaded = self.feeds
-        return FeedJob(
-            url=self._checked(url),
-            fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
-            public_base=public_base,
-            options=loaded.feeds.defaults,
-            ruleset=loaded.defaults,
-            limit=limit,
-            fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
-            opencc=process.check_opencc(opencc),
-        )
+        """An ad-hoc request's job (/feed, [defaults] rules; parameters: ``jobs.adhoc``)."""
+        checked = self._checked(url)
+        return jobs.adhoc(self.feeds, checked, fmt, public_base, limit, fulltext, opencc)
 
     def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
         """The job of a named feed (its own rules over [defaults]); NotFound if unknown."""
-        loaded = self.feeds
-        config = loaded.feeds.get(name)
-        if config is None:
-            names = ", ".join(loaded.feeds.names) or "none are configured"
-            raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
-        options = config.options
-        checked, chosen = self._checked(config.url), process.check_format(fmt)
-        return FeedJob(
-            checked,
-            chosen or options.format,
-            public_base,
-            options,
-            loaded.rulesets[name],
-            name=name,
-            fulltext=bool(options.fulltext),
-        )
+        return jobs.named(self.feeds, name, self._checked, fmt=fmt, public_base=public_base)
 
     def _checked(self, url: str) -> str:
         # Host rules are checked before the cache too: a host denied after it was cached
@@ -310,12 +277,7 @@ class Pipeline:
         return result, await self.builds.run(self._parse, job.url, result)
 
     def _parse(self, url: str, result: FetchResult) -> Feed:
-        feed = self.splicer.parse(url, result)
-        if feed is None:
-            memory.release_after(len(result.body))
-            feed = parse.parse(result)
-            self.splicer.parsed(url, result, feed)
-        return feed
+        return self.splicer.parse(url, result) or self.splicer.parsed(url, result)
 
     async def settle(self) -> None:
         """Wait for background refreshes (tests; shutdown)."""
@@ -374,14 +336,7 @@ class Pipeline:
             cleaned = await self.freshness.once(
                 ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
             )
-        splice_key = None
-        if not job.fulltext and fmt == stored.kind:
-            # The output's key but for the body: which rendering a refresh splices from.
-            bodiless = dataclasses.replace(stored, body=b"")
-            splice_key = self._output_key(await self._clean_key(bodiless, job, None), job, fmt)
-        body, compressed = await self.builds.run(
-            self._render, cleaned, stored, job, fmt, splice_key
-        )
+        body, compressed = await self.builds.run(self._render, cleaned, stored, job, fmt)
         output = StoredOutput(
             body=body,
             etag=await asyncio.to_thread(records.etag_of, body),  # ~20 ms per 16 MB: off the loop
@@ -455,10 +410,16 @@ class Pipeline:
         return _Cleaned(feed, cleaned, process.weight(feed, cleaned))
 
     def _render(
-        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str, splice: str | None
+        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
     ) -> tuple[bytes, bytes]:
         """limit= on the cleaned items, the public base in place, then render (spliced from
-        the last rendering of the same output where splice.py can)."""
+        the last rendering of the same output, keyed by all but the body, where it can)."""
+        splice = None
+        if not job.fulltext and fmt == stored.kind:
+            hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
+            bodiless = dataclasses.replace(stored, body=b"")
+            base = jobs.clean_key(self.settings, self._key_id, bodiless, job, None, hour)
+            splice = self._output_key(base, job, fmt)
         original, cleaned = kept.original, kept.cleaned
         if not job.fulltext:  # full text applied the limit before fetching articles
             original, cleaned = process.cut(original, cleaned, job.limit)

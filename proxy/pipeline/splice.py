@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from proxy import parse, xmldoc
+from proxy import memory, parse, xmldoc
 from proxy.bounded import BoundedMap
 from proxy.models import Entry, Feed, FetchResult
 from proxy.output import inplace
@@ -136,20 +136,22 @@ class Splicer:
 
     # -- parse -------------------------------------------------------------------------------
 
-    def parsed(self, url: str, result: FetchResult, feed: Feed) -> None:
-        """After a full parse of ``result`` (its tree still handed over for the output stage):
-        keep what parse made of each item, for the next refresh of ``url``."""
+    def parsed(self, url: str, result: FetchResult) -> Feed:
+        """``parse.parse(result)`` in full, keeping what it made of each item for the next
+        refresh of ``url`` (read off the tree parse hands over to the output stage)."""
+        memory.release_after(len(result.body))
+        feed = parse.parse(result)
         document = xmldoc.peek(result.body)
         if document is None or not document.strict or feed.kind not in ("rss", "atom"):
-            return
+            return feed
         if not _utf8(feed.encoding) or len(feed.entries) != len(document.items):
-            return
+            return feed
         kept = self._keep(result.body, strict=True)
         if kept is None or len(kept.raws) != len(feed.entries):
-            return
-        if any(e.index != k for k, e in enumerate(feed.entries)):
-            return
-        self._remember_parse(url, result, kept, feed.entries)
+            return feed
+        if all(e.index == k for k, e in enumerate(feed.entries)):
+            self._remember_parse(url, result, kept, feed.entries)
+        return feed
 
     def _remember_parse(
         self, url: str, result: FetchResult, kept: _Body, entries: tuple[Entry, ...]

@@ -214,10 +214,9 @@ class _Builder:
             feed = self.splicer.parse(SOURCE, result)
             if feed is not None:
                 return feed
-        feed = parse.parse(result)
         if self.splicer is not None:
-            self.splicer.parsed(SOURCE, result, feed)
-        return feed
+            return self.splicer.parsed(SOURCE, result)
+        return parse.parse(result)
 
     def build(self, body: bytes) -> tuple[Feed, bytes]:
         feed = self.parse(body)
