@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from typing import TypedDict, Unpack
 
 from proxy import clean
 from proxy.config import Settings
@@ -49,14 +50,16 @@ SelfPath = Callable[[FeedJob], str]
 """A job → the path of the feed's own link (``server/links.py``)."""
 
 
+class Asked(TypedDict, total=False):
+    """What an ad-hoc request may ask for besides its URL, format and base (``adhoc``)."""
+
+    limit: int | None
+    fulltext: bool
+    opencc: str | None
+
+
 def adhoc(
-    loaded: LoadedFeeds,
-    url: str,
-    fmt: str | None,
-    public_base: str,
-    limit: int | None = None,
-    fulltext: bool = False,
-    opencc: str | None = None,
+    loaded: LoadedFeeds, url: str, fmt: str | None, public_base: str, **asked: Unpack[Asked]
 ) -> FeedJob:
     """The job of an ad-hoc request (/feed, with the [defaults] rules).
 
@@ -74,9 +77,9 @@ def adhoc(
         public_base=public_base,
         options=loaded.feeds.defaults,
         ruleset=loaded.defaults,
-        limit=limit,
-        fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
-        opencc=process.check_opencc(opencc),
+        limit=asked.get("limit"),
+        fulltext=asked.get("fulltext", False) or bool(loaded.feeds.defaults.fulltext),
+        opencc=process.check_opencc(asked.get("opencc")),
     )
 
 

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 
@@ -175,18 +175,10 @@ class Pipeline:
     # -- jobs --------------------------------------------------------------------------------
 
     def job(
-        self,
-        url: str,
-        *,
-        fmt: str | None,
-        public_base: str,
-        limit: int | None = None,
-        fulltext: bool = False,
-        opencc: str | None = None,
+        self, url: str, *, fmt: str | None, public_base: str, **asked: Unpack[jobs.Asked]
     ) -> FeedJob:
         """An ad-hoc request's job (/feed, [defaults] rules; parameters: ``jobs.adhoc``)."""
-        checked = self._checked(url)
-        return jobs.adhoc(self.feeds, checked, fmt, public_base, limit, fulltext, opencc)
+        return jobs.adhoc(self.feeds, self._checked(url), fmt, public_base, **asked)
 
     def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
         """The job of a named feed (its own rules over [defaults]); NotFound if unknown."""
