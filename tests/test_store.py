@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -54,6 +55,27 @@ async def test_records_round_trip(store: Store) -> None:
     await store.put_memory("feed", {"fingerprints": ["a", "b"]})
     assert await store.get_memory("feed") == {"fingerprints": ["a", "b"]}
     assert await store.get_memory("other") is None
+
+
+@BOTH_BACKENDS
+async def test_a_confirmed_body_reads_back_checked_without_being_written_again(
+    store: Store,
+) -> None:
+    await store.put_feed(FEED)
+    checked = dataclasses.replace(FEED, checked_at=9.0, etag='"f"', last_modified="Tue")
+    await store.confirm_feed(checked)
+    assert await store.get_feed(FEED.url) == checked
+    # An older check (another replica's, late) never moves checked_at back.
+    await store.confirm_feed(dataclasses.replace(FEED, checked_at=1.5))
+    assert await store.get_feed(FEED.url) == FEED
+    # A check names the body it confirmed: a new body is not confirmed by the old one's.
+    await store.confirm_feed(checked)
+    newer = dataclasses.replace(FEED, body=b"<rss>new</rss>", fetched_at=5.0, checked_at=5.0)
+    await store.put_feed(newer)
+    assert await store.get_feed(FEED.url) == newer
+    # A check with no body under it is no feed.
+    await store.confirm_feed(dataclasses.replace(FEED, url="https://a.test/none"))
+    assert await store.get_feed("https://a.test/none") is None
 
 
 @BOTH_BACKENDS

@@ -250,9 +250,22 @@ class Freshness:
                 if stored is None:
                     raise NotAFeed(f"upstream answered 304 to an unconditional request ({url})")
                 refreshed = dataclasses.replace(stored, checked_at=self.clock())
-                await self.store.put_feed(refreshed)
+                if result.status != 304:
+                    # The same bytes again in a 200 (``ask`` did not parse them): a 304 in
+                    # effect, but the validators are the ones this answer came with.
+                    refreshed = dataclasses.replace(
+                        refreshed, etag=result.etag, last_modified=result.last_modified
+                    )
+                # The body is the stored one: only the check is written, not the body again.
+                await self.store.confirm_feed(refreshed)
                 self.backoff.success(url)
-                logger.info("fetch feed_url=%s status=304 elapsed_ms=%d", url, _ms(started))
+                logger.info(
+                    "fetch feed_url=%s status=%d%s elapsed_ms=%d",
+                    url,
+                    result.status,
+                    "" if result.status == 304 else " unchanged=1",
+                    _ms(started),
+                )
                 return BodyState(refreshed, asked_upstream=True)
         except UpstreamError as exc:
             # For the replicas waiting on this fetch (see _fetch_once): they answer the same.

@@ -289,7 +289,13 @@ class DiskStore(KeyedRecords):
     # -- raw upstream feeds and outputs: read and written in a thread, body by body ---------
 
     async def get_feed(self, url: str) -> records.StoredFeed | None:
-        return await asyncio.to_thread(_safe_read, self._feeds, "feed:" + url, records.read_feed)
+        return await asyncio.to_thread(self._get_feed, url)
+
+    def _get_feed(self, url: str) -> records.StoredFeed | None:
+        stored = _safe_read(self._feeds, "feed:" + url, records.read_feed)
+        if stored is None:
+            return None
+        return records.confirmed(stored, _safe_get(self._feeds, "checked:" + url))
 
     async def get_output(self, key: str) -> records.StoredOutput | None:
         return await asyncio.to_thread(_safe_read, self._feeds, "out:" + key, records.read_output)

@@ -25,6 +25,10 @@ class KeyedRecords:
     async def _set(self, key: str, value: bytes, expire: float | None) -> None:
         raise NotImplementedError
 
+    async def _get_many(self, keys: list[str]) -> list[Any]:
+        """The values under ``keys`` (one round trip where the backend can)."""
+        return [await self._get(key) for key in keys]
+
     async def _set_parts(self, key: str, parts: list[bytes], expire: float | None) -> None:
         """Store a record given as pieces (``records.parts``): joined here, off the event
         loop when big; a backend that can write them without joining overrides this."""
@@ -35,10 +39,16 @@ class KeyedRecords:
         await self._set(key, value, expire)
 
     async def get_feed(self, url: str) -> StoredFeed | None:
-        return records.decode_feed(await self._get("feed:" + url))
+        blob, check = await self._get_many(["feed:" + url, "checked:" + url])
+        return records.confirmed(records.decode_feed(blob), check)
 
     async def put_feed(self, stored: StoredFeed) -> None:
         await self._set_parts("feed:" + stored.url, records.feed_parts(stored), self.feed_expire)
+
+    async def confirm_feed(self, stored: StoredFeed) -> None:
+        """The upstream confirmed ``stored``'s body (a 304, or the same bytes): its new
+        checked_at and validators, without writing the body again (``records.confirmed``)."""
+        await self._set("checked:" + stored.url, records.encode_checked(stored), self.feed_expire)
 
     async def get_output(self, key: str) -> StoredOutput | None:
         return records.decode_output(await self._get("out:" + key))

@@ -313,6 +313,11 @@ class RedisStore(KeyedRecords):
             except (RedisError, OSError) as exc:
                 self._fail(exc)
             else:
+                for key, value in zip(keys, values, strict=True):  # as _get keeps them
+                    if value is None:
+                        self.memory.pop(key)
+                    else:
+                        self._remember(key, value)
                 return values
         return [item[0] if (item := self.memory.get(k)) is not None else None for k in keys]
 

@@ -6,6 +6,7 @@ new body serves; the same bytes again are not parsed, cleaned or rendered again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,49 @@ async def test_same_bytes_again_are_not_parsed_again(
     move_clock(client, 2 * (TTL + 1))
     await _get(client, url)
     assert len(parsed) == 2
+
+
+async def test_an_unchanged_refresh_writes_a_check_not_the_body(
+    upstream: Upstream, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 304, or the same bytes in a 200, writes only the check (checked_at, validators)
+    beside the stored body; the log says which one it was."""
+    body = (DATA / "feeds" / "feedx-rfi.xml").read_bytes()
+    plain = upstream.route("/plain.xml", body)  # no validators: the same bytes in a 200
+    tagged = upstream.route("/tagged.xml", body, validators=True)  # ETag: a 304
+    client = await make_client()
+    store = client.app[PIPELINE].cache
+    for url in (plain, tagged):
+        await _get(client, url)
+    written: list[str] = []
+    real = store.put_feed
+
+    async def counting(stored: Any) -> None:
+        written.append(stored.url)
+        await real(stored)
+
+    store.put_feed = counting  # type: ignore[method-assign]
+    move_clock(client, TTL + 1)
+    caplog.set_level("INFO", logger="proxy.pipeline.freshness")
+    for url in (plain, tagged):
+        served = await client.get("/feed", params={"url": url})
+        assert served.status == 200
+        assert served.headers["Age"] == "0"  # the check was seen: the body is fresh again
+    assert written == []
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fetch ")]
+    assert any(f"feed_url={plain} status=200 unchanged=1" in line for line in lines), lines
+    assert any(f"feed_url={tagged} status=304" in line for line in lines), lines
+    for url in (plain, tagged):
+        stored = await store.get_feed(url)
+        assert stored is not None and stored.body == body
+        assert stored.checked_at > stored.fetched_at
+    tag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    tagged_stored = await store.get_feed(tagged)
+    assert tagged_stored is not None and tagged_stored.etag == tag
+    # Still fresh from the check, on this app's clock: not asked again.
+    hits = dict(upstream.hits)
+    await _get(client, plain)
+    assert upstream.hits == hits
 
 
 async def test_preview_after_a_warm_cache_still_shows_every_removal(
