@@ -28,6 +28,9 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: float = 0.0  # time.time() when the response arrived
+    # sha256 (hex) of body when known ("": not computed): hashed once per fetch, in the
+    # thread that parses it, and kept with the stored body for the keys made from it.
+    digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)

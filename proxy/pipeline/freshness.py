@@ -305,6 +305,7 @@ class Freshness:
             last_modified=result.last_modified,
             fetched_at=now,
             checked_at=now,
+            digest=result.digest,
         )
         await self.store.put_feed(fresh)
         logger.info(

@@ -18,7 +18,7 @@ from proxy.errors import NotFound
 from proxy.feedconfig import FeedOptions
 from proxy.pipeline import process
 from proxy.reload import LoadedFeeds
-from proxy.store import StoredFeed
+from proxy.store import StoredFeed, records
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,5 +150,5 @@ def clean_key(
         str(job.limit) if articles is not None else "",
     ):
         digest.update(part.encode("utf-8") + b"\0")
-    digest.update(stored.body)
+    digest.update(records.body_digest(stored).encode("ascii"))  # the body, hashed once
     return digest.hexdigest()

@@ -266,7 +266,12 @@ class Pipeline:
             # The same bytes again (an upstream without validators): a 304 in effect, so no
             # parse, and the outputs made from the stored copy stay valid.
             return result, None
-        return result, await self.builds.run(self._parse, job.url, result)
+        return await self.builds.run(self._parse_new, job.url, result)
+
+    def _parse_new(self, url: str, result: FetchResult) -> tuple[FetchResult, Feed]:
+        # A new body is hashed here, once (in the build thread): its keys use the digest.
+        feed = self._parse(url, result)
+        return dataclasses.replace(result, digest=hashlib.sha256(result.body).hexdigest()), feed
 
     def _parse(self, url: str, result: FetchResult) -> Feed:
         return self.splicer.parse(url, result) or self.splicer.parsed(url, result)
@@ -287,7 +292,7 @@ class Pipeline:
         hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
         digest = filled.digest if filled is not None else None
         args = (self.settings, self._key_id, stored, job, digest, hour)
-        if len(stored.body) < _HASH_INLINE_BYTES:
+        if stored.digest or len(stored.body) < _HASH_INLINE_BYTES:
             return jobs.clean_key(*args)
         # It hashes the whole body (~150 ms for 130 MB): not on the loop, every request.
         return await asyncio.to_thread(jobs.clean_key, *args)
@@ -409,7 +414,7 @@ class Pipeline:
         splice = None
         if not job.fulltext and fmt == stored.kind:
             hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
-            bodiless = dataclasses.replace(stored, body=b"")
+            bodiless = dataclasses.replace(stored, body=b"", digest="")
             base = jobs.clean_key(self.settings, self._key_id, bodiless, job, None, hour)
             splice = self._output_key(base, job, fmt)
         original, cleaned = kept.original, kept.cleaned

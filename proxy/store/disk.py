@@ -2,7 +2,8 @@
 
 Two caches, each with its own size limit so images never push feeds out:
 
-- ``feeds/``: ``feed:<url>`` raw upstream bodies with validators and fetch times,
+- ``feeds/``: ``feed:<url>`` raw upstream bodies with validators and fetch times (and
+  ``checked:<url>``, the last check of that body: a 304 does not write the body again),
   ``out:<digest>`` rendered outputs, ``article:<url>`` full-text articles (with expiry),
   ``memory:<key>`` what the clean stage learnt per feed;
 - ``images/``: image bytes (ImageCache, per machine whatever the backend) and

@@ -33,6 +33,7 @@ class StoredFeed:
     last_modified: str | None
     fetched_at: float  # when this body arrived
     checked_at: float  # when the upstream last confirmed it (200 or 304)
+    digest: str = ""  # sha256 (hex) of body, "" when not known (``body_digest``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,11 @@ def confirmed(stored: StoredFeed | None, blob: Any) -> StoredFeed | None:
     ):
         return stored  # about another body, older than the body's own record, or not ours
     return replace(stored, checked_at=float(checked_at), etag=etag, last_modified=modified)
+
+
+def body_digest(stored: StoredFeed) -> str:
+    """sha256 (hex) of the stored body: the one kept with it, else computed now."""
+    return stored.digest or hashlib.sha256(stored.body).hexdigest()
 
 
 def etag_of(body: bytes) -> str:

@@ -6,6 +6,7 @@ new body serves; the same bytes again are not parsed, cleaned or rendered again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,7 +17,12 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from proxy import parse
+from proxy.config import Settings
+from proxy.feedconfig import FeedsConfig
+from proxy.pipeline import jobs
+from proxy.reload import compile_feeds
 from proxy.server import PIPELINE, create_app
+from proxy.store import StoredFeed
 from tests.helpers import DATA, move_clock
 from tests.upstream import Upstream
 
@@ -159,3 +165,17 @@ async def test_preview_after_a_warm_cache_still_shows_every_removal(
         assert f'<tr data-rule="{rule}">' in page, rule
     for rule in ("feedx.footer", "share.endpoint_links"):  # marked in place
         assert f'<span class="fs-rule">{rule}</span>' in page, rule
+
+
+def test_a_body_keys_alike_with_or_without_its_digest_kept(settings: Settings) -> None:
+    """The clean key names the body by its digest: the one kept with a fetched body, or one
+    computed for a record written without it, are the same key; another body is not."""
+    body = (DATA / "feeds" / "feedx-rfi.xml").read_bytes()
+    job = jobs.adhoc(compile_feeds(FeedsConfig()), "http://a.test/f", None, "http://p.test")
+    stored = StoredFeed("http://a.test/f", "http://a.test/f", body, "text/xml", "rss",
+                        None, None, 1.0, 2.0)
+    kept = dataclasses.replace(stored, digest=hashlib.sha256(body).hexdigest())
+    key = jobs.clean_key(settings, "k", stored, job, None, "")
+    assert jobs.clean_key(settings, "k", kept, job, None, "") == key
+    other = dataclasses.replace(stored, body=_one_item_changed(body))
+    assert jobs.clean_key(settings, "k", other, job, None, "") != key
