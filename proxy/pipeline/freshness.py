@@ -36,7 +36,7 @@ from proxy.bounded import BoundedMap
 from proxy.errors import NotAFeed, UpstreamError, UpstreamStatus
 from proxy.models import Feed, FetchResult, Rendered, Validators
 from proxy.singleflight import SingleFlight
-from proxy.store import Store, StoredFeed, flight
+from proxy.store import Store, StoredFeed, StoredOutput, flight
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,12 @@ T = TypeVar("T")
 HOT_ENTRIES = 512  # rendered feeds kept in memory while fresh
 HOT_BYTES = 128 * 1024 * 1024  # ... and their bytes at most (a 9 MB feed is 9 MB here)
 HOT_MAX_AGE = 24 * 3600.0  # past any fresh_until of a sane TTL: stale entries go anyway
+# Recent outputs by output key, so a refresh that ends at an output built before (the same
+# bytes again, a 304) does not read it back from the store. Outputs are immutable under
+# their key; most share their bytes with a hot copy. One bigger than a quarter is not kept.
+RECENT_OUTPUTS = 256
+RECENT_BYTES = 64 * 1024 * 1024
+RECENT_MAX_AGE = 3600.0
 GONE_ENTRIES = 10_000  # upstream URLs remembered as 404/410 (~2 KB each at most)
 STALE_RETRY_SECONDS = 60  # after an upstream failure, how long the stale copy is reused
 # The fetch lock lives FEEDSCRUB_FETCH_TIMEOUT plus this (parse and store the body): a replica
@@ -116,6 +122,13 @@ class Freshness:
             weigh=lambda hot: len(hot.rendered.body) + len(hot.rendered.gzip_body),
             max_weight=HOT_BYTES,
         )
+        self._outputs: BoundedMap[str, StoredOutput] = BoundedMap(
+            RECENT_OUTPUTS,
+            RECENT_MAX_AGE,
+            self._now,
+            weigh=lambda output: len(output.body) + len(output.gzip_body),
+            max_weight=RECENT_BYTES,
+        )
         self._background: set[asyncio.Future[None]] = set()
         # Whether a big feed, parsed to check it is one, may be kept for its build (the
         # service says no while builds queue, so parsed feeds do not pile up in memory).
@@ -159,6 +172,14 @@ class Freshness:
         else:
             fresh_until = state.stored.checked_at + ttl
         self._hot.set(key, _Hot(rendered, fresh_until, state.stored.checked_at, ttl))
+
+    def output(self, key: str) -> StoredOutput | None:
+        """The output kept under ``key`` (``keep_output``), if still in memory."""
+        return self._outputs.get(key)
+
+    def keep_output(self, key: str, output: StoredOutput) -> None:
+        if len(output.body) + len(output.gzip_body) <= RECENT_BYTES // 4:
+            self._outputs.set(key, output)
 
     def forget_outputs(self) -> None:
         """Drop every hot copy (a new feeds config changes what they would be)."""

@@ -325,8 +325,9 @@ class Pipeline:
         clean_key: str,
     ) -> StoredOutput:
         stored = state.stored
-        cached = await self.cache.get_output(key)
+        cached = self.freshness.output(key) or await self.cache.get_output(key)
         if cached is not None:
+            self.freshness.keep_output(key, cached)
             return cached
         cleaned = self._cleaned.get(clean_key)
         if cleaned is None:
@@ -341,6 +342,7 @@ class Pipeline:
             gzip_body=compressed,
         )
         await self.cache.put_output(key, output)
+        self.freshness.keep_output(key, output)
         return output
 
     async def _clean(
