@@ -24,12 +24,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from proxy import clean, metrics, rewrite
 from proxy.bounded import BoundedMap
 from proxy.clean import staged
-from proxy.models import Cleaned
+from proxy.models import Cleaned, Entry
 from proxy.pipeline.process import OUTPUT_VERSION
 
 # Items kept: many feeds' worth. A 100-item feed of 5 KB CJK items weighs ~2 MB here (the
@@ -44,6 +45,10 @@ SUMMARY_BYTES = 16 * 1024 * 1024
 LARGEST_SHARE = 0.5
 # Refreshed on every use: an item that stays in its feed stays here; one that left goes.
 MAX_AGE = 6 * 3600.0
+# Finished entries (``finished``): one per item of the feeds refreshed lately.
+ENTRIES = 20_000
+ENTRY_BYTES = 32 * 1024 * 1024
+_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name != "index")
 
 
 # Keys hold the item's HTML itself (a dict compares it on a hit, so two items never share
@@ -57,6 +62,26 @@ class _Kept:
     cleaned: Cleaned
     hits: tuple[tuple[str, int], ...]  # cleaned.hits(), counted again on every reuse
     weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    entry: Entry  # the parsed entry it was made from
+    inputs: tuple[object, ...]  # and everything else it was made with
+    made: Entry
+    weight: int
+
+
+def _same(kept: Entry, entry: Entry) -> bool:
+    """Every field but index alike: the same object (a spliced parse reuses them), or an
+    equal one; equal datetimes are not enough (another offset renders otherwise)."""
+    if kept is entry:
+        return True
+    for name in _FIELDS:
+        a, b = getattr(kept, name), getattr(entry, name)
+        if a is not b and (a != b or isinstance(a, datetime)):
+            return False
+    return True
 
 
 def _kept(cleaned: Cleaned, html: str) -> _Kept:
@@ -91,8 +116,12 @@ class ItemCache:
         self._results: BoundedMap[ResultKey, tuple[_Kept, float]] = BoundedMap(
             results, max_age, clock, weigh=lambda v: v[0].weight, max_weight=result_bytes
         )
+        self._finished: BoundedMap[tuple[str | None, ...], _Finished] = BoundedMap(
+            ENTRIES, max_age, clock, weigh=lambda f: f.weight, max_weight=ENTRY_BYTES
+        )
         self.hits = 0  # results reused, and items cleaned (tests and benchmarks read them)
         self.misses = 0
+        self.reused = 0  # finished entries reused (``finished``)
 
     def __len__(self) -> int:
         with self._lock:
@@ -102,6 +131,34 @@ class ItemCache:
         with self._lock:
             self._summaries.clear()
             self._results.clear()
+            self._finished.clear()
+
+    def keeps(self, items: int) -> bool:
+        """Whether a feed of ``items`` items has its finished entries kept (``finished``)."""
+        return items <= ENTRIES * LARGEST_SHARE
+
+    def finished(
+        self, entry: Entry, inputs: tuple[object, ...], make: Callable[[], Entry]
+    ) -> Entry:
+        """``make()``, the entry as transform finishes it (attachments, links, text), or what
+        it made last time of an entry alike (``_same``) with equal ``inputs`` (its cleaned
+        summary and content, and whatever else the caller made it with)."""
+        key = (entry.guid, entry.link, entry.title)
+        with self._lock:
+            kept = self._finished.get(key)
+        if kept is not None and kept.inputs == inputs and _same(kept.entry, entry):
+            with self._lock:
+                self.reused += 1
+            made = kept.made
+            if made.index != entry.index:
+                made = dataclasses.replace(made, index=entry.index)
+            return made
+        made = make()
+        texts = (entry.summary, entry.content, made.summary, made.content)
+        weight = 2 * sum(len(text or "") for text in texts) + 600
+        with self._lock:
+            self._finished.set(key, _Finished(entry, inputs, made, weight))
+        return made
 
     def _too_big(self, htmls: Sequence[str]) -> bool:
         count, size = self._largest

@@ -8,6 +8,7 @@ exactly what a reader gets. CPU-bound: the server calls it in a worker thread.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import logging
 from collections.abc import Callable
@@ -265,8 +266,9 @@ def transform(
         for field in ("summary", "content")
     ]
     summaries, contents = fields
-    entries = tuple(
-        rewrite.rewrite_attachments(
+
+    def finish(i: int, entry: Entry) -> Entry:
+        return rewrite.rewrite_attachments(
             dataclasses.replace(
                 entry,
                 summary=summaries[i],
@@ -277,8 +279,18 @@ def transform(
             policies[i],
             base_url=feed.source_url or entry.link,
         )
-        for i, entry in enumerate(feed.entries)
-    )
+
+    if cache is None or not cache.keeps(len(feed.entries)):
+        entries = tuple(finish(i, entry) for i, entry in enumerate(feed.entries))
+    else:  # an item finished alike last time is not finished again (itemcache.finished)
+        entries = tuple(
+            cache.finished(
+                entry,
+                (summaries[i], contents[i], policies[i], feed.source_url, opencc),
+                functools.partial(finish, i, entry),
+            )
+            for i, entry in enumerate(feed.entries)
+        )
     image = feed.image
     if image is not None and policy.mode in ("proxy", "template"):
         feed_policy = rewrite.for_item(policy, feed.link)

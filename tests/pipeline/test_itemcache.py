@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -418,3 +418,49 @@ def test_what_memory_learnt_flips_items_whose_html_did_not_change() -> None:
     first, last = outputs[0], outputs[-1]
     assert FOOTER[3:30] in (first.entries[0].summary or "")
     assert FOOTER[3:30] not in (last.entries[0].summary or "")  # learnt since
+
+
+def test_finished_entries_are_reused_only_for_entries_alike() -> None:
+    """transform keeps each finished entry (attachments, links, text) beside the cleaned
+    items: an item alike in every field, with the same cleaned HTML and policy, is reused
+    (with its index now); any other difference finishes it again, as a cold build does."""
+    original = _parsed(DATA / "feeds" / "feedx-rfi.xml")
+    dated = [i for i, e in enumerate(original.entries) if e.published is not None]
+    assert len(original.entries) > 1 and dated
+    cache = ItemCache()
+    cold_memory: dict[str, Any] = {}
+    cached_memory: dict[str, Any] = {}
+
+    def check(feed: Feed, *, reused: int, policy: rewrite.ImagePolicy = POLICY) -> Feed:
+        before = cache.reused
+        cold = process.transform(feed, policy=policy, feed_name=SOURCE, learnt=cold_memory)
+        cached = process.transform(
+            feed, policy=policy, feed_name=SOURCE, learnt=cached_memory, items=cache
+        )
+        _same(cold, cached)
+        assert cache.reused - before == reused
+        return cached
+
+    check(original, reused=0)
+    check(original, reused=len(original.entries))
+    # A new first item moves every other one: reused, with its index now.
+    new = dataclasses.replace(
+        original.entries[0], guid="new", link="https://upstream.example/new", title="New",
+        summary="<p>New.</p>", content=None,
+    )
+    shifted = [new, *(dataclasses.replace(e, index=(e.index or 0) + 1) for e in original.entries)]
+    check(_entries(original, [dataclasses.replace(new, index=0), *shifted[1:]]),
+          reused=len(original.entries))
+    # The same instant at another offset is another date as written: finished again.
+    k = dated[0]
+    published = original.entries[k].published
+    assert published is not None
+    offset = published.astimezone(timezone(timedelta(hours=8)))
+    entries = list(original.entries)
+    entries[k] = dataclasses.replace(entries[k], published=offset)
+    cached = check(_entries(original, entries), reused=len(entries) - 1)
+    assert cached.entries[k].published is not None
+    assert cached.entries[k].published.utcoffset() == timedelta(hours=8)
+    # Another signing key signs other image links: nothing is reused.
+    other = dataclasses.replace(POLICY, key=b"o" * 32)
+    check(original, reused=0, policy=other)
