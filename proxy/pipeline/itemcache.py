@@ -116,8 +116,8 @@ class ItemCache:
         self._results: BoundedMap[ResultKey, tuple[_Kept, float]] = BoundedMap(
             results, max_age, clock, weigh=lambda v: v[0].weight, max_weight=result_bytes
         )
-        self._finished: BoundedMap[tuple[str | None, ...], _Finished] = BoundedMap(
-            ENTRIES, max_age, clock, weigh=lambda f: f.weight, max_weight=ENTRY_BYTES
+        self._finished: BoundedMap[tuple[str | None, ...], tuple[_Finished, float]] = (
+            BoundedMap(ENTRIES, max_age, clock, weigh=lambda v: v[0].weight, max_weight=ENTRY_BYTES)
         )
         self.hits = 0  # results reused, and items cleaned (tests and benchmarks read them)
         self.misses = 0
@@ -144,8 +144,7 @@ class ItemCache:
         it made last time of an entry alike (``_same``) with equal ``inputs`` (its cleaned
         summary and content, and whatever else the caller made it with)."""
         key = (entry.guid, entry.link, entry.title)
-        with self._lock:
-            kept = self._finished.get(key)
+        kept: _Finished | None = self._get(self._finished, key)
         if kept is not None and kept.inputs == inputs and _same(kept.entry, entry):
             with self._lock:
                 self.reused += 1
@@ -156,8 +155,7 @@ class ItemCache:
         made = make()
         texts = (entry.summary, entry.content, made.summary, made.content)
         weight = 2 * sum(len(text or "") for text in texts) + 600
-        with self._lock:
-            self._finished.set(key, _Finished(entry, inputs, made, weight))
+        self._set(self._finished, key, _Finished(entry, inputs, made, weight))
         return made
 
     def _too_big(self, htmls: Sequence[str]) -> bool:

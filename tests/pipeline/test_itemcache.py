@@ -464,3 +464,24 @@ def test_finished_entries_are_reused_only_for_entries_alike() -> None:
     # Another signing key signs other image links: nothing is reused.
     other = dataclasses.replace(POLICY, key=b"o" * 32)
     check(original, reused=0, policy=other)
+
+
+def test_finished_entries_in_use_outlive_their_age() -> None:
+    """An item finished once and reused on every refresh stays kept (set again now and then,
+    as cleaned items are); one left unused ages out."""
+    feed = _parsed(DATA / "feeds" / "feedx-rfi.xml")
+    now = [0.0]
+    cache = ItemCache(lambda: now[0], max_age=100.0)
+    memory: dict[str, Any] = {}
+
+    def reused() -> int:
+        before = cache.reused
+        process.transform(feed, policy=POLICY, feed_name=SOURCE, learnt=memory, items=cache)
+        return cache.reused - before
+
+    assert reused() == 0
+    for _ in range(4):  # 4 × 30 s: past the age of the first set, always in use
+        now[0] += 30.0
+        assert reused() == len(feed.entries)
+    now[0] += 101.0
+    assert reused() == 0
