@@ -334,13 +334,8 @@ class Pipeline:
             cleaned = await self.freshness.once(
                 ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
             )
-        body, compressed = await self.builds.run(self._render, cleaned, stored, job, fmt)
-        output = StoredOutput(
-            body=body,
-            etag=await asyncio.to_thread(records.etag_of, body),  # ~20 ms per 16 MB: off the loop
-            created_at=self.clock(),
-            gzip_body=compressed,
-        )
+        body, compressed, etag = await self.builds.run(self._render, cleaned, stored, job, fmt)
+        output = StoredOutput(body=body, etag=etag, created_at=self.clock(), gzip_body=compressed)
         await self.cache.put_output(key, output)
         self.freshness.keep_output(key, output)
         return output
@@ -410,9 +405,10 @@ class Pipeline:
 
     def _render(
         self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
-    ) -> tuple[bytes, bytes]:
+    ) -> tuple[bytes, bytes, str]:
         """limit= on the cleaned items, the public base in place, then render (spliced from
-        the last rendering of the same output, keyed by all but the body, where it can)."""
+        the last rendering of the same output, keyed by all but the body, where it can):
+        the bytes, their gzip and their ETag, all made in the build thread."""
         splice = None
         if not job.fulltext and fmt == stored.kind:
             hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
@@ -438,6 +434,7 @@ class Pipeline:
             if splice is not None:
                 self.splicer.remember(splice, stored.body, original, cleaned, body)
         compressed = process.compress(body)
+        etag = records.etag_of(body)  # ~20 ms per 16 MB: here in the build thread, not the loop
         del original, cleaned
         memory.release_after(len(stored.body))
-        return body, compressed
+        return body, compressed, etag
