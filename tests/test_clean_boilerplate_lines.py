@@ -1,0 +1,224 @@
+"""auto.boilerplate by line: a line that recurs in most items inside an edge block whose other
+lines differ per item (China Digital Times' footer <p><small>: author and permalink, tags,
+then the site's subscription line). A before→after table over small built feeds with the
+look-alikes that must stay, the real items with such a footer, and learning across fetches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from proxy.clean import DEFAULT_RULESET, FeedContext, clean_items
+from proxy.clean.boilerplate_lines import MIN_LINE_CHARS, edge_lines
+from proxy.clean.tree import parse_fragment
+from proxy.models import Cleaned
+from tests import corpus
+
+SUBSCRIBE = "Subscribe by mail: write to news@example.org for the daily digest"
+
+
+def article(i: int) -> str:
+    return (
+        f"<p>Article number {i} begins with its own opening sentence about subject {i}.</p>"
+        f"<p>It goes on with a second paragraph that only item {i} has, long enough.</p>"
+    )
+
+
+def footer(i: int, *lines: str) -> str:
+    """A CDT-like footer: per-item lines (author, permalink, tags), then `lines`."""
+    own = (
+        f'© Author {i} for <a href="https://site.example/">Site</a>, 2015. |'
+        f' <a href="https://site.example/p/{i}">Permalink</a><br>'
+        f'Post tags: <a href="https://site.example/tag/t{i}">tag{i}</a>,'
+        f' <a href="https://site.example/tag/u{i}">other{i}</a><br>'
+    )
+    return "<hr><p><small>" + own + "<br>".join(lines) + "<br></small></p>"
+
+
+def run(htmls: list[str], memory: dict[str, Any] | None = None) -> list[Cleaned]:
+    context = FeedContext(options=DEFAULT_RULESET.options, memory=memory)
+    results = clean_items(htmls, DEFAULT_RULESET, feed=context)
+    assert all(r.failed is None for r in results)
+    return results
+
+
+def auto_texts(cleaned: Cleaned) -> list[str]:
+    return [r.text for r in cleaned.removals if r.rule == "auto.boilerplate" and r.text]
+
+
+# (id, item i's HTML, the recurring line, removed?) — five items each.
+CASES: list[tuple[str, Any, str, bool]] = [
+    (
+        "subscription-line-after-tags-goes",
+        lambda i: article(i) + footer(i, SUBSCRIBE),
+        SUBSCRIBE,
+        True,
+    ),
+    (
+        "two-recurring-lines-go",
+        lambda i: article(i) + footer(i, "Download our app for iPhone and Android", SUBSCRIBE),
+        "Download our app for iPhone and Android",
+        True,
+    ),
+    (
+        "opening-line-of-the-first-block-goes",
+        lambda i: (
+            f"<p>This post contains affiliate links, see our policy page.<br>Topic {i} is"
+            f" what this one is about, in its own words.</p>" + article(i)
+        ),
+        "This post contains affiliate links, see our policy page.",
+        True,
+    ),
+    # Look-alikes that stay.
+    (
+        "a-byline-line-stays",
+        lambda i: article(i) + f"<p>Notes for part {i} of the series here<br>By Jane Doe</p>",
+        "By Jane Doe",
+        False,
+    ),
+    (
+        "a-short-line-stays",  # "1 tsp salt" recurs in a recipe blog's every item
+        lambda i: article(i) + f"<p>Ingredients for dish {i} of the week<br>1 tsp salt</p>",
+        "1 tsp salt",
+        False,
+    ),
+    (
+        "a-label-line-stays",
+        lambda i: (
+            article(i)
+            + f"<p>Episode {i} was recorded at home<br>Find every source we used on our site:</p>"
+        ),
+        "Find every source we used on our site:",
+        False,
+    ),
+    (
+        "verse-whose-last-line-recurs-stays",
+        lambda i: (
+            article(i) + f"<p>The rain on roof number {i},<br>and sugar is sweet for all.</p>"
+        ),
+        "and sugar is sweet for all.",
+        False,
+    ),
+    (
+        "a-link-entry-of-a-list-stays",
+        lambda i: (
+            article(i) + f'<p><a href="https://m.example/{i}">Story {i}, the newest one</a><br>'
+            '<a href="https://m.example/old">The same older story for all</a> (video)</p>'
+        ),
+        "The same older story for all",
+        False,
+    ),
+    (
+        "a-bulleted-entry-stays",
+        lambda i: article(i) + f"<p>• Point {i} of the summary list<br>• Always check the map</p>",
+        "Always check the map",
+        False,
+    ),
+    (
+        # The same footer opening the item is read from the start: its per-item lines come
+        # first, so the recurring line is not at that edge.
+        "a-recurring-line-away-from-the-edge-stays",
+        lambda i: footer(i, SUBSCRIBE).removeprefix("<hr>") + article(i),
+        SUBSCRIBE,
+        False,
+    ),
+    (
+        "a-recurring-line-in-a-middle-block-stays",
+        lambda i: article(i) + f"<p>Line {i} of the middle block<br>{SUBSCRIBE}</p>" + article(i),
+        SUBSCRIBE,
+        False,
+    ),
+    (
+        "lines-inside-a-quote-stay",
+        lambda i: (
+            article(i) + f"<blockquote><p>Quote {i} begins here<br>{SUBSCRIBE}</p></blockquote>"
+        ),
+        SUBSCRIBE,
+        False,
+    ),
+    (
+        "lines-inside-pre-stay",
+        lambda i: article(i) + f"<pre>x = {i}<br>{SUBSCRIBE}</pre>",
+        SUBSCRIBE,
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("item", "line", "removed"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_line_in_every_item(item: Any, line: str, removed: bool) -> None:
+    htmls = [item(i) for i in range(5)]
+    for i, cleaned in enumerate(run(htmls)):
+        assert f"Article number {i} begins" in cleaned.html
+        assert f"only item {i} has" in cleaned.html
+        assert (line not in cleaned.html) is removed, cleaned.html
+        if "tags" in htmls[i]:
+            # The per-item lines (author, permalink, tags) always stay.
+            for kept in (f"Author {i}", f"/p/{i}", f"tag{i}", f"other{i}"):
+                assert kept in cleaned.html
+
+
+def test_a_chorus_repeated_in_one_item_stays() -> None:
+    chorus = "Sing along with us, the chorus again"
+    poem = f"<p>First verse of the song<br>{chorus}<br>Second verse of it<br>{chorus}</p>"
+    htmls = [article(i) + (poem if i == 2 else f"<p>Own closing words {i}.</p>") for i in range(5)]
+    cleaned = run(htmls)
+    assert cleaned[2].html.count(chorus) == 2 and not auto_texts(cleaned[2])
+
+
+def test_a_line_in_only_half_of_the_items_stays() -> None:
+    closing = "Nothing else to add today, thank you."
+    htmls = [article(i) + footer(i, SUBSCRIBE if i % 2 else closing) for i in range(6)]
+    results = run(htmls)
+    assert all(SUBSCRIBE in c.html for c in results[1::2])
+    assert all(not auto_texts(c) for c in results)
+
+
+def test_never_more_than_a_bounded_share_of_an_item() -> None:
+    htmls = [f"<p>Teaser {i} here<br>{SUBSCRIBE}</p>" for i in range(5)]
+    assert all(SUBSCRIBE in c.html for c in run(htmls))
+
+
+def test_the_removed_line_is_attributed_and_leaves_its_block_well_formed() -> None:
+    cleaned = run([article(i) + footer(i, SUBSCRIBE) for i in range(4)])[1]
+    assert auto_texts(cleaned) == [SUBSCRIBE]
+    assert cleaned.html.endswith(
+        '<a href="https://site.example/tag/u1" rel="noopener noreferrer">other1</a></small></p>'
+    ), cleaned.html
+
+
+def test_lines_are_learnt_across_fetches() -> None:
+    memory: dict[str, Any] = {}
+    first = run([article(i) + footer(i, SUBSCRIBE) for i in range(2)], memory)
+    assert all(SUBSCRIBE in c.html for c in first)  # two items: nothing to compare yet
+    later = run([article(i) + footer(i, SUBSCRIBE) for i in range(2, 4)], memory)
+    assert all(SUBSCRIBE not in c.html for c in later)
+    assert all("Post tags" in c.html for c in later)
+
+
+def test_candidates_are_read_from_the_item_edge_side() -> None:
+    node = parse_fragment(footer(1, "A line of the footer, long enough", SUBSCRIBE))[1]
+    assert [line.text for line in edge_lines(node, from_start=False)] == [
+        SUBSCRIBE,
+        "A line of the footer, long enough",
+    ]  # ("Post tags: tag1, other1" is mostly link text: the walk stops there)
+    assert len("1 tsp salt".replace(" ", "")) < MIN_LINE_CHARS
+
+
+def test_china_digital_times_keeps_everything_but_its_subscription_line() -> None:
+    """The real items (zh-cdt-wordpress-promo-footer): every item's footer loses its last
+    line, and only it; the author, permalink and tags lines stay in every item."""
+    feed = corpus.parsed("zh-cdt-wordpress-promo-footer.xml")
+    htmls = [e.content for e in feed.entries]
+    results = run(htmls)
+    for source, cleaned in zip(htmls, results, strict=True):
+        assert "订靠谱新闻" in source and "订靠谱新闻" not in cleaned.html
+        assert auto_texts(cleaned) == [
+            "订靠谱新闻 获穿墙捷径 请发电邮(最好用gmail)至：sub@chinadigitaltimes.net"
+        ]
+        for kept in ("Permalink", "Post tags:", "中国数字时代"):
+            assert kept in cleaned.html
