@@ -63,6 +63,12 @@ JUNK_TEXT: dict[tuple[str, str], int] = {
     # the last line of the footer <p><small> in every item; that block's author, permalink
     # and tags lines differ per item and stay (auto.boilerplate by line).
     ("zh-cdt-wordpress-promo-footer.xml", "auto.boilerplate"): 15,
+    # shanzhuoboshi's product pop-ups (item 7, two of them, inline in the text): "闪卓博识相关文章："
+    # with its one link to another post, and the shop lists "推荐的购买链接：" (Taobao shop,
+    # Amazon with the site's affiliate tag) and "购买链接：" (Taobao, MPEX, B&H, eBay
+    # searches): labelled link lists. The product's name and description stay.
+    ("zh-shanzhuoboshi-wordpress-related-shopping-footer.xml", "evidence.related_lists"): 4,
+    ("zh-shanzhuoboshi-wordpress-related-shopping-footer.xml", "evidence.shopping_lists"): 15,
     # "相关文章:", titles of other articles, and the "纽约时报中文网" home-page link closing
     # every item: recirculation. The translator credit before it stays.
     ("zh-nytimes-cn.xml", "evidence.related_lists"): 35,
@@ -234,9 +240,6 @@ KNOWN_LEFT: dict[tuple[str, str], int] = {
     # (请点击这里下载翻墙软件…) are in 1 of the 15 items, so nothing recurs to compare (the
     # corpus notes say "every item": it is every item's subscription line, which goes).
     ("zh-cdt-wordpress-promo-footer.xml", "site promo footers"): 2,
-    # shanzhuoboshi: the label is in the same block as its link list (<div>闪卓博识相关文章：<ul>…),
-    # and the shopping list is under a class name (goumaituijian) no evidence knows.
-    ("zh-shanzhuoboshi-wordpress-related-shopping-footer.xml", "site promo footers"): 4,
     # NetEase: Word's <p>&nbsp;</p> inside the <pre> the author laid the post out with;
     # nothing inside <pre> is ever changed (code is byte for byte).
     ("zh-netease-blog163-inline-styles.xml", "empty shells"): 7,

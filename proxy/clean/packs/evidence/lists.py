@@ -1,0 +1,91 @@
+"""Labelled link lists: a block that holds a label and a list of links, and nothing else
+(`<div>相关文章：<ul><li><a>…</a></li></ul></div>`, `<div><span>推荐的购买链接：</span><ul>…`).
+What the evidence rules related_lists and shopping_lists share; no rule of its own, no I/O.
+
+The label is the block's own leading text (its .text, or inline elements before the list
+that hold only text: `<span>`, `<strong>`…), the list is one `<ul>`/`<ol>` whose every entry
+is a short line that is mostly link text, and nothing with text or media follows the list in
+the block. Such a block is self-contained: it is a widget wherever it stands in the item,
+unlike a label line whose list runs on in the blocks after it (related.py reads those only
+at the item's end). What the label must say is the caller's (is_label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lxml.html import HtmlElement
+
+from proxy.clean.nodes import has_media, has_text, is_blank, short_text, tag_of, text_of
+from proxy.clean.packs.evidence.common import holds_protected, inside_protected
+
+LIST_ITEMS = 20  # a widget's list has at most this many entries…
+LIST_LINE_CHARS = 90  # …each a title or a shop's name
+LINKED_SHARE = 0.6  # …and mostly link text
+LABEL_CHARS = 30  # a label is a few words
+# Blocks that may hold a label and its list, and what may hold the label inside them.
+BLOCK_TAGS = frozenset({"div", "p", "section", "aside", "nav", "footer"})
+LABEL_TAGS = frozenset({"span", "strong", "b", "em", "i", "small", "font", "label"})
+
+
+def label_of(block: HtmlElement) -> tuple[str, HtmlElement] | None:
+    """(label text, the list) when block is a label and a list of links and nothing else."""
+    if tag_of(block) not in BLOCK_TAGS:
+        return None
+    children = list(block)
+    lists = [c for c in children if tag_of(c) in ("ul", "ol")]
+    if len(lists) != 1:
+        return None
+    the_list = lists[0]
+    at = children.index(the_list)
+    before, after = children[:at], children[at + 1 :]
+    if any(
+        tag_of(c) not in LABEL_TAGS or has_media(c) or next(c.iter("a"), None) is not None
+        for c in before
+    ):
+        return None  # (a comment's tag_of is "": not a label holder either)
+    if not is_blank(the_list.tail):
+        return None
+    for c in after:  # a <br> or an emptied wrapper may follow; text or media may not
+        if not is_blank(c.tail) or (isinstance(c.tag, str) and (has_text(c) or has_media(c))):
+            return None
+    label = (block.text or "") + "".join(text_of(c) + (c.tail or "") for c in before)
+    label = " ".join(label.split())
+    if not label or len(label) > LABEL_CHARS:
+        return None
+    return label, the_list
+
+
+def is_link_list(the_list: HtmlElement) -> bool:
+    """Every entry of the list is a short line, mostly link text, with a link."""
+    entries = list(the_list)
+    if not entries or len(entries) > LIST_ITEMS or holds_protected(the_list):
+        return False
+    for entry in entries:
+        if tag_of(entry) != "li" or not is_blank(entry.tail):
+            return False
+        text = short_text(entry, LIST_LINE_CHARS)
+        if text is None or next(entry.iter("a"), None) is None:
+            return False
+        words = "".join(text.split())
+        linked = "".join("".join(text_of(a).split()) for a in entry.iter("a"))
+        if not words or len(linked) < LINKED_SHARE * len(words):
+            return False
+    return True
+
+
+def labelled_lists(root: HtmlElement, is_label: Callable[[str], bool]) -> list[HtmlElement]:
+    """The blocks under root (not root itself) that are a label is_label accepts and a list
+    of links, outside code, tables, quotes, figures and formulas."""
+    found: list[HtmlElement] = []
+    for the_list in root.iter("ul", "ol"):
+        block = the_list.getparent()
+        if block is None or block is root:
+            continue
+        labelled = label_of(block)
+        if labelled is None or labelled[1] is not the_list or not is_label(labelled[0]):
+            continue
+        if inside_protected(block) or not is_link_list(the_list):
+            continue
+        found.append(block)
+    return found
