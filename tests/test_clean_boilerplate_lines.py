@@ -213,7 +213,7 @@ def test_china_digital_times_keeps_everything_but_its_subscription_line() -> Non
     """The real items (zh-cdt-wordpress-promo-footer): every item's footer loses its last
     line, and only it; the author, permalink and tags lines stay in every item."""
     feed = corpus.parsed("zh-cdt-wordpress-promo-footer.xml")
-    htmls = [e.content for e in feed.entries]
+    htmls = [e.content or "" for e in feed.entries]
     results = run(htmls)
     for source, cleaned in zip(htmls, results, strict=True):
         assert "订靠谱新闻" in source and "订靠谱新闻" not in cleaned.html
