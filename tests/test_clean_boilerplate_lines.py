@@ -79,9 +79,24 @@ CASES: list[tuple[str, Any, str, bool]] = [
         False,
     ),
     (
-        "a-short-line-stays",  # "1 tsp salt" recurs in a recipe blog's every item
-        lambda i: article(i) + f"<p>Ingredients for dish {i} of the week<br>1 tsp salt</p>",
-        "1 tsp salt",
+        "a-credit-naming-a-person-stays",
+        lambda i: (
+            article(i)
+            + f"<p>Guest of episode {i}: someone new<br>Music by Kevin MacLeod (incompetech.com)</p>"
+        ),
+        "Music by Kevin MacLeod (incompetech.com)",
+        False,
+    ),
+    (
+        "a-role-and-name-credit-stays",
+        lambda i: article(i) + f"<p>Guest of episode {i}: someone new<br>Produced by: Ann Lee</p>",
+        "Produced by: Ann Lee",
+        False,
+    ),
+    (
+        "a-short-line-stays",  # "Serves four" recurs in a recipe blog's every item
+        lambda i: article(i) + f"<p>Ingredients for dish {i} of the week<br>Serves four</p>",
+        "Serves four",
         False,
     ),
     (
@@ -108,6 +123,14 @@ CASES: list[tuple[str, Any, str, bool]] = [
             '<a href="https://m.example/old">The same older story for all</a> (video)</p>'
         ),
         "The same older story for all",
+        False,
+    ),
+    (
+        "a-numbered-line-stays",
+        lambda i: (
+            article(i) + f"<p>Ingredients for dish {i} of the week<br>2 cups of flour, sifted</p>"
+        ),
+        "2 cups of flour, sifted",
         False,
     ),
     (
@@ -206,7 +229,7 @@ def test_candidates_are_read_from_the_item_edge_side() -> None:
         SUBSCRIBE,
         "A line of the footer, long enough",
     ]  # ("Post tags: tag1, other1" is mostly link text: the walk stops there)
-    assert len("1 tsp salt".replace(" ", "")) < MIN_LINE_CHARS
+    assert len("Serves four".replace(" ", "")) < MIN_LINE_CHARS
 
 
 def test_china_digital_times_keeps_everything_but_its_subscription_line() -> None:

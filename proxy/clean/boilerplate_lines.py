@@ -17,7 +17,8 @@ line met is one: a line that is
   recur in a recipe blog's every item and still be the item's own);
 - not mostly link text, and not opened by a bullet or a number (an entry of a list of links:
   MacRumors' "• <a>an older story</a>" is the same in every item fetched together);
-- not a label ending in a colon (it introduces what follows, which differs), not a byline;
+- not a label ending in a colon (it introduces what follows, which differs), not a byline,
+  not a credit naming a person ("Host: Jane Doe", "Music by Kevin MacLeod");
 - free of images and players (media-only boilerplate is block-level).
 - not joined to the line on its inner side by a comma (a sentence broken over lines, verse).
 Lines are read only in the block at the item's very edge (the first block from the start or
@@ -152,12 +153,24 @@ def _is_candidate(line: Line) -> bool:
         return False
     if text[0] in _BULLETS or text.split()[0].rstrip(".)、").isdigit():
         return False
-    if text.endswith((":", "：")) or is_byline(text):
+    if text.endswith((":", "：")) or is_byline(text) or _credits_a_name(text):
         return False
     if any(tag_of(n) in MEDIA_TAGS or has_media(n) for n in line.nodes):
         return False
     linked = sum(len(_words(text_of(a)).replace(" ", "")) for n in line.nodes for a in n.iter("a"))
     return linked < LINKED_SHARE * len(text.replace(" ", ""))
+
+
+def _credits_a_name(text: str) -> bool:
+    """A credit: "Host: Jane Doe", "Music by Kevin MacLeod (incompetech.com)" — a role, then a
+    person's name (a podcast's or a column's credits recur in every item and name people)."""
+    for separator in (":", "：", " by "):
+        head, found, rest = text.partition(separator)
+        if found and len(head.split()) <= 4:
+            name = rest.split("(")[0].split(",")[0].strip()
+            if name and is_byline(name):
+                return True
+    return False
 
 
 def _digest(*parts: str) -> str:
