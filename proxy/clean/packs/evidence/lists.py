@@ -16,8 +16,22 @@ from collections.abc import Callable
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import has_media, has_text, is_blank, short_text, tag_of, text_of
-from proxy.clean.packs.evidence.common import holds_protected, inside_protected
+from proxy.clean.nodes import (
+    has_media,
+    has_text,
+    is_attached,
+    is_blank,
+    short_text,
+    tag_of,
+    text_of,
+)
+from proxy.clean.packs.evidence.common import (
+    Item,
+    holds_protected,
+    inside_protected,
+    media_count,
+    shown_characters,
+)
 
 LIST_ITEMS = 20  # a widget's list has at most this many entries…
 LIST_LINE_CHARS = 90  # …each a title or a shop's name
@@ -89,3 +103,12 @@ def labelled_lists(root: HtmlElement, is_label: Callable[[str], bool]) -> list[H
             continue
         found.append(block)
     return found
+
+
+def remove_blocks(root: HtmlElement, blocks: list[HtmlElement]) -> None:
+    """Remove each of blocks that is still in root, as long as root keeps other content."""
+    item = Item(root) if blocks else None
+    for block in blocks:
+        counts = (shown_characters(block), media_count(block))
+        if item is not None and is_attached(block, root) and item.leaves_something(*counts):
+            item.remove(block, *counts)

@@ -23,10 +23,10 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import is_attached, short_text, text_of
+from proxy.clean.nodes import short_text, text_of
 from proxy.clean.packs.common import drop_all
-from proxy.clean.packs.evidence.common import PACK, Item, media_count, shown_characters
-from proxy.clean.packs.evidence.lists import labelled_lists
+from proxy.clean.packs.evidence.common import PACK
+from proxy.clean.packs.evidence.lists import labelled_lists, remove_blocks
 from proxy.clean.packs.wechat import DECORATION, media_only, top_blocks
 from proxy.clean.registry import item_rule
 
@@ -132,22 +132,9 @@ def _is_list_line(node: HtmlElement) -> bool:
 @item_rule(PACK, "related_lists")
 def remove_related_lists(root: HtmlElement) -> None:
     """A related-articles label line followed to the item's end only by link lines or images."""
-    _remove_labelled_blocks(root)
+    # A block holding only a related label and its list of links, wherever it stands.
+    remove_blocks(root, labelled_lists(root, is_list_label))
     _remove_list_at_the_end(root)
-
-
-def _remove_labelled_blocks(root: HtmlElement) -> None:
-    """Blocks that hold only a related-reading label and its list of links (lists.py)."""
-    found = labelled_lists(root, is_list_label)
-    if not found:
-        return
-    item = Item(root)
-    for block in found:
-        if not is_attached(block, root):
-            continue
-        characters, media = shown_characters(block), media_count(block)
-        if item.leaves_something(characters, media):
-            item.remove(block, characters, media)
 
 
 def _remove_list_at_the_end(root: HtmlElement) -> None:

@@ -15,9 +15,8 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import is_attached
-from proxy.clean.packs.evidence.common import PACK, Item, media_count, shown_characters
-from proxy.clean.packs.evidence.lists import labelled_lists
+from proxy.clean.packs.evidence.common import PACK
+from proxy.clean.packs.evidence.lists import labelled_lists, remove_blocks
 from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
@@ -80,13 +79,4 @@ def is_shop_label(text: str) -> bool:
 @item_rule(PACK, "shopping_lists")
 def remove_shopping_lists(root: HtmlElement) -> None:
     """A block holding only a shopping label and a list of shop links (affiliate lists)."""
-    blocks = labelled_lists(root, is_shop_label)
-    if not blocks:
-        return
-    item = Item(root)
-    for block in blocks:
-        if not is_attached(block, root):
-            continue
-        characters, media = shown_characters(block), media_count(block)
-        if item.leaves_something(characters, media):
-            item.remove(block, characters, media)
+    remove_blocks(root, labelled_lists(root, is_shop_label))
