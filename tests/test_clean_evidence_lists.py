@@ -49,10 +49,18 @@ CASES = [
     gone(ARTICLE + f"<div><b>Where to buy:</b>{LINKS}</div>", ARTICLE, "en-where-to-buy"),
     gone(ARTICLE + f"<div>購入はこちら{LINKS}</div>", ARTICLE, "ja-kounyuu"),
     gone(ARTICLE + f"<div>Shop the post{LINKS}<br></div>", ARTICLE, "a-br-after-the-list"),
+    # The label a line of its own right before the list (shopping labels only).
+    gone(
+        ARTICLE + f"<p>推荐的购买链接：</p>{LINKS}" + ARTICLE, ARTICLE + ARTICLE, "shop-label-line"
+    ),
+    gone(ARTICLE + f"<h3>Where to buy</h3>\n{LINKS}", ARTICLE + "\n", "shop-heading-then-list"),
+    keep(ARTICLE + "<p>Where to buy:</p><p>Any good camera shop has it.</p>", "prose-after"),
+    keep(ARTICLE + f"<p>Where to buy:</p><p>In town.</p>{LINKS}", "not-right-before"),
+    keep(ARTICLE + f"<p>Related posts:</p>{LINKS}" + ARTICLE, "related-label-line-mid-item"),
+    keep(f"<p>Where to buy:</p>{LINKS}", "label-and-list-only"),
     # Look-alikes: the block holds more than the label and its list; the label says
     # something else; the entries are sentences or no links; code, quotes, tables.
     keep(ARTICLE + f"<div>Ingredients:{LINKS}</div>", "another-label"),
-    keep(ARTICLE + f"<p>Related posts:</p>{LINKS}" + ARTICLE, "label-line-mid-item"),
     keep(ARTICLE + f"<div>See also:{LINKS}</div>", "see-also-citations"),
     keep(ARTICLE + "<div>Contents:<ul><li><a href='#s1'>Intro</a></li></ul></div>", "toc"),
     keep(

@@ -20,7 +20,8 @@ stage; does no I/O.
   "Leia também"…) followed to the item's end only by link lines or images, or heading its
   list inside one block that holds nothing else (`<div>相关文章：<ul>…</ul></div>`, anywhere).
 - `shopping_lists`: a block holding only a shopping label (购买链接, 推荐的购买链接, "Where to
-  buy", "Shop the post", 購入はこちら…) and a list of shop links.
+  buy", "Shop the post", 購入はこちら…) and a list of shop links, or such a label line right
+  before that list.
 
 Precision over recall: each rule needs its evidence and a small amount of text together, so
 an article about advertising, a `social-media-article` with paragraphs, or a paper's

@@ -12,7 +12,7 @@ at the item's end). What the label must say is the caller's (is_label).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lxml.html import HtmlElement
 
@@ -105,10 +105,41 @@ def labelled_lists(root: HtmlElement, is_label: Callable[[str], bool]) -> list[H
     return found
 
 
-def remove_blocks(root: HtmlElement, blocks: list[HtmlElement]) -> None:
-    """Remove each of blocks that is still in root, as long as root keeps other content."""
-    item = Item(root) if blocks else None
-    for block in blocks:
-        counts = (shown_characters(block), media_count(block))
-        if item is not None and is_attached(block, root) and item.leaves_something(*counts):
-            item.remove(block, *counts)
+# A label line of its own before a list (the sibling form).
+LINE_TAGS = BLOCK_TAGS | {"h2", "h3", "h4", "h5", "h6"}
+
+
+def labels_before_lists(
+    root: HtmlElement, is_label: Callable[[str], bool]
+) -> list[tuple[HtmlElement, HtmlElement]]:
+    """(label line, list) pairs under root: a block whose whole text is a label is_label
+    accepts (no link, no media), then, with only whitespace between, a list of links; both
+    outside code, tables, quotes, figures and formulas."""
+    found: list[tuple[HtmlElement, HtmlElement]] = []
+    for the_list in root.iter("ul", "ol"):
+        label = the_list.getprevious()
+        if label is None or not isinstance(label.tag, str) or tag_of(label) not in LINE_TAGS:
+            continue
+        if not is_blank(label.tail) or has_media(label) or next(label.iter("a"), None) is not None:
+            continue
+        text = short_text(label, LABEL_CHARS)
+        if not text or not is_label(" ".join(text.split())):
+            continue
+        if inside_protected(the_list) or not is_link_list(the_list):
+            continue
+        found.append((label, the_list))
+    return found
+
+
+def remove_groups(root: HtmlElement, groups: Sequence[Sequence[HtmlElement]]) -> None:
+    """Remove each group of nodes (a block, or a label and its list) together, when all of
+    it is still in root and root keeps other content."""
+    item = Item(root) if groups else None
+    for group in groups:
+        if item is None or not all(is_attached(node, root) for node in group):
+            continue
+        counts = [(shown_characters(node), media_count(node)) for node in group]
+        characters, media = sum(c for c, _ in counts), sum(m for _, m in counts)
+        if item.leaves_something(characters, media):
+            for node, (c, m) in zip(group, counts, strict=True):
+                item.remove(node, c, m)

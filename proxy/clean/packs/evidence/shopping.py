@@ -2,8 +2,9 @@
 nothing else: "推荐的购买链接：" / "购买链接：" then Taobao, Amazon, eBay entries; "Where to
 buy:", "Shop the post", 購入はこちら… A shop's links, not the article's sentences.
 
-Known by the label's whole text, in many languages, and the block's shape (lists.py): the
-label alone before one list whose every entry is mostly a link. Not by one site's markup.
+Known by the label's whole text, in many languages, and the shape (lists.py): the label
+alone before one list whose every entry is mostly a link, both in one block that holds
+nothing else, or the label a line of its own right before the list. Not by one site's markup.
 A review's own "Where to buy:" list goes too (the shops' links, the review's text stays);
 "Buy the book", "Available at" and a bare "Shop" are not labels here (they head an author's
 or a venue's own lines, or are one word of a sentence).
@@ -16,7 +17,7 @@ import re
 from lxml.html import HtmlElement
 
 from proxy.clean.packs.evidence.common import PACK
-from proxy.clean.packs.evidence.lists import labelled_lists, remove_blocks
+from proxy.clean.packs.evidence.lists import labelled_lists, labels_before_lists, remove_groups
 from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
@@ -78,5 +79,6 @@ def is_shop_label(text: str) -> bool:
 
 @item_rule(PACK, "shopping_lists")
 def remove_shopping_lists(root: HtmlElement) -> None:
-    """A block holding only a shopping label and a list of shop links (affiliate lists)."""
-    remove_blocks(root, labelled_lists(root, is_shop_label))
+    """A shopping label and the list of shop links it heads (affiliate lists)."""
+    remove_groups(root, [[block] for block in labelled_lists(root, is_shop_label)])
+    remove_groups(root, labels_before_lists(root, is_shop_label))
