@@ -47,6 +47,11 @@ CASES = [
         "related-label-as-the-blocks-own-text-at-the-end",
     ),
     gone(ARTICLE + f"<div><b>Where to buy:</b>{LINKS}</div>", ARTICLE, "en-where-to-buy"),
+    gone(
+        ARTICLE + f"<div><h3>Related posts</h3>{LINKS}</div>" + ARTICLE,
+        ARTICLE + ARTICLE,
+        "heading-and-list-in-one-block",
+    ),
     gone(ARTICLE + f"<div>購入はこちら{LINKS}</div>", ARTICLE, "ja-kounyuu"),
     gone(ARTICLE + f"<div>Shop the post{LINKS}<br></div>", ARTICLE, "a-br-after-the-list"),
     # The label a line of its own right before the list (shopping labels only).

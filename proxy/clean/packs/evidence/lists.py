@@ -2,8 +2,8 @@
 (`<div>相关文章：<ul><li><a>…</a></li></ul></div>`, `<div><span>推荐的购买链接：</span><ul>…`).
 What the evidence rules related_lists and shopping_lists share; no rule of its own, no I/O.
 
-The label is the block's own leading text (its .text, or inline elements before the list
-that hold only text: `<span>`, `<strong>`…), the list is one `<ul>`/`<ol>` whose every entry
+The label is the block's own leading text (its .text, or elements before the list that hold
+only text: `<span>`, `<strong>`, a heading…), the list is one `<ul>`/`<ol>` whose every entry
 is a short line that is mostly link text, and nothing with text or media follows the list in
 the block. Such a block is self-contained: it is a widget wherever it stands in the item,
 unlike a label line whose list runs on in the blocks after it (related.py reads those only
@@ -39,7 +39,9 @@ LINKED_SHARE = 0.6  # …and mostly link text
 LABEL_CHARS = 30  # a label is a few words
 # Blocks that may hold a label and its list, and what may hold the label inside them.
 BLOCK_TAGS = frozenset({"div", "p", "section", "aside", "nav", "footer"})
-LABEL_TAGS = frozenset({"span", "strong", "b", "em", "i", "small", "font", "label"})
+LABEL_TAGS = frozenset(
+    {"span", "strong", "b", "em", "i", "small", "font", "label", "h2", "h3", "h4", "h5", "h6"}
+)
 
 
 def label_of(block: HtmlElement) -> tuple[str, HtmlElement] | None:
