@@ -186,12 +186,14 @@ def lost_markers(
     runs = list(text_runs(before))
     chosen = _kept_in_order([squeeze(run) for run in runs], kept)
     lost: list[tuple[str, str, str]] = []
-    # Text a rule cut out of an element's .text or .tail (not a whole element) has no <del>
-    # in the marked tree: it is found in the removals, by its text (cut at 200 characters).
+    # Text a rule cut out of an element's .text or .tail, or gathered into an element of its
+    # own before removing it (a line of boilerplate), has no <del> in the marked tree (only
+    # elements of the parsed tree are marked): it is found in the removals, by its text
+    # (cut at 200 characters).
     cuts = [
         (squeeze(r.text).removesuffix("…"), r.rule)
         for r in cleaned.removals
-        if not r.tag and r.action != "unwrap"
+        if r.action != "unwrap"
     ]
     for index, run in enumerate(runs):
         if index not in chosen:

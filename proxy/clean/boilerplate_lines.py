@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 
 from proxy.clean.bylines import is_byline
-from proxy.clean.nodes import MEDIA_TAGS, cut_text, drop, has_media, is_blank, tag_of, text_of
+from proxy.clean.nodes import MEDIA_TAGS, drop, has_media, is_blank, tag_of, text_of
 
 # How many lines are read from a block's edge, and how short a line may be to be removed.
 EDGE_LINES = 3
@@ -212,25 +212,30 @@ def removable(lines: Sequence[Line], boilerplate: AbstractSet[str]) -> list[Line
 
 
 def remove(line: Line) -> None:
-    """Take line out of its block, with one of the <br>s around it (attributed to the rule
-    that is running)."""
-    lead = line.owner.text if line.first else line.owner.tail
-    if lead and not is_blank(lead):
-        cut_text(line.owner, lead)
-    if line.first:
-        line.owner.text = None
-    else:
-        line.owner.tail = None
-    for node in line.nodes:
-        if node.tail and not is_blank(node.tail):
-            cut_text(node, node.tail)
-        node.tail = None
-        drop(node)
-    # The <br> before the line goes (its tail was the line); a first line takes the <br>
-    # after it, whose tail (the next line) stays where it was.
+    """Take line out of its block with one of the <br>s around it, as one removal (one
+    element: the line's pieces are gathered in a <span> first, so the attribution, the
+    metrics and `feedscrub explain` see one removal with the line's text)."""
+    holder = line.owner if line.first else line.owner.getparent()
+    if holder is None:
+        return
+    wrapper = holder.makeelement("span", {})
     br = line.before if line.before is not None else line.after
-    if br is not None and br.getparent() is not None:
-        drop(br)
+    if line.first:
+        wrapper.text, holder.text = holder.text, None
+        holder.insert(0, wrapper)
+    else:
+        assert line.before is not None
+        holder.insert(holder.index(line.before), wrapper)
+    # The <br> before the line goes with it (its tail is the line's text); a first line
+    # takes the <br> after it, whose tail (the next line) stays where it was.
+    if br is line.before and br is not None:
+        wrapper.append(br)
+    for node in line.nodes:
+        wrapper.append(node)
+    if br is line.after and br is not None:
+        wrapper.tail, br.tail = br.tail, None
+        wrapper.append(br)
+    drop(wrapper)
 
 
 # --- the edge blocks' lines (boilerplate.py's blocks) --------------------------------------
