@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proxy.clean import DEFAULT_RULESET, FeedContext, clean_items, serialise
 from proxy.clean.boilerplate import MAX_SHARE
@@ -278,3 +280,39 @@ def test_real_items_with_a_mixed_footer_lose_exactly_its_recurring_line(name: st
             assert SUBSCRIBE in auto_texts(after)
             # Everything else of the item is what it is without the footer.
             assert _words(before.html) in _words(after.html), (name, field, i)
+
+
+SHARED = [
+    "Subscribe by mail for the daily digest today",
+    "All rights reserved by the publishing house",
+    "Download the app for phones and tablets now",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.sampled_from(SHARED), st.none()), min_size=2, max_size=4),
+        min_size=3,
+        max_size=7,
+    )
+)
+def test_only_lines_recurring_in_place_in_most_items_go(footers: list[list[str | None]]) -> None:
+    """Random feeds of items whose last block is lines, each shared or the item's own (None):
+    the item's own lines and its article always stay, and a line goes only where the same
+    text stands at the same place from the block's end in more than half of the items."""
+    lines = [
+        [line or f"Own line {k} of item number {i}" for k, line in enumerate(footer)]
+        for i, footer in enumerate(footers)
+    ]
+    htmls = [article(i) + "<p>" + "<br>".join(own) + "</p>" for i, own in enumerate(lines)]
+    for i, cleaned in enumerate(run(htmls)):
+        assert f"Article number {i} begins" in cleaned.html
+        for place, line in enumerate(reversed(lines[i])):
+            if line in cleaned.html:
+                continue
+            assert line in SHARED, (i, line)
+            same = sum(1 for other in lines if len(other) > place and other[-1 - place] == line)
+            assert same >= 3 and same > len(lines) / 2, (i, line)
+        if None in footers[i]:  # (a block of shared lines only may go whole, as a block)
+            assert any(line in cleaned.html for line in lines[i])
