@@ -13,13 +13,14 @@ puts its line at the same place in every item, an article's own lines are not so
 A line is a candidate only if it is read from the block's item-edge side inwards (the first
 lines of a block at the item's start, the last lines of one at its end), and only while each
 line met is one: a line that is
-- at least MIN_LINE_CHARS characters long (a short line — "Serves 4", "1 tsp salt" — may
-  recur in a recipe blog's every item and still be the item's own);
+- at least MIN_LINE_CHARS characters long (a short line — "Serves four" — may recur in a
+  recipe blog's every item and still be the item's own);
 - not mostly link text, and not opened by a bullet or a number (an entry of a list of links:
-  MacRumors' "• <a>an older story</a>" is the same in every item fetched together);
+  MacRumors' "• <a>an older story</a>" is the same in every item fetched together; "2 cups
+  of flour" is a recipe's);
 - not a label ending in a colon (it introduces what follows, which differs), not a byline,
   not a credit naming a person ("Host: Jane Doe", "Music by Kevin MacLeod");
-- free of images and players (media-only boilerplate is block-level).
+- free of images and players (media-only boilerplate is block-level);
 - not joined to the line on its inner side by a comma (a sentence broken over lines, verse).
 Lines are read only in the block at the item's very edge (the first block from the start or
 the end, empty ones passed over): a finer, weaker signal than a whole block, so it is not
