@@ -90,46 +90,47 @@ def is_link_list(the_list: HtmlElement) -> bool:
     return True
 
 
-def labelled_lists(root: HtmlElement, is_label: Callable[[str], bool]) -> list[HtmlElement]:
-    """The blocks under root (not root itself) that are a label is_label accepts and a list
-    of links, outside code, tables, quotes, figures and formulas."""
-    found: list[HtmlElement] = []
-    for the_list in root.iter("ul", "ol"):
-        block = the_list.getparent()
-        if block is None or block is root:
-            continue
-        labelled = label_of(block)
-        if labelled is None or labelled[1] is not the_list or not is_label(labelled[0]):
-            continue
-        if inside_protected(block) or not is_link_list(the_list):
-            continue
-        found.append(block)
-    return found
-
-
 # A label line of its own before a list (the sibling form).
 LINE_TAGS = BLOCK_TAGS | {"h2", "h3", "h4", "h5", "h6"}
 
 
-def labels_before_lists(
-    root: HtmlElement, is_label: Callable[[str], bool]
-) -> list[tuple[HtmlElement, HtmlElement]]:
-    """(label line, list) pairs under root: a block whose whole text is a label is_label
-    accepts (no link, no media), then, with only whitespace between, a list of links; both
-    outside code, tables, quotes, figures and formulas."""
-    found: list[tuple[HtmlElement, HtmlElement]] = []
+def _label_line_before(the_list: HtmlElement, is_label: Callable[[str], bool]) -> bool:
+    """Whether the element right before the list (only whitespace between) is a line whose
+    whole text is a label is_label accepts, with no link and no media."""
+    label = the_list.getprevious()
+    if label is None or not isinstance(label.tag, str) or tag_of(label) not in LINE_TAGS:
+        return False
+    if not is_blank(label.tail) or has_media(label) or next(label.iter("a"), None) is not None:
+        return False
+    text = short_text(label, LABEL_CHARS)
+    return bool(text) and is_label(" ".join(str(text).split()))
+
+
+def labelled_groups(
+    root: HtmlElement, is_label: Callable[[str], bool], *, line_before: bool = False
+) -> list[list[HtmlElement]]:
+    """What to remove under root, in one walk over its lists: each block (not root) that is
+    a label is_label accepts and a list of links, and nothing else ([block]); with
+    line_before, also each label line right before a list of links ([label, list]). None
+    inside code, tables, quotes, figures or formulas."""
+    found: list[list[HtmlElement]] = []
     for the_list in root.iter("ul", "ol"):
-        label = the_list.getprevious()
-        if label is None or not isinstance(label.tag, str) or tag_of(label) not in LINE_TAGS:
+        block = the_list.getparent()
+        if block is None:
             continue
-        if not is_blank(label.tail) or has_media(label) or next(label.iter("a"), None) is not None:
+        group: list[HtmlElement] | None = None
+        if block is not root:
+            labelled = label_of(block)
+            if labelled is not None and labelled[1] is the_list and is_label(labelled[0]):
+                group = [block]
+        if group is None and line_before and _label_line_before(the_list, is_label):
+            previous = the_list.getprevious()
+            assert previous is not None
+            group = [previous, the_list]
+        # (the block is a div, p… itself: the list's ancestors are the block's and it)
+        if group is None or inside_protected(the_list) or not is_link_list(the_list):
             continue
-        text = short_text(label, LABEL_CHARS)
-        if not text or not is_label(" ".join(text.split())):
-            continue
-        if inside_protected(the_list) or not is_link_list(the_list):
-            continue
-        found.append((label, the_list))
+        found.append(group)
     return found
 
 

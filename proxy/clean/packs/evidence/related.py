@@ -26,7 +26,7 @@ from lxml.html import HtmlElement
 from proxy.clean.nodes import short_text, text_of
 from proxy.clean.packs.common import drop_all
 from proxy.clean.packs.evidence.common import PACK
-from proxy.clean.packs.evidence.lists import labelled_lists, remove_groups
+from proxy.clean.packs.evidence.lists import labelled_groups, remove_groups
 from proxy.clean.packs.wechat import DECORATION, media_only, top_blocks
 from proxy.clean.registry import item_rule
 
@@ -133,7 +133,7 @@ def _is_list_line(node: HtmlElement) -> bool:
 def remove_related_lists(root: HtmlElement) -> None:
     """A related-articles label line followed to the item's end only by link lines or images."""
     # A block holding only a related label and its list of links, wherever it stands.
-    remove_groups(root, [[block] for block in labelled_lists(root, is_list_label)])
+    remove_groups(root, labelled_groups(root, is_list_label))
     _remove_list_at_the_end(root)
 
 

@@ -17,7 +17,7 @@ import re
 from lxml.html import HtmlElement
 
 from proxy.clean.packs.evidence.common import PACK
-from proxy.clean.packs.evidence.lists import labelled_lists, labels_before_lists, remove_groups
+from proxy.clean.packs.evidence.lists import labelled_groups, remove_groups
 from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
@@ -80,5 +80,4 @@ def is_shop_label(text: str) -> bool:
 @item_rule(PACK, "shopping_lists")
 def remove_shopping_lists(root: HtmlElement) -> None:
     """A shopping label and the list of shop links it heads (affiliate lists)."""
-    remove_groups(root, [[block] for block in labelled_lists(root, is_shop_label)])
-    remove_groups(root, labels_before_lists(root, is_shop_label))
+    remove_groups(root, labelled_groups(root, is_shop_label, line_before=True))
