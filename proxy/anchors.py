@@ -22,7 +22,7 @@ import re
 from proxy.htmltags import Tag, tags
 from proxy.htmlurls import fragment_target
 
-__all__ = ["anchor_prefix", "item_key", "keep_anchors"]
+__all__ = ["anchor_prefix", "channel_key", "item_key", "keep_anchors"]
 
 
 def item_key(html: str, context: str = "") -> str:
@@ -30,6 +30,13 @@ def item_key(html: str, context: str = "") -> str:
     HTML as it came and what the feed says it is (guid or link), so the prefix is the same
     on every fetch and differs between two items even when their HTML is the same."""
     return f"{context}\x00{html}"
+
+
+def channel_key(html: str, feed: str) -> str:
+    """What names a feed's own description (the channel's, not an item's) for its ids'
+    prefix: feed is what the pipeline calls the feed (its name, else its URL). Items'
+    contexts read "feed=… item=…", so the two never share a prefix."""
+    return item_key(html, f"feed={feed} channel")
 
 
 def anchor_prefix(item_key: str) -> str:

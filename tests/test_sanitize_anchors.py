@@ -240,3 +240,33 @@ async def test_served_footnotes_point_within_their_item(
         # A fragment the item does not hold is resolved by the rewrite stage, as before
         # (against the item's base: here the feed's URL).
         assert url + "#comments" in hrefs
+
+
+async def test_the_channel_description_keeps_its_footnotes_with_a_prefix_of_its_own(
+    upstream: Upstream, aiohttp_client: AiohttpClient, make_settings: Any
+) -> None:
+    """The feed's own description is HTML readers render as well (issue 12): its in-document
+    links land, under a prefix no item of the feed has (before: every id dropped, so the
+    link `#fn:1` pointed at nothing)."""
+    note = (
+        '<p>Claim<sup id="fnref:1"><a href="#fn:1">1</a></sup></p>'
+        '<ol><li id="fn:1">Src <a href="#fnref:1">↩</a></li></ol>'
+    )
+    body = _feed([("a", note)]).replace(
+        b"<description>d</description>",
+        b"<description><![CDATA[" + note.encode() + b"]]></description>",
+    )
+    url = upstream.route("/described.rss", body, content_type="application/rss+xml")
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(make_settings()))
+    parsed = feedparser.parse(await (await client.get("/feed", params={"url": url})).read())
+    assert not parsed.bozo
+    described = lxml.html.fragment_fromstring(parsed.feed.description, "div")
+    channel_ids = {str(el.get("id")) for el in described.iter() if el.get("id")}
+    assert len(channel_ids) == 2  # fnref:1 and fn:1, both prefixed
+    assert {str(a.get("href"))[1:] for a in described.iter("a")} == channel_ids
+    assert "Src" in described.text_content() and "Claim" in described.text_content()
+    item = lxml.html.fragment_fromstring(parsed.entries[0].content[0].value, "div")
+    item_ids = {str(el.get("id")) for el in item.iter() if el.get("id")}
+    assert len(item_ids) == 2 and not item_ids & channel_ids
+    prefixes = {i.split("-")[1] for i in channel_ids | item_ids}
+    assert len(prefixes) == 2  # one per document part, each fs-<8 hex>-
