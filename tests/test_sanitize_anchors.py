@@ -5,6 +5,7 @@ clobbering of the reader's page); everything else about ids is as before."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import feedparser
 import lxml.html
@@ -164,6 +165,144 @@ def test_two_items_with_the_same_footnote_ids_get_two_prefixes() -> None:
         assert {str(a.get("href"))[1:] for a in root.iter("a")} == own
     # And the same item cleaned again (next fetch) gets the same prefix.
     assert clean_items([first])[0].html == one
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            '<p>B<a href="#fn1">1</a></p><section id="fn1"><ol><li>N.</li></ol></section>',
+            f'<p>B<a href="#{P}fn1"{REL}>1</a></p><ol id="{P}fn1"><li>N.</li></ol>',
+            id="section-id-to-its-first-kept-child",
+        ),
+        pytest.param(
+            '<a href="#footnotes">notes</a><section id="footnotes" class="footnotes">'
+            '<hr><ol><li id="fn1">N.</li></ol></section>',
+            f'<a href="#{P}footnotes"{REL}>notes</a><hr id="{P}footnotes"><ol><li>N.</li></ol>',
+            id="pandoc-section-to-its-hr",
+        ),
+        pytest.param(
+            '<a href="#n">1</a><aside id="n">Note <b>one</b>.</aside>',
+            f'<a href="#{P}n"{REL}>1</a><a id="{P}n"{REL}></a>Note <b>one</b>.',
+            id="text-first-an-empty-anchor-where-it-began",
+        ),
+        pytest.param(
+            '<a href="#n">1</a><header id="n"><nav><p>Deep</p></nav></header>',
+            f'<a href="#{P}n"{REL}>1</a><p id="{P}n">Deep</p>',
+            id="through-unwrapped-wrappers",
+        ),
+        pytest.param(
+            '<a href="#a">1</a><a href="#b">2</a><aside id="a"><section id="b"><p>N</p>'
+            "</section></aside>",
+            f'<a href="#{P}a"{REL}>1</a><a href="#{P}b"{REL}>2</a><a id="{P}b"{REL}></a>'
+            f'<p id="{P}a">N</p>',
+            id="nested-both-land",
+        ),
+        pytest.param(
+            '<p><a href="#fn1"><font id="fnref1">1</font></a></p><li id="fn1">N '
+            '<a href="#fnref1">↩</a></li>',
+            f'<p><a href="#{P}fn1" id="{P}fnref1"{REL}>1</a></p><li id="{P}fn1">N '
+            f'<a href="#{P}fnref1"{REL}>↩</a></li>',
+            id="inside-a-link-the-link-takes-it",
+        ),
+        pytest.param(
+            '<p>A<a href="#s">1</a> <span id="s">Note</span></p>',
+            f'<p>A<a href="#{P}s"{REL}>1</a> <a id="{P}s"{REL}></a>Note</p>',
+            id="span-outside-code",
+        ),
+        pytest.param(
+            '<pre><code><span id="L2" class="line">x = 1</span></code></pre><a href="#L2">l2</a>',
+            f'<pre><code><span id="{P}L2" class="line">x = 1</span></code></pre>'
+            f'<a href="#{P}L2"{REL}>l2</a>',
+            id="span-in-code-keeps-its-id",
+        ),
+    ],
+)
+def test_an_id_on_an_unwrapped_element_moves_to_what_stays(before: str, after: str) -> None:
+    """Issue 12: nh3 unwraps <section>, <aside>, <font>… (and the sanitiser spans outside
+    code) and their id went with the tag, so the footnote link pointed at nothing."""
+    assert sanitize_html(before, item_key=KEY) == after
+    assert sanitize_html(after, item_key=KEY) == after
+    assert_safe(after)
+    root = lxml.html.fragment_fromstring(after, "div")
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    assert {str(a.get("href"))[1:] for a in root.iter("a") if a.get("href")} <= ids
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            '<section id="intro"><p>x</p></section>', "<p>x</p>", id="nobody-points-no-anchor"
+        ),
+        pytest.param(
+            '<form id="fn1"></form><p id="fn1">n</p><a href="#fn1">1</a>',
+            f'<p id="{P}fn1">n</p><a href="#{P}fn1"{REL}>1</a>',
+            id="a-kept-element-already-has-it",
+        ),
+        pytest.param(
+            '<noscript id="fn1"><p>n</p></noscript><a href="#fn1">1</a>',
+            f'<a href="#fn1"{REL}>1</a>',
+            id="removed-with-its-content",
+        ),
+        pytest.param(
+            '<section id="fn1" onclick="x()"><p onmouseover="y()">n</p></section>'
+            '<a href="#fn1">1</a>',
+            f'<p id="{P}fn1">n</p><a href="#{P}fn1"{REL}>1</a>',
+            id="handlers-still-go",
+        ),
+    ],
+)
+def test_unwrapped_ids_look_alikes(before: str, after: str) -> None:
+    assert sanitize_html(before, item_key=KEY) == after
+    assert sanitize_html(after, item_key=KEY) == after
+
+
+def test_without_a_key_unwrapped_ids_go_as_before() -> None:
+    html = '<a href="#fn1">1</a><section id="fn1"><p>n</p></section>'
+    assert sanitize_html(html) == f'<a href="#fn1"{REL}>1</a><p>n</p>'
+
+
+def test_through_the_clean_stage_a_span_id_still_lands() -> None:
+    """The clean stage unwraps spans outside code on its own tree (before the sanitiser)."""
+    html = '<p>A claim<a href="#n1">[1]</a>.</p><p><span id="n1">[1]</span> The source.</p>'
+    (cleaned,) = clean_items([html], contexts=["feed=f item=1"])
+    root = lxml.html.fragment_fromstring(cleaned.html, "div")
+    (link,) = (a for a in root.iter("a") if a.get("href"))
+    anchor = next(el for el in root.iter() if el.get("id"))
+    assert link.get("href") == "#" + str(anchor.get("id"))
+    assert "The source." in root.text_content() and "A claim" in root.text_content()
+
+
+_unwrapped_ids = st.builds(
+    lambda t, i, inner: f'<{t} id="{i}">{inner}</{t}>',
+    st.sampled_from(["section", "aside", "font", "span", "header", "nav", "center", "form"]),
+    st.sampled_from(["fn1", "fn:1", "location", "注"]),
+    st.sampled_from(["", "t", "<p>p</p>", '<p id="k">q</p>', "<a href='#fn1'>r</a>", "<ol><li>l"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(_unwrapped_ids, st.sampled_from(['<a href="#fn1">1</a>', '<a href="#注">2</a>'])),
+        max_size=8,
+    ).map("".join)
+)
+def test_lifted_ids_are_safe_stable_and_land(markup: str) -> None:
+    once = sanitize_html(markup, item_key=KEY)
+    assert sanitize_html(once, item_key=KEY) == once
+    assert_safe(once)
+    if not once.strip():
+        return
+    root = lxml.html.fragment_fromstring(once, "div")
+    ids = [str(el.get("id")) for el in root.iter() if el.get("id") and el is not root]
+    assert all(i.startswith(P) for i in ids)
+    lifted = [i for i in ids if i != P + "k"]  # (the input may repeat <p id="k"> itself)
+    assert len(lifted) == len(set(lifted))  # never given twice
+    hrefs = [str(a.get("href")) for a in root.iter("a") if a.get("href", "").startswith("#")]
+    links = {unquote(href[1:]) for href in hrefs}  # (nh3 percent-encodes non-ASCII)
+    assert set(lifted) <= links
 
 
 _ids = st.sampled_from(["fn1", "fn:1", "top", "location", "a b", "x&y", '"q"', "注"])
