@@ -311,7 +311,9 @@ def test_repair_opens_no_mxss(vector: str) -> None:
 
 _inside = st.sampled_from(["mrow", "mi", "mfrac", "msqrt", "mfenced", "mtext", "mn"])
 _nested: st.SearchStrategy[str] = st.recursive(
-    st.text(alphabet="ab1+<&=∑π ", min_size=1, max_size=4).map(lambda s: html.escape(s, quote=False)),
+    st.text(alphabet="ab1+<&=∑π ", min_size=1, max_size=4).map(
+        lambda s: html.escape(s, quote=False)
+    ),
     lambda inner: st.builds(
         lambda t, kids: f"<{t}>{''.join(kids)}</{t}>",
         _inside,
