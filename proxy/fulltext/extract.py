@@ -274,6 +274,7 @@ def extract(html: str, url: str, *, site: SiteConfig | None, selector: str | Non
     if sections:
         notes.attach_sections(article, sections)
         _drop_junk(article)
-    notes.give_back(article)
+    if not picked:
+        notes.give_back(article)  # (a picked article was copied before anything was hidden)
     make_absolute(article, base)
     return _serialise(article)
