@@ -249,3 +249,23 @@ async def test_without_the_setting_nothing_changes(
     client: TestClient[Any, Any] = await aiohttp_client(create_app(make_settings(images="none")))
     html = read_feed(await (await client.get("/feed", params={"url": url})).read())
     assert "ads.example/c" in html.entries[0].content[0].value
+
+
+def test_explain_shows_what_the_lists_removed(tmp_path: Path, list_file: Path) -> None:
+    feed = tmp_path / "f.xml"
+    feed.write_bytes(_feed("https://blog.example"))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "FEEDSCRUB_CACHE_DIR": str(tmp_path / "cache"),
+        "FEEDSCRUB_TRACKER_LISTS": str(list_file),
+    }
+    for extra in ([], ["--rule", "remove=p.none"]):  # also with rules tried on top
+        done = subprocess.run(
+            [sys.executable, "-m", "proxy", "explain", str(feed), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "lists.trackers" in done.stdout, extra
