@@ -23,11 +23,14 @@ microseconds, its regex rules in linear time).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_CHECKS_PER_ITEM",
@@ -37,6 +40,7 @@ __all__ = [
     "ListError",
     "TrackerLists",
     "load",
+    "load_kept",
     "parse_paths",
 ]
 
@@ -159,6 +163,30 @@ def _stamp(paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
             raise ListError(f"{path} cannot be read: {exc.strerror or exc}.") from None
         stamps.append((os.path.abspath(path), status.st_size, status.st_mtime_ns))
     return tuple(stamps)
+
+
+_last_good: dict[tuple[str, ...], TrackerLists] = {}  # per setting value (a few)
+
+
+def load_kept(value: str) -> TrackerLists | None:
+    """load(value), but when lists that loaded before have gone bad since (a reload after
+    an edit), the last good ones, with a warning: a running server never loses its lists
+    on a reload. A first load that fails raises ListError as load does."""
+    paths = parse_paths(value)
+    try:
+        found = load(value)
+    except ListError as exc:
+        kept = _last_good.get(paths)
+        if kept is None:
+            raise
+        logger.warning("tracker lists: kept the last good ones: %s", exc)
+        return kept
+    if found is not None:
+        with _lock:
+            if paths not in _last_good and len(_last_good) >= _MAX_LOADED:
+                _last_good.pop(next(iter(_last_good)))
+            _last_good[paths] = found
+    return found
 
 
 def load(value: str) -> TrackerLists | None:

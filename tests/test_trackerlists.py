@@ -269,3 +269,31 @@ def test_explain_shows_what_the_lists_removed(tmp_path: Path, list_file: Path) -
         )
         assert done.returncode == 0, done.stderr
         assert "lists.trackers" in done.stdout, extra
+
+
+async def test_a_reload_reads_changed_lists_and_keeps_the_last_good_ones(
+    aiohttp_client: AiohttpClient,
+    make_settings: Any,
+    list_file: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(make_settings(tracker_lists=str(list_file)))
+    )
+    app = client.app
+    assert app is not None
+    pipeline = app[PIPELINE]
+
+    def label() -> str:
+        (rule,) = [r for r in pipeline.feeds.defaults.custom_rules if r.id == "lists.trackers"]
+        return rule.label
+
+    first = label()
+    list_file.write_text(LIST + "||another.example^\n", encoding="utf-8")
+    pipeline.reload(load_feeds(None))
+    changed = label()
+    assert changed != first  # the edited list, compiled again
+    list_file.write_bytes(b"\xff\xfe not a list")
+    pipeline.reload(load_feeds(None))
+    assert label() == changed  # gone bad: the last good lists stay
+    assert "kept the last good ones" in caplog.text

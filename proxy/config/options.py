@@ -259,8 +259,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def trackers(self) -> trackerlists.TrackerLists | None:
-        """The compiled tracker lists (compiled once, when the settings were checked)."""
-        return trackerlists.load(self.tracker_lists)
+        """The compiled tracker lists (compiled once, when the settings were checked; again
+        when a file changed, else the last good ones: trackerlists.load_kept)."""
+        return trackerlists.load_kept(self.tracker_lists)
 
     def problems(self, sources: Mapping[str, str] | None = None) -> list[str]:
         """Every value or combination that cannot work, one sentence each, naming where the
