@@ -19,6 +19,7 @@ worker threads, a few at once: the maps are behind one lock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import threading
 import time
@@ -136,6 +137,22 @@ class ItemCache:
     def keeps(self, items: int) -> bool:
         """Whether a feed of ``items`` items has its finished entries kept (``finished``)."""
         return items <= ENTRIES * LARGEST_SHARE
+
+    def finish_all(
+        self,
+        entries: Sequence[Entry],
+        made_of: Sequence[Sequence[object]],
+        finish: Callable[[int, Entry], Entry],
+    ) -> tuple[Entry, ...]:
+        """``finish(i, entry)`` of every entry, or what ``finished`` kept for it; made_of:
+        per entry (by column), everything besides the entry it is finished with."""
+        if not self.keeps(len(entries)):
+            return tuple(finish(i, entry) for i, entry in enumerate(entries))
+        inputs = list(zip(*made_of, strict=True))
+        return tuple(
+            self.finished(entry, inputs[i], functools.partial(finish, i, entry))
+            for i, entry in enumerate(entries)
+        )
 
     def finished(
         self, entry: Entry, inputs: tuple[object, ...], make: Callable[[], Entry]

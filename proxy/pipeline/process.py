@@ -8,7 +8,6 @@ exactly what a reader gets. CPU-bound: the server calls it in a worker thread.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gzip
 import logging
 from collections.abc import Callable
@@ -280,17 +279,11 @@ def transform(
             base_url=feed.source_url or entry.link,
         )
 
-    if cache is None or not cache.keeps(len(feed.entries)):
+    if cache is None:
         entries = tuple(finish(i, entry) for i, entry in enumerate(feed.entries))
     else:  # an item finished alike last time is not finished again (itemcache.finished)
-        entries = tuple(
-            cache.finished(
-                entry,
-                (summaries[i], contents[i], policies[i], feed.source_url, opencc),
-                functools.partial(finish, i, entry),
-            )
-            for i, entry in enumerate(feed.entries)
-        )
+        made_of = (summaries, contents, policies, [(feed.source_url, opencc)] * len(policies))
+        entries = cache.finish_all(feed.entries, made_of, finish)
     image = feed.image
     if image is not None and policy.mode in ("proxy", "template"):
         feed_policy = rewrite.for_item(policy, feed.link)
