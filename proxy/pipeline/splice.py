@@ -175,10 +175,16 @@ class Splicer:
         if memo is None or memo.source != (result.url, result.content_type):
             return None
         body = result.body
-        layout = scan(body)
+        # The items seen last time are not searched through again (most come back as they were).
+        before = tuple(memo.entries)
+        layout = scan(body, known=before)
         if layout is None or not layout.items or layout.context != memo.context:
             return None
-        raws = tuple(body[start:end] for start, end in layout.items)
+        # An item found among the known ones is that bytes object (hashed once already).
+        raws = tuple(
+            before[k] if k >= 0 else body[start:end]
+            for (start, end), k in zip(layout.items, layout.known, strict=True)
+        )
         known = memo.entries
         changed = [k for k, raw in enumerate(raws) if raw not in known]
         if len(changed) == len(raws):

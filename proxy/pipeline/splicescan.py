@@ -23,7 +23,8 @@ move forward, no pattern backtracks (possessive quantifiers).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 # A start tag: its name, its attributes (quoted values may hold ">"), optional "/".
 _START = re.compile(
@@ -39,6 +40,7 @@ _JUMP = {
 _AFTER_NAME = (b" ", b"\t", b"\r", b"\n", b">", b"/")
 _TERMINATORS = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 ATOM_NS = b"http://www.w3.org/2005/Atom"
+_LOOKAHEAD = 3  # known items tried at each item: the expected one and the next two
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class Layout:
     head_end: int  # where the first item starts (== tail start when there is none)
     context: bytes  # the root's (and the channel's) start tags: namespaces, xml:base, lang
     item_tag: bytes  # b"item" or b"entry"
+    # Per item, the index of the known item it is (``scan``'s known), or -1; not compared.
+    known: tuple[int, ...] = field(default=(), compare=False)
 
 
 class _Bindings:
@@ -88,9 +92,15 @@ def _skip(body: bytes, pos: int) -> int | None:
     return None
 
 
-def scan(body: bytes, *, empty: bool = False) -> Layout | None:
+def scan(
+    body: bytes, *, empty: bool = False, known: Sequence[bytes] = ()
+) -> Layout | None:
     """The layout of ``body``, or None when a splice should not be tried (module docstring).
-    empty: self-closing items are items too (the splice's stand-ins, in its own output)."""
+    empty: self-closing items are items too (the splice's stand-ins, in its own output).
+    known: the items (their bytes, as a scan found them) of an earlier version of the
+    document, in order: an item starting with the very bytes of one of them (the next ones
+    expected) ends where it does, so it is not searched through (scanning an item reads only
+    its own bytes); ``Layout.known`` says which one each item is."""
     stack: list[bytes] = []
     context: list[bytes] = []
     pos = 0
@@ -148,32 +158,21 @@ def scan(body: bytes, *, empty: bool = False) -> Layout | None:
         return None
     jump = _JUMP[item_tag]
     items: list[tuple[int, int]] = []
+    matched: list[int] = []
+    expected = 0  # the known item expected next (an insertion, a change, a removal resync)
     while True:
         # pos is at an item's start tag.
         start = pos
-        match = _START.match(body, pos)
-        if match is None or match.group(1) != item_tag or match.group(3) and not empty:
-            return None
-        pos = match.end()
-        while not match.group(3):
-            found = jump.search(body, pos)
-            if found is None:
+        for k in range(expected, min(expected + _LOOKAHEAD, len(known))):
+            if known[k] and body.startswith(known[k], pos):
+                expected, pos = k + 1, pos + len(known[k])
+                matched.append(k)
+                break
+        else:
+            pos = _item_end(body, pos, item_tag, jump, empty)
+            if pos < 0:
                 return None
-            at = found.start()
-            closing = found.group(1)
-            if closing is None:
-                skipped = _skip(body, at)
-                if skipped is None:
-                    return None
-                pos = skipped
-                continue
-            if not closing:
-                return None  # an item inside an item
-            end_match = _END.match(body, at)
-            if end_match is None or end_match.group(1) != item_tag:
-                return None
-            pos = end_match.end()
-            break
+            matched.append(-1)
         if body.find(b"xmlns", start, pos) >= 0 and not bindings.add(body, start, pos):
             return None
         items.append((start, pos))
@@ -196,4 +195,34 @@ def scan(body: bytes, *, empty: bool = False) -> Layout | None:
         if skipped is None:
             return None
         pos = skipped
-    return Layout(tuple(items), head_end, b"".join(context), item_tag)
+    return Layout(tuple(items), head_end, b"".join(context), item_tag, tuple(matched))
+
+
+def _item_end(
+    body: bytes, pos: int, item_tag: bytes, jump: re.Pattern[bytes], empty: bool
+) -> int:
+    """Where the item whose start tag is at pos ends; -1 when it is not one to splice."""
+    match = _START.match(body, pos)
+    if match is None or match.group(1) != item_tag or match.group(3) and not empty:
+        return -1
+    pos = match.end()
+    if match.group(3):
+        return pos
+    while True:
+        found = jump.search(body, pos)
+        if found is None:
+            return -1
+        at = found.start()
+        closing = found.group(1)
+        if closing is None:
+            skipped = _skip(body, at)
+            if skipped is None:
+                return -1
+            pos = skipped
+            continue
+        if not closing:
+            return -1  # an item inside an item
+        end_match = _END.match(body, at)
+        if end_match is None or end_match.group(1) != item_tag:
+            return -1
+        return end_match.end()

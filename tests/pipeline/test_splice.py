@@ -310,3 +310,27 @@ def test_a_footer_spreading_re_renders_the_items_it_flips() -> None:
         assert splice_out == full_out
     assert splicer.renders == renders + 1  # the last build was spliced
     assert b"Example Weekly" not in full_out  # and the three old footers went with it
+
+
+@pytest.mark.parametrize("path", list(feeds()))
+def test_a_scan_knowing_the_last_items_finds_the_layout_a_fresh_scan_finds(path: Path) -> None:
+    """splicescan.scan(known=the last version's items) skips searching through items it
+    knows; through every edit, and with items of an unrelated feed as known, it finds what
+    a scan knowing nothing finds (or declines alike)."""
+    rng = random.Random(path.name)
+    body = path.read_bytes()
+    strangers = [body[s:e] for s, e in _items(_files()[0].read_bytes()) or []]
+    for name, edit in [*EDITS.items(), *EDITS.items()]:
+        before = scan(body)
+        known = [body[s:e] for s, e in before.items] if before is not None else []
+        body = edit(body, rng)
+        fresh = scan(body)
+        again = scan(body, known=known)
+        assert again == fresh, name
+        if again is not None:
+            for (start, end), k in zip(again.items, again.known, strict=True):
+                assert k < 0 or known[k] == body[start:end], name
+            if name == "same":
+                assert again.known == tuple(range(len(known)))
+        assert scan(body, known=strangers + known[::-1]) == fresh, name
+        assert scan(body, known=[b"", *known]) == fresh, name
