@@ -34,10 +34,11 @@ __all__ = ["Staged", "Unsupported", "in_turn"]
 
 NO_DECISION: frozenset[str] = frozenset()
 # in_turn: the items whose trees pass 1 keeps for pass 2 (the first ones, up to this many
-# characters of HTML: ~7 bytes of tree per character), and how many characters of items
-# each step takes at once (a chunk's trees are alive together; per step, each rule is
+# characters of HTML: ~7 bytes of tree per character; clean_items' threshold, so a feed a
+# little over it parses a little again, not everything twice), and how many characters of
+# items each step takes at once (a chunk's trees are alive together; per step, each rule is
 # entered once for the whole chunk).
-KEEP_CHARS = 1024 * 1024
+KEEP_CHARS = 4 * 1024 * 1024
 CHUNK_CHARS = 256 * 1024
 
 
