@@ -156,11 +156,45 @@ def test_in_turn_holds_one_chunk_of_trees_beyond_the_kept_ones(
         largest[0] = max(largest[0], sum(len(self.htmls[i]) for i in self._items))
 
     monkeypatch.setattr(staged.Staged, "_prepare", watching)
-    parsed = _count_parses(monkeypatch)
     _cleaned(htmls)
     longest = max(map(len, htmls))
     assert largest[0] <= 4000 + 3000 + longest  # kept, then one chunk (one item may be long)
-    assert len(htmls) < parsed[0] < 2 * len(htmls)  # the kept items were parsed once
+
+
+def _article(i: int) -> str:
+    return f"<p>Article {i} says something of its own, at some length, about topic {i}.</p>"
+
+
+def test_boilerplate_plain_from_the_first_items_parses_each_item_once(
+    in_turn: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    htmls = [_article(i) + FOOTER for i in range(300)]
+    monkeypatch.setattr(clean, "IN_TURN_CHARS", 10**12)
+    at_once = _cleaned(htmls)
+    assert all(r.rule == "auto.boilerplate" for c in at_once for r in c.removals)
+    monkeypatch.setattr(clean, "IN_TURN_CHARS", 0)
+    parsed = _count_parses(monkeypatch)
+    assert _cleaned(htmls) == at_once
+    assert parsed == [len(htmls)]  # every guess was right
+
+
+@pytest.mark.parametrize(
+    "footed",
+    [
+        pytest.param(lambda i: i >= 120, id="a footer in the last 60 %: guessed absent first"),
+        pytest.param(lambda i: i < 120, id="a footer in the first 40 %: guessed present first"),
+    ],
+)
+def test_wrong_guesses_are_parsed_again_and_come_out_as_all_at_once(
+    footed: Any, in_turn: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    htmls = [_article(i) + (FOOTER if footed(i) else "") for i in range(300)]
+    monkeypatch.setattr(clean, "IN_TURN_CHARS", 10**12)
+    at_once = _cleaned(htmls)
+    monkeypatch.setattr(clean, "IN_TURN_CHARS", 0)
+    parsed = _count_parses(monkeypatch)
+    assert _cleaned(htmls) == at_once
+    assert parsed[0] > len(htmls)
 
 
 def _failing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
@@ -203,3 +237,18 @@ def test_a_feed_under_the_threshold_is_cleaned_all_at_once(monkeypatch: pytest.M
     monkeypatch.setattr(staged, "in_turn", in_turn)
     assert len(_cleaned(htmls)) == 5
     assert called == []
+
+
+def test_an_edit_failing_only_on_a_wrong_guess_fails_nothing(
+    in_turn: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A footer in the first 40 % only: guessed boilerplate early, not boilerplate in the end,
+    # so the edit that fails on the poisoned item runs on the guess alone.
+    htmls = [_article(i) + (FOOTER if i < 120 else "") for i in range(300)]
+    htmls[60] = "<p>poison</p>" + FOOTER
+    _failing(monkeypatch, "_clean_item")
+    monkeypatch.setattr(clean, "IN_TURN_CHARS", 10**12)
+    at_once = _cleaned(htmls)
+    assert not any(c.failed for c in at_once)
+    monkeypatch.setattr(clean, "IN_TURN_CHARS", 0)
+    assert _cleaned(htmls) == at_once

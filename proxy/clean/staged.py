@@ -21,6 +21,8 @@ back as it came (clean_items sends every item back); none of it is kept by the c
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -158,6 +160,26 @@ class Staged:
             self._states.pop(i, None)
         return results
 
+    def guess(
+        self, summaries: Sequence[Any | None], among: Sequence[int]
+    ) -> list[frozenset[str] | None] | None:
+        """The decisions of the items ``among`` as if they were the whole feed (indexed like
+        summaries; None elsewhere), without touching the feed's memory (a copy is read).
+        None when the feed rule's decision fails on them (decide will say what it does)."""
+        steps = self.steps
+        guessed: list[frozenset[str] | None] = [None] * len(summaries)
+        live = [i for i in among if summaries[i] is not None]
+        if steps is None or not live:
+            return guessed
+        context = dataclasses.replace(self.feed, memory=copy.deepcopy(self.feed.memory))
+        try:
+            made = steps.decide([summaries[i] for i in live], context)
+        except Exception:
+            return None
+        for i, decision in zip(live, made, strict=True):
+            guessed[i] = decision
+        return guessed
+
     def forget(self, indices: Sequence[int]) -> None:
         """Let these items' trees go (analyse keeps them for finish, which parses again an
         item it no longer holds)."""
@@ -218,50 +240,90 @@ def in_turn(
     """What ``clean_items`` returns (the same bytes, removals and failures) with a few
     items' trees alive at a time, not all of them: a tree weighs ~7 bytes per character of
     its HTML, and clean_items holds every item's while the feed rule compares them (a
-    20,000-item feed: ~730 MB). Pass 1 parses the items chunk by chunk, runs the rules
-    before the feed rule and its analysis, keeps each item's summary and lets its tree go
-    (except the first keep_chars of items); the decision; pass 2 parses each item again (as
-    ``Staged.finish`` does for an item it no longer holds) and finishes it. Rule hits are the
-    caller's to count. Raises Unsupported as Staged does. keep_chars, chunk_chars: None for
-    KEEP_CHARS, CHUNK_CHARS.
+    20,000-item feed: ~730 MB).
+
+    The items go chunk by chunk through the rules before the feed rule and its analysis.
+    The first keep_chars of items keep their trees for after the decision. Each later chunk
+    is finished at once with the decision its items would get beside the kept ones (a
+    guess, ``Staged.guess``), and its trees let go. Once every item is analysed, the
+    decision is made over all; an item whose guess was wrong is parsed again and finished
+    with its decision (an item's result is a function of its HTML, the ruleset, its
+    decision and the rewrite, so a right guess gives the same bytes). Boilerplate that
+    recurs in most items shows in the first ones: most guesses are right, and most items are
+    parsed once. Rule hits are the caller's to count. Raises Unsupported as Staged does.
+    keep_chars, chunk_chars: None for KEEP_CHARS, CHUNK_CHARS.
     """
     keep_chars = KEEP_CHARS if keep_chars is None else keep_chars
+    chunk_chars = CHUNK_CHARS if chunk_chars is None else chunk_chars
     steps = Staged(htmls, ruleset, contexts=contexts, feed=feed)
-    chunks = _chunks(htmls, CHUNK_CHARS if chunk_chars is None else chunk_chars)
-    decisions: list[frozenset[str] | None] = [NO_DECISION] * len(htmls)
-    sent_back = False
-    if steps.steps is not None:  # (no feed rule: nothing to decide, one pass)
-        summaries: list[Any | None] = [None] * len(htmls)
-        kept = 0
-        for chunk in chunks:
-            for i, summary in steps.analyse(chunk).items():
-                summaries[i] = summary
-            if steps.item_failed is not None:
-                break  # as in clean_items: no decision, every item goes back (below)
-            size = sum(len(htmls[i]) for i in chunk)
-            if kept + size <= keep_chars:
-                kept += size
-            else:
-                steps.forget(chunk)
+    chunks = _chunks(htmls, chunk_chars)
+    if steps.steps is None:  # no feed rule: nothing to decide, one pass
+        return _finished(steps, chunks, [NO_DECISION] * len(htmls), rewrite)
+    summaries: list[Any | None] = [None] * len(htmls)
+    held: list[int] = []  # items whose trees wait for the decision
+    ahead: dict[int, tuple[frozenset[str] | None, Cleaned]] = {}  # finished on a guess
+    later: list[int] = []  # let go unfinished: parsed again after the decision
+    kept = 0
+    guessing = True
+    for chunk in chunks:
+        for i, summary in steps.analyse(chunk).items():
+            summaries[i] = summary
         if steps.item_failed is not None:
-            steps.fail_all(steps.item_failed)
-            sent_back = True
-            decisions = [None] * len(htmls)
+            break  # as in clean_items: no decision, every item goes back (below)
+        size = sum(len(htmls[i]) for i in chunk)
+        if kept + size <= keep_chars:
+            kept += size
+            held.extend(chunk)
+            continue
+        guessed = steps.guess(summaries, held + chunk) if guessing else None
+        if guessed is None:
+            steps.forget(chunk)
+            later.extend(chunk)
+            continue
+        made = steps.finish(chunk, guessed, rewrite)
+        if steps.item_failed is not None:
+            # An edit failed on a guessed decision: these items wait for the real one (and
+            # the failure counts only if it fails with that), and guessing stops.
+            steps.item_failed = None
+            guessing = False
+            later.extend(chunk)
+            continue
+        for i in chunk:
+            ahead[i] = (guessed[i], made[i])
+    if steps.item_failed is not None:
+        steps.fail_all(steps.item_failed)
+        return _finished(steps, chunks, [None] * len(htmls), rewrite)
+    decisions = steps.decide(summaries)
+    results: list[Cleaned | None] = [None] * len(htmls)
+    for i, (guess, result) in ahead.items():
+        if guess == decisions[i]:
+            results[i] = result
         else:
-            decisions = steps.decide(summaries)
-
-    def finish() -> list[Cleaned]:
-        results: list[Cleaned] = []
-        for chunk in chunks:
-            made = steps.finish(chunk, decisions, rewrite)
-            results.extend(made[i] for i in chunk)
-        return results
-
-    results = finish()
-    if steps.item_failed is not None and not sent_back:
+            later.append(i)
+    for part in (held, sorted(later)):
+        for chunk in _chunks([htmls[i] for i in part], chunk_chars):
+            indices = [part[k] for k in chunk]
+            made = steps.finish(indices, decisions, rewrite)
+            for i in indices:
+                results[i] = made[i]
+    if steps.item_failed is not None:
         # The feed rule failed on one item's edit: in clean_items every item goes back.
         steps.fail_all(steps.item_failed)
-        results = finish()
+        return _finished(steps, chunks, decisions, rewrite)
+    return [cleaned for cleaned in results if cleaned is not None]
+
+
+def _finished(
+    steps: Staged,
+    chunks: list[list[int]],
+    decisions: Sequence[frozenset[str] | None],
+    rewrite: TreeHook | None,
+) -> list[Cleaned]:
+    """Every item finished, chunk by chunk (parsed again where steps no longer holds it)."""
+    results: list[Cleaned] = []
+    for chunk in chunks:
+        made = steps.finish(chunk, decisions, rewrite)
+        results.extend(made[i] for i in chunk)
     return results
 
 
