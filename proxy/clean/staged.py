@@ -17,6 +17,10 @@ same bytes with the same removals (tests/pipeline/test_itemcache.py proves it). 
 is not offered: the preview page and `feedscrub explain` use clean_items. One difference, on
 a bug's path only: when the feed rule fails on one item's analysis or edit, that item goes
 back as it came (clean_items sends every item back); none of it is kept by the cache.
+
+``in_turn`` is clean_items for a big feed (clean_items calls it past IN_TURN_CHARS) built on
+the same steps: a few items' trees alive at a time instead of all of them, and clean_items'
+results exactly, failures included (tests/test_clean_inturn.py).
 """
 
 from __future__ import annotations
