@@ -37,7 +37,7 @@ from proxy import metrics
 from proxy.anchors import item_key
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
 from proxy.clean import registry
-from proxy.clean.attribution import ItemRecord, recording, running
+from proxy.clean.attribution import ItemRecord, recording, running, text_of
 from proxy.clean.custom import apply_replacements
 from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
@@ -248,7 +248,7 @@ def _may_find(needs: registry.Needs, item: _Item) -> bool:
     if needs.text:
         text = item.text
         if text is None:  # the tree as this rule will see it
-            text = item.text = str(item.root.text_content())
+            text = item.text = text_of(item.root)
         # Each character first: finding one character is a memchr, finding two a search
         # (5 µs in a CJK item's text).
         return any(all(c in text for c in piece) and piece in text for piece in needs.text)

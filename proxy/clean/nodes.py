@@ -208,8 +208,7 @@ def has_media(node: HtmlElement) -> bool:
     return next(node.iter(*MEDIA_TAGS), None) is not None
 
 
-def text_of(node: HtmlElement) -> str:
-    return str(node.text_content())
+text_of = attribution.text_of  # node.text_content(), without an XPath (attribution.py)
 
 
 # text_of(node) is made of node.text and, for each node below it, its text (an element's:
