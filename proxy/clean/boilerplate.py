@@ -160,26 +160,28 @@ def _is_separator(node: HtmlElement) -> bool:
     tag = tag_of(node)
     if tag in SEPARATOR_TAGS:
         return True
-    if tag in MEDIA_TAGS or tag == "" or has_media(node) or has_text(node):
-        return False
+    if tag in MEDIA_TAGS or tag == "" or has_text(node) or has_media(node):
+        return False  # (text first: it stops early, has_media reads the whole subtree)
     return all(tag_of(inner) in SEPARATOR_TAGS for inner in node.iterdescendants(etree.Element))
 
 
 def _is_empty(node: HtmlElement) -> bool:
-    return tag_of(node) not in MEDIA_TAGS and not has_media(node) and not has_text(node)
+    # (text first: it stops early, has_media reads the whole subtree)
+    return tag_of(node) not in MEDIA_TAGS and not has_text(node) and not has_media(node)
 
 
 def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
     """The block made of nodes (and the tails of `tails`), or None if it may not be one."""
-    # (iter with tag names runs in libxml2: cheaper than an XPath per block)
-    if any(next(node.iter(*_SACRED_TAGS), None) is not None for node in nodes):
-        return None
     pieces = []
     for node in nodes:
         piece = short_text(node, MAX_BLOCK_CHARS)  # stops early in an article's paragraph
         if piece is None:
             return None
         pieces.append(piece)
+    # (After the text, which stops early in a wrapper of the whole article; this reads all
+    # of it. iter with tag names runs in libxml2: cheaper than an XPath per block.)
+    if any(next(node.iter(*_SACRED_TAGS), None) is not None for node in nodes):
+        return None
     text = "".join(pieces) + "".join(node.tail or "" for node in tails)
     words = _words(text)
     if len(words) > MAX_BLOCK_CHARS:
