@@ -85,6 +85,7 @@ _SACRED_TAGS = (
     "object",
     "embed",
 )
+_SACRED = frozenset(_SACRED_TAGS)
 # Elements that make a line of their own whatever text is beside them.
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "aside", "header", "footer", "nav", "main", "center"}
@@ -180,7 +181,10 @@ def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
         pieces.append(piece)
     # (After the text, which stops early in a wrapper of the whole article; this reads all
     # of it. iter with tag names runs in libxml2: cheaper than an XPath per block.)
-    if any(next(node.iter(*_SACRED_TAGS), None) is not None for node in nodes):
+    if any(
+        node.tag in _SACRED if not len(node) else next(node.iter(*_SACRED_TAGS), None) is not None
+        for node in nodes
+    ):
         return None
     text = "".join(pieces) + "".join(node.tail or "" for node in tails)
     words = _words(text)
