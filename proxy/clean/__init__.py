@@ -220,11 +220,12 @@ def _run_rules(
     rules in two parts through here: before its feed rule, and after)."""
     for item in items:
         item.text = None  # (the trees may have been edited between two calls: staged.py)
+    live = [item for item in items if not item.failed]
     with recording(records):
         for rule in rules:
-            live = [item for item in items if not item.failed]
             if not live:
                 return
+            lost = False  # an item failed: the next rule runs on the others
             with running(rule.info):
                 if rule.item is not None:
                     needs = rule.needs if registry.use_prefilters else None
@@ -232,10 +233,14 @@ def _run_rules(
                         if needs is None or _may_find(needs, item):
                             _run_item_rule(rule, item, records)
                             item.text = None  # (it may have changed the tree)
+                            lost = lost or item.failed is not None
                 elif rule.feed is not None:
                     _run_feed_rule(rule, live, feed, records)
                     for item in live:
                         item.text = None
+                    lost = True
+            if lost:
+                live = [item for item in live if not item.failed]
 
 
 def _may_find(needs: registry.Needs, item: _Item) -> bool:

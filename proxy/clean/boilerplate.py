@@ -51,6 +51,7 @@ from proxy.clean.nodes import (
     has_media,
     has_text,
     is_blank,
+    iter_tags,
     short_text,
     tag_of,
     text_of,
@@ -128,7 +129,7 @@ def _container(root: HtmlElement) -> HtmlElement:
 def _links(nodes: Sequence[HtmlElement]) -> list[str]:
     found = []
     for node in nodes:
-        for a in node.iter("a"):
+        for a in iter_tags(node, "a"):
             href = (a.get("href") or "").strip()
             try:
                 parts = urlsplit(href)
@@ -141,7 +142,7 @@ def _links(nodes: Sequence[HtmlElement]) -> list[str]:
 def _media(nodes: Sequence[HtmlElement]) -> list[str]:
     found = []
     for node in nodes:
-        for inner in node.iter(*MEDIA_TAGS):
+        for inner in iter_tags(node, *MEDIA_TAGS):
             found.append(
                 tag_of(inner) + "=" + (inner.get("src") or inner.get("data-src") or "").strip()
             )

@@ -28,6 +28,7 @@ from proxy.clean.nodes import (
     in_document_order,
     is_attached,
     is_blank,
+    iter_tags,
     one_of,
     short_text,
     tag_of,
@@ -329,7 +330,7 @@ def _is_label(node: HtmlElement) -> bool:
 
 
 def _has_no_links(node: HtmlElement) -> bool:
-    return all(a.get("href") is None for a in node.iter("a"))
+    return all(a.get("href") is None for a in iter_tags(node, "a"))
 
 
 def _trailing_labels(root: HtmlElement) -> list[HtmlElement]:
