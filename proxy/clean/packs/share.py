@@ -211,9 +211,9 @@ def is_share_element(node: HtmlElement) -> bool:
     )
 
 
-# Where share targets can be: links, elements whose class or attributes may make
-# is_share_element true, and elements named after share widgets (added per item).
-_LINKS = "descendant::a[@href]"
+# Where share widgets can be: elements whose class or attributes may make is_share_element
+# true, and elements named after share widgets (added per item). (Not every link: a link is
+# a share element only by its class or attributes, which these paths find.)
 _CLASS_WIDGETS = (
     "descendant::*/@class[contains(., 'sharedaddy') or contains(., 'a2a_')"
     " or contains(., 'addtoany_') or contains(., 'sharethis') or contains(., 'st_')"
@@ -229,7 +229,7 @@ _XPATH_NAME = re.compile(r"[a-z_][a-z0-9._-]*")
 @functools.lru_cache(maxsize=256)
 def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
     """One XPath for all of an item's candidates: one call, results in document order."""
-    paths = [_LINKS, _CLASS_WIDGETS, *(f"descendant::{name}" for name in names)]
+    paths = [_CLASS_WIDGETS, *(f"descendant::{name}" for name in names)]
     if attributes:
         paths.append(_ATTRIBUTE_WIDGETS)
     return etree.XPath(" | ".join(paths))
@@ -237,7 +237,7 @@ def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
 
 def _targets(root: HtmlElement, *, links: bool) -> list[HtmlElement]:
     """Share links (links=True) or share elements under root, in document order."""
-    if links:  # (every link is one of the candidates below: no need to look for the rest)
+    if links:  # (a share link is known by its URL alone: every link is a candidate)
         return [a for a in root.iter("a") if a is not root and is_share_url(a.get("href"))]
     hints = hints_for(root)
     shares = hints.may_contain("share")  # in every share tag name, and in data-root-share
