@@ -256,7 +256,7 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
         pending = list(order)
-        depth = visits = 0
+        depth = visits = blocks = 0
         while pending and visits < MAX_VISITS:
             node = pending.pop(0)
             visits += 1
@@ -281,7 +281,8 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                     continue
                 break
             found.append(block)
-            if sum(1 for b in found if b is not None) >= EDGE_BLOCKS:
+            blocks += 1
+            if blocks >= EDGE_BLOCKS:
                 break
         return found
 
