@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -34,7 +34,7 @@ from proxy.clean.nodes import (
     tag_of,
 )
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.clean.urls import domains_of, host_of, path_matches, query_values, split_url, unescape
+from proxy.clean.urls import domains_of, host_of, path_matches, query_values, unescape
 
 PACK = declare_pack(
     "share",
@@ -147,8 +147,8 @@ _SHARE_URL_WORDS = (*SHARE_SCHEMES, "mailto", *_ENDPOINTS, "wa.me", "twitter.com
 _SHARE_URL_WORD = re.compile(one_of(_SHARE_URL_WORDS))  # (one pass: 2-3x `any(w in url)`)
 
 
-def _may_be_share_url(href: str) -> bool:
-    lowered = unescape(href).lower()
+def _may_be_share_url(unescaped: str) -> bool:
+    lowered = unescaped.lower()
     if "\t" in lowered or "\n" in lowered or "\r" in lowered:
         lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
     if _SHARE_URL_WORD.search(lowered):
@@ -158,10 +158,14 @@ def _may_be_share_url(href: str) -> bool:
 
 def is_share_url(href: str | None) -> bool:
     """Whether a link URL is a share endpoint (after unescaping `&amp;` / `&#038;`)."""
-    if not href or not _may_be_share_url(href):
+    if not href:
+        return False
+    unescaped = unescape(href)  # (once, for both: split_url is urlsplit(unescape(href).strip()))
+    if not _may_be_share_url(unescaped):
         return False  # (a substring test instead of urlsplit for most links of an item)
-    parts = split_url(href)
-    if parts is None:
+    try:
+        parts = urlsplit(unescaped.strip())
+    except ValueError:  # as split_url: not a URL any rule cares about
         return False
     scheme = parts.scheme.lower()
     if scheme in SHARE_SCHEMES:
