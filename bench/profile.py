@@ -521,6 +521,11 @@ def main() -> None:
         action="store_true",
         help="refreshes of one seed-like feed, one item changed each run (not cold builds)",
     )
+    parser.add_argument(
+        "--same",
+        action="store_true",
+        help="with --refresh: the upstream sends the same bytes again (a refresh's fixed cost)",
+    )
     parser.add_argument("--py-spy", metavar="SVG", help="record a py-spy flame graph to SVG")
     args = parser.parse_args()
     if args.py_spy:
@@ -565,9 +570,11 @@ def main() -> None:
         count = args.items
 
         def refresh(version: int) -> bytes:
+            if args.same:
+                return seed_like_feed(count)
             return seed_like_feed(count, changed=(version * 37) % count, version=version)
 
-        what += ", refreshed with one item changed"
+        what += ", refreshed, the same bytes" if args.same else ", refreshed with one item changed"
     figures, total, served = asyncio.run(
         profile(bodies, args.runs, None, args.warm, refresh=refresh)
     )

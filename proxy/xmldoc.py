@@ -210,6 +210,13 @@ def take(body: bytes, encoding: str | None) -> Document | None:
     return load(body, encoding)
 
 
+def peek(body: bytes) -> Document | None:
+    """The tree ``hand_over`` keeps for this very body object, left in place (None: none)."""
+    with _HANDED_OVER_LOCK:
+        kept = _HANDED_OVER.get(id(body))
+    return kept[2] if kept is not None and kept[0] is body else None
+
+
 def channel(document: Document) -> etree._Element:
     """The element holding feed-level metadata (the channel, or the Atom feed)."""
     if document.family == "atom":

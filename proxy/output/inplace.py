@@ -44,7 +44,22 @@ def edit(body: bytes, original: Feed, cleaned: Feed, *, self_url: str) -> bytes 
         self_url: the URL readers fetch this output from.
     """
     document = xmldoc.take(body, original.encoding)  # parse's tree, when it is still kept
-    if document is None or len(cleaned.entries) != len(original.entries):
+    if document is None:
+        return None
+    return edit_document(document, original, cleaned, self_url=self_url)
+
+
+def edit_document(
+    document: xmldoc.Document,
+    original: Feed,
+    cleaned: Feed,
+    *,
+    self_url: str,
+    untouched: frozenset[int] = frozenset(),
+) -> bytes | None:
+    """``edit`` on a loaded document (which it changes). untouched: positions of kept items
+    left exactly as they are (the splice path's stand-ins for items rendered before)."""
+    if len(cleaned.entries) != len(original.entries):
         return None
     if any(e.index is None or e.index >= len(document.items) for e in original.entries):
         return None
@@ -55,7 +70,8 @@ def edit(body: bytes, original: Feed, cleaned: Feed, *, self_url: str) -> bytes 
         if pair is None:
             _remove(item)
             continue
-        _edit_item(item, family, *pair)
+        if position not in untouched:
+            _edit_item(item, family, *pair)
     _edit_channel(document, original, cleaned, self_url)
     _web_urls_only(document, cleaned)
     tree = document.root.getroottree()

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from typing import TypedDict, Unpack
 
 from proxy import clean
 from proxy.config import Settings
+from proxy.errors import NotFound
 from proxy.feedconfig import FeedOptions
 from proxy.pipeline import process
+from proxy.reload import LoadedFeeds
 from proxy.store import StoredFeed
 
 
@@ -45,6 +48,65 @@ class FeedJob:
 
 SelfPath = Callable[[FeedJob], str]
 """A job → the path of the feed's own link (``server/links.py``)."""
+
+
+class Asked(TypedDict, total=False):
+    """What an ad-hoc request may ask for besides its URL, format and base (``adhoc``)."""
+
+    limit: int | None
+    fulltext: bool
+    opencc: str | None
+
+
+def adhoc(
+    loaded: LoadedFeeds, url: str, fmt: str | None, public_base: str, **asked: Unpack[Asked]
+) -> FeedJob:
+    """The job of an ad-hoc request (/feed, with the [defaults] rules).
+
+    Parameters:
+        url: the upstream feed URL, checked (``Pipeline._checked``).
+        fmt: "rss", "atom", "json", or None for the upstream's own family.
+        public_base: scheme://host[:port] readers reach the proxy at (image and self links).
+        limit: keep only the newest N items.
+        fulltext: replace each item's content with the article behind its link.
+        opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
+    """
+    return FeedJob(
+        url=url,
+        fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
+        public_base=public_base,
+        options=loaded.feeds.defaults,
+        ruleset=loaded.defaults,
+        limit=asked.get("limit"),
+        fulltext=asked.get("fulltext", False) or bool(loaded.feeds.defaults.fulltext),
+        opencc=process.check_opencc(asked.get("opencc")),
+    )
+
+
+def named(
+    loaded: LoadedFeeds,
+    name: str,
+    checked: Callable[[str], str],
+    *,
+    fmt: str | None,
+    public_base: str,
+) -> FeedJob:
+    """The job of a named feed (its own rules over [defaults]); NotFound if unknown.
+    checked: the URL check (``Pipeline._checked``)."""
+    config = loaded.feeds.get(name)
+    if config is None:
+        names = ", ".join(loaded.feeds.names) or "none are configured"
+        raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
+    options = config.options
+    return FeedJob(
+        checked(config.url),
+        process.check_format(fmt) or options.format,
+        public_base,
+        options,
+        loaded.rulesets[name],
+        name=name,
+        fulltext=bool(options.fulltext),
+    )
 
 
 def output_key(clean_key: str, job: FeedJob, fmt: str, self_path: str) -> str:

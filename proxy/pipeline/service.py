@@ -16,17 +16,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 
-from proxy import fetch, filters, memory, parse
+from proxy import fetch, filters, memory
 from proxy import output as out_stage
 from proxy.backoff import Backoff
 from proxy.bounded import BoundedMap
 from proxy.builds import BuildSlots
 from proxy.config import Settings
-from proxy.errors import NotFound, ProxyError
+from proxy.errors import ProxyError
 from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
@@ -35,6 +35,7 @@ from proxy.pipeline import jobs, process
 from proxy.pipeline.freshness import BodyState, Freshness
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
+from proxy.pipeline.splice import Splicer
 from proxy.reload import LoadedFeeds, compile_feeds
 from proxy.store import Store, StoredFeed, StoredOutput, records
 
@@ -110,6 +111,9 @@ class Pipeline:
         )
         # Cleaned items by content: a refresh cleans only the items that changed.
         self.items = ItemCache(self._now)
+        # Parsed and rendered items by their upstream bytes: a refresh parses and renders
+        # only the items that changed (splice.py).
+        self.splicer = Splicer(self._now)
         # Stands for the public base in cleaned feeds: unguessable, so no upstream text
         # contains it, and an https URL, so every stage passes it like any image link.
         self._base = f"https://{secrets.token_hex(12)}.feedscrub.invalid"
@@ -171,55 +175,14 @@ class Pipeline:
     # -- jobs --------------------------------------------------------------------------------
 
     def job(
-        self,
-        url: str,
-        *,
-        fmt: str | None,
-        public_base: str,
-        limit: int | None = None,
-        fulltext: bool = False,
-        opencc: str | None = None,
+        self, url: str, *, fmt: str | None, public_base: str, **asked: Unpack[jobs.Asked]
     ) -> FeedJob:
-        """The job of an ad-hoc request (/feed, with the [defaults] rules); ``serve`` it.
-
-        Parameters:
-            url: the upstream feed URL as the reader gave it.
-            fmt: "rss", "atom", "json", or None for the upstream's own family.
-            public_base: scheme://host[:port] readers reach the proxy at (image and self links).
-            limit: keep only the newest N items.
-            fulltext: replace each item's content with the article behind its link.
-            opencc: an OpenCC conversion (s2t, t2s…) for titles, text and categories.
-        """
-        loaded = self.feeds
-        return FeedJob(
-            url=self._checked(url),
-            fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
-            public_base=public_base,
-            options=loaded.feeds.defaults,
-            ruleset=loaded.defaults,
-            limit=limit,
-            fulltext=fulltext or bool(loaded.feeds.defaults.fulltext),
-            opencc=process.check_opencc(opencc),
-        )
+        """An ad-hoc request's job (/feed, [defaults] rules; parameters: ``jobs.adhoc``)."""
+        return jobs.adhoc(self.feeds, self._checked(url), fmt, public_base, **asked)
 
     def named_job(self, name: str, *, fmt: str | None, public_base: str) -> FeedJob:
         """The job of a named feed (its own rules over [defaults]); NotFound if unknown."""
-        loaded = self.feeds
-        config = loaded.feeds.get(name)
-        if config is None:
-            names = ", ".join(loaded.feeds.names) or "none are configured"
-            raise NotFound(f"no feed named {name!r}; the named feeds are: {names}")
-        options = config.options
-        checked, chosen = self._checked(config.url), process.check_format(fmt)
-        return FeedJob(
-            checked,
-            chosen or options.format,
-            public_base,
-            options,
-            loaded.rulesets[name],
-            name=name,
-            fulltext=bool(options.fulltext),
-        )
+        return jobs.named(self.feeds, name, self._checked, fmt=fmt, public_base=public_base)
 
     def _checked(self, url: str) -> str:
         # Host rules are checked before the cache too: a host denied after it was cached
@@ -303,7 +266,10 @@ class Pipeline:
             # The same bytes again (an upstream without validators): a 304 in effect, so no
             # parse, and the outputs made from the stored copy stay valid.
             return result, None
-        return result, await self.builds.run(parse.parse, result)
+        return result, await self.builds.run(self._parse, job.url, result)
+
+    def _parse(self, url: str, result: FetchResult) -> Feed:
+        return self.splicer.parse(url, result) or self.splicer.parsed(url, result)
 
     async def settle(self) -> None:
         """Wait for background refreshes (tests; shutdown)."""
@@ -404,7 +370,8 @@ class Pipeline:
     ) -> Feed:
         """The parsed feed (parsed now if need be) through the job's filters, and ``limit``."""
         if feed is None:
-            feed = process.parse_body(stored.body, stored.final_url, stored.content_type)
+            fetched = FetchResult(stored.final_url, 200, stored.body, stored.content_type)
+            feed = self._parse(stored.url, fetched)
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         recipe = dataclasses.replace(self.recipe(job, job.fmt or stored.kind), limit=limit)
         return process.select(feed, recipe, now)
@@ -437,17 +404,32 @@ class Pipeline:
     def _render(
         self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
     ) -> tuple[bytes, bytes]:
-        """limit= on the cleaned items, the public base in place, then render."""
+        """limit= on the cleaned items, the public base in place, then render (spliced from
+        the last rendering of the same output, keyed by all but the body, where it can)."""
+        splice = None
+        if not job.fulltext and fmt == stored.kind:
+            hour = str(int(self.clock() // 3600)) if job.options.max_age else ""
+            bodiless = dataclasses.replace(stored, body=b"")
+            base = jobs.clean_key(self.settings, self._key_id, bodiless, job, None, hour)
+            splice = self._output_key(base, job, fmt)
         original, cleaned = kept.original, kept.cleaned
         if not job.fulltext:  # full text applied the limit before fetching articles
             original, cleaned = process.cut(original, cleaned, job.limit)
-        body = process.build_cleaned(
-            original,
-            process.rebase(cleaned, self._base, job.public_base),
-            self.recipe(job, fmt),
-            fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
-            body=stored.body,
-        )
+        cleaned = process.rebase(cleaned, self._base, job.public_base)
+        recipe = self.recipe(job, fmt)
+        body = None
+        if splice is not None:
+            body = self.splicer.render(splice, stored.body, original, cleaned, recipe.self_url)
+        if body is None:
+            body = process.build_cleaned(
+                original,
+                cleaned,
+                recipe,
+                fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
+                body=stored.body,
+            )
+            if splice is not None:
+                self.splicer.remember(splice, stored.body, original, cleaned, body)
         compressed = process.compress(body)
         del original, cleaned
         memory.release_after(len(stored.body))
