@@ -233,9 +233,6 @@ def has_text(node: HtmlElement) -> bool:
     if text and not text.isspace():
         return True
     if isinstance(node.tag, str) and len(node):  # (a comment has no children)
-        if _in_small_item():  # (as in short_text: one call into libxml2)
-            whole = text_of(node)
-            return bool(whole) and not whole.isspace()
         for inner in node.iterdescendants():
             if isinstance(inner.tag, str) and (text := inner.text) and not text.isspace():
                 return True
