@@ -26,7 +26,6 @@ from typing import Any
 
 from proxy.clean import TreeHook, _finish, _Item, _run_rules, _start
 from proxy.clean.attribution import recording, running
-from proxy.clean.nodes import enter_item, leave_item
 from proxy.clean.registry import FeedContext, FeedSteps, Rule
 from proxy.clean.ruleset import Ruleset
 from proxy.models import Cleaned
@@ -171,16 +170,11 @@ class Staged:
             for i, item in zip(indices, items, strict=True):
                 if item.failed:
                     continue
-                # Entered as an item rule is: helpers read the item's hints (nodes.short_text
-                # takes its whole-text path on a small item).
-                previous = enter_item(item.root, item.hints)
                 try:
                     self._states[i] = steps.analyse(item.root, self.feed)
                 except Exception as exc:
                     records.pop(id(item.root), None)
                     item.give_up(rule.id, exc)
-                finally:
-                    leave_item(previous)
 
     def _summary(self, state: Any) -> Any:
         steps = self.steps
