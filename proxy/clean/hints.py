@@ -104,7 +104,7 @@ class ItemHints:
     the hints again from the new tree.
     """
 
-    __slots__ = ("_source", "size", "_decoded", "_ascii", "_full", "_names", "_raw", "_hosts")
+    __slots__ = ("_source", "_decoded", "_ascii", "_full", "_names", "_raw", "_hosts")
 
     def __init__(self, source: str) -> None:
         self.read(source)
@@ -112,7 +112,6 @@ class ItemHints:
     def read(self, source: str) -> None:
         """Forget what these hints knew: they are about source now."""
         self._source = source
-        self.size = len(source)  # characters (nodes.short_text reads it)
         self._decoded: tuple[str, ...] = ()
         if "&" in source and REVEALING_REFERENCE.search(source):
             once = html.unescape(source)

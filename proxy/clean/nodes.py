@@ -250,11 +250,6 @@ def short_text(node: HtmlElement, limit: int) -> str | None:
     if isinstance(node.tag, str):
         if not len(node):  # no children: its .text is all of its text (the same string)
             return text or ""
-        if _in_small_item():
-            # One call into libxml2 for all of it (a Python step per node costs ~1 µs): the
-            # same count, as whitespace splits each piece as it splits their concatenation.
-            whole = text_of(node)
-            return None if sum(map(len, whole.split())) > limit else whole
         for inner in node.iterdescendants():
             if isinstance(inner.tag, str) and (text := inner.text):
                 count += sum(map(len, text.split()))
@@ -265,19 +260,6 @@ def short_text(node: HtmlElement, limit: int) -> str | None:
                 if count > limit:
                     return None
     return text_of(node)
-
-
-# Items whose source is at most this long (characters) have short_text read a node's whole
-# text at once: a node of theirs holds at most that much (a rule parses nothing bigger than
-# its item), so a rule calling it for every link of its item stays linear. Past it, the
-# walk stops early in a big node.
-SMALL_ITEM_CHARS = 8192
-
-
-def _in_small_item() -> bool:
-    """Whether an item rule is running on a small item (see SMALL_ITEM_CHARS)."""
-    current = getattr(_current, "item", None)
-    return current is not None and current[1].size <= SMALL_ITEM_CHARS
 
 
 def is_attached(node: HtmlElement, root: HtmlElement) -> bool:
