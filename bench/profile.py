@@ -95,6 +95,10 @@ _lock = threading.Lock()
 # (stage, wall start, wall end) of every timed call while --lag records (list.append is
 # atomic under the GIL, so the build threads may share it).
 INTERVALS: list[tuple[str, float, float]] | None = None
+# Calls shorter than this are not put in INTERVALS: rss_stages.py raises it, since a record
+# per rule and item (~1.5 million on a 20,000-item build, ~180 MB) weighed on the very RSS
+# it samples.
+INTERVAL_MIN_SECONDS = 0.0
 SPENT: dict[str, float] = defaultdict(float)  # stage → own CPU seconds (all threads)
 CALLS: dict[str, int] = defaultdict(int)
 
@@ -154,7 +158,9 @@ def timed(stage: str | Callable[..., str], function: Callable[..., Any]) -> Call
             if stack:
                 stack[-1][1] += elapsed
             if INTERVALS is not None:
-                INTERVALS.append((name, wall, time.perf_counter()))
+                ended = time.perf_counter()
+                if ended - wall >= INTERVAL_MIN_SECONDS:
+                    INTERVALS.append((name, wall, ended))
 
     return wrapper
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from proxy import clean
-from proxy.clean import custom
+from proxy.clean import custom, userlists
 from proxy.config import from_document, read_config_file
 from proxy.errors import ConfigError
 from proxy.feedconfig import FeedsConfig, parse_feeds
+from proxy.trackerlists import TrackerLists
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,17 @@ def compile_feeds(feeds: FeedsConfig) -> LoadedFeeds:
         feeds=feeds,
         rulesets={f.name: clean.compile_ruleset(f.options, packs) for f in feeds.feeds},
         defaults=clean.compile_ruleset(feeds.defaults, packs),
+    )
+
+
+def with_tracker_lists(loaded: LoadedFeeds, lists: TrackerLists | None) -> LoadedFeeds:
+    """loaded with the tracker lists' rule in every ruleset (proxy.clean.userlists)."""
+    if lists is None:
+        return loaded
+    return LoadedFeeds(
+        feeds=loaded.feeds,
+        rulesets={name: userlists.extend(r, lists) for name, r in loaded.rulesets.items()},
+        defaults=userlists.extend(loaded.defaults, lists),
     )
 
 

@@ -21,7 +21,7 @@ import nh3
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser
 
-from proxy import anchors, mathml, urlscheme
+from proxy import anchors, mathml, mathprep, urlscheme
 from proxy.allowlist import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, CLEAN_CONTENT_TAGS, URL_SCHEMES
 
 __all__ = [
@@ -317,26 +317,47 @@ def unwrap_spans_outside_code(root: HtmlElement) -> None:
     The sanitiser keeps spans for highlighted code only; elsewhere a span styles nothing
     once style and class are gone, and would only add noise to the feed.
     """
-    for span in _SPANS_OUTSIDE_CODE(root):
+    spans = _SPANS_OUTSIDE_CODE(root)
+    if any(span.get("id") is not None for span in spans):
+        # A footnote's id on a span moves to what stays, so its link still lands.
+        anchors.lift_ids(root, anchors.nh3_fate(math=True, spans=frozenset(spans)))
+    for span in spans:
         span.drop_tag()
 
 
-def _unwrap_spans_in(html: str) -> str:
+def _pre_pass(html: str, *, unwrap: bool, math: bool, keep_ids: bool) -> tuple[str, bool]:
+    """The lxml pass before nh3, when one is needed: ids pointed at moved off elements nh3
+    unwraps (keep_ids), spans outside code unwrapped (unwrap), MathML repaired where nh3
+    would lose its text (proxy.mathprep; math: html has a <math>). Returns the HTML and
+    whether lxml wrote it."""
+    repair = mathprep.may_need_repair(html, math=math)
+    lift = keep_ids and anchors.may_lose_ids(html, math=math, spans=unwrap)
+    if not (unwrap or repair or lift):
+        return html, False
     body = _body(html)
     if body is None:
-        return html
-    unwrap_spans_outside_code(body)
-    return _inner_html(body)
+        return html, False
+    changed = unwrap
+    if lift:
+        spans = frozenset(_SPANS_OUTSIDE_CODE(body)) if unwrap else frozenset()
+        changed = anchors.lift_ids(body, anchors.nh3_fate(math=math, spans=spans)) or changed
+    if unwrap:
+        unwrap_spans_outside_code(body)
+    if repair:
+        changed = mathprep.repair(body) or changed
+    return (_inner_html(body), True) if changed else (html, False)
 
 
 _SPAN_TAG = re.compile("<[sS][pP][aA][nN]")
 
 
-def _clean_markup(html: str, cleaner: nh3.Cleaner, unwrap: bool) -> str:
-    """Spans outside code unwrapped (when ``unwrap``), foreign iframes dropped, then nh3
-    until its output is stable."""
-    if unwrap:
-        html = _unwrap_spans_in(html)  # (the clean stage did it on its tree already)
+def _clean_markup(
+    html: str, cleaner: nh3.Cleaner, *, unwrap: bool, math: bool, keep_ids: bool
+) -> tuple[str, bool]:
+    """The pre-pass (_pre_pass; spans: the clean stage unwrapped them on its tree already
+    unless ``unwrap``), foreign iframes dropped, then nh3 until its output is stable.
+    Returns the cleaned HTML and whether lxml wrote the markup nh3 read."""
+    html, rewritten = _pre_pass(html, unwrap=unwrap, math=math, keep_ids=keep_ids)
     if _IFRAME_TAG.search(html):
         html = _remove_foreign_iframes(html)
     cleaned = str(cleaner.clean(html))
@@ -349,7 +370,7 @@ def _clean_markup(html: str, cleaner: nh3.Cleaner, unwrap: bool) -> str:
             if again == cleaned:
                 break
             cleaned = again
-    return cleaned
+    return cleaned, rewritten
 
 
 def sanitize_html(html: str, *, spans_unwrapped: bool = False, item_key: str | None = None) -> str:
@@ -376,13 +397,21 @@ def sanitize_html(html: str, *, spans_unwrapped: bool = False, item_key: str | N
     keep_anchors = item_key is not None and _has_fragment_link(html)
     cleaner = _CLEANERS[math, keep_anchors]
     unwrap = not spans_unwrapped and _SPAN_TAG.search(html) is not None
-    cleaned = _clean_markup(html, cleaner, unwrap)
-    if unwrap:
-        # Unwrapping spans parses the markup with lxml, whose HTML parser repairs some trees
+    cleaned, rewritten = _clean_markup(
+        html, cleaner, unwrap=unwrap, math=math, keep_ids=keep_anchors
+    )
+    if rewritten:
+        # The pre-pass parses the markup with lxml, whose HTML parser repairs some trees
         # (<span><li></li><table>) differently from html5ever: the output, cleaned again,
         # could differ. Clean it again until it is its own result (found by hypothesis).
         for _ in range(_MAX_EXTRA_PASSES):
-            again = _clean_markup(cleaned, cleaner, _SPAN_TAG.search(cleaned) is not None)
+            again, _ = _clean_markup(
+                cleaned,
+                cleaner,
+                unwrap=_SPAN_TAG.search(cleaned) is not None,
+                math=math,
+                keep_ids=keep_anchors,
+            )
             if again == cleaned:
                 break
             cleaned = again

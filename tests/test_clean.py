@@ -811,6 +811,10 @@ def test_seed_has_no_empty_elements() -> None:
 
 
 def test_chinese_promo_footer_that_is_not_feedx_is_left_alone() -> None:
+    """One item alone keeps its footer: no pack names China Digital Times' lines, and
+    auto.boilerplate has nothing to compare them with. In a feed, the subscription line that
+    closes every item's footer goes, by line, and the rest of this footer stays
+    (tests/test_clean_boilerplate_lines.py, on the real items)."""
     source = golden_input("zh-cdt-promo-footer")
     cleaned = clean(source).html
     footer_links = re.findall(r">([^<>]+)</a>", source.split("<hr />")[1])

@@ -334,6 +334,18 @@ TRACKING = [
         '<a href="/relative/page">r</a>',
         id="relative-link-any-case-utm",
     ),
+    pytest.param(
+        # The Washington Post's feed tag on every "Read full article" link (pheedo-washingtonpost)
+        '<a href="http://www.washingtonpost.com/lifestyle/wellness/a/2012/08/21/0ca9_story.html'
+        '?wprss=rss_wellness">Read full article</a>',
+        '<a href="http://www.washingtonpost.com/lifestyle/wellness/a/2012/08/21/0ca9_story.html">'
+        "Read full article</a>",
+        id="wprss",
+    ),
+    keep(
+        '<a href="https://x.example/p?wprss_item=3&amp;wprssx=1">x</a>',
+        id="keeps-wprss-look-alikes",
+    ),
     keep('<a href="https://x.example/p?ref=homepage&amp;id=3">x</a>', id="keeps-ref"),
     keep('<a href="https://x.example/p?utm=1&amp;source=rss">x</a>', id="keeps-look-alike-names"),
     keep('<img src="https://x.example/a.jpg?utm_source=rss">', id="keeps-image-urls"),

@@ -102,12 +102,12 @@ def test_formulas_are_kept_as_they_came(markup: str) -> None:
             "<math><mi>ab</mi><mo>+</mo></math>",
             id="element-inside-token-unwrapped",
         ),
-        # Inside <mi> a parser reads <mrow> as an HTML element named mrow; nh3 (ammonia)
-        # drops such elements with their content, with or without MathML allowed.
+        # Inside <mi> a parser reads <mrow> as an HTML element named mrow, which nh3
+        # (ammonia) drops with its content: proxy.mathprep unwraps it first (issue 12).
         pytest.param(
             "<math><mi><mrow>n</mrow></mi></math>",
-            "<math><mi></mi></math>",
-            id="mathml-name-in-html-namespace-dropped-by-nh3",
+            "<math><mi>n</mi></math>",
+            id="mathml-name-in-html-namespace-unwrapped-before-nh3",
         ),
         pytest.param(
             '<math><mi>a<mglyph src="https://evil.example/g.png"></mglyph></mi></math>',
@@ -123,8 +123,9 @@ def test_formulas_are_kept_as_they_came(markup: str) -> None:
         pytest.param(
             '<math><maction actiontype="toggle"><mi>a</mi><mi>b</mi></maction>'
             '<mfenced open="["><mi>c</mi></mfenced></math>',
-            "<math><mi>a</mi><mi>b</mi><mi>c</mi></math>",
-            id="maction-mfenced-unwrapped-text-kept",
+            '<math><mi>a</mi><mi>b</mi><mrow><mo fence="true">[</mo><mi>c</mi>'
+            '<mo fence="true">)</mo></mrow></math>',
+            id="maction-unwrapped-mfenced-as-mrow",
         ),
         pytest.param(
             "<math><mrow><math><mi>n</mi></math></mrow></math>",
@@ -149,6 +150,190 @@ def test_formulas_are_kept_as_they_came(markup: str) -> None:
 def test_formulas_are_rebuilt_from_the_allow_list(before: str, after: str) -> None:
     assert sanitize_html(before) == after
     assert sanitize_html(after) == after
+
+
+FENCE = '<mo fence="true">{}</mo>'
+SEP = '<mo separator="true">{}</mo>'
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "<math><mfenced><mi>a</mi><mi>b</mi></mfenced></math>",
+            "<math><mrow>"
+            + FENCE.format("(")
+            + "<mrow><mi>a</mi>"
+            + SEP.format(",")
+            + "<mi>b</mi></mrow>"
+            + FENCE.format(")")
+            + "</mrow></math>",
+            id="defaults",
+        ),
+        pytest.param(
+            '<math><mfenced open="[" close="]" separators=";"><mi>a</mi><mi>b</mi><mi>c</mi>'
+            "</mfenced></math>",
+            "<math><mrow>"
+            + FENCE.format("[")
+            + "<mrow><mi>a</mi>"
+            + SEP.format(";")
+            + "<mi>b</mi>"
+            + SEP.format(";")
+            + "<mi>c</mi></mrow>"
+            + FENCE.format("]")
+            + "</mrow></math>",
+            id="open-close-separators",
+        ),
+        pytest.param(
+            '<math><mfenced separators=" , ; "><mi>a</mi><mi>b</mi><mi>c</mi><mi>d</mi>'
+            "</mfenced></math>",
+            "<math><mrow>"
+            + FENCE.format("(")
+            + "<mrow><mi>a</mi>"
+            + SEP.format(",")
+            + "<mi>b</mi>"
+            + SEP.format(";")
+            + "<mi>c</mi>"
+            + SEP.format(";")
+            + "<mi>d</mi>"
+            + "</mrow>"
+            + FENCE.format(")")
+            + "</mrow></math>",
+            id="too-few-separators-last-repeats-whitespace-ignored",
+        ),
+        pytest.param(
+            '<math><mfenced open="{" close="" separators=""><mi>x</mi><mi>y</mi></mfenced></math>',
+            "<math><mrow>" + FENCE.format("{") + "<mrow><mi>x</mi><mi>y</mi></mrow></mrow></math>",
+            id="empty-close-and-no-separators",
+        ),
+        pytest.param(
+            '<math><mfenced open="|" close="|"><mi>x</mi></mfenced></math>',
+            "<math><mrow>"
+            + FENCE.format("|")
+            + "<mi>x</mi>"
+            + FENCE.format("|")
+            + "</mrow></math>",
+            id="one-argument-no-inner-row",
+        ),
+        pytest.param(
+            '<math><mfenced open="&lt;" close="&gt;"></mfenced></math>',
+            "<math><mrow>" + FENCE.format("&lt;") + FENCE.format("&gt;") + "</mrow></math>",
+            id="no-argument-brackets-escaped",
+        ),
+        pytest.param(
+            '<math><mfenced mathcolor="red" onclick="x()"><mfenced open="["><mi>n</mi>'
+            "</mfenced><mn>2</mn></mfenced></math>",
+            '<math><mrow mathcolor="red">'
+            + FENCE.format("(")
+            + "<mrow><mrow>"
+            + FENCE.format("[")
+            + "<mi>n</mi>"
+            + FENCE.format(")")
+            + "</mrow>"
+            + SEP.format(",")
+            + "<mn>2</mn></mrow>"
+            + FENCE.format(")")
+            + "</mrow></math>",
+            id="nested-attributes-filtered",
+        ),
+        pytest.param(
+            "<math><mi><mrow>n</mrow></mi><mo><mi>+</mi></mo>"
+            "<mtext><mfrac><mi>a</mi><mi>b</mi></mfrac></mtext></math>",
+            "<math><mi>n</mi><mo>+</mo><mtext>ab</mtext></math>",
+            id="mathml-inside-tokens-unwrapped",
+        ),
+        pytest.param(
+            "<math><mi><mfenced><mi>x</mi></mfenced></mi></math>",
+            "<math><mi>x</mi></math>",
+            id="mfenced-inside-a-token-is-html-there-text-kept",
+        ),
+        pytest.param(
+            "<p>Let <mi>x</mi> <mo>=</mo> <mrow><mn>2</mn></mrow>.</p>",
+            "<p>Let x = 2.</p>",
+            id="formula-without-its-math-keeps-its-text",
+        ),
+        pytest.param(
+            "<p>an <mfenced>aside</mfenced> word</p>",
+            "<p>an aside word</p>",
+            id="mfenced-outside-math-unwrapped",
+        ),
+    ],
+)
+def test_what_nh3_would_lose_is_repaired_first(before: str, after: str) -> None:
+    """Issue 12: <mfenced>'s brackets live in attributes (nh3 unwrapped it: "(a, b)" read
+    "ab"), and nh3 drops a MathML-named element where an HTML parser reads it as HTML
+    (inside a token element, or outside <math>) with its text: proxy.mathprep repairs both
+    before nh3, and proxy.mathml still rebuilds and proves the result."""
+    assert sanitize_html(before) == after
+    assert sanitize_html(after) == after
+    assert_safe(after)
+    assert problems(after) == []
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        pytest.param(
+            "<p>the <mark>mfenced</mark> element and <code>&lt;mi&gt;</code></p>",
+            id="words-and-mark",
+        ),
+        pytest.param(
+            '<math><mrow><mo fence="true">(</mo><mi>x</mi><mo fence="true">)</mo></mrow></math>',
+            id="already-an-mrow",
+        ),
+        pytest.param("<math><mi>x</mi><mo>+</mo><mn>1</mn></math>", id="plain-formula"),
+    ],
+)
+def test_repair_look_alikes_stay_as_they_were(markup: str) -> None:
+    assert sanitize_html(markup) == markup
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [
+        '<math><mfenced open="<img src=x onerror=alert(1)>"><mi>a</mi></mfenced></math>',
+        '<math><mfenced close="</mo></math><img src=x onerror=alert(1)>"><mi>a</mi></mfenced>',
+        "<math><mi><mrow><mglyph><style><img src=x onerror=alert(1)></style></mglyph></mrow>"
+        "</mi></math>",
+        "<math><mfenced><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+        "<math><mtext><mi><table><mglyph><style><img src=x onerror=alert(1)>",
+        '<mi><svg><style><img src=x onerror=alert(1)></style></svg></mi><a href="javascript:x">l</a>',
+        "<math><mfenced><annotation-xml encoding=text/html><img src=x onerror=alert(1)>",
+    ],
+)
+def test_repair_opens_no_mxss(vector: str) -> None:
+    for output in (sanitize_html(vector), clean(vector).html):
+        assert_safe(output)
+        assert problems(output) == []
+        assert "onerror" not in output.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+        assert sanitize_html(output) == output
+
+
+_inside = st.sampled_from(["mrow", "mi", "mfrac", "msqrt", "mfenced", "mtext", "mn"])
+_nested: st.SearchStrategy[str] = st.recursive(
+    st.text(alphabet="ab1+<&=∑π ", min_size=1, max_size=4).map(
+        lambda s: html.escape(s, quote=False)
+    ),
+    lambda inner: st.builds(
+        lambda t, kids: f"<{t}>{''.join(kids)}</{t}>",
+        _inside,
+        st.lists(inner, min_size=1, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_nested, min_size=1, max_size=3), st.booleans())
+def test_nested_tokens_and_fences_never_lose_text(nodes: list[str], wrapped: bool) -> None:
+    inner = "".join(nodes)
+    markup = f"<p>see <math>{inner}</math> here</p>" if wrapped else f"<p>see {inner} here</p>"
+    output = sanitize_html(markup)
+    # Every character of the source text is there, in order (fences add brackets around).
+    kept = iter(text(output))
+    assert all(char in kept for char in text(markup)), (markup, output)
+    assert html5_problems(output) == []
+    assert sanitize_html(output) == output
 
 
 MATH_VECTORS = [
@@ -275,7 +460,11 @@ def test_a_formula_never_loses_its_text(nodes: list[str]) -> None:
 
 @pytest.fixture
 async def served(upstream: Upstream, aiohttp_client: AiohttpClient, make_settings: Any) -> bytes:
-    item = f"<p>Euler: {EULER}</p><p>and <math><mi>x</mi><mo>≤</mo><mn>2</mn></math>.</p>"
+    item = (
+        f"<p>Euler: {EULER}</p><p>and <math><mi>x</mi><mo>≤</mo><mn>2</mn></math>.</p>"
+        '<p>as a pair <math><mfenced open="["><mi><mrow>n</mrow></mi><mn>1</mn></mfenced>'
+        "</math>.</p>"
+    )
     feed = (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
         'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>m</title>'
@@ -296,9 +485,10 @@ async def test_feedparser_reads_the_formulas(served: bytes, reader_sanitises: bo
     assert not parsed.bozo
     content = parsed.entries[0].content[0].value
     kept = formulas(content)
-    assert len(kept) == 2
+    assert len(kept) == 3
     assert "".join(kept[0].itertext()).startswith("eiπ+1=0")
     assert "".join(kept[1].itertext()) == "x≤2"
+    assert "".join(kept[2].itertext()) == "[n,1)"  # mfenced's brackets, the mi's n (issue 12)
     assert problems(content) == []
 
 

@@ -186,9 +186,21 @@ def lost_markers(
     runs = list(text_runs(before))
     chosen = _kept_in_order([squeeze(run) for run in runs], kept)
     lost: list[tuple[str, str, str]] = []
+    # Text a rule cut out of an element's .text or .tail, or gathered into an element of its
+    # own before removing it (a line of boilerplate), has no <del> in the marked tree (only
+    # elements of the parsed tree are marked): it is found in the removals, by its text
+    # (cut at 200 characters).
+    cuts = [
+        (squeeze(r.text).removesuffix("…"), r.rule)
+        for r in cleaned.removals
+        if r.action != "unwrap"
+    ]
     for index, run in enumerate(runs):
         if index not in chosen:
-            lost.append(("text", gone.rule_of(squeeze(run)), " ".join(run.split())))
+            rule = gone.rule_of(squeeze(run))
+            if rule == "?":
+                rule = next((r for text, r in cuts if text and text in squeeze(run)), rule)
+            lost.append(("text", rule, " ".join(run.split())))
     media = media_of(before)
     missing = Counter(media) - Counter(media_of(after))
     for marker, count in sorted(missing.items()):

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from proxy.clean import boilerplate_lines
+from proxy.clean.boilerplate_lines import Line
 from proxy.clean.boilerplate_memory import (  # noqa: F401 (the decision; names re-exported)
     MEMORY_ITEMS,
     MEMORY_KEY,
@@ -63,8 +65,9 @@ MAX_SHARE = 0.6
 # footers and banners are short; a long block is an article's own paragraph.
 EDGE_BLOCKS = 4
 MAX_BLOCK_CHARS = 800
-# The edge fingerprints memory keeps per item (boilerplate_memory.py).
+# The edge fingerprints memory keeps per item (boilerplate_memory.py): blocks, then lines.
 MEMORY_FINGERPRINTS = 2 * EDGE_BLOCKS + 1
+MEMORY_LINES = 2 * boilerplate_lines.EDGE_LINES
 
 # Elements that are content by nature: never a block, never inside one. Players are here
 # too: a video that opens every item is the channel's, but it is still something to watch;
@@ -327,16 +330,25 @@ class _Item:
     tail: list[_Block | None]
     run: _Block | None
     chars: int  # len(_words(text_of(root))) before anything is removed (read with the key)
+    # Per head and tail block, its candidate lines from the item-edge side (boilerplate_lines)
+    head_lines: list[list[Line]]
+    tail_lines: list[list[Line]]
+
+    def _lines(self) -> list[str]:
+        return [
+            line.fingerprint for lines in (*self.head_lines, *self.tail_lines) for line in lines
+        ]
 
     def fingerprints(self) -> list[str]:
         found = [b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None]
-        return list(dict.fromkeys(found))[:MEMORY_FINGERPRINTS]
+        lines = list(dict.fromkeys(self._lines()))[:MEMORY_LINES]
+        return list(dict.fromkeys(found))[:MEMORY_FINGERPRINTS] + lines
 
     def summary(self) -> Summary:
         blocks = frozenset(
             b.fingerprint for b in (*self.head, *self.tail, self.run) if b is not None
         )
-        return Summary(self.key, tuple(self.fingerprints()), blocks)
+        return Summary(self.key, tuple(self.fingerprints()), blocks | frozenset(self._lines()))
 
 
 def _removable(blocks: Sequence[_Block | None], boilerplate: AbstractSet[str]) -> list[_Block]:
@@ -396,7 +408,10 @@ def analyse(root: HtmlElement) -> _Item:
     container = _container(root)
     head, tail = _edge_blocks(container)
     key, chars = _item_key(root)
-    return _Item(root, key, head, tail, _run_after_separator(container), chars)
+    run = _run_after_separator(container)
+    head_lines = boilerplate_lines.block_lines(head, from_start=True)
+    tail_lines = boilerplate_lines.block_lines(tail, from_start=False)
+    return _Item(root, key, head, tail, run, chars, head_lines, tail_lines)
 
 
 def apply(item: _Item, boilerplate: AbstractSet[str]) -> None:
@@ -412,11 +427,19 @@ def _clean_item(item: _Item, boilerplate: AbstractSet[str], keep: Callable[[_Blo
     # Head and tail walks meet in a short item: each block once.
     blocks = list({id(b.nodes[0]) if b.nodes else id(b): b for b in chosen}.values())
     blocks = [b for b in blocks if not keep(b)]
-    if not blocks:
-        return
     nodes = list({id(n): n for b in blocks for n in b.nodes}.values())
+    gone = {id(n) for n in nodes}
+    lines = [
+        line
+        for line in boilerplate_lines.at_edges(
+            ((item.head, item.head_lines), (item.tail, item.tail_lines)), boilerplate
+        )
+        if not any(id(n) in gone for n in (line.owner, *line.owner.iterancestors()))
+    ]
+    if not blocks and not lines:
+        return
     total = item.chars  # (nothing was removed from this item since it was read)
-    removed = sum(len(b.text) for b in blocks)
+    removed = sum(len(b.text) for b in blocks) + sum(len(line.text) for line in lines)
     if total and removed > MAX_SHARE * total:
         return  # more than a bounded share: this item keeps its edges
     if total - removed <= 0 and not _media_left(item.root, nodes):
@@ -429,3 +452,5 @@ def _clean_item(item: _Item, boilerplate: AbstractSet[str], keep: Callable[[_Blo
         for node in block.nodes:
             if node.getparent() is not None:
                 drop(node)
+    for line in lines:
+        boilerplate_lines.remove(line)

@@ -17,10 +17,16 @@ same bytes with the same removals (tests/pipeline/test_itemcache.py proves it). 
 is not offered: the preview page and `feedscrub explain` use clean_items. One difference, on
 a bug's path only: when the feed rule fails on one item's analysis or edit, that item goes
 back as it came (clean_items sends every item back); none of it is kept by the cache.
+
+``in_turn`` is clean_items for a big feed (clean_items calls it past IN_TURN_CHARS) built on
+the same steps: a few items' trees alive at a time instead of all of them, and clean_items'
+results exactly, failures included (tests/test_clean_inturn.py).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,9 +36,16 @@ from proxy.clean.registry import FeedContext, FeedSteps, Rule
 from proxy.clean.ruleset import Ruleset
 from proxy.models import Cleaned
 
-__all__ = ["Staged", "Unsupported"]
+__all__ = ["Staged", "Unsupported", "in_turn"]
 
 NO_DECISION: frozenset[str] = frozenset()
+# in_turn: the items whose trees pass 1 keeps for pass 2 (the first ones, up to this many
+# characters of HTML: ~7 bytes of tree per character; clean_items' threshold, so a feed a
+# little over it parses a little again, not everything twice), and how many characters of
+# items each step takes at once (a chunk's trees are alive together; per step, each rule is
+# entered once for the whole chunk).
+KEEP_CHARS = 4 * 1024 * 1024
+CHUNK_CHARS = 256 * 1024
 
 
 class Unsupported(Exception):
@@ -75,6 +88,9 @@ class Staged:
         self._items: dict[int, _Item] = {}
         self._states: dict[int, Any] = {}  # the feed rule's state of each prepared item
         self._failed: tuple[str, BaseException] | None = None  # the feed rule's decision failed
+        # The feed rule's first failure on one item's analysis or edit (in_turn reads it: in
+        # clean_items, that failure sends every item back).
+        self.item_failed: tuple[str, BaseException] | None = None
 
     @property
     def steps(self) -> FeedSteps | None:
@@ -105,10 +121,7 @@ class Staged:
             with running(self.feed_rule.info):
                 made = steps.decide([summaries[i] for i in live], self.feed)
         except Exception as exc:  # as in clean_items: every item of the feed goes back
-            self._failed = (self.feed_rule.id, exc)
-            for item in self._items.values():
-                if not item.failed:
-                    item.give_up(*self._failed)
+            self.fail_all((self.feed_rule.id, exc))
             return decisions
         for i, decision in zip(live, made, strict=True):
             decisions[i] = decision
@@ -143,12 +156,47 @@ class Staged:
                         except Exception as exc:  # that item goes back as it came
                             records.pop(id(item.root), None)
                             item.give_up(rule.id, exc)
+                            self.item_failed = self.item_failed or (rule.id, exc)
         _run_rules(list(items.values()), self.after, self.feed, records)
         results = {i: _finish(i, item, rewrite, None) for i, item in items.items()}
         for i in indices:
             self._items.pop(i, None)
             self._states.pop(i, None)
         return results
+
+    def guess(
+        self, summaries: Sequence[Any | None], among: Sequence[int]
+    ) -> list[frozenset[str] | None] | None:
+        """The decisions of the items ``among`` as if they were the whole feed (indexed like
+        summaries; None elsewhere), without touching the feed's memory (a copy is read).
+        None when the feed rule's decision fails on them (decide will say what it does)."""
+        steps = self.steps
+        guessed: list[frozenset[str] | None] = [None] * len(summaries)
+        live = [i for i in among if summaries[i] is not None]
+        if steps is None or not live:
+            return guessed
+        context = dataclasses.replace(self.feed, memory=copy.deepcopy(self.feed.memory))
+        try:
+            made = steps.decide([summaries[i] for i in live], context)
+        except Exception:
+            return None
+        for i, decision in zip(live, made, strict=True):
+            guessed[i] = decision
+        return guessed
+
+    def forget(self, indices: Sequence[int]) -> None:
+        """Let these items' trees go (analyse keeps them for finish, which parses again an
+        item it no longer holds)."""
+        for i in indices:
+            self._items.pop(i, None)
+            self._states.pop(i, None)
+
+    def fail_all(self, failure: tuple[str, BaseException]) -> None:
+        """As when the feed rule fails in clean_items: every item goes back as it came."""
+        self._failed = failure
+        for item in self._items.values():
+            if not item.failed:
+                item.give_up(*failure)
 
     # -- inside ------------------------------------------------------------------------------
 
@@ -175,8 +223,125 @@ class Staged:
                 except Exception as exc:
                     records.pop(id(item.root), None)
                     item.give_up(rule.id, exc)
+                    self.item_failed = self.item_failed or (rule.id, exc)
 
     def _summary(self, state: Any) -> Any:
         steps = self.steps
         assert steps is not None
         return steps.summary(state)
+
+
+def in_turn(
+    htmls: Sequence[str],
+    ruleset: Ruleset,
+    *,
+    rewrite: TreeHook | None = None,
+    contexts: Sequence[str] = (),
+    feed: FeedContext | None = None,
+    keep_chars: int | None = None,
+    chunk_chars: int | None = None,
+) -> list[Cleaned]:
+    """What ``clean_items`` returns (the same bytes, removals and failures) with a few
+    items' trees alive at a time, not all of them: a tree weighs ~7 bytes per character of
+    its HTML, and clean_items holds every item's while the feed rule compares them (a
+    20,000-item feed: ~730 MB).
+
+    The items go chunk by chunk through the rules before the feed rule and its analysis.
+    The first keep_chars of items keep their trees for after the decision. Each later chunk
+    is finished at once with the decision its items would get beside the kept ones (a
+    guess, ``Staged.guess``), and its trees let go. Once every item is analysed, the
+    decision is made over all; an item whose guess was wrong is parsed again and finished
+    with its decision (an item's result is a function of its HTML, the ruleset, its
+    decision and the rewrite, so a right guess gives the same bytes). Boilerplate that
+    recurs in most items shows in the first ones: most guesses are right, and most items are
+    parsed once. Rule hits are the caller's to count. Raises Unsupported as Staged does.
+    keep_chars, chunk_chars: None for KEEP_CHARS, CHUNK_CHARS.
+    """
+    keep_chars = KEEP_CHARS if keep_chars is None else keep_chars
+    chunk_chars = CHUNK_CHARS if chunk_chars is None else chunk_chars
+    steps = Staged(htmls, ruleset, contexts=contexts, feed=feed)
+    chunks = _chunks(htmls, chunk_chars)
+    if steps.steps is None:  # no feed rule: nothing to decide, one pass
+        return _finished(steps, chunks, [NO_DECISION] * len(htmls), rewrite)
+    summaries: list[Any | None] = [None] * len(htmls)
+    held: list[int] = []  # items whose trees wait for the decision
+    ahead: dict[int, tuple[frozenset[str] | None, Cleaned]] = {}  # finished on a guess
+    later: list[int] = []  # let go unfinished: parsed again after the decision
+    kept = 0
+    guessing = True
+    for chunk in chunks:
+        for i, summary in steps.analyse(chunk).items():
+            summaries[i] = summary
+        if steps.item_failed is not None:
+            break  # as in clean_items: no decision, every item goes back (below)
+        size = sum(len(htmls[i]) for i in chunk)
+        if kept + size <= keep_chars:
+            kept += size
+            held.extend(chunk)
+            continue
+        guessed = steps.guess(summaries, held + chunk) if guessing else None
+        if guessed is None:
+            steps.forget(chunk)
+            later.extend(chunk)
+            continue
+        made = steps.finish(chunk, guessed, rewrite)
+        if steps.item_failed is not None:
+            # An edit failed on a guessed decision: these items wait for the real one (and
+            # the failure counts only if it fails with that), and guessing stops.
+            steps.item_failed = None
+            guessing = False
+            later.extend(chunk)
+            continue
+        for i in chunk:
+            ahead[i] = (guessed[i], made[i])
+    if steps.item_failed is not None:
+        steps.fail_all(steps.item_failed)
+        return _finished(steps, chunks, [None] * len(htmls), rewrite)
+    decisions = steps.decide(summaries)
+    results: list[Cleaned | None] = [None] * len(htmls)
+    for i, (guess, result) in ahead.items():
+        if guess == decisions[i]:
+            results[i] = result
+        else:
+            later.append(i)
+    for part in (held, sorted(later)):
+        for chunk in _chunks([htmls[i] for i in part], chunk_chars):
+            indices = [part[k] for k in chunk]
+            made = steps.finish(indices, decisions, rewrite)
+            for i in indices:
+                results[i] = made[i]
+    if steps.item_failed is not None:
+        # The feed rule failed on one item's edit: in clean_items every item goes back.
+        steps.fail_all(steps.item_failed)
+        return _finished(steps, chunks, decisions, rewrite)
+    return [cleaned for cleaned in results if cleaned is not None]
+
+
+def _finished(
+    steps: Staged,
+    chunks: list[list[int]],
+    decisions: Sequence[frozenset[str] | None],
+    rewrite: TreeHook | None,
+) -> list[Cleaned]:
+    """Every item finished, chunk by chunk (parsed again where steps no longer holds it)."""
+    results: list[Cleaned] = []
+    for chunk in chunks:
+        made = steps.finish(chunk, decisions, rewrite)
+        results.extend(made[i] for i in chunk)
+    return results
+
+
+def _chunks(htmls: Sequence[str], chars: int) -> list[list[int]]:
+    """Consecutive indices, each run holding up to ``chars`` characters (one item at least)."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    size = 0
+    for i, html in enumerate(htmls):
+        if chunk and size + len(html) > chars:
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(i)
+        size += len(html)
+    if chunk:
+        chunks.append(chunk)
+    return chunks

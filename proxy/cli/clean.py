@@ -24,11 +24,11 @@ from proxy.reload import LoadedFeeds
 def clean(args: argparse.Namespace) -> int:
     """The server's pipeline, once: ``feeds/<name>`` and URLs through the same Pipeline as
     serve (cache included), files and stdin through the same ``process``."""
-    from proxy.reload import load_feeds
+    from proxy.reload import load_feeds, with_tracker_lists
 
     settings = settings_from(args.config)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
-    loaded = load_feeds(settings.config or None)
+    loaded = with_tracker_lists(load_feeds(settings.config or None), settings.trackers())
     source: str = args.source
     if args.html:
         body = _clean_fragment(settings, loaded, read_source(source))

@@ -201,7 +201,7 @@ def _days(value: str) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from proxy import explain, rewrite
     from proxy.clean import DEFAULT_PACKS
-    from proxy.reload import load_feeds
+    from proxy.reload import load_feeds, with_tracker_lists
 
     settings = settings_from(args.config)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="feedscrub: %(message)s")
@@ -217,7 +217,7 @@ def _explain(args: argparse.Namespace) -> int:
             print(f"feedscrub: --rule {rule.kind}: {problem}", file=sys.stderr)
             return 1
         tried.append(rule)
-    loaded = load_feeds(settings.config or None)
+    loaded = with_tracker_lists(load_feeds(settings.config or None), settings.trackers())
     source: str = args.source
     options, ruleset, name = loaded.feeds.defaults, loaded.defaults, ""
     if source.startswith("feeds/"):

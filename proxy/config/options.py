@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from proxy import trackerlists
 from proxy.errors import ConfigError
 from proxy.hostpatterns import parse_host_patterns
 
@@ -65,6 +66,14 @@ def _host_patterns(value: Any) -> str | None:
     try:
         parse_host_patterns(str(value))
     except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _tracker_lists(value: Any) -> str | None:
+    try:
+        trackerlists.load(str(value))  # compiled once here; the pipeline reuses it
+    except trackerlists.ListError as exc:
         return str(exc)
     return None
 
@@ -238,8 +247,21 @@ class Settings:
         _greater_than_zero,
     )
 
+    tracker_lists: str = _opt(
+        "",
+        "Comma-separated paths of tracker/ad lists in Adblock Plus syntax (EasyPrivacy, "
+        "EasyList, your own): images they block are removed, links to pages they block "
+        "unwrapped; read once at startup",
+        _tracker_lists,
+    )
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def trackers(self) -> trackerlists.TrackerLists | None:
+        """The compiled tracker lists (compiled once, when the settings were checked; again
+        when a file changed, else the last good ones: trackerlists.load_kept)."""
+        return trackerlists.load_kept(self.tracker_lists)
 
     def problems(self, sources: Mapping[str, str] | None = None) -> list[str]:
         """Every value or combination that cannot work, one sentence each, naming where the

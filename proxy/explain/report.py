@@ -10,6 +10,7 @@ serving runs (parse → filters → clean/rewrite/sanitise, pipeline.transform).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from proxy import clean, filters, parse, rewrite
+from proxy.clean import userlists
 from proxy.explain.tried import TriedRule, tripping, with_rules
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, FetchResult, LinkChange, Removal
@@ -153,8 +155,15 @@ def build_report(
     feed = parse.parse(FetchResult(url=final_url, status=200, body=body, content_type=content_type))
     timings["parse"] = _ms(started)
     if tried:
+        # The tracker lists' rule (FEEDSCRUB_TRACKER_LISTS) is the pipeline's, not the feed's:
+        # it stays on top of the rules tried.
+        lists = [r for r in (ruleset.custom_rules if ruleset else ()) if r.pack == userlists.PACK]
         options = with_rules(options, tried)
         ruleset = clean.compile_ruleset(options, default_packs)
+        if lists:
+            ruleset = dataclasses.replace(
+                ruleset, custom_rules=(*ruleset.custom_rules, *lists), fingerprint=""
+            )
     elif ruleset is None:
         ruleset = clean.compile_ruleset(options, default_packs)
     ruleset = tripping(ruleset)

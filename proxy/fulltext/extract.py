@@ -21,12 +21,13 @@ from lxml.html import HtmlElement
 from readability import Document
 
 from proxy import htmlurls
+from proxy.fulltext import notes
 from proxy.fulltext.siteconfig import SiteConfig, apply_strip, select_body
 
 logger = logging.getLogger(__name__)
 
 # Bump when extraction changes what the same page gives, so cached articles are redone.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: footnotes kept (proxy.fulltext.notes), in-article links too
 # readability gives *something* for nearly every page (a cookie banner, a 'page not found'
 # block); under this many characters of text it is not the article.
 MIN_ARTICLE_CHARS = 200
@@ -83,8 +84,11 @@ def make_absolute(root: HtmlElement, base: str) -> None:
 
     Run on the extracted article only (on the whole page it was a sixth of the extraction
     time). An empty src or href is dropped, not resolved: it would become the page's own
-    URL, an "image" that hides the lazy one in data-src.
+    URL, an "image" that hides the lazy one in data-src. A link to an element of the
+    article (`href="#fn:1"`, a footnote) stays as it is: it lands within the item.
     """
+    targets: set[str] | None = None
+    within: list[tuple[HtmlElement, str]] = []
     for element in root.iter():
         if not isinstance(element, HtmlElement):
             continue
@@ -92,7 +96,14 @@ def make_absolute(root: HtmlElement, base: str) -> None:
             value = element.get(name)
             if value is not None and not value.strip():
                 del element.attrib[name]
+        href = element.get("href") if element.tag == "a" else None
+        if href is not None and href.lstrip().startswith("#"):
+            targets = htmlurls.anchor_targets(root) if targets is None else targets
+            if htmlurls.fragment_target(href, targets) is not None:
+                within.append((element, href))
     root.make_links_absolute(base, resolve_base_href=False, handle_failures="ignore")
+    for element, href in within:
+        element.set("href", href)
     for element in root.iter():
         if not isinstance(element, HtmlElement):
             continue
@@ -185,13 +196,17 @@ def _from_elements(elements: Sequence[HtmlElement]) -> HtmlElement | None:
             article.append(piece)
     if article.tag in ("html", "body"):
         article.tag = "div"
-    for junk in list(article.iter(*_JUNK)):
-        if junk is not article:
-            junk.drop_tree()
+    _drop_junk(article)
     # Chosen by a person (selector or site rule): any text or a picture counts (comics).
     if not _text_length(article) and not _has_media(article):
         return None
     return article
+
+
+def _drop_junk(article: HtmlElement) -> None:
+    for junk in list(article.iter(*_JUNK)):
+        if junk is not article:
+            junk.drop_tree()
 
 
 def _from_readability(root: HtmlElement, url: str) -> HtmlElement | None:
@@ -246,8 +261,20 @@ def extract(html: str, url: str, *, site: SiteConfig | None, selector: str | Non
     picked = _select(root, selector) if selector else []
     if not picked and site is not None and site.body:
         picked = select_body(root, site)
-    article = _from_elements(picked) if picked else _from_readability(root, url)
+    if picked:
+        article = _from_elements(picked)
+        # Notes outside what was picked, that it refers to, are the article's too.
+        sections = notes.take_notes(root) if article is not None else []
+    else:
+        # Out of readability's reach: it drops "foot" classes and link-heavy lists.
+        sections = notes.take_notes(root)
+        article = _from_readability(root, url)
     if article is None:
         return None
+    if sections:
+        notes.attach_sections(article, sections)
+        _drop_junk(article)
+    if not picked:
+        notes.give_back(article)  # (a picked article was copied before anything was hidden)
     make_absolute(article, base)
     return _serialise(article)

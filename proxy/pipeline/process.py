@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml.html import HtmlElement
 
-from proxy import clean, filters, memory, output, parse, rewrite
+from proxy import anchors, clean, filters, memory, output, parse, rewrite
 from proxy.clean.packs.tracking import strip_tracking
 from proxy.config import Settings
 from proxy.errors import BadRequest
@@ -283,8 +283,16 @@ def transform(
     if image is not None and policy.mode in ("proxy", "template"):
         feed_policy = rewrite.for_item(policy, feed.link)
         image = dataclasses.replace(image, url=rewrite.proxied_url(image.url, feed_policy))
-    # Issue 9.5: the channel description is HTML readers render; it goes through the sanitiser.
-    description = sanitize_html(feed.description) if feed.description else None
+    # Issue 9.5: the channel description is HTML readers render; it goes through the sanitiser,
+    # with a key of its own so its footnote links keep landing (issue 12).
+    description = (
+        sanitize_html(
+            feed.description,
+            item_key=anchors.channel_key(feed.description, feed_name or feed.source_url),
+        )
+        if feed.description
+        else None
+    )
     title = feed.title
     if convert is not None:
         title = convert(title) if title else title

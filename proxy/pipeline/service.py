@@ -36,7 +36,7 @@ from proxy.pipeline.freshness import BodyState, Freshness
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
 from proxy.pipeline.splice import Splicer
-from proxy.reload import LoadedFeeds, compile_feeds
+from proxy.reload import LoadedFeeds, compile_feeds, with_tracker_lists
 from proxy.store import Store, StoredFeed, StoredOutput, records
 
 _CHECKED_URLS = 4096  # accepted upstream URLs remembered
@@ -88,7 +88,7 @@ class Pipeline:
         self.key = key
         self.self_path = self_path
         self.limits = fetch.Limits.of(settings)
-        self.feeds = feeds or compile_feeds(FeedsConfig())
+        self.feeds = with_tracker_lists(feeds or compile_feeds(FeedsConfig()), settings.trackers())
         # Outputs embed links signed with the key: a new key must not reuse them.
         self._key_id = hashlib.sha256(key).hexdigest()[:16]
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
@@ -143,7 +143,7 @@ class Pipeline:
 
     def reload(self, feeds: LoadedFeeds) -> None:
         """Swap in a new feeds config; the next request applies it, with no refetch."""
-        self.feeds = feeds
+        self.feeds = with_tracker_lists(feeds, self.settings.trackers())
         self.freshness.forget_outputs()
 
     def named_feeds(self) -> tuple[FeedConfig, ...]:

@@ -66,6 +66,9 @@ TRACKING_PARAMETERS = frozenset(
         "__s",
         "wickedid",
         "s_cid",
+        # Feeds' own campaign tags: The Washington Post's `?wprss=rss_wellness` (its feed
+        # name; pheedo-washingtonpost in the real corpus), WP RSS Aggregator's name for it too
+        "wprss",
     }
 )
 # utm_source, utm_medium, utm_campaign, utm_term, utm_content, utm_id… in any case.

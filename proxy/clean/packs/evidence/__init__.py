@@ -17,7 +17,11 @@ stage; does no I/O.
   `/track`, `/open`, `/beacon` endpoints carrying an id) and ad-system hosts whatever their
   size; the `pixels` pack has the 1×1 images and the platform hosts already.
 - `related_lists`: a related-reading label line (往期推荐, 相关文章, 関連記事, "Related posts",
-  "Leia também"…) followed to the item's end only by link lines or images.
+  "Leia também"…) followed to the item's end only by link lines or images, or heading its
+  list inside one block that holds nothing else (`<div>相关文章：<ul>…</ul></div>`, anywhere).
+- `shopping_lists`: a block holding only a shopping label (购买链接, 推荐的购买链接, "Where to
+  buy", "Shop the post", 購入はこちら…) and a list of shop links, or such a label line right
+  before that list.
 
 Precision over recall: each rule needs its evidence and a small amount of text together, so
 an article about advertising, a `social-media-article` with paragraphs, or a paper's
@@ -34,6 +38,7 @@ from proxy.clean.packs.evidence import forms
 from proxy.clean.packs.evidence import widgets
 from proxy.clean.packs.evidence import trackers
 from proxy.clean.packs.evidence import related
+from proxy.clean.packs.evidence import shopping
 
 # isort: on
 from proxy.clean.packs.evidence.common import PACK, visible_text
@@ -47,6 +52,7 @@ __all__ = [
     "labels",
     "names_widget",
     "related",
+    "shopping",
     "trackers",
     "visible_text",
     "widgets",

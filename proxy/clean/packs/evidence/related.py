@@ -8,9 +8,13 @@ também"…), and every block after it, to the end of the item, is a short line 
 link text (an article title), or an image; at least one of them links. WeChat accounts end
 with such a list, and so does NYTimes-cn (`相关文章:` then titles and the site's own back-link).
 
+A label can also be the leading text of the block that holds its list, with nothing else in
+that block (`<div>闪卓博识相关文章：<ul><li><a>…</a></li></ul></div>`, lists.py): such a
+block is a self-contained widget and goes wherever it stands in the item.
+
 Not here, because they are an article's own: "See also", "Further reading", "References",
-"Sources" (citations), a label in the middle of the article, a list with prose after the
-label, or a list item that is a sentence.
+"Sources" (citations), a label line in the middle of the article with the article going on
+after its links, a list with prose after the label, or a list item that is a sentence.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from lxml.html import HtmlElement
 from proxy.clean.nodes import short_text, text_of
 from proxy.clean.packs.common import drop_all
 from proxy.clean.packs.evidence.common import PACK
+from proxy.clean.packs.evidence.lists import labelled_groups, remove_groups
 from proxy.clean.packs.wechat import DECORATION, media_only, top_blocks
 from proxy.clean.registry import item_rule
 
@@ -38,7 +43,8 @@ _CJK_LABEL = re.compile(
 # …or a name with up to four characters around it (▼往期推荐▼ is stripped already; 【往期推荐】
 # and "往期推荐 | " are not).
 _CJK_NAMES = re.compile(
-    r".{0,4}(?:往期推荐|推荐阅读|往期回顾|精彩推荐|相关阅读|延伸阅读|猜你喜欢|热门推荐|往期精选|精选推荐)"
+    r".{0,4}(?:往期推荐|推荐阅读|往期回顾|精彩推荐|相关阅读|相关文章|延伸阅读|猜你喜欢|热门推荐|往期精选"
+    r"|精选推荐)"
     r".{0,4}"
 )
 # Other languages: the whole label, case-folded. Only labels that head recirculation; "see
@@ -126,6 +132,12 @@ def _is_list_line(node: HtmlElement) -> bool:
 @item_rule(PACK, "related_lists")
 def remove_related_lists(root: HtmlElement) -> None:
     """A related-articles label line followed to the item's end only by link lines or images."""
+    # A block holding only a related label and its list of links, wherever it stands.
+    remove_groups(root, labelled_groups(root, is_list_label))
+    _remove_list_at_the_end(root)
+
+
+def _remove_list_at_the_end(root: HtmlElement) -> None:
     blocks = top_blocks(root)
     if len(blocks) < 2:
         return
