@@ -52,6 +52,7 @@ from proxy.clean.nodes import (
     drop,
     has_media,
     has_text,
+    holds_any,
     is_blank,
     iter_tags,
     short_text,
@@ -89,7 +90,6 @@ _SACRED_TAGS = (
     "object",
     "embed",
 )
-_SACRED = frozenset(_SACRED_TAGS)
 # Elements that make a line of their own whatever text is beside them.
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "aside", "header", "footer", "nav", "main", "center"}
@@ -171,7 +171,6 @@ def _is_separator(node: HtmlElement) -> bool:
 
 
 def _is_empty(node: HtmlElement) -> bool:
-    # (text first: it stops early, has_media reads the whole subtree)
     return tag_of(node) not in MEDIA_TAGS and not has_text(node) and not has_media(node)
 
 
@@ -183,12 +182,8 @@ def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
         if piece is None:
             return None
         pieces.append(piece)
-    # (After the text, which stops early in a wrapper of the whole article; this reads all
-    # of it. iter with tag names runs in libxml2: cheaper than an XPath per block.)
-    if any(
-        node.tag in _SACRED if not len(node) else next(node.iter(*_SACRED_TAGS), None) is not None
-        for node in nodes
-    ):
+    # (after the text, which stops early in a wrapper of the whole article)
+    if any(holds_any(node, _SACRED_TAGS) for node in nodes):
         return None
     text = "".join(pieces) + "".join(node.tail or "" for node in tails)
     words = _words(text)

@@ -212,10 +212,15 @@ def iter_tags(node: HtmlElement, *tags: str) -> list[HtmlElement]:
     return list(node.iter(*tags))
 
 
-def has_media(node: HtmlElement) -> bool:
+def holds_any(node: HtmlElement, tags: Iterable[str]) -> bool:
+    """Whether node is, or holds, an element named one of tags (iter, in libxml2)."""
     if not len(node):  # a leaf (comments too): setting up the tag walk costs ~2 µs
-        return node.tag in MEDIA_TAGS
-    return next(node.iter(*MEDIA_TAGS), None) is not None
+        return node.tag in tags
+    return next(node.iter(*tags), None) is not None
+
+
+def has_media(node: HtmlElement) -> bool:
+    return holds_any(node, MEDIA_TAGS)
 
 
 text_of = attribution.text_of  # node.text_content(), without an XPath (attribution.py)
