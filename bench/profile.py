@@ -73,11 +73,13 @@ sys.path.insert(0, str(ROOT))
 import feedparser  # noqa: E402
 
 import proxy.clean  # noqa: E402
+import proxy.clean.boilerplate  # noqa: E402
 import proxy.clean.tree  # noqa: E402
 import proxy.fetch  # noqa: E402
 import proxy.memory  # noqa: E402
 import proxy.output  # noqa: E402
 import proxy.parse  # noqa: E402
+import proxy.pipeline.itemcache  # noqa: E402
 import proxy.pipeline.process  # noqa: E402
 import proxy.pipeline.service  # noqa: E402
 import proxy.rewrite  # noqa: E402
@@ -199,6 +201,11 @@ def install_timers() -> None:
     patch(proxy.pipeline.process, "select", "filter")
     patch(proxy.pipeline.process, "transform", "transform: the rest")
     patch(proxy.clean, "clean_items", "clean: the rest (records, hints)")
+    # The server cleans through the item cache, in steps (clean/staged.py): its bookkeeping
+    # and the auto pack's steps are stages of their own, not "transform: the rest".
+    patch(proxy.pipeline.itemcache.ItemCache, "clean", "clean: the rest (records, hints)")
+    patch(proxy.clean.boilerplate, "analyse", "clean: pack auto")
+    patch(proxy.clean.boilerplate, "apply", "clean: pack auto")
     patch(proxy.clean, "apply_replacements", "clean: replacements")
     patch(proxy.clean.tree, "parse_fragment", "clean: fragment parse")
     patch(proxy.clean.tree, "parse_source", "clean: fragment parse")

@@ -186,11 +186,17 @@ def rewrite_tree(root: HtmlElement, *, base_url: str | None, policy: ImagePolicy
         policy: the image mode and what it needs (public base and key, or template); use
             ``for_item`` so proxy links carry the item's origin.
     """
-    if policy.mode != "none":
+    # One walk finds both the <noscript> copies and what to rewrite (most items have no
+    # <noscript>: then collapsing them changes nothing, and the list stands).
+    found = list(root.iter("noscript", "a", "img", "source", "video"))
+    if policy.mode != "none" and any(element.tag == "noscript" for element in found):
         _collapse_noscript_copies(root)
+        found = list(root.iter("a", "img", "source", "video"))
     targets: set[str] | None = None  # what in-item links may point at, read when one is seen
-    for element in list(root.iter("a", "img", "source", "video")):
+    for element in found:
         tag = element.tag
+        if tag == "noscript":
+            continue
         if tag == "a":
             href = element.get("href")
             if href is not None and base_url:

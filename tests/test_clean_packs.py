@@ -417,6 +417,18 @@ SHARE_WIDGETS = [
         "<p>Text</p>",
         id="sharedaddy-without-links",
     ),
+    # Links that are widgets by their class or attributes only (their URL is no endpoint):
+    # found by the widget rule's class and attribute paths (it does not look at every link).
+    pytest.param(
+        '<p>Text</p><p><a class="a2a_button_mastodon" href="https://b.example/p">M</a></p>',
+        "<p>Text</p>",
+        id="addtoany-link-by-class",
+    ),
+    pytest.param(
+        '<p>Text</p><p><a data-selfpromo-app href="https://b.example/app">App</a></p>',
+        "<p>Text</p>",
+        id="selfpromo-link-by-attribute",
+    ),
     keep('<p><span class="st_header">Chapter 1</span></p>', id="keeps-other-st-classes"),
     keep('<div class="st-btn">Go</div>', id="keeps-st-btn-without-network"),
     keep(

@@ -37,7 +37,7 @@ from proxy import metrics
 from proxy.anchors import item_key
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
 from proxy.clean import registry
-from proxy.clean.attribution import ItemRecord, recording, running
+from proxy.clean.attribution import ItemRecord, recording, running, text_of
 from proxy.clean.custom import apply_replacements
 from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
@@ -236,11 +236,12 @@ def _run_rules(
     rules in two parts through here: before its feed rule, and after)."""
     for item in items:
         item.text = None  # (the trees may have been edited between two calls: staged.py)
+    live = [item for item in items if not item.failed]
     with recording(records):
         for rule in rules:
-            live = [item for item in items if not item.failed]
             if not live:
                 return
+            lost = False  # an item failed: the next rule runs on the others
             with running(rule.info):
                 if rule.item is not None:
                     needs = rule.needs if registry.use_prefilters else None
@@ -248,10 +249,14 @@ def _run_rules(
                         if needs is None or _may_find(needs, item):
                             _run_item_rule(rule, item, records)
                             item.text = None  # (it may have changed the tree)
+                            lost = lost or item.failed is not None
                 elif rule.feed is not None:
                     _run_feed_rule(rule, live, feed, records)
                     for item in live:
                         item.text = None
+                    lost = True
+            if lost:
+                live = [item for item in live if not item.failed]
 
 
 def _may_find(needs: registry.Needs, item: _Item) -> bool:
@@ -264,7 +269,7 @@ def _may_find(needs: registry.Needs, item: _Item) -> bool:
     if needs.text:
         text = item.text
         if text is None:  # the tree as this rule will see it
-            text = item.text = str(item.root.text_content())
+            text = item.text = text_of(item.root)
         # Each character first: finding one character is a memchr, finding two a search
         # (5 µs in a CJK item's text).
         return any(all(c in text for c in piece) and piece in text for piece in needs.text)

@@ -52,7 +52,9 @@ from proxy.clean.nodes import (
     drop,
     has_media,
     has_text,
+    holds_any,
     is_blank,
+    iter_tags,
     short_text,
     tag_of,
     text_of,
@@ -130,7 +132,7 @@ def _container(root: HtmlElement) -> HtmlElement:
 def _links(nodes: Sequence[HtmlElement]) -> list[str]:
     found = []
     for node in nodes:
-        for a in node.iter("a"):
+        for a in iter_tags(node, "a"):
             href = (a.get("href") or "").strip()
             try:
                 parts = urlsplit(href)
@@ -143,7 +145,7 @@ def _links(nodes: Sequence[HtmlElement]) -> list[str]:
 def _media(nodes: Sequence[HtmlElement]) -> list[str]:
     found = []
     for node in nodes:
-        for inner in node.iter(*MEDIA_TAGS):
+        for inner in iter_tags(node, *MEDIA_TAGS):
             found.append(
                 tag_of(inner) + "=" + (inner.get("src") or inner.get("data-src") or "").strip()
             )
@@ -163,26 +165,26 @@ def _is_separator(node: HtmlElement) -> bool:
     tag = tag_of(node)
     if tag in SEPARATOR_TAGS:
         return True
-    if tag in MEDIA_TAGS or tag == "" or has_media(node) or has_text(node):
-        return False
+    if tag in MEDIA_TAGS or tag == "" or has_text(node) or has_media(node):
+        return False  # (text first: it stops early, has_media reads the whole subtree)
     return all(tag_of(inner) in SEPARATOR_TAGS for inner in node.iterdescendants(etree.Element))
 
 
 def _is_empty(node: HtmlElement) -> bool:
-    return tag_of(node) not in MEDIA_TAGS and not has_media(node) and not has_text(node)
+    return tag_of(node) not in MEDIA_TAGS and not has_text(node) and not has_media(node)
 
 
 def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
     """The block made of nodes (and the tails of `tails`), or None if it may not be one."""
-    # (iter with tag names runs in libxml2: cheaper than an XPath per block)
-    if any(next(node.iter(*_SACRED_TAGS), None) is not None for node in nodes):
-        return None
     pieces = []
     for node in nodes:
         piece = short_text(node, MAX_BLOCK_CHARS)  # stops early in an article's paragraph
         if piece is None:
             return None
         pieces.append(piece)
+    # (after the text, which stops early in a wrapper of the whole article)
+    if any(holds_any(node, _SACRED_TAGS) for node in nodes):
+        return None
     text = "".join(pieces) + "".join(node.tail or "" for node in tails)
     words = _words(text)
     if len(words) > MAX_BLOCK_CHARS:
@@ -252,7 +254,7 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
         found: list[_Block | None] = []
         pending = list(order)
-        depth = visits = 0
+        depth = visits = blocks = 0
         while pending and visits < MAX_VISITS:
             node = pending.pop(0)
             visits += 1
@@ -277,7 +279,8 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                     continue
                 break
             found.append(block)
-            if sum(1 for b in found if b is not None) >= EDGE_BLOCKS:
+            blocks += 1
+            if blocks >= EDGE_BLOCKS:
                 break
         return found
 

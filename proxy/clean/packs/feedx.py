@@ -17,6 +17,7 @@ from proxy.clean.nodes import (
     is_attached,
     is_blank,
     tag_of,
+    text_of,
     text_owners,
 )
 from proxy.clean.packs.pixels import is_tracking_pixel
@@ -60,7 +61,7 @@ def remove_feedx_footer(root: HtmlElement) -> None:
     it must be followed by feedx links and nothing else, so a sentence that mentions feedx
     or RSS stays.
     """
-    if _FEEDX_NEEDLE not in root.text_content():
+    if _FEEDX_NEEDLE not in text_of(root):
         return  # (the item's whole text, every .text and .tail joined: one call into C)
     owners = text_owners(root, _FEEDX_TEXTS)
     hits: list[tuple[HtmlElement, bool]] = []

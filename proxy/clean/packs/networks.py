@@ -84,7 +84,9 @@ def _is_button(a: HtmlElement) -> bool:
     return has_media(a) or short_text(a, LABEL_CHARS) is not None
 
 
-@item_rule(PACK, "share_links")
+@item_rule(
+    PACK, "share_links", needs=Needs(hosts=(*SHARE_ENDPOINTS, *HATENA_BUTTON_HOSTS))
+)  # (url_matches, on these domains only)
 def remove_network_share_links(root: HtmlElement) -> None:
     """Links to other networks' share dialogs are buttons, not content."""
     drop_all(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -28,12 +28,13 @@ from proxy.clean.nodes import (
     in_document_order,
     is_attached,
     is_blank,
+    iter_tags,
     one_of,
     short_text,
     tag_of,
 )
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.clean.urls import domains_of, host_of, path_matches, query_values, split_url, unescape
+from proxy.clean.urls import domains_of, host_of, path_matches, query_values, unescape
 
 PACK = declare_pack(
     "share",
@@ -146,8 +147,8 @@ _SHARE_URL_WORDS = (*SHARE_SCHEMES, "mailto", *_ENDPOINTS, "wa.me", "twitter.com
 _SHARE_URL_WORD = re.compile(one_of(_SHARE_URL_WORDS))  # (one pass: 2-3x `any(w in url)`)
 
 
-def _may_be_share_url(href: str) -> bool:
-    lowered = unescape(href).lower()
+def _may_be_share_url(unescaped: str) -> bool:
+    lowered = unescaped.lower()
     if "\t" in lowered or "\n" in lowered or "\r" in lowered:
         lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
     if _SHARE_URL_WORD.search(lowered):
@@ -157,10 +158,14 @@ def _may_be_share_url(href: str) -> bool:
 
 def is_share_url(href: str | None) -> bool:
     """Whether a link URL is a share endpoint (after unescaping `&amp;` / `&#038;`)."""
-    if not href or not _may_be_share_url(href):
+    if not href:
+        return False
+    unescaped = unescape(href)  # (once, for both: split_url is urlsplit(unescape(href).strip()))
+    if not _may_be_share_url(unescaped):
         return False  # (a substring test instead of urlsplit for most links of an item)
-    parts = split_url(href)
-    if parts is None:
+    try:
+        parts = urlsplit(unescaped.strip())
+    except ValueError:  # as split_url: not a URL any rule cares about
         return False
     scheme = parts.scheme.lower()
     if scheme in SHARE_SCHEMES:
@@ -210,9 +215,9 @@ def is_share_element(node: HtmlElement) -> bool:
     )
 
 
-# Where share targets can be: links, elements whose class or attributes may make
-# is_share_element true, and elements named after share widgets (added per item).
-_LINKS = "descendant::a[@href]"
+# Where share widgets can be: elements whose class or attributes may make is_share_element
+# true, and elements named after share widgets (added per item). (Not every link: a link is
+# a share element only by its class or attributes, which these paths find.)
 _CLASS_WIDGETS = (
     "descendant::*/@class[contains(., 'sharedaddy') or contains(., 'a2a_')"
     " or contains(., 'addtoany_') or contains(., 'sharethis') or contains(., 'st_')"
@@ -228,7 +233,7 @@ _XPATH_NAME = re.compile(r"[a-z_][a-z0-9._-]*")
 @functools.lru_cache(maxsize=256)
 def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
     """One XPath for all of an item's candidates: one call, results in document order."""
-    paths = [_LINKS, _CLASS_WIDGETS, *(f"descendant::{name}" for name in names)]
+    paths = [_CLASS_WIDGETS, *(f"descendant::{name}" for name in names)]
     if attributes:
         paths.append(_ATTRIBUTE_WIDGETS)
     return etree.XPath(" | ".join(paths))
@@ -236,7 +241,7 @@ def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
 
 def _targets(root: HtmlElement, *, links: bool) -> list[HtmlElement]:
     """Share links (links=True) or share elements under root, in document order."""
-    if links:  # (every link is one of the candidates below: no need to look for the rest)
+    if links:  # (a share link is known by its URL alone: every link is a candidate)
         return [a for a in root.iter("a") if a is not root and is_share_url(a.get("href"))]
     hints = hints_for(root)
     shares = hints.may_contain("share")  # in every share tag name, and in data-root-share
@@ -329,7 +334,7 @@ def _is_label(node: HtmlElement) -> bool:
 
 
 def _has_no_links(node: HtmlElement) -> bool:
-    return all(a.get("href") is None for a in node.iter("a"))
+    return all(a.get("href") is None for a in iter_tags(node, "a"))
 
 
 def _trailing_labels(root: HtmlElement) -> list[HtmlElement]:
