@@ -221,10 +221,9 @@ def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
     return True
 
 
-# How far the edge walks look: nested wrappers entered, and elements passed over (empty
-# paragraphs and separators do not count as blocks, but the walk is bounded all the same).
-# Podcast show notes nest their footer nine wrappers deep (CRE's Flattr badge); MAX_VISITS
-# bounds the walk's work whatever the depth.
+# How far the edge walks look: nested wrappers entered (CRE's show notes nest their Flattr
+# badge nine deep), and elements passed over (empty paragraphs and separators are no blocks,
+# but MAX_VISITS bounds the walk's work all the same, whatever the depth).
 MAX_DEPTH = 12
 MAX_VISITS = 64
 
