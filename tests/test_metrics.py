@@ -154,6 +154,14 @@ def test_label_values_are_escaped() -> None:
     assert value(samples, "feedscrub_rule_hits_total", rule='remove[0] "a\\b"\nnext') == 1
 
 
+def _in_eight_threads(work: Callable[[], None]) -> None:
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_counters_are_exact_under_threads() -> None:
     registry = Registry()
 
@@ -162,11 +170,7 @@ def test_counters_are_exact_under_threads() -> None:
             registry.count_rule("spans")
             registry.record_fetch("fresh", 0.01)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_eight_threads(work)
     samples = parse_metrics(registry.render())
     assert value(samples, "feedscrub_rule_hits_total", rule="spans") == 40000
     assert value(samples, "feedscrub_upstream_fetches_total", outcome="fresh") == 40000
@@ -313,11 +317,7 @@ def test_request_counts_are_exact_under_threads() -> None:
             registry.record_request("/feed", 200)
             registry.record_cache("hit")
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_eight_threads(work)
     samples = parse_metrics(registry.render())
     assert value(samples, "feedscrub_requests_total", route="/feed", status="200") == 40000
     assert value(samples, "feedscrub_cache_total", result="hit") == 40000
