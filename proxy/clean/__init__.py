@@ -341,7 +341,52 @@ def _marked_tree(item: _Item) -> HtmlElement:
         marker.tail, element.tail = element.tail, None
         parent.insert(parent.index(element), marker)
         marker.append(element)
+    for removal_index, where, start, end in record.line_marks:
+        _mark_line(
+            before, originals, removal_index, record.removals[removal_index].rule, where, start, end
+        )
     return before
+
+
+def _mark_line(
+    before: HtmlElement,
+    originals: list[HtmlElement],
+    index: int,
+    rule: str,
+    where: int,
+    start: int,
+    end: int,
+) -> None:
+    """Wrap one removed line of the parsed tree in a marker <del>: what lies in its block
+    (originals[where]) between the <br>s at positions start and end (-1: the block's start,
+    its end). The <br>s stay outside, so the lines around it read as they did. A <br> an
+    element marker wrapped since counts as that marker; a line whose <br> moved out of the
+    block is not marked (it is still listed)."""
+    holder = originals[where]
+
+    def child_holding(position: int) -> HtmlElement | None:
+        node: HtmlElement | None = originals[position]
+        while node is not None and node.getparent() is not holder:
+            node = node.getparent()
+        return node
+
+    first = None if start < 0 else child_holding(start)
+    last = None if end < 0 else child_holding(end)
+    if (start >= 0 and first is None) or (end >= 0 and last is None):
+        return
+    children = list(holder)
+    begin = 0 if first is None else children.index(first) + 1
+    stop = len(children) if last is None else children.index(last)
+    if stop < begin:
+        return
+    marker = before.makeelement("del", {MARK_RULE: rule, MARK_REMOVAL: str(index)})
+    if first is None:
+        marker.text, holder.text = holder.text, None
+    else:
+        marker.text, first.tail = first.tail, None
+    for child in children[begin:stop]:
+        marker.append(child)  # (its tail moves with it: the line's text after it)
+    holder.insert(begin, marker)
 
 
 def _count(results: Sequence[Cleaned]) -> None:

@@ -45,6 +45,9 @@ class ItemRecord:
     positions: dict[int, int] | None = None  # id(element) → its index in document order
     elements: list[HtmlElement] = field(default_factory=list)  # keeps those ids alive
     marks: list[tuple[int, int]] = field(default_factory=list)  # (removal index, position)
+    # A removed line (removed_line): (removal index, its block's position, the positions of
+    # the <br>s around it, -1 for none: the block's start or end).
+    line_marks: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def track(self, root: HtmlElement) -> None:
         """Remember every element's position under root before any rule runs."""
@@ -162,7 +165,48 @@ def removed_text(owner: HtmlElement, text: str, reason: str | None = None) -> No
     record, info = found
     record.removals.append(
         Removal(
-            rule=info.id, pack=info.pack, tag="", text=short(text), reason=reason or info.reason
+            rule=info.id,
+            pack=info.pack,
+            tag="",
+            text=short(text),
+            reason=reason or info.reason,
+            kind="text",
+        )
+    )
+
+
+def removed_line(
+    holder: HtmlElement,
+    before: HtmlElement | None,
+    after: HtmlElement | None,
+    text: str,
+    reason: str | None = None,
+) -> None:
+    """The running rule is about to remove one line of holder: what lies between the <br>
+    before (None: from holder's start) and the <br> after it (None: to holder's end).
+
+    One removal of kind "line" with the line's text; in marking mode the preview marks the
+    same stretch of the parsed tree (clean._marked_tree), <br>s left where they are.
+    """
+    found = _record_for(holder)
+    if found is None or not text.strip():
+        return
+    record, info = found
+    if record.positions is not None:
+        where = record.positions.get(id(holder))
+        ends = [-1 if br is None else record.positions.get(id(br)) for br in (before, after)]
+        if where is not None and None not in ends:
+            start, end = ends
+            assert start is not None and end is not None
+            record.line_marks.append((len(record.removals), where, start, end))
+    record.removals.append(
+        Removal(
+            rule=info.id,
+            pack=info.pack,
+            tag="",
+            text=short(text),
+            reason=reason or info.reason,
+            kind="line",
         )
     )
 

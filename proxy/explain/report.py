@@ -70,8 +70,19 @@ class Shown:
     """One removal, with the element it took out where the marked tree shows it."""
 
     removal: Removal
-    element: str = ""  # its start tag, e.g. <div data-selfpromo-newsletter>
+    element: str = ""  # its start tag, e.g. <div data-selfpromo-newsletter> ("" for a line)
     links: tuple[str, ...] = ()  # the links it held (share endpoints …)
+
+    @property
+    def part(self) -> str:
+        """What was taken out, for people: its start tag, "line", "text", or "unwrapped 78
+        <span>" (explain and the preview page both print this)."""
+        r = self.removal
+        if r.action == "unwrap":
+            return f"unwrapped {r.count} <{r.tag}>"
+        if r.kind != "element":
+            return r.kind  # "line" (between two <br>s of a block), "text"
+        return self.element or (f"<{r.tag}>" if r.tag else "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,15 +255,14 @@ def _item(
     shown = []
     for index, removal in enumerate(cleaned.removals):
         marker = markers.get(str(index))
-        element, links = ("", ())
-        if marker is not None and len(marker):
+        element, links = "", tuple[str, ...]()
+        if marker is not None and removal.kind == "line":
+            # A line's marker holds the line itself (its text, inline elements): no element.
+            links = _links_in(marker, marker)
+        elif marker is not None and len(marker):
             inner = marker[0]
             element = _start_tag(inner)
-            links = tuple(
-                a.get("href", "")
-                for a in inner.iter("a")
-                if a.get("href") and not _marked_inside(a, marker)
-            )
+            links = _links_in(inner, marker)
         shown.append(Shown(removal, element, links))
     return ItemReport(
         number,
@@ -264,6 +274,13 @@ def _item(
         tuple(shown),
         cleaned.links,
         cleaned.failed,
+    )
+
+
+def _links_in(node: HtmlElement, marker: HtmlElement) -> tuple[str, ...]:
+    """The links under node (in marker) that no marker nested in marker lists already."""
+    return tuple(
+        a.get("href", "") for a in node.iter("a") if a.get("href") and not _marked_inside(a, marker)
     )
 
 

@@ -58,11 +58,7 @@ def format_text(report: FeedReport, *, colour: bool = False, item: int | None = 
             out.append(f"  rule {entry.failed} failed: item served as it came (sanitised)")
         for s in entry.removals:
             r = s.removal
-            if r.action == "unwrap":
-                what = f"unwrapped {r.count} <{r.tag}>"
-            else:
-                what = s.element or (f"<{r.tag}>" if r.tag else "text")
-            line = f"  - {c('rule', r.rule)}  {what}"
+            line = f"  - {c('rule', r.rule)}  {s.part}"
             if r.text:
                 line += "  " + c("removed", repr(r.text))
             out.append(line)

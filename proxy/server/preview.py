@@ -292,14 +292,15 @@ def _web_link(url: str) -> bool:
     )
 
 
+def _marked(item: explain.ItemReport) -> str:
+    return explain.marked_html(item.before, [shown.removal for shown in item.removals])
+
+
 def _item(item: explain.ItemReport) -> str:
     removals = []
     for shown in item.removals:
         r = shown.removal
-        if r.action == "unwrap":
-            what = f"unwrapped {r.count} &lt;{e(r.tag)}&gt;"
-        else:
-            what = f"<code>{e(shown.element or ('<' + r.tag + '>' if r.tag else 'text'))}</code>"
+        what = e(shown.part) if r.action == "unwrap" else f"<code>{e(shown.part)}</code>"
         text = f' <q class="removed-text">{e(r.text)}</q>' if r.text else ""
         links = "".join(f"<li><code>{e(href)}</code></li>" for href in shown.links)
         removals.append(
@@ -328,7 +329,7 @@ def _item(item: explain.ItemReport) -> str:
         f'<h2><span class="num">#{item.number}</span> {heading}</h2>{failed}'
         '<div class="columns">'
         f'<section class="before"><h3>Before <small>upstream {e(item.field)}, removed parts '
-        f'marked</small></h3><div class="html">{explain.marked_html(item.before)}</div></section>'
+        f'marked</small></h3><div class="html">{_marked(item)}</div></section>'
         '<section class="after"><h3>After <small>as served</small></h3>'
         f'<div class="html">{item.after}</div></section></div>'
         f"<details open><summary>{len(item.removals)} removals, {len(item.links)} changed links"
@@ -366,9 +367,12 @@ pre#toml{background:#f4f4f4;padding:.5rem;overflow:auto}
 .columns section{border:1px solid var(--line);border-radius:6px;padding:0 .8rem;min-width:0}
 .columns h3{font-size:.95rem;margin:.4rem 0;color:#444}
 .html{overflow-wrap:anywhere}.html img{max-width:100%;height:auto}
-del.fs-removed{display:block;text-decoration:none;background:var(--bg-removed);
-  outline:1px dashed var(--removed);margin:.2rem 0;padding:.1rem .3rem}
+del.fs-removed{display:block;text-decoration:line-through var(--removed);
+  background:var(--bg-removed);outline:1px dashed var(--removed);margin:.2rem 0;
+  padding:.1rem .3rem}
 del.fs-removed del.fs-removed{display:inline-block}
+del.fs-removed.fs-line,del.fs-removed del.fs-removed.fs-line{display:inline;margin:0;
+  padding:0 .2rem}
 .fs-rule{display:inline-block;background:var(--removed);color:#fff;font:12px/1.4 ui-monospace,
   monospace;padding:0 .3rem;border-radius:3px;margin-right:.3rem}
 q.removed-text{color:var(--removed)}
