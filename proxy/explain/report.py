@@ -129,6 +129,10 @@ class FeedReport:
     fetch: FetchFacts
     timings: dict[str, float] = field(default_factory=dict)  # stage → milliseconds
     rules: tuple[TriedRule, ...] = ()
+    reasons: dict[str, str] = field(default_factory=dict)  # rule → why it removes (or changes)
+
+    def reason_of(self, rule: str) -> str:
+        return self.reasons.get(rule, "")
 
 
 def build_report(
@@ -233,7 +237,20 @@ def build_report(
         fetch=fetch,
         timings=timings,
         rules=tuple(tried),
+        reasons=_reasons(items),
     )
+
+
+def _reasons(items: Sequence[ItemReport]) -> dict[str, str]:
+    """Each rule's reason, as its first removal or link change in the feed gives it (a rule
+    gives one reason; one that gave another for a removal is shown beside that removal)."""
+    found: dict[str, str] = {}
+    for item in items:
+        for shown in item.removals:
+            found.setdefault(shown.removal.rule, shown.removal.reason)
+        for change in item.links:
+            found.setdefault(change.rule, change.reason)
+    return found
 
 
 def _ms(started: float) -> float:

@@ -36,8 +36,13 @@ def format_text(report: FeedReport, *, colour: bool = False, item: int | None = 
     out.append("")
     out.append(c("head", "rule hits:"))
     width = max((len(rule) for rule in report.hits), default=0)
+    counts = max((len(str(count)) for count in report.hits.values()), default=0)
     for rule, count in report.hits.items():
-        out.append(f"  {c('rule', rule.ljust(width))}  {count}")
+        why = report.reason_of(rule)
+        out.append(
+            f"  {c('rule', rule.ljust(width))}  {str(count).rjust(counts)}"
+            + (f"  {c('dim', why)}" if why else "")
+        )
     if not report.hits:
         out.append("  (no rule removed anything)")
     out.append(c("head", "boilerplate found:"))
@@ -62,11 +67,15 @@ def format_text(report: FeedReport, *, colour: bool = False, item: int | None = 
             if r.text:
                 line += "  " + c("removed", repr(r.text))
             out.append(line)
+            if r.reason != report.reason_of(r.rule):
+                out.append(f"      {c('dim', 'why: ' + r.reason)}")
             for href in s.links:
                 short = href if len(href) <= 100 else href[:99] + "…"
                 out.append(f"      {c('link', short)}")
         for change in entry.links:
             out.append(f"  ~ {c('rule', change.rule)}  {change.old} → {change.new}")
+            if change.reason != report.reason_of(change.rule):
+                out.append(f"      {c('dim', 'why: ' + change.reason)}")
         if not entry.removals and not entry.links:
             out.append("  (nothing removed)")
     return "\n".join(out) + "\n"

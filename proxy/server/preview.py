@@ -208,10 +208,10 @@ def _summary(report: explain.FeedReport) -> str:
     hits = (
         "".join(
             f'<tr data-rule="{e(rule)}"><td class="rule">{e(rule)}</td>'
-            f'<td class="count">{count}</td></tr>'
+            f'<td class="count">{count}</td><td class="why">{e(report.reason_of(rule))}</td></tr>'
             for rule, count in report.hits.items()
         )
-        or '<tr><td colspan="2">no rule removed anything</td></tr>'
+        or '<tr><td colspan="3">no rule removed anything</td></tr>'
     )
     boiler = (
         "".join(
@@ -228,7 +228,7 @@ def _summary(report: explain.FeedReport) -> str:
         '<section id="summary" class="summary">'
         f'<div><h2>Fetch</h2><dl id="fetch">{rows}</dl></div>'
         '<div><h2>Hits per rule</h2><table id="hits"><thead><tr><th>rule</th><th>hits</th>'
-        f"</tr></thead><tbody>{hits}</tbody></table></div>"
+        f"<th>why</th></tr></thead><tbody>{hits}</tbody></table></div>"
         f'<div><h2>Boilerplate found</h2><ul id="boilerplate">{boiler}</ul>'
         f'<h2>Dropped by filters</h2><ul id="dropped">{dropped}</ul></div></section>'
     )
@@ -310,7 +310,7 @@ def _item(item: explain.ItemReport) -> str:
             + "</li>"
         )
     changes = "".join(
-        f'<li data-rule="{e(c.rule)}"><span class="rule">{e(c.rule)}</span> '
+        f'<li data-rule="{e(c.rule)}" title="{e(c.reason)}"><span class="rule">{e(c.rule)}</span> '
         f"<code>{e(c.old)}</code> → <code>{e(c.new)}</code></li>"
         for c in item.links
     )
@@ -353,7 +353,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .8rem;margin:0}
 dt{color:#555}dd{margin:0}
 table{border-collapse:collapse}td,th{padding:.1rem .6rem;text-align:left;
   border-bottom:1px solid var(--line)}
-td.count{text-align:right;font-variant-numeric:tabular-nums}
+td.count{text-align:right;font-variant-numeric:tabular-nums}td.why{color:#555;font-size:.85em}
 .rule{color:var(--rule);font-family:ui-monospace,monospace;font-size:.9em}
 #try{border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
 #try .fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 1rem}
