@@ -171,3 +171,26 @@ def test_marked_html_labels_a_line_and_an_element_alike_with_reasons() -> None:
             f'<del class="{classes}" data-rule="{removal.rule}" data-removal="{index}" '
             f'title="{html.escape(removal.reason)}"><span class="fs-rule">{removal.rule}</span>'
         ) in shown
+
+
+def test_text_cut_out_of_a_tail_is_marked_where_it_stood() -> None:
+    # feedx's loose footer: the <hr>, its tail text and the links go; the text is a cut
+    # (kind "text") out of the <hr>'s tail, which the <hr>'s own marker carries.
+    html_in = '<p>Some text</p><hr/>获取更多RSS：<a href="https://feedx.net">https://feedx.net</a>'
+    trees: dict[int, Any] = {}
+    [cleaned] = clean_items([html_in], marked=lambda i, tree: trees.__setitem__(i, tree))
+    assert "获取更多RSS" not in cleaned.html
+    cut = next(r for r in cleaned.removals if r.kind == "text")
+    index = cleaned.removals.index(cut)
+    assert (cut.rule, cut.tag, cut.text) == ("feedx.footer", "", "获取更多RSS：")
+    marked = serialise(trees[0])
+    assert (
+        f'<del data-feedscrub-rule="feedx.footer" data-feedscrub-removal="{index}">'
+        "获取更多RSS：</del>"
+    ) in marked
+    # Every removal of the item is marked once, and the upstream's text reads as it was.
+    for i in range(len(cleaned.removals)):
+        assert marked.count(f'data-feedscrub-removal="{i}"') == 1
+    assert re.sub(r"<[^>]+>", "", marked) == re.sub(r"<[^>]+>", "", html_in)
+    shown = marked_html(trees[0], cleaned.removals)
+    assert '<span class="fs-rule">feedx.footer</span>获取更多RSS：</del>' in shown

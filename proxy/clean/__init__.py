@@ -19,9 +19,10 @@ its docstring's first line as the reason. `rewrite(i, root)` runs on each cleane
 before it is serialised (the pipeline's image/link rewrite). Never raises: a rule that
 fails leaves its item as it came (sanitised), `Cleaned.failed` names the rule, the log says
 which item. With `marked` (the preview page and `feedscrub explain`), each item's tree is
-also kept as it was parsed, and every element a rule removed is wrapped there in
-`<del data-feedscrub-rule="<pack>.<name>" data-feedscrub-removal="<index in removals>">`
-(MARK_RULE, MARK_REMOVAL); serving never asks for it, so it costs serving nothing.
+also kept as it was parsed, and every part a rule removed (an element, a line, text) is
+wrapped there in `<del data-feedscrub-rule="<pack>.<name>" data-feedscrub-removal="<index
+in removals>">` (MARK_RULE, MARK_REMOVAL; clean/marking.py); serving never asks for it, so
+it costs serving nothing.
 Every hit is counted in feedscrub_rule_hits_total{rule="<pack>.<name>"}.
 """
 
@@ -35,10 +36,11 @@ from lxml.html import HtmlElement
 
 from proxy import metrics
 from proxy.anchors import item_key
+from proxy.clean import marking, registry
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
-from proxy.clean import registry
 from proxy.clean.attribution import ItemRecord, recording, running, text_of
 from proxy.clean.custom import apply_replacements
+from proxy.clean.marking import MARK_REMOVAL, MARK_RULE
 from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
 from proxy.clean.ruleset import Ruleset, compile_ruleset
@@ -77,11 +79,6 @@ TreeHook = Callable[[int, HtmlElement], None]
 # weighs ~7 bytes a character (a 20,000-item feed: ~730 MB). Below it (~30 MB of trees,
 # a 900-item feed of 4 KB items) one parse each, all at once.
 IN_TURN_CHARS = 4 * 1024 * 1024
-
-# The marker attributes of marking mode. Attributes of these names that the upstream HTML
-# had are dropped from the marked copy, so every marker there is ours.
-MARK_RULE = "data-feedscrub-rule"
-MARK_REMOVAL = "data-feedscrub-removal"
 
 
 # What an item holds before start() or give_up() gives it its own (never read or edited).
@@ -322,71 +319,9 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook 
 
 
 def _marked_tree(item: _Item) -> HtmlElement:
-    """The item as parsed, each element a rule removed wrapped in a marker <del>."""
+    """The item as parsed, each part a rule removed wrapped in a marker <del> (marking.py)."""
     before = item.before if item.before is not None else parse_fragment(item.original)
-    originals = list(before.iter())
-    for element in originals:
-        for name in (MARK_RULE, MARK_REMOVAL):
-            if name in element.attrib:
-                del element.attrib[name]
-    record = item.record
-    for removal_index, position in record.marks:
-        element = originals[position]
-        parent = element.getparent()
-        if parent is None:
-            continue
-        marker = before.makeelement("del", {})
-        marker.set(MARK_RULE, record.removals[removal_index].rule)
-        marker.set(MARK_REMOVAL, str(removal_index))
-        marker.tail, element.tail = element.tail, None
-        parent.insert(parent.index(element), marker)
-        marker.append(element)
-    for removal_index, where, start, end in record.line_marks:
-        _mark_line(
-            before, originals, removal_index, record.removals[removal_index].rule, where, start, end
-        )
-    return before
-
-
-def _mark_line(
-    before: HtmlElement,
-    originals: list[HtmlElement],
-    index: int,
-    rule: str,
-    where: int,
-    start: int,
-    end: int,
-) -> None:
-    """Wrap one removed line of the parsed tree in a marker <del>: what lies in its block
-    (originals[where]) between the <br>s at positions start and end (-1: the block's start,
-    its end). The <br>s stay outside, so the lines around it read as they did. A <br> an
-    element marker wrapped since counts as that marker; a line whose <br> moved out of the
-    block is not marked (it is still listed)."""
-    holder = originals[where]
-
-    def child_holding(position: int) -> HtmlElement | None:
-        node: HtmlElement | None = originals[position]
-        while node is not None and node.getparent() is not holder:
-            node = node.getparent()
-        return node
-
-    first = None if start < 0 else child_holding(start)
-    last = None if end < 0 else child_holding(end)
-    if (start >= 0 and first is None) or (end >= 0 and last is None):
-        return
-    children = list(holder)
-    begin = 0 if first is None else children.index(first) + 1
-    stop = len(children) if last is None else children.index(last)
-    if stop < begin:
-        return
-    marker = before.makeelement("del", {MARK_RULE: rule, MARK_REMOVAL: str(index)})
-    if first is None:
-        marker.text, holder.text = holder.text, None
-    else:
-        marker.text, first.tail = first.tail, None
-    for child in children[begin:stop]:
-        marker.append(child)  # (its tail moves with it: the line's text after it)
-    holder.insert(begin, marker)
+    return marking.marked_tree(before, item.record)
 
 
 def _count(results: Sequence[Cleaned]) -> None:

@@ -48,6 +48,9 @@ class ItemRecord:
     # A removed line (removed_line): (removal index, its block's position, the positions of
     # the <br>s around it, -1 for none: the block's start or end).
     line_marks: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # Text cut out of an element's .text or .tail (removed_text): (removal index, the
+    # element's position, the text as cut).
+    text_marks: list[tuple[int, int, str]] = field(default_factory=list)
 
     def track(self, root: HtmlElement) -> None:
         """Remember every element's position under root before any rule runs."""
@@ -163,6 +166,10 @@ def removed_text(owner: HtmlElement, text: str, reason: str | None = None) -> No
     if found is None or not text.strip():
         return
     record, info = found
+    if record.positions is not None:
+        position = record.positions.get(id(owner))
+        if position is not None:
+            record.text_marks.append((len(record.removals), position, text))
     record.removals.append(
         Removal(
             rule=info.id,
