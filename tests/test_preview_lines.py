@@ -74,6 +74,37 @@ def test_explain_names_a_removed_line_as_a_line_with_its_text(tmp_path: Path) ->
     assert f"auto.boilerplate  in {ITEMS} items: {SUBSCRIBE!r}" in out
 
 
+def test_explain_json_names_the_line_its_kind_and_reason(tmp_path: Path) -> None:
+    import json
+
+    source = tmp_path / "lines.xml"
+    source.write_bytes(_feed())
+    done = subprocess.run(
+        [sys.executable, "-m", "proxy", "explain", str(source), "--json", "--item", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    [item] = report["items"]
+    assert item["number"] == 2 and SUBSCRIBE not in item["served_html"]
+    [line] = [r for r in item["removals"] if r["rule"] == "auto.boilerplate"]
+    assert (line["kind"], line["part"], line["tag"], line["text"]) == (
+        "line",
+        "line",
+        "",
+        SUBSCRIBE,
+    )
+    assert line["reason"] == html.unescape(REASON)
+    hits = {h["rule"]: h for h in report["hits"]}
+    assert hits["auto.boilerplate"] == {
+        "rule": "auto.boilerplate",
+        "count": ITEMS,
+        "reason": html.unescape(REASON),
+    }
+
+
 async def test_preview_strikes_the_line_with_its_rule_and_reason(
     aiohttp_client: AiohttpClient, make_settings: Any, upstream: Upstream
 ) -> None:
