@@ -162,14 +162,20 @@ def removed(node: HtmlElement, reason: str | None = None) -> None:
 
 def removed_text(owner: HtmlElement, text: str, reason: str | None = None) -> None:
     """The running rule cut text (not a whole element) out of owner."""
-    found = _record_for(owner)
-    if found is None or not text.strip():
-        return
-    record, info = found
-    if record.positions is not None:
+    record = _textual(owner, text, reason, "text")
+    if record is not None and record.positions is not None:
         position = record.positions.get(id(owner))
         if position is not None:
-            record.text_marks.append((len(record.removals), position, text))
+            record.text_marks.append((len(record.removals) - 1, position, text))
+
+
+def _textual(node: HtmlElement, text: str, reason: str | None, kind: str) -> ItemRecord | None:
+    """Record a removal of text or of a line (no element: tag "") in node's item; its
+    record, or None when nothing is recorded."""
+    found = _record_for(node)
+    if found is None or not text.strip():
+        return None
+    record, info = found
     record.removals.append(
         Removal(
             rule=info.id,
@@ -177,9 +183,10 @@ def removed_text(owner: HtmlElement, text: str, reason: str | None = None) -> No
             tag="",
             text=short(text),
             reason=reason or info.reason,
-            kind="text",
+            kind=kind,
         )
     )
+    return record
 
 
 def removed_line(
@@ -193,29 +200,16 @@ def removed_line(
     before (None: from holder's start) and the <br> after it (None: to holder's end).
 
     One removal of kind "line" with the line's text; in marking mode the preview marks the
-    same stretch of the parsed tree (clean._marked_tree), <br>s left where they are.
+    same stretch of the parsed tree (clean/marking.py), <br>s left where they are.
     """
-    found = _record_for(holder)
-    if found is None or not text.strip():
-        return
-    record, info = found
-    if record.positions is not None:
+    record = _textual(holder, text, reason, "line")
+    if record is not None and record.positions is not None:
         where = record.positions.get(id(holder))
         ends = [-1 if br is None else record.positions.get(id(br)) for br in (before, after)]
         if where is not None and None not in ends:
             start, end = ends
             assert start is not None and end is not None
-            record.line_marks.append((len(record.removals), where, start, end))
-    record.removals.append(
-        Removal(
-            rule=info.id,
-            pack=info.pack,
-            tag="",
-            text=short(text),
-            reason=reason or info.reason,
-            kind="line",
-        )
-    )
+            record.line_marks.append((len(record.removals) - 1, where, start, end))
 
 
 def unwrapped(root: HtmlElement, tag: str, count: int = 1) -> None:
