@@ -71,7 +71,7 @@ def test_explain_names_a_removed_line_as_a_line_with_its_text(tmp_path: Path) ->
     out = done.stdout
     assert out.count(f"- auto.boilerplate  line  {SUBSCRIBE!r}") == ITEMS
     assert "<span>" not in out  # (it was once listed as the <span> gathering the line)
-    assert f"auto.boilerplate  in {ITEMS} items: {SUBSCRIBE!r}" in out
+    assert f"auto.boilerplate  a line in {ITEMS} items: {SUBSCRIBE!r}" in out
 
 
 def test_explain_json_names_the_line_its_kind_and_reason(tmp_path: Path) -> None:
@@ -97,6 +97,9 @@ def test_explain_json_names_the_line_its_kind_and_reason(tmp_path: Path) -> None
         SUBSCRIBE,
     )
     assert line["reason"] == html.unescape(REASON)
+    assert report["boilerplate"] == [
+        {"rule": "auto.boilerplate", "text": SUBSCRIBE, "items": ITEMS, "kind": "line"}
+    ]
     hits = {h["rule"]: h for h in report["hits"]}
     assert hits["auto.boilerplate"] == {
         "rule": "auto.boilerplate",
@@ -128,6 +131,10 @@ async def test_preview_strikes_the_line_with_its_rule_and_reason(
         f'<li data-rule="auto.boilerplate" title="{REASON}"><span class="rule">'
         f'auto.boilerplate</span> <code>line</code> <q class="removed-text">{SUBSCRIBE}</q>'
     ) in first
+    found = page.split('<ul id="boilerplate">')[1].split("</ul>")[0]
+    assert (
+        f'<span class="rule">auto.boilerplate</span> a line in {ITEMS} items: <q>{SUBSCRIBE}</q>'
+    ) in found
     css = await (await client.get("/preview.css")).text()
     assert "del.fs-removed.fs-line" in css and "line-through" in css
     # The feed readers get holds neither the line nor anything of the marking.

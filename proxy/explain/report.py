@@ -114,6 +114,7 @@ class Boilerplate:
     rule: str
     text: str
     items: int  # how many items carried it
+    kind: str = "element"  # "line": a line of a block (boilerplate_lines.py); Removal.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,15 +324,15 @@ def _start_tag(element: HtmlElement, limit: int = 80) -> str:
 
 def _boilerplate(items: Sequence[ItemReport]) -> tuple[Boilerplate, ...]:
     """Blocks the automatic detector (pack "auto") removed, with how many items had each."""
-    carriers: dict[tuple[str, str], set[int]] = {}
+    carriers: dict[tuple[str, str, str], set[int]] = {}
     for item in items:
         for shown in item.removals:
             if shown.removal.pack == "auto":
-                key = (shown.removal.rule, shown.removal.text)
+                key = (shown.removal.rule, shown.removal.text, shown.removal.kind)
                 carriers.setdefault(key, set()).add(item.number)
     return tuple(
-        Boilerplate(rule, text, len(numbers))
-        for (rule, text), numbers in sorted(carriers.items(), key=lambda kv: -len(kv[1]))
+        Boilerplate(rule, text, len(numbers), kind)
+        for (rule, text, kind), numbers in sorted(carriers.items(), key=lambda kv: -len(kv[1]))
     )
 
 

@@ -47,7 +47,8 @@ def format_text(report: FeedReport, *, colour: bool = False, item: int | None = 
         out.append("  (no rule removed anything)")
     out.append(c("head", "boilerplate found:"))
     for block in report.boilerplate:
-        out.append(f"  {c('rule', block.rule)}  in {block.items} items: {block.text!r}")
+        what = "a line " if block.kind == "line" else ""
+        out.append(f"  {c('rule', block.rule)}  {what}in {block.items} items: {block.text!r}")
     if not report.boilerplate:
         out.append("  (none)")
     if report.dropped:

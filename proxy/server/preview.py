@@ -215,7 +215,8 @@ def _summary(report: explain.FeedReport) -> str:
     )
     boiler = (
         "".join(
-            f'<li><span class="rule">{e(b.rule)}</span> in {b.items} items: <q>{e(b.text)}</q></li>'
+            f'<li><span class="rule">{e(b.rule)}</span> {"a line " if b.kind == "line" else ""}'
+            f"in {b.items} items: <q>{e(b.text)}</q></li>"
             for b in report.boilerplate
         )
         or "<li>none found</li>"
