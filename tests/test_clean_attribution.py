@@ -266,4 +266,4 @@ def test_fast_removal_records_equal_the_dataclass_made_ones() -> None:
     )
     assert made == expected
     assert hash(made) == hash(expected)
-    assert (made.action, made.count) == ("remove", 1)
+    assert (made.action, made.count, made.kind) == ("remove", 1, "element")
