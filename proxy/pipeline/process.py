@@ -243,7 +243,7 @@ def transform(
     is not cleaned again (not used with observe, which needs every item's marked tree)."""
     convert = outtext.converter(opencc) if opencc else None
     # Per item: proxy links carry the item link's origin (a Referer the proxy may need).
-    policies = [rewrite.for_item(policy, entry.link or feed.link) for entry in feed.entries]
+    policies = rewrite.for_items(policy, [entry.link or feed.link for entry in feed.entries])
 
     # Summaries are compared with summaries and contents with contents: one memory each.
     def remembered(field: str) -> dict[str, Any] | None:
