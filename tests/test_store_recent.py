@@ -151,3 +151,42 @@ async def test_files_lie_one_level_deep_and_older_ones_still_go(disk: DiskStore)
     await disk.put_output("k", StoredOutput(b"n" * 100_000, '"y"', 4.0))
     assert not (feeds / "ab" / "cd").exists()
     assert (await disk.get_output("k")) == StoredOutput(b"n" * 100_000, '"y"', 4.0)
+
+
+class _CountingDisk:
+    """diskcache that counts writes and must not be read."""
+
+    def __init__(self, working: Any) -> None:
+        self.working = working
+        self.writes: list[str] = []
+
+    def get(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("read from disk")
+
+    def set(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self.writes.append(key)
+        return self.working.set(key, *args, **kwargs)
+
+
+async def test_learnt_memory_is_read_from_memory_and_the_same_bytes_not_written_again(
+    disk: DiskStore,
+) -> None:
+    learnt = {"summary": {"auto.boilerplate": {"v": 1, "items": {"k": [1.0, ["a"]]}}}}
+    await disk.put_memory("feed", learnt)
+    counting = _CountingDisk(disk._feeds)  # noqa: SLF001
+    working, disk._feeds = disk._feeds, counting  # noqa: SLF001
+    try:
+        assert await disk.get_memory("feed") == learnt
+        await disk.put_memory("feed", learnt)  # the same record again: not written
+        assert counting.writes == []
+        changed = {"summary": {"auto.boilerplate": {"v": 1, "items": {"j": [2.0, ["b"]]}}}}
+        await disk.put_memory("feed", changed)
+        assert counting.writes == ["memory:feed"]
+        assert await disk.get_memory("feed") == changed
+    finally:
+        disk._feeds = working  # noqa: SLF001
+    other = DiskStore(str(disk.directory))
+    try:
+        assert await other.get_memory("feed") == changed  # what the disk holds
+    finally:
+        await other.close()

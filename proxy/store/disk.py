@@ -32,7 +32,7 @@ import diskcache
 from proxy.store import records
 from proxy.store.keyed import KeyedRecords
 from proxy.store.lru import BoundedBytes
-from proxy.store.recent import RecentFeeds
+from proxy.store.recent import RecentFeeds, RecentRecords
 from proxy.store.records import ImageRecord, OpenImage, StoredImage
 
 logger = logging.getLogger(__name__)
@@ -299,6 +299,8 @@ class DiskStore(KeyedRecords):
         # body without reading it back from disk (one process: recent.py). Kept from writes
         # only, on the loop: a read in a thread could land after a newer write.
         self.recent = RecentFeeds()
+        self.recent_records = RecentRecords()
+        self._record_writes = asyncio.Lock()  # the copy's order is the disk's
 
     async def close(self) -> None:
         self._feeds.close()
@@ -395,6 +397,28 @@ class DiskStore(KeyedRecords):
         return None
 
     # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
+
+    # Read and written on every build of the feed: the last one written is kept in memory
+    # (no thread hop nor sqlite read), and the same bytes again are not written again.
+
+    async def get_memory(self, key: str) -> dict[str, Any] | None:
+        kept = self.recent_records.get("memory:" + key)
+        if kept is not None:
+            return records.decode_memory(kept)
+        return await super().get_memory(key)
+
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
+        encoded = records.encode_memory(memory)
+        if len(encoded) > records.MEMORY_MAX_BYTES:
+            return
+        name = "memory:" + key
+        async with self._record_writes:
+            if self.recent_records.get(name) == encoded:
+                return
+            self.recent_records.forget(name)
+            expire = records.MEMORY_EXPIRE_SECONDS
+            if await asyncio.to_thread(_safe_set, self._feeds, name, encoded, expire):
+                self.recent_records.written(name, encoded)
 
     # -- internals ---------------------------------------------------------------------------
 

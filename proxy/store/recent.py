@@ -7,7 +7,8 @@ read the server, where another replica may have written a newer body. The copy h
 the disk holds: a body is kept once its write succeeded (never from a read, which runs in a
 thread and could land after a newer write), a check (a 304, or the same bytes)
 updates the copy as ``records.confirmed`` reads the check record back. Bounded in count,
-bytes and age (``proxy/bounded.py``); a body over a quarter of the bytes is not kept.
+bytes and age (``proxy/bounded.py``); a body over a quarter of the bytes is not kept. The
+same for the small records read on every build (``RecentRecords``: what cleaning learnt).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from proxy.store.records import StoredFeed
 FEEDS = 256
 FEED_BYTES = 64 * 1024 * 1024
 MAX_AGE = 6 * 3600.0
+RECORDS = 1024
+RECORD_BYTES = 16 * 1024 * 1024
 
 
 class RecentFeeds:
@@ -73,3 +76,28 @@ class RecentFeeds:
 
     def clear(self) -> None:
         self._feeds.clear()
+
+
+class RecentRecords:
+    """key -> the small record (bytes) last written under it, for records read on every
+    build (what the clean stage learnt per feed). Bounded like RecentFeeds."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        entries: int = RECORDS,
+        max_bytes: int = RECORD_BYTES,
+    ) -> None:
+        self._records: BoundedMap[str, bytes] = BoundedMap(
+            entries, MAX_AGE, clock, weigh=len, max_weight=max_bytes
+        )
+
+    def get(self, key: str) -> bytes | None:
+        return self._records.get(key)
+
+    def written(self, key: str, value: bytes) -> None:
+        self._records.set(key, value)
+
+    def forget(self, key: str) -> None:
+        self._records.pop(key)
