@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import diskcache
 
-from proxy.store import records
+from proxy.store import packed, records
 from proxy.store.keyed import KeyedRecords
 from proxy.store.lru import BoundedBytes
 from proxy.store.recent import RecentFeeds, RecentRecords
@@ -324,17 +324,24 @@ class DiskStore(KeyedRecords):
         return self.recent.get(url) or await asyncio.to_thread(self._get_feed, url)
 
     def _get_feed(self, url: str) -> records.StoredFeed | None:
-        stored = _safe_read(self._feeds, "feed:" + url, records.read_feed)
+        stored = _safe_read(self._feeds, "feed:" + url, packed.read_feed)
         if stored is None:
             return None
         return records.confirmed(stored, _safe_get(self._feeds, "checked:" + url))
 
     async def put_feed(self, stored: records.StoredFeed) -> None:
-        parts = records.feed_parts(stored)
         self.recent.forget(stored.url)  # whatever the write leaves on disk, read it there
-        key = "feed:" + stored.url
-        if await asyncio.to_thread(_safe_set_pieces, self._feeds, key, parts, self.feed_expire):
+        if await asyncio.to_thread(self._put_feed, stored):
             self.recent.written(stored)
+
+    def _put_feed(self, stored: records.StoredFeed) -> bool:
+        # Compressed under 1 MB (store/packed.py), in pieces above.
+        key = "feed:" + stored.url
+        blob = packed.feed(stored)
+        if blob is None:
+            parts = records.feed_parts(stored)
+            return _safe_set_pieces(self._feeds, key, parts, self.feed_expire)
+        return _safe_set(self._feeds, key, blob, self.feed_expire)
 
     async def confirm_feed(self, stored: records.StoredFeed) -> None:
         check = records.encode_checked(stored)
@@ -344,7 +351,18 @@ class DiskStore(KeyedRecords):
             self.recent.forget(stored.url)
 
     async def get_output(self, key: str) -> records.StoredOutput | None:
-        return await asyncio.to_thread(_safe_read, self._feeds, "out:" + key, records.read_output)
+        return await asyncio.to_thread(_safe_read, self._feeds, "out:" + key, packed.read_output)
+
+    async def put_output(self, key: str, output: records.StoredOutput) -> None:
+        await asyncio.to_thread(self._put_output, "out:" + key, output)
+
+    def _put_output(self, key: str, output: records.StoredOutput) -> None:
+        expire = records.RENDERED_EXPIRE_SECONDS
+        blob = packed.output(output)
+        if blob is None:
+            _safe_set_pieces(self._feeds, key, records.output_parts(output), expire)
+        else:
+            _safe_set(self._feeds, key, blob, expire)
 
     async def _set_parts(self, key: str, parts: list[bytes], expire: float | None) -> None:
         await asyncio.to_thread(_safe_set_pieces, self._feeds, key, parts, expire)
