@@ -120,7 +120,7 @@ async def test_a_failed_write_leaves_the_disk_to_answer(disk: DiskStore) -> None
 
 def test_the_copy_is_bounded() -> None:
     now = [0.0]
-    recent = RecentFeeds(lambda: now[0], entries=2, max_bytes=4000)
+    recent = RecentFeeds(lambda: now[0], (2, 4000))
     small = [dataclasses.replace(FEED, url=f"https://a.test/{i}", body=b"x" * 900) for i in range(3)]
     for feed in small:
         recent.written(feed)

@@ -25,18 +25,14 @@ FEED_BYTES = 64 * 1024 * 1024
 MAX_AGE = 6 * 3600.0
 RECORDS = 1024
 RECORD_BYTES = 16 * 1024 * 1024
+Bounds = tuple[int, int] | tuple[()]  # (entries, bytes), or () for the defaults
 
 
 class RecentFeeds:
     """url -> the StoredFeed a read from disk would give now (see the module docstring)."""
 
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        *,
-        entries: int = FEEDS,
-        max_bytes: int = FEED_BYTES,
-    ) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, bounds: Bounds = ()) -> None:
+        entries, max_bytes = bounds or (FEEDS, FEED_BYTES)
         self._largest = max_bytes // 4
         # (the body's own record, as records.confirmed reads it with the last check)
         self._feeds: BoundedMap[str, tuple[StoredFeed, StoredFeed]] = BoundedMap(
@@ -82,15 +78,9 @@ class RecentRecords:
     """key -> the small record (bytes) last written under it, for records read on every
     build (what the clean stage learnt per feed). Bounded like RecentFeeds."""
 
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        *,
-        entries: int = RECORDS,
-        max_bytes: int = RECORD_BYTES,
-    ) -> None:
+    def __init__(self) -> None:
         self._records: BoundedMap[str, bytes] = BoundedMap(
-            entries, MAX_AGE, clock, weigh=len, max_weight=max_bytes
+            RECORDS, MAX_AGE, time.monotonic, weigh=len, max_weight=RECORD_BYTES
         )
 
     def get(self, key: str) -> bytes | None:
