@@ -219,6 +219,10 @@ async def test_small_records_are_written_compressed_and_read_back_alike(disk: Di
         assert records.read_output(io.BytesIO(written)) is None
         assert packed.read_feed(io.BytesIO(written[:-9])) is None  # cut short: absent
         assert packed.read_output(io.BytesIO(written[:-9])) is None
+        flipped = bytearray(written)
+        flipped[-20] ^= 0x10  # inside the compressed bytes: the gzip checksum says so
+        assert packed.read_feed(io.BytesIO(bytes(flipped))) is None
+        assert packed.read_output(io.BytesIO(bytes(flipped))) is None
     assert await _from_disk(disk, FEED.url) == feed
     other = DiskStore(str(disk.directory))
     try:
