@@ -39,6 +39,8 @@ from proxy.clean.packs.evidence import widgets
 from proxy.clean.packs.evidence import trackers
 from proxy.clean.packs.evidence import related
 from proxy.clean.packs.evidence import shopping
+from proxy.clean.packs.evidence import disclaimers
+from proxy.clean.packs.evidence import downloads
 
 # isort: on
 from proxy.clean.packs.evidence.common import PACK, visible_text
@@ -47,6 +49,8 @@ from proxy.clean.packs.evidence.trackers import is_tracker_url
 
 __all__ = [
     "PACK",
+    "disclaimers",
+    "downloads",
     "forms",
     "is_tracker_url",
     "labels",

@@ -1,0 +1,163 @@
+"""evidence.disclaimers: a republisher's, aggregator's or site's notice at an item's edge, not
+the article: "the views are the author's, not ours" (内容和观点不代表本站立场, "The views
+expressed in this article do not necessarily reflect…"), rights and takedown notices (版权归原作者
+所有，如有侵权请联系删除, 转载请注明出处, "All rights reserved", 無断転載を禁じます), and automatic
+aggregation notices (本文由自动聚合程序取自网络, "This post was automatically aggregated").
+
+Known by what the notice says, in many languages, and where and how long it is, not by one
+site's wording. A unit (edges.py: a block or a `<br>` line, at most 200 characters, among the
+first or last few blocks with text) goes when its sentences that are notices make up at least
+NOTICE_SHARE of its text, it holds no media and no link (a line that links its source is a
+credit: "本文转载自<a>香港独立媒体</a>，不代表本网立场" stays, as the source is named there).
+
+Each kind of notice is one small function over a sentence; a sentence is a notice only with
+all of its evidence together, so the words alone do not make one:
+- views: a views word, a "not"/"only" word and the article, the author or the site itself
+  (这并不代表公司的立场 in a news report names none of them: it stays);
+- rights: "all rights reserved" and its translations, a no-reprint or takedown request;
+- aggregated: the item was taken automatically, or "from the web" (来源：网络).
+Credits stay: "Reprinted with permission", "本文转载自…", "经作者授权转载", "This article
+was originally published on…" name where the article comes from, which a reader may want.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+from proxy.clean.packs.evidence.common import PACK
+from proxy.clean.packs.evidence.edges import Unit, remove_units
+from proxy.clean.registry import item_rule
+
+NOTICE_SHARE = 0.6  # of a unit's text, in notice sentences
+# Where a sentence or a clause ends: 。！？; ! ? ; | a full stop before a space or the end,
+# and the full-width comma and brackets (a Chinese credit and a notice often share a line:
+# "（本文节选于…新书） *转载此文请注明此出处" keeps its credit). Not the ASCII comma, nor 、: an
+# English or Japanese notice runs on over commas ("…are the author's, and do not reflect…").
+_SENTENCE_END = re.compile(r"[。！？!?；;|｜，（）]|\.(?=\s|$)")
+
+# --- views: "not the views of the site" ---------------------------------------------------
+
+_CJK_NOT = re.compile(
+    r"不代表|不反映|不构成|不構成|仅代表|僅代表|只代表|文责自负|文責自負|无关|無關"
+)
+_CJK_VIEWS = re.compile(
+    r"立场|立場|观点|觀點|看法|意见|意見|态度|態度|建议|建議|作者本人|个人|個人|文责|文責"
+)
+_CJK_SELF = re.compile(
+    r"本文|本站|本网|本網|本号|本號|本平台|本刊|本报|本報|本台|本公众号|公众号|作者|文章|文中|该文|"
+    r"該文|此文|内容|內容|编者|編者|小编|小編"
+)
+_VIEWS = re.compile(
+    r"\b(?:views?|opinions?|viewpoints?|positions?|meinung(?:en)?|ansicht(?:en)?|auffassung"
+    r"|standpunkt|opinión|opiniones|opinião|opiniões|opinioni?|punto de vista|ponto de vista"
+    r"|point de vue|points de vue|propos|vues|postura|posizione|posición|posição)\b"
+    r"|мнени|見解|意見|考え|견해|의견"
+)
+_VIEWS_NOT = re.compile(
+    r"\b(?:do not|don't|does not|doesn't|not necessarily|are (?:solely )?(?:those|that) of"
+    r"|is (?:solely )?(?:that|those) of|solely the responsibility|own and not"
+    r"|nicht|keine|n'engagent|n'engage|ne reflètent|ne reflète|ne représentent|ne représente"
+    r"|no reflejan?|no representan?|no necesariamente|responsabilidad exclusiva"
+    r"|não refletem|não reflete|não representam?|não necessariamente|responsabilidade"
+    r"|non riflett\w*|non rappresent\w*|non necessariamente)\b"
+    r"|может не совпадать|не совпада|не отража"
+    r"|ではありません|ではない|ものではありません|とは異なる"
+    r"|다를 수|무관"
+)
+_VIEWS_SELF = re.compile(
+    r"\b(?:this|the|our|these) (?:article|post|blog|column|piece|op-ed|commentary|podcast"
+    r"|episode|video|site|website|publication|newsletter|story|content)s?\b"
+    r"|\b(?:herein|expressed here|author|authors|author's|authors'|writer|writers|contributor"
+    r"|contributors|guest|columnist|redaktion|autors|autorin|autoren|verfasser|gastautor"
+    r"|auteur|auteurs|rédaction|autor|autores|redacción|redação|autore|autori|redazione)\b"
+    r"|редакци|автор|記事|筆者|著者|執筆者|当社|弊社|当サイト|필자|기고|본 기사|본지"
+)
+
+# --- rights: reserved, no reprint, takedown -------------------------------------------------
+
+# "Original to this site" (本文由极客公园原创发布，转载请…): the claim that opens a rights notice.
+_CJK_ORIGINAL = re.compile(r"原创|原創")
+_CJK_THIS = re.compile(r"本文|本号|本號|本站|本公众号|此文")
+_RIGHTS = re.compile(
+    r"版权归|版權歸|版权所有|版權所有|版权属于|版權屬於|保留版权|保留版權|著作权归|著作權歸"
+    r"|侵权|侵權|侵删|侵刪"
+    r"|(?:转载|轉載)(?:此文|本文)?(?:请|請|须|須|必须|必須|需|务必|務必|时请|時請)"
+    r"|(?:禁止|谢绝|謝絕|严禁|嚴禁|不得|请勿|請勿|如需|欢迎|歡迎)(?:擅自|私自|任何形式的?)?(?:转载|轉載)"
+    r"|無断(?:転載|複製|転用|使用)|転載(?:を)?(?:禁止|禁じ|お断り)|무단 ?전재|재배포 ?금지"
+    r"|\ball rights reserved\b|\balle rechte vorbehalten\b|\btous droits réservés\b"
+    r"|\btodos los derechos reservados\b|\btodos os direitos reservados\b"
+    r"|\btutti i diritti riservati\b|\balle rechten voorbehouden\b|все права защищены"
+    r"|\briproduzione riservata\b|\breproduction interdite\b|\bprohibida (?:su|la) reproducción\b"
+    r"|\bproibida a reprodução\b|\bnachdruck verboten\b"
+    r"|\bmay not be (?:re)?(?:published|produced|distributed|printed|copied)\b"
+    r"|\b(?:reproduction|republication|redistribution|reprinting) (?:is )?(?:strictly )?"
+    r"(?:prohibited|forbidden|not permitted)\b"
+)
+
+# --- aggregated: taken automatically, or "from the web" ---------------------------------------
+
+_CJK_AUTO = re.compile(r"自动|自動|程序|机器人|機器人")
+_CJK_TAKEN = re.compile(r"聚合|采集|採集|抓取|取自|收集|生成|转载|轉載")
+_FROM_THE_WEB = re.compile(
+    r"(?:取自|来自|來自|源自|源于|源於|转自|轉自|摘自|来源于|來源於|来源|來源)[:：]?"
+    r"(?:互联网|互聯網|网络|網絡)"
+)
+_AUTOMATIC = re.compile(
+    r"\b(?:automatically|auto-?)(?: | - )?(?:generated|aggregated|fetched|imported|collected"
+    r"|republished|posted|syndicated|scraped|curated)\b"
+)
+_AUTO_SELF = re.compile(r"\b(?:this|the) (?:article|post|content|entry|story|item|feed)\b")
+
+
+def _is_views_notice(sentence: str) -> bool:
+    """Not the site's views: views, negation and the article, author or site together."""
+    if _CJK_NOT.search(sentence) and _CJK_VIEWS.search(sentence):
+        return bool(_CJK_SELF.search(sentence))
+    return bool(
+        _VIEWS.search(sentence) and _VIEWS_NOT.search(sentence) and _VIEWS_SELF.search(sentence)
+    )
+
+
+def _is_rights_notice(sentence: str) -> bool:
+    """Rights reserved, no reprinting, "contact us to take it down", or "original to us"."""
+    if _CJK_ORIGINAL.search(sentence) and _CJK_THIS.search(sentence):
+        return True
+    return bool(_RIGHTS.search(sentence))
+
+
+def _is_aggregation_notice(sentence: str) -> bool:
+    """The item was taken by a program, or comes "from the web" (no source named)."""
+    if _CJK_AUTO.search(sentence) and _CJK_TAKEN.search(sentence):
+        return bool(_CJK_SELF.search(sentence))
+    if _FROM_THE_WEB.search(sentence):
+        return True
+    return bool(_AUTOMATIC.search(sentence) and _AUTO_SELF.search(sentence))
+
+
+_NOTICES = (_is_views_notice, _is_rights_notice, _is_aggregation_notice)
+
+
+def is_notice(text: str) -> bool:
+    """Whether text (one unit's, whitespace collapsed) is mostly notice sentences."""
+    sentences = [s for s in _SENTENCE_END.split(text.casefold().replace("’", "'")) if s.strip()]
+    total = sum(len(s.replace(" ", "")) for s in sentences)
+    notices = sum(
+        len(s.replace(" ", "")) for s in sentences if any(notice(s) for notice in _NOTICES)
+    )
+    return total > 0 and notices >= NOTICE_SHARE * total
+
+
+def _is_disclaimer(unit: Unit) -> bool:
+    if unit.has_media():
+        return False
+    if any(not (a.get("href") or "").strip().lower().startswith("mailto:") for a in unit.links()):
+        return False  # a linked source is a credit
+    return is_notice(unit.text)
+
+
+@item_rule(PACK, "disclaimers")
+def remove_disclaimers(root: HtmlElement) -> None:
+    """A views, rights or aggregation notice at the item's edge, not the article."""
+    remove_units(root, _is_disclaimer)
