@@ -28,6 +28,7 @@ from lxml.html import HtmlElement
 
 from proxy.clean.packs.evidence.common import PACK
 from proxy.clean.packs.evidence.edges import Unit, remove_units
+from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
 NOTICE_SHARE = 0.6  # of a unit's text, in notice sentences
@@ -77,24 +78,38 @@ _VIEWS_SELF = re.compile(
 
 # --- rights: reserved, no reprint, takedown -------------------------------------------------
 
-# "Original to this site" (本文由极客公园原创发布，转载请…): the claim that opens a rights notice.
-_CJK_ORIGINAL = re.compile(r"原创|原創")
-_CJK_THIS = re.compile(r"本文|本号|本號|本站|本公众号|此文")
-_RIGHTS = re.compile(
-    r"版权归|版權歸|版权所有|版權所有|版权属于|版權屬於|保留版权|保留版權|著作权归|著作權歸"
-    r"|侵权|侵權|侵删|侵刪"
+# Chinese rights notices open their sentence (after a label such as 版权声明：), their subject
+# the article itself or none: "这部小说的版权归原作者所有" in a report about a lawsuit has one.
+_CJK_LABEL = re.compile(
+    r"\A(?:[\u4e00-\u9fff]{0,4}(?:声明|聲明|说明|說明|提示|须知|須知)|注|备注|備註)[:：]"
+)
+_CJK_RIGHTS = re.compile(  # (\A: these open the sentence; search fails at once elsewhere)
+    r"\A(?:(?:本文|文章|图片|圖片|图文|圖文|内容|內容|视频|視頻|素材|资料|資料|本站|本网|本網|本号|本號"
+    r"|本公众号|本平台)?(?:内容|內容|及图片|及圖片)?的?(?:版权|版權|著作权|著作權)"
+    r"(?:归|歸|属于|屬於|为|為|所有)"
+    r"|(?:如有|若有|如涉及|如涉|若涉及|如)(?:侵权|侵權)|侵删|侵刪"
     r"|(?:转载|轉載)(?:此文|本文)?(?:请|請|须|須|必须|必須|需|务必|務必|时请|時請)"
-    r"|(?:禁止|谢绝|謝絕|严禁|嚴禁|不得|请勿|請勿|如需|欢迎|歡迎)(?:擅自|私自|任何形式的?)?(?:转载|轉載)"
-    r"|無断(?:転載|複製|転用|使用)|転載(?:を)?(?:禁止|禁じ|お断り)|무단 ?전재|재배포 ?금지"
-    r"|\ball rights reserved\b|\balle rechte vorbehalten\b|\btous droits réservés\b"
-    r"|\btodos los derechos reservados\b|\btodos os direitos reservados\b"
-    r"|\btutti i diritti riservati\b|\balle rechten voorbehouden\b|все права защищены"
-    r"|\briproduzione riservata\b|\breproduction interdite\b|\bprohibida (?:su|la) reproducción\b"
-    r"|\bproibida a reprodução\b|\bnachdruck verboten\b"
-    r"|\bmay not be (?:re)?(?:published|produced|distributed|printed|copied)\b"
-    r"|\b(?:reproduction|republication|redistribution|reprinting) (?:is )?(?:strictly )?"
+    r"|(?:禁止|谢绝|謝絕|严禁|嚴禁|不得|请勿|請勿|勿|如需|欢迎|歡迎)(?:擅自|私自|任何形式的?)?"
+    r"(?:转载|轉載))"
+)
+# "Original to this site" (本文由极客公园原创发布，转载请…): the claim that opens a rights notice.
+_CJK_ORIGINAL = re.compile(r"\A(?:本文|本号|本號|本站|本公众号|此文).{0,24}(?:原创|原創)")
+_RIGHTS = re.compile(
+    r"無断(?:転載|複製|転用|使用)|転載(?:を)?(?:禁止|禁じ|お断り)|무단 ?전재|재배포 ?금지"
+    r"|侵删|侵刪|all rights reserved\b|alle rechte vorbehalten\b|tous droits réservés\b"
+    r"|todos los derechos reservados\b|todos os direitos reservados\b"
+    r"|tutti i diritti riservati\b|alle rechten voorbehouden\b|все права защищены"
+    r"|riproduzione riservata\b|reproduction interdite\b|prohibida (?:su|la) reproducción\b"
+    r"|proibida a reprodução\b|nachdruck verboten\b"
+    r"|may not be (?:re)?(?:published|produced|distributed|printed|copied)\b"
+    r"|(?:reproduction|republication|redistribution|reprinting) (?:is )?(?:strictly )?"
     r"(?:prohibited|forbidden|not permitted)\b"
 )
+# A copyright line ("© 2024 Example News", "Copyright 2015 Foo"): a notice only beside one.
+_COPYRIGHT_SIGNS = ("©", "(c)", "copyright", "版权", "版權")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+# Stripped from a sentence's start: decorations, and the marks that open a note (※, *).
+_OPENING = DECORATION + "*※＊"
 
 # --- aggregated: taken automatically, or "from the web" ---------------------------------------
 
@@ -122,7 +137,11 @@ def _is_views_notice(sentence: str) -> bool:
 
 def _is_rights_notice(sentence: str) -> bool:
     """Rights reserved, no reprinting, "contact us to take it down", or "original to us"."""
-    if _CJK_ORIGINAL.search(sentence) and _CJK_THIS.search(sentence):
+    opening = sentence.strip(_OPENING)
+    label = _CJK_LABEL.match(opening)
+    if label is not None:
+        opening = opening[label.end() :].strip(_OPENING)
+    if _CJK_RIGHTS.match(opening) or _CJK_ORIGINAL.match(opening):
         return True
     return bool(_RIGHTS.search(sentence))
 
@@ -142,10 +161,17 @@ _NOTICES = (_is_views_notice, _is_rights_notice, _is_aggregation_notice)
 def is_notice(text: str) -> bool:
     """Whether text (one unit's, whitespace collapsed) is mostly notice sentences."""
     sentences = [s for s in _SENTENCE_END.split(text.casefold().replace("’", "'")) if s.strip()]
-    total = sum(len(s.replace(" ", "")) for s in sentences)
-    notices = sum(
-        len(s.replace(" ", "")) for s in sentences if any(notice(s) for notice in _NOTICES)
-    )
+    total = notices = 0
+    copyright = 0
+    for sentence in sentences:
+        characters = len(sentence.replace(" ", ""))
+        total += characters
+        if any(notice(sentence) for notice in _NOTICES):
+            notices += characters
+        elif any(sign in sentence for sign in _COPYRIGHT_SIGNS) and _YEAR.search(sentence):
+            copyright += characters  # ("© 2024 Example News. All rights reserved.")
+    if notices:
+        notices += copyright
     return total > 0 and notices >= NOTICE_SHARE * total
 
 

@@ -26,8 +26,8 @@ from proxy.clean.registry import item_rule
 PROMPT_CHARS = 60  # one short line
 
 # Chinese: (请)点击(这里)(即可)(免费)下载/安装…, or (立即)下载…; either script.
-_CJK_CLICK = re.compile(
-    r"(?:请|請)?(?:点击|點擊|点|點|戳|轻点|輕點|按)(?:这里|這裡|这儿|這兒|此处|此處|此|链接|鏈接|下方|下面)?"
+_CJK_CLICK = re.compile(  # (\A: the call opens the line; a search fails at once elsewhere)
+    r"\A(?:请|請)?(?:点击|點擊|点|點|戳|轻点|輕點|按)(?:这里|這裡|这儿|這兒|此处|此處|此|链接|鏈接|下方|下面)?"
     r"(?:即可|可|来|來|去)?(?:免费|免費|立即)?(?:下载|下載|安装|安裝)"
 )
 _CJK_VERB = re.compile(r"(?:立即|马上|馬上|免费|免費|快来|快來|赶快|趕快)?(?:下载|下載|安装|安裝)")
@@ -102,6 +102,8 @@ _VERBS = frozenset(
         "установить",
     }
 )
+# German and Dutch put the infinitive last: "(Jetzt) die App herunterladen".
+_LAST_VERBS = frozenset({"herunterladen", "runterladen", "installieren", "downloaden"})
 _SOFTWARE = frozenset(
     {
         "app",
@@ -137,6 +139,8 @@ def _word_call(text: str) -> bool:
     if click is not None:  # the verb within a few words after it, software anywhere
         after = words[at + len(click) : at + len(click) + _CALL_WORDS]
         return any(w in _VERBS for w in after) and any(w in _SOFTWARE for w in words)
+    if words and words[-1] in _LAST_VERBS:  # "Jetzt die App herunterladen", "App downloaden"
+        return any(w in _SOFTWARE for w in words[-1 - _CALL_WORDS : -1])
     if at >= len(words) or words[at] not in _VERBS:
         return False  # the verb opens the line
     return any(w in _SOFTWARE for w in words[at + 1 : at + 1 + _CALL_WORDS])

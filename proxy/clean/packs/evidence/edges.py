@@ -3,11 +3,14 @@ lines at their item-edge side. What evidence.disclaimers and evidence.download_p
 no rule of its own, no I/O.
 
 A site or an aggregator puts its notices where the article is not: before it or after it. So
-only the first and last EDGE_BLOCKS blocks with text are read (through wrappers that hold the
-whole item, and into a wrapper at an edge whose text is too long to be one notice), empty
-ones, separators and images passed over. A block whose text is at most UNIT_CHARS
-non-whitespace characters is a unit; so is each of the last (first, at the start) EDGE_LINES
-lines of a block written as lines (`…<br><em>文中观点不代表本网立场</em>`), never its only line.
+blocks are read from each end inwards until EDGE_BLOCKS blocks with text were kept (or a
+third of the item's blocks, if fewer, but two at least), through wrappers that hold the whole
+item and into a wrapper at an edge whose text is too long to be one notice; empty blocks,
+separators and images are passed over, and a unit taken is not counted: the edge moves
+inwards past it (a download line, then the disclaimer before it). A block whose text is at
+most UNIT_CHARS non-whitespace characters is a unit; so is each of the last (first, at the
+start) EDGE_LINES lines of a block written as lines (`…<br><em>文中观点不代表本网立场</em>`),
+never its only line.
 Code, tables, quotes, figures, formulas, headings and lists are never units nor hold one; they
 count as blocks (the edge is not past them).
 
@@ -24,7 +27,14 @@ from lxml.html import HtmlElement
 
 from proxy.clean import boilerplate_lines
 from proxy.clean.boilerplate_lines import Line
-from proxy.clean.nodes import MEDIA_TAGS, has_media, has_text, is_attached, short_text, tag_of
+from proxy.clean.nodes import (
+    MEDIA_TAGS,
+    has_media,
+    has_text,
+    is_attached,
+    short_text,
+    tag_of,
+)
 from proxy.clean.packs.evidence.common import (
     PROTECTED_TAGS,
     Item,
@@ -68,17 +78,51 @@ def _characters(text: str) -> int:
     return sum(map(len, text.split()))
 
 
-def _edge_blocks(
-    nodes: list[HtmlElement], at_start: bool, depth: int, budget: list[int]
-) -> list[HtmlElement]:
-    """Blocks with text from the edge of nodes (in document order), looking into a wrapper
-    too long to be a unit, until budget[0] blocks were met."""
-    found: list[HtmlElement] = []
+class _Taking:
+    """What one rule takes from one item, within the bounds."""
+
+    __slots__ = ("root", "item", "taken")
+
+    def __init__(self, root: HtmlElement) -> None:
+        self.root = root
+        self.item: Item | None = None
+        self.taken = 0
+
+    def take(self, unit: Unit) -> bool:
+        """Remove unit if the item keeps MAX_SHARE of its text and something besides."""
+        item = self.item = self.item or Item(self.root)
+        media = 0 if unit.line is not None else sum(1 for _ in unit.block.iter(*MEDIA_TAGS))
+        if self.taken + unit.characters > MAX_SHARE * (item.characters + self.taken):
+            return False
+        if not item.leaves_something(unit.characters, media):
+            return False
+        self.taken += unit.characters
+        if unit.line is None:
+            item.remove(unit.block, unit.characters, media)
+        else:
+            boilerplate_lines.remove(unit.line)
+            item.characters -= unit.characters
+        return True
+
+
+def _walk(
+    nodes: list[HtmlElement],
+    at_start: bool,
+    depth: int,
+    budget: list[int],
+    taking: _Taking,
+    is_junk: Callable[[Unit], bool],
+) -> None:
+    """Read the blocks with text from one edge of nodes (in document order) inwards until
+    budget[0] blocks were kept, looking into a wrapper too long to be a unit. A unit taken
+    is not counted: the edge moves inwards past it."""
     for node in nodes if at_start else reversed(nodes):
         if budget[0] <= 0:
-            break
+            return
         if not isinstance(node.tag, str) or not has_text(node):
             continue  # (comments, separators, images, empty wrappers: not the edge's content)
+        if not is_attached(node, taking.root):
+            continue  # (taken from the other edge)
         tag = tag_of(node)
         if tag in _NOT_UNITS:
             budget[0] -= 1
@@ -91,11 +135,15 @@ def _edge_blocks(
             and short_text(node, UNIT_CHARS) is None
             and any(tag_of(c) in _CONTAINERS or tag_of(c) == "p" for c in children)
         ):
-            found += _edge_blocks(children, at_start, depth + 1, budget)
+            _walk(children, at_start, depth + 1, budget, taking, is_junk)
             continue
+        unit = _block_unit(node, at_start)
+        if unit is not None and is_junk(unit) and taking.take(unit):
+            continue
+        for line in _line_units(node, at_start):
+            if is_junk(line) and taking.take(line):
+                break  # one line per block and edge: the others' <br>s may have moved
         budget[0] -= 1
-        found.append(node)
-    return found
 
 
 def _block_unit(block: HtmlElement, at_start: bool) -> Unit | None:
@@ -119,48 +167,15 @@ def _line_units(block: HtmlElement, at_start: bool) -> list[Unit]:
     return units
 
 
-def edge_units(root: HtmlElement) -> list[Unit]:
-    """The units at root's edges: per edge block (from the start, then from the end), the
-    block, then its edge lines; each block once from each side."""
-    blocks = top_blocks(root)
-    units: list[Unit] = []
-    seen: set[tuple[int, bool]] = set()
-    for at_start in (True, False):
-        for block in _edge_blocks(blocks, at_start, 0, [EDGE_BLOCKS]):
-            if (id(block), at_start) in seen or inside_protected(block):
-                continue
-            seen.add((id(block), at_start))
-            unit = _block_unit(block, at_start)
-            if unit is not None and (id(block), not at_start) not in seen:
-                units.append(unit)
-            units += _line_units(block, at_start)
-    return units
-
-
 def remove_units(root: HtmlElement, is_junk: Callable[[Unit], bool]) -> None:
-    """Remove each edge unit is_junk accepts, within the bounds (see the module docstring)."""
-    units = edge_units(root)
-    if not units:
+    """Remove the edge units is_junk accepts, within the bounds (see the module docstring)."""
+    blocks = top_blocks(root)
+    if not blocks or inside_protected(root):
         return
-    item: Item | None = None
-    taken = 0
-    lines_taken: set[int] = set()
-    for unit in units:
-        if not is_attached(unit.block, root) or not is_junk(unit):
-            continue
-        if unit.line is not None and id(unit.block) in lines_taken:
-            continue  # one line per block: the others' <br>s may have moved
-        item = item or Item(root)
-        total = item.characters + taken
-        media = 0 if unit.line is not None else sum(1 for _ in unit.block.iter(*MEDIA_TAGS))
-        if taken + unit.characters > MAX_SHARE * total:
-            continue
-        if not item.leaves_something(unit.characters, media):
-            continue
-        taken += unit.characters
-        if unit.line is None:
-            item.remove(unit.block, unit.characters, media)
-        else:
-            lines_taken.add(id(unit.block))
-            boilerplate_lines.remove(unit.line)
-            item.characters -= unit.characters
+    # The edge is a third of the item at most: a notice in the middle of six paragraphs is
+    # the article's (quoted, discussed); at its start or its end it is not.
+    with_text = sum(1 for b in blocks if has_text(b))
+    budget = min(EDGE_BLOCKS, max(2, with_text // 3))
+    taking = _Taking(root)
+    for at_start in (True, False):
+        _walk(blocks, at_start, 0, [budget], taking, is_junk)
