@@ -131,6 +131,18 @@ CASES = [
         "long-paragraph-with-the-phrase",
     ),
     keep(
+        ZH + "<p>版权归原作者所有，这是网友们最常见的一句声明，但法院认为，仅仅写上这句话并不能"
+        "免除转载者的责任。律师建议，转载前应当取得授权，并在文中注明出处和作者，否则仍可能"
+        "承担侵权责任，赔偿金额从数千元到数万元不等。</p>",
+        "zh-long-paragraph-with-the-phrase",
+    ),
+    keep(
+        ARTICLE + "<p>The views expressed in this article do not reflect the board's, the"
+        " chairman wrote in a letter that the paper obtained on Monday, and he asked the"
+        " editors to print a correction. They refused, and the dispute went to court.</p>",
+        "en-long-paragraph-with-views",
+    ),
+    keep(
         ARTICLE + "<blockquote><p>The views expressed in this article are the author's"
         " own.</p></blockquote>",
         "in-a-quote",
@@ -204,6 +216,17 @@ def test_each_removal_is_attributed_to_its_rule() -> None:
         ("本文由极客公园 GeekPark 原创发布，转载请添加极客君微信 geekparker。", True),
         ("如需转载请联系后台。", True),
         ("The opinions expressed on this site are solely those of the author.", True),
+        (
+            "The views expressed in this article are those of the author, and do not"
+            " necessarily reflect those of Example Media.",
+            True,
+        ),
+        (
+            "The views and opinions expressed in this article are those of the authors and do"
+            " not necessarily reflect the official policy or position of any agency of the U.S."
+            " government.",
+            True,
+        ),
         ("Alle Rechte vorbehalten.", True),
         ("Tutti i diritti riservati.", True),
         ("这并不代表公司的立场。", False),

@@ -32,6 +32,11 @@ from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
 NOTICE_SHARE = 0.6  # of a unit's text, in notice sentences
+# A rights or aggregation notice is a formula, one short sentence ("All rights reserved.");
+# a sentence of a report that uses its words runs on. (A views notice needs three pieces of
+# evidence together and may be long: "…do not necessarily reflect the official policy…".)
+FORMULA_CHARS = 80
+ENUMERATION_WORDS = 3  # a clause this short continues the notice's own list
 # Where a sentence or a clause ends: 。！？; ! ? ; | a full stop before a space or the end,
 # and the full-width comma and brackets (a Chinese credit and a notice often share a line:
 # "（本文节选于…新书） *转载此文请注明此出处" keeps its credit). Not the ASCII comma, nor 、: an
@@ -137,6 +142,8 @@ def _is_views_notice(sentence: str) -> bool:
 
 def _is_rights_notice(sentence: str) -> bool:
     """Rights reserved, no reprinting, "contact us to take it down", or "original to us"."""
+    if len(sentence.replace(" ", "")) > FORMULA_CHARS:
+        return False
     opening = sentence.strip(_OPENING)
     label = _CJK_LABEL.match(opening)
     if label is not None:
@@ -148,6 +155,8 @@ def _is_rights_notice(sentence: str) -> bool:
 
 def _is_aggregation_notice(sentence: str) -> bool:
     """The item was taken by a program, or comes "from the web" (no source named)."""
+    if len(sentence.replace(" ", "")) > FORMULA_CHARS:
+        return False
     if _CJK_AUTO.search(sentence) and _CJK_TAKEN.search(sentence):
         return bool(_CJK_SELF.search(sentence))
     if _FROM_THE_WEB.search(sentence):
@@ -156,6 +165,24 @@ def _is_aggregation_notice(sentence: str) -> bool:
 
 
 _NOTICES = (_is_views_notice, _is_rights_notice, _is_aggregation_notice)
+
+
+def _noticed(sentence: str) -> int:
+    """How much of a notice sentence is the notice: its comma-separated clauses that hold a
+    piece of its evidence or are a few words of an enumeration ("may not be published,
+    broadcast, rewritten or redistributed"). "The views expressed in this article do not
+    reflect the board's, the chairman wrote in a letter…" is a report quoting one."""
+    clauses = sentence.split(",")
+    if len(clauses) == 1:
+        return len(sentence.replace(" ", ""))
+    return sum(
+        len(clause.replace(" ", ""))
+        for clause in clauses
+        if len(clause.split()) <= ENUMERATION_WORDS or any(p.search(clause) for p in _PIECES)
+    )
+
+
+_PIECES = (_VIEWS, _VIEWS_NOT, _VIEWS_SELF, _RIGHTS, _AUTOMATIC, _AUTO_SELF)
 
 
 def is_notice(text: str) -> bool:
@@ -167,7 +194,7 @@ def is_notice(text: str) -> bool:
         characters = len(sentence.replace(" ", ""))
         total += characters
         if any(notice(sentence) for notice in _NOTICES):
-            notices += characters
+            notices += _noticed(sentence)
         elif any(sign in sentence for sign in _COPYRIGHT_SIGNS) and _YEAR.search(sentence):
             copyright += characters  # ("© 2024 Example News. All rights reserved.")
     if notices:

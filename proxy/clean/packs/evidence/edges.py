@@ -46,7 +46,7 @@ from proxy.clean.packs.wechat import top_blocks
 EDGE_BLOCKS = 4  # blocks with text read from each end of the item
 EDGE_LINES = 3  # lines read from a block's item-edge side
 UNIT_CHARS = 200  # a notice is a sentence or two, not a paragraph of the article
-MAX_SHARE = 0.5  # a rule never takes more of an item's text than this
+MAX_SHARE = 0.6  # a rule never takes more of an item's text than this (as boilerplate.py)
 _DEPTH = 3  # wrappers looked into at an edge
 _CONTAINERS = frozenset({"div", "section", "article", "aside", "footer", "header", "main"})
 # Never a unit, nor anything holding one: content by nature (lists: an article's own points).
