@@ -167,6 +167,41 @@ def _is_aggregation_notice(sentence: str) -> bool:
 _NOTICES = (_is_views_notice, _is_rights_notice, _is_aggregation_notice)
 
 
+# Pieces of text at least one of which every notice read here holds, as written (no case
+# folding: an all-capitals notice is read only where a piece below is in capitals too). The
+# rule tests them on each unit first, so the runner may skip an item without any (Needs).
+PIECES = (
+    # Chinese: not the views (不代表…), rights (版权, 侵权, 转载), original (原创), taken
+    # automatically (聚合, 采集…) or from the web (网络)
+    *("代表", "反映", "构成", "構成", "文责", "文責", "无关", "無關"),
+    *(
+        "版权",
+        "版權",
+        "著作权",
+        "著作權",
+        "侵权",
+        "侵權",
+        "侵删",
+        "侵刪",
+        "转载",
+        "轉載",
+        "原创",
+        "原創",
+    ),
+    *("聚合", "采集", "採集", "抓取", "取自", "收集", "生成", "网络", "網絡", "互联网", "互聯網"),
+    # Japanese, Korean, Russian
+    *("見解", "意見", "考え", "無断", "転載", "견해", "의견", "무단", "재배포", "нени", "права"),
+    # views, opinion, position, Meinung, point de vue, punto de vista…
+    *("iew", "IEW", "pini", "PINI", "osition", "einung", "nsicht", "uffassung", "tandpunkt"),
+    *("vista", "vue", "ropos", "ostura", "osizione", "osición", "osição"),
+    # rights reserved, Rechte, droits, derechos, direitos, diritti; reproduction, reprinting
+    *("ights", "IGHTS", "echte", "roits", "erechos", "ireitos", "iritti", "eprodu", "iproduz"),
+    *("achdruck", "ublished", "roduced", "istributed", "rinted", "opied", "epublica", "eprint"),
+    *("uto",),  # automatically, auto-generated
+)
+_ANY_PIECE = re.compile("|".join(map(re.escape, PIECES)))  # (one search, not one per piece)
+
+
 def _noticed(sentence: str) -> int:
     """How much of a notice sentence is the notice: its comma-separated clauses that hold a
     piece of its evidence or are a few words of an enumeration ("may not be published,
@@ -187,6 +222,8 @@ _PIECES = (_VIEWS, _VIEWS_NOT, _VIEWS_SELF, _RIGHTS, _AUTOMATIC, _AUTO_SELF)
 
 def is_notice(text: str) -> bool:
     """Whether text (one unit's, whitespace collapsed) is mostly notice sentences."""
+    if not _ANY_PIECE.search(text):
+        return False
     sentences = [s for s in _SENTENCE_END.split(text.casefold().replace("’", "'")) if s.strip()]
     total = notices = 0
     copyright = 0
@@ -203,14 +240,13 @@ def is_notice(text: str) -> bool:
 
 
 def _is_disclaimer(unit: Unit) -> bool:
-    if unit.has_media():
+    if not is_notice(unit.text) or unit.has_media():
         return False
-    if any(not (a.get("href") or "").strip().lower().startswith("mailto:") for a in unit.links()):
-        return False  # a linked source is a credit
-    return is_notice(unit.text)
+    # A linked source is a credit (mailto: is a way to ask, not a source).
+    return all((a.get("href") or "").strip().lower().startswith("mailto:") for a in unit.links())
 
 
 @item_rule(PACK, "disclaimers")
 def remove_disclaimers(root: HtmlElement) -> None:
     """A views, rights or aggregation notice at the item's edge, not the article."""
-    remove_units(root, _is_disclaimer)
+    remove_units(root, _is_disclaimer, _ANY_PIECE.search)

@@ -146,8 +146,20 @@ def _word_call(text: str) -> bool:
     return any(w in _SOFTWARE for w in words[at + 1 : at + 1 + _CALL_WORDS])
 
 
+# Pieces of text at least one of which every call read here holds, as written: the verbs
+# in Chinese, Japanese and Korean, the software words elsewhere (app, client, software…).
+PIECES = (
+    *("下载", "下載", "安装", "安裝", "ダウンロード", "インストール", "다운", "설치"),
+    *("app", "App", "APP", "lient", "LIENT", "oftware", "OFTWARE", "nstaller", "apk", "APK"),
+    *("xtension", "nwendung", "rogramm", "plicaci", "plicativo", "риложени", "рограмм"),
+)
+_ANY_PIECE = re.compile("|".join(map(re.escape, PIECES)))  # (one search, not one per piece)
+
+
 def is_download_call(text: str) -> bool:
     """Whether a short line's text asks the reader to download or install software."""
+    if not _ANY_PIECE.search(text):
+        return False  # (the runner's prefilter: Needs(text=PIECES))
     line = text.strip(DECORATION).casefold()
     click = _CJK_CLICK.match(line)
     if click is not None:
@@ -161,10 +173,10 @@ def is_download_call(text: str) -> bool:
 
 
 def _is_prompt(unit: Unit) -> bool:
-    return unit.characters <= PROMPT_CHARS and bool(unit.links()) and is_download_call(unit.text)
+    return unit.characters <= PROMPT_CHARS and is_download_call(unit.text) and bool(unit.links())
 
 
 @item_rule(PACK, "download_prompts")
 def remove_download_prompts(root: HtmlElement) -> None:
     """A line at the item's edge asking the reader to download or install an app or program."""
-    remove_units(root, _is_prompt)
+    remove_units(root, _is_prompt, _ANY_PIECE.search)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy.clean import boilerplate_lines
@@ -32,16 +33,11 @@ from proxy.clean.nodes import (
     has_media,
     has_text,
     is_attached,
+    is_blank,
     short_text,
     tag_of,
 )
-from proxy.clean.packs.evidence.common import (
-    PROTECTED_TAGS,
-    Item,
-    holds_protected,
-    inside_protected,
-)
-from proxy.clean.packs.wechat import top_blocks
+from proxy.clean.packs.evidence.common import PROTECTED_TAGS, Item, holds_protected
 
 EDGE_BLOCKS = 4  # blocks with text read from each end of the item
 EDGE_LINES = 3  # lines read from a block's item-edge side
@@ -52,6 +48,7 @@ _CONTAINERS = frozenset({"div", "section", "article", "aside", "footer", "header
 # Never a unit, nor anything holding one: content by nature (lists: an article's own points).
 _NOT_UNITS = PROTECTED_TAGS | {"ul", "ol", "dl", "li"}
 _LISTS = ("ul", "ol", "dl")
+_INNER_BLOCKS = _CONTAINERS | {"p"}  # what a wrapper worth looking into holds
 
 
 @dataclass(slots=True)
@@ -105,51 +102,60 @@ class _Taking:
         return True
 
 
-def _walk(
-    nodes: list[HtmlElement],
-    at_start: bool,
-    depth: int,
-    budget: list[int],
-    taking: _Taking,
-    is_junk: Callable[[Unit], bool],
-) -> None:
-    """Read the blocks with text from one edge of nodes (in document order) inwards until
-    budget[0] blocks were kept, looking into a wrapper too long to be a unit. A unit taken
-    is not counted: the edge moves inwards past it."""
-    for node in nodes if at_start else reversed(nodes):
-        if budget[0] <= 0:
+@dataclass(slots=True)
+class _Walk:
+    """One rule's walk over one item's edges: what it looks for and what it took."""
+
+    taking: _Taking
+    is_junk: Callable[[Unit], bool]
+    may_hold: Callable[[str], object]  # a cheap first test of a unit's text (is_junk's own)
+    budget: int = 0
+
+
+def _walk(container: HtmlElement, at_start: bool, depth: int, walk: _Walk) -> None:
+    """Read the blocks with text from one edge of container inwards until walk.budget
+    blocks were kept, looking into a wrapper too long to be a unit. A unit taken is not
+    counted: the edge moves inwards past it. (Children are read lazily from that edge: an
+    article's fifty paragraphs are not all looked at.)"""
+    for node in container.iterchildren(etree.Element, reversed=not at_start):
+        if walk.budget <= 0:
             return
-        if not isinstance(node.tag, str) or not has_text(node):
-            continue  # (comments, separators, images, empty wrappers: not the edge's content)
-        if not is_attached(node, taking.root):
+        if walk.taking.taken and not is_attached(node, walk.taking.root):
             continue  # (taken from the other edge)
         tag = tag_of(node)
-        if tag in _NOT_UNITS:
-            budget[0] -= 1
-            continue
-        children = [c for c in node if isinstance(c.tag, str)]
         if (
             tag in _CONTAINERS
             and depth < _DEPTH
-            and len(children) > 1
-            and short_text(node, UNIT_CHARS) is None
-            and any(tag_of(c) in _CONTAINERS or tag_of(c) == "p" for c in children)
-        ):
-            _walk(children, at_start, depth + 1, budget, taking, is_junk)
+            and len(node) > 1
+            and any(tag_of(c) in _INNER_BLOCKS for c in node.iterchildren(etree.Element))
+        ):  # a wrapper of blocks: they are the units (its text is not read: the article's)
+            _walk(node, at_start, depth + 1, walk)
             continue
-        unit = _block_unit(node, at_start)
-        if unit is not None and is_junk(unit) and taking.take(unit):
+        text = short_text(node, UNIT_CHARS)
+        if text is not None and is_blank(text):
+            continue  # separators, images, empty wrappers: not the edge's content
+        if tag in _NOT_UNITS:
+            walk.budget -= 1
+            continue
+        walk.budget -= 1
+        if text is not None and not walk.may_hold(text):
+            continue  # (nor any of its lines: their text is the block's)
+        unit = None if text is None else _block_unit(node, text, at_start)
+        taken = unit is not None and walk.is_junk(unit) and _allowed(node)
+        if taken and unit is not None and walk.taking.take(unit):
+            walk.budget += 1  # (the edge moves inwards past it)
             continue
         for line in _line_units(node, at_start):
-            if is_junk(line) and taking.take(line):
+            if walk.is_junk(line) and walk.taking.take(line):
                 break  # one line per block and edge: the others' <br>s may have moved
-        budget[0] -= 1
 
 
-def _block_unit(block: HtmlElement, at_start: bool) -> Unit | None:
-    text = short_text(block, UNIT_CHARS)
-    if text is None or holds_protected(block) or next(block.iter(*_LISTS), None) is not None:
-        return None
+def _allowed(block: HtmlElement) -> bool:
+    """A block may go whole: it holds no code, table, quote, figure, formula or list."""
+    return not holds_protected(block) and next(block.iter(*_LISTS), None) is None
+
+
+def _block_unit(block: HtmlElement, text: str, at_start: bool) -> Unit | None:
     words = " ".join(text.split())
     return Unit(block, None, words, _characters(words), at_start) if words else None
 
@@ -167,15 +173,40 @@ def _line_units(block: HtmlElement, at_start: bool) -> list[Unit]:
     return units
 
 
-def remove_units(root: HtmlElement, is_junk: Callable[[Unit], bool]) -> None:
-    """Remove the edge units is_junk accepts, within the bounds (see the module docstring)."""
-    blocks = top_blocks(root)
-    if not blocks or inside_protected(root):
-        return
+def _container(root: HtmlElement) -> HtmlElement:
+    """The element whose children are the item's blocks: root, or the wrapper holding all
+    (wechat.top_blocks' reading, without listing every block)."""
+    container = root
+    for _ in range(16):
+        if len(container) > 3 or not is_blank(container.text):
+            break
+        children = list(container.iterchildren(etree.Element))
+        if len(children) != 1 or not is_blank(children[0].tail):
+            break
+        if tag_of(children[0]) not in ("div", "section", "article", "span"):
+            break
+        container = children[0]
+    return container
+
+
+def remove_units(
+    root: HtmlElement, is_junk: Callable[[Unit], bool], may_hold: Callable[[str], object]
+) -> None:
+    """Remove the edge units is_junk accepts, within the bounds (see the module docstring).
+    may_hold(text) is false where is_junk cannot accept a unit of that text, or of a part."""
+    container = _container(root)
     # The edge is a third of the item at most: a notice in the middle of six paragraphs is
     # the article's (quoted, discussed); at its start or its end it is not.
-    with_text = sum(1 for b in blocks if has_text(b))
+    with_text = 0
+    for block in container.iterchildren(etree.Element):
+        if has_text(block):
+            with_text += 1
+            if with_text >= 3 * EDGE_BLOCKS:
+                break  # (the budget is EDGE_BLOCKS from here on)
+    if not with_text:
+        return
     budget = min(EDGE_BLOCKS, max(2, with_text // 3))
-    taking = _Taking(root)
+    walk = _Walk(_Taking(root), is_junk, may_hold)
     for at_start in (True, False):
-        _walk(blocks, at_start, 0, [budget], taking, is_junk)
+        walk.budget = budget
+        _walk(container, at_start, 0, walk)
