@@ -27,7 +27,7 @@ import re
 from lxml.html import HtmlElement
 
 from proxy.clean.packs.evidence.common import PACK
-from proxy.clean.packs.evidence.edges import Unit, remove_units
+from proxy.clean.packs.evidence.edges import Unit, any_of, remove_units
 from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
@@ -125,7 +125,7 @@ _FROM_THE_WEB = re.compile(
     r"(?:互联网|互聯網|网络|網絡)"
 )
 _AUTOMATIC = re.compile(
-    r"\b(?:automatically|auto-?)(?: | - )?(?:generated|aggregated|fetched|imported|collected"
+    r"\b(?:automatically |auto-)(?:generated|aggregated|fetched|imported|collected"
     r"|republished|posted|syndicated|scraped|curated)\b"
 )
 _AUTO_SELF = re.compile(r"\b(?:this|the) (?:article|post|content|entry|story|item|feed)\b")
@@ -172,8 +172,9 @@ _NOTICES = (_is_views_notice, _is_rights_notice, _is_aggregation_notice)
 # rule tests them on each unit first, so the runner may skip an item without any (Needs).
 PIECES = (
     # Chinese: not the views (不代表…), rights (版权, 侵权, 转载), original (原创), taken
-    # automatically (聚合, 采集…) or from the web (网络)
-    *("代表", "反映", "构成", "構成", "文责", "文責", "无关", "無關"),
+    # automatically (聚合, 采集…) or from the web (来源于网络, 取自网络…)
+    *("不代表", "仅代表", "僅代表", "只代表", "不反映", "不构成", "不構成", "文责", "文責"),
+    *("无关", "無關"),
     *(
         "版权",
         "版權",
@@ -188,7 +189,12 @@ PIECES = (
         "原创",
         "原創",
     ),
-    *("聚合", "采集", "採集", "抓取", "取自", "收集", "生成", "网络", "網絡", "互联网", "互聯網"),
+    *("聚合", "采集", "採集", "抓取", "取自", "收集", "生成"),
+    *(
+        f"{a}{b}"
+        for a in ("自", "于", "於", "源", "源:", "源：")
+        for b in ("网络", "網絡", "互联网", "互聯網")
+    ),
     # Japanese, Korean, Russian
     *("見解", "意見", "考え", "無断", "転載", "견해", "의견", "무단", "재배포", "нени", "права"),
     # views, opinion, position, Meinung, point de vue, punto de vista…
@@ -197,9 +203,9 @@ PIECES = (
     # rights reserved, Rechte, droits, derechos, direitos, diritti; reproduction, reprinting
     *("ights", "IGHTS", "echte", "roits", "erechos", "ireitos", "iritti", "eprodu", "iproduz"),
     *("achdruck", "ublished", "roduced", "istributed", "rinted", "opied", "epublica", "eprint"),
-    *("uto",),  # automatically, auto-generated
+    *("utomatic", "UTOMATIC", "uto-", "UTO-"),  # automatically, auto-generated
 )
-_ANY_PIECE = re.compile("|".join(map(re.escape, PIECES)))  # (one search, not one per piece)
+_ANY_PIECE = any_of(PIECES)  # (one search, not one per piece)
 
 
 def _noticed(sentence: str) -> int:

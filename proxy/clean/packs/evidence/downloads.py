@@ -19,7 +19,7 @@ import re
 from lxml.html import HtmlElement
 
 from proxy.clean.packs.evidence.common import PACK
-from proxy.clean.packs.evidence.edges import Unit, remove_units
+from proxy.clean.packs.evidence.edges import Unit, any_of, remove_units
 from proxy.clean.packs.wechat import DECORATION
 from proxy.clean.registry import item_rule
 
@@ -153,7 +153,7 @@ PIECES = (
     *("app", "App", "APP", "lient", "LIENT", "oftware", "OFTWARE", "nstaller", "apk", "APK"),
     *("xtension", "nwendung", "rogramm", "plicaci", "plicativo", "риложени", "рограмм"),
 )
-_ANY_PIECE = re.compile("|".join(map(re.escape, PIECES)))  # (one search, not one per piece)
+_ANY_PIECE = any_of(PIECES)  # (one search, not one per piece)
 
 
 def is_download_call(text: str) -> bool:

@@ -20,7 +20,8 @@ one item stays under MAX_SHARE of its text: precision over recall.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -49,6 +50,23 @@ _CONTAINERS = frozenset({"div", "section", "article", "aside", "footer", "header
 _NOT_UNITS = PROTECTED_TAGS | {"ul", "ol", "dl", "li"}
 _LISTS = ("ul", "ol", "dl")
 _INNER_BLOCKS = _CONTAINERS | {"p"}  # what a wrapper worth looking into holds
+
+
+def any_of(pieces: Iterable[str]) -> re.Pattern[str]:
+    """A pattern finding any of pieces (literals), grouped by their first character: the
+    regex engine then tries one branch per character instead of each piece in turn (half
+    the time of a flat alternation on English text)."""
+    groups: dict[str, list[str]] = {}
+    for piece in sorted(set(pieces)):
+        groups.setdefault(piece[0], []).append(piece[1:])
+    branches = []
+    for first, rests in sorted(groups.items()):
+        if "" in rests:  # (the shortest piece of the group is enough)
+            branches.append(re.escape(first))
+        else:
+            longest = sorted(rests, key=len, reverse=True)
+            branches.append(re.escape(first) + "(?:" + "|".join(map(re.escape, longest)) + ")")
+    return re.compile("|".join(branches))
 
 
 @dataclass(slots=True)
