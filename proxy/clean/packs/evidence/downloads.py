@@ -42,24 +42,15 @@ _VERB_LAST = re.compile(
 
 # Other languages, by words (case-folded): an opening click phrase, the verbs, software words.
 _WORD = re.compile(r"\w+")
-_CLICKS = (
-    ("click", "here"),
-    ("tap", "here"),
-    ("click", "the", "link"),
-    ("click", "this", "link"),
-    ("klicken", "sie", "hier"),
-    ("klick", "hier"),
-    ("hier", "klicken"),
-    ("cliquez", "ici"),
-    ("clique", "ici"),
-    ("haz", "clic", "aquí"),
-    ("haga", "clic", "aquí"),
-    ("clique", "aqui"),
-    ("clica", "aqui"),
-    ("clicca", "qui"),
-    ("klik", "hier"),
-    ("нажмите", "здесь"),
-    ("нажмите", "сюда"),
+# Click phrases, as the words they are (case-folded): "click here", "klicken Sie hier"…
+_CLICKS = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        *("click here", "tap here", "click the link", "click this link", "klicken sie hier"),
+        *("klick hier", "hier klicken", "cliquez ici", "clique ici", "haz clic aquí"),
+        *("haga clic aquí", "clique aqui", "clica aqui", "clicca qui", "klik hier"),
+        *("нажмите здесь", "нажмите сюда"),
+    )
 )
 _OPENERS = frozenset(
     {"please", "bitte", "jetzt", "now", "por", "favor", "s", "il", "vous", "plaît"}

@@ -31,8 +31,8 @@ from proxy.clean import boilerplate_lines
 from proxy.clean.boilerplate_lines import Line
 from proxy.clean.nodes import (
     MEDIA_TAGS,
-    has_media,
     has_text,
+    holds_any,
     is_attached,
     is_blank,
     short_text,
@@ -86,7 +86,7 @@ class Unit:
         return [a for node in self.nodes() for a in node.iter("a")]
 
     def has_media(self) -> bool:
-        return any(tag_of(n) in MEDIA_TAGS or has_media(n) for n in self.nodes())
+        return any(holds_any(n, MEDIA_TAGS) for n in self.nodes())
 
 
 def _characters(text: str) -> int:
