@@ -5,14 +5,14 @@ no rule of its own, no I/O.
 A site or an aggregator puts its notices where the article is not: before it or after it. So
 blocks are read from each end inwards until EDGE_BLOCKS blocks with text were kept (or a
 third of the item's blocks, if fewer, but two at least), through wrappers that hold the whole
-item and into a wrapper at an edge whose text is too long to be one notice; empty blocks,
-separators and images are passed over, and a unit taken is not counted: the edge moves
-inwards past it (a download line, then the disclaimer before it). A block whose text is at
-most UNIT_CHARS non-whitespace characters is a unit; so is each of the last (first, at the
-start) EDGE_LINES lines of a block written as lines (`…<br><em>文中观点不代表本网立场</em>`),
-never its only line.
-Code, tables, quotes, figures, formulas, headings and lists are never units nor hold one; they
-count as blocks (the edge is not past them).
+item and into a wrapper of blocks at an edge (a `<div>` of paragraphs: its blocks are the
+units, up to _DEPTH levels); empty blocks, separators and images are passed over, and a unit
+taken is not counted: the edge moves inwards past it (a download line, then the disclaimer
+before it). A block whose text is at most UNIT_CHARS non-whitespace characters is a unit; so
+is each of the last (first, at the start) EDGE_LINES lines of a block written as lines
+(`…<br><em>文中观点不代表本网立场</em>`), never its only line. Code, tables, quotes, figures,
+formulas, headings and lists are never units nor hold one; they count as blocks (the edge is
+not past them).
 
 A unit goes only where the item keeps other text or media and when all this rule takes from
 one item stays under MAX_SHARE of its text: precision over recall.
