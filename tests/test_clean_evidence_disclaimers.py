@@ -62,6 +62,21 @@ CASES = [
         "zh-last-line",
     ),
     gone(
+        "<p><em>免责声明：本文仅代表作者个人观点。</em><br>"
+        + "正文第一段的内容，讲了很多事情。" * 3
+        + "</p>"
+        + ZH
+        + ZH,
+        "<p>" + "正文第一段的内容，讲了很多事情。" * 3 + "</p>" + ZH + ZH,
+        "zh-first-line",
+    ),
+    gone(
+        ZH + ZH + '<p><small>作者：张三 | <a href="/p/1">永久链接</a><br>标签：新闻<br>'
+        "版权归原作者所有，如有侵权请联系删除</small></p>",
+        ZH + ZH + '<p><small>作者：张三 | <a href="/p/1">永久链接</a><br>标签：新闻</small></p>',
+        "zh-footer-last-line",
+    ),
+    gone(
         ARTICLE + "<p><em>The views expressed in this article are those of the author and do"
         " not necessarily reflect the official position of Example Media.</em></p>",
         ARTICLE,

@@ -14,7 +14,10 @@ Each kind of notice is one small function over a sentence; a sentence is a notic
 all of its evidence together, so the words alone do not make one:
 - views: a views word, a "not"/"only" word and the article, the author or the site itself
   (这并不代表公司的立场 in a news report names none of them: it stays);
-- rights: "all rights reserved" and its translations, a no-reprint or takedown request;
+- rights: "all rights reserved" and its translations, a no-reprint or takedown request, or
+  the "original to us" claim that opens one (本文由…原创发布，转载请…), each a short formula
+  (FORMULA_CHARS) and, in Chinese, opening its sentence (这部小说的版权归原作者所有 in a
+  report about a lawsuit has a subject of its own);
 - aggregated: the item was taken automatically, or "from the web" (来源：网络).
 Credits stay: "Reprinted with permission", "本文转载自…", "经作者授权转载", "This article
 was originally published on…" name where the article comes from, which a reader may want.
