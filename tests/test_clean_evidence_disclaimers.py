@@ -70,6 +70,20 @@ CASES = [
         "<p>" + "正文第一段的内容，讲了很多事情。" * 3 + "</p>" + ZH + ZH,
         "zh-first-line",
     ),
+    # An item written as lines, no blocks (Blogger, Tumblr).
+    gone(
+        "The post's first line, which says a lot about the topic.<br>A second line of it, at"
+        " length.<br><br>All rights reserved.",
+        "The post's first line, which says a lot about the topic.<br>A second line of it, at"
+        " length.<br>",
+        "lines-item-last-line",
+    ),
+    gone(
+        "本文观点不代表本站立场<br>" + "正文的内容在这里，讲了很多事情。" * 3,
+        "正文的内容在这里，讲了很多事情。" * 3,
+        "lines-item-first-line",
+    ),
+    keep("Roses are red,<br>rights are reserved,<br>and this poem is yours.", "lines-poem"),
     gone(
         ZH + ZH + '<p><small>作者：张三 | <a href="/p/1">永久链接</a><br>标签：新闻<br>'
         "版权归原作者所有，如有侵权请联系删除</small></p>",

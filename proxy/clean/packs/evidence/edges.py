@@ -221,10 +221,20 @@ def remove_units(
             with_text += 1
             if with_text >= 3 * EDGE_BLOCKS:
                 break  # (the budget is EDGE_BLOCKS from here on)
+    walk = _Walk(_Taking(root), is_junk, may_hold)
+    if len(container) and (not is_blank(container.text) or not is_blank(container[-1].tail)):
+        _own_lines(container, walk)  # an item written as lines (Blogger, Tumblr: text<br>…)
     if not with_text:
         return
     budget = min(EDGE_BLOCKS, max(2, with_text // 3))
-    walk = _Walk(_Taking(root), is_junk, may_hold)
     for at_start in (True, False):
         walk.budget = budget
         _walk(container, at_start, 0, walk)
+
+
+def _own_lines(container: HtmlElement, walk: _Walk) -> None:
+    """The first and last lines of an item whose text is its own lines, not blocks."""
+    for at_start in (True, False):
+        for line in _line_units(container, at_start):
+            if walk.may_hold(line.text) and walk.is_junk(line) and walk.taking.take(line):
+                break  # (one line per edge: the others' <br>s may have moved)
