@@ -154,6 +154,12 @@ CASES = [
     ),
     keep(ZH + "<p>但他强调，这并不代表公司的立场。</p>", "zh-views-in-the-news"),
     keep(
+        ARTICLE + "<p>The ministry published its figures on Monday. The views expressed by"
+        " the envoy do not represent the government, a spokesman said, and the talks will go"
+        " on next week in Geneva as planned, with both delegations.</p>",
+        "en-views-inside-a-news-paragraph",
+    ),
+    keep(
         ARTICLE + "<p>All rights reserved, says the label, and the lawyers mean it: the case"
         " turned on whether a reprint of the first edition needed a new licence, and the"
         " court found it did. The publisher said it would appeal the decision next month.</p>",
