@@ -215,6 +215,11 @@ CASES = [
     keep(ZH + f"<p>下载地址：{APP}百度网盘</a></p>", "zh-download-address"),
     keep(ZH + f"<p>下载软件：{APP}萤火虫代理</a></p>", "zh-label-and-link"),
     keep(ARTICLE + "<p>Download our app for iOS and Android.</p>", "call-without-a-link"),
+    keep(
+        f"<p>{APP}Download the software</a> from the official website, then install it.</p>"
+        + ARTICLE,
+        "how-to-step",
+    ),
     keep(ARTICLE + f"<p>We {APP}downloaded the app</a> and it crashed twice.</p>", "past-tense"),
     keep(
         ARTICLE + f"<p>Download {APP}the app</a> and you will see why reviewers love it: it"

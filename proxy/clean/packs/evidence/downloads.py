@@ -118,23 +118,28 @@ _SOFTWARE = frozenset(
     }
 )
 _CALL_WORDS = 8  # words between the call's parts, at most
+TAIL_WORDS = 4  # words after the software's name, at most ("for iOS and Android")
 
 
 def _word_call(text: str) -> bool:
-    """ "(Please) download/get our … app", "Click here to download … software"."""
+    """ "(Please) download/get our … app", "Click here to download … software"; the line ends
+    soon after the software's name ("…for iOS and Android"): "Download the software from the
+    official website, then install it" is a step of a how-to, not a call."""
     words = _WORD.findall(text.casefold())
+    named = [i for i, w in enumerate(words) if w in _SOFTWARE]
+    if not named or len(words) - 1 - named[-1] > TAIL_WORDS:
+        return False
     at = 0
     while at < len(words) and words[at] in _OPENERS:
         at += 1
     click = next((c for c in _CLICKS if tuple(words[at : at + len(c)]) == c), None)
-    if click is not None:  # the verb within a few words after it, software anywhere
-        after = words[at + len(click) : at + len(click) + _CALL_WORDS]
-        return any(w in _VERBS for w in after) and any(w in _SOFTWARE for w in words)
-    if words and words[-1] in _LAST_VERBS:  # "Jetzt die App herunterladen", "App downloaden"
-        return any(w in _SOFTWARE for w in words[-1 - _CALL_WORDS : -1])
-    if at >= len(words) or words[at] not in _VERBS:
+    if click is not None:  # the verb within a few words after it
+        return any(w in _VERBS for w in words[at + len(click) : at + len(click) + _CALL_WORDS])
+    if words[-1] in _LAST_VERBS:  # "Jetzt die App herunterladen", "App downloaden"
+        return len(words) - 1 - named[0] <= _CALL_WORDS
+    if words[at] not in _VERBS:
         return False  # the verb opens the line
-    return any(w in _SOFTWARE for w in words[at + 1 : at + 1 + _CALL_WORDS])
+    return named[0] - at <= _CALL_WORDS
 
 
 # Pieces of text at least one of which every call read here holds, as written: the verbs
