@@ -50,6 +50,25 @@ CASES = [
     ),
     gone("<p>免责声明：本文仅代表作者个人观点，与本站无关。</p>" + ZH, ZH, "zh-at-the-start"),
     gone(ZH + "<p>版权归原作者所有，转载请注明出处。</p>", ZH, "zh-rights"),
+    # A notice's heading on its own line goes with it, at either edge; alone it stays.
+    gone(
+        ZH + "<p><strong>免责声明：</strong></p><p>本文仅代表作者个人观点，不代表本站立场。</p>",
+        ZH,
+        "zh-label-then-notice-at-the-end",
+    ),
+    gone(
+        "<h4>Disclaimer</h4><p>The views expressed in this post are the author's own and do"
+        " not reflect those of Example.</p>" + ARTICLE,
+        "<h4>Disclaimer</h4>" + ARTICLE,
+        "a-heading-is-no-label-line",
+    ),
+    gone(
+        "<p>Disclaimer:</p><p>The views expressed in this post are the author's own and do"
+        " not reflect those of Example.</p>" + ARTICLE,
+        ARTICLE,
+        "en-label-then-notice-at-the-start",
+    ),
+    keep(ZH + "<p><strong>免责声明：</strong></p>" + ZH, "zh-label-alone"),
     gone(ZH + "<p>本文內容僅代表作者個人觀點，不代表本站立場。</p>", ZH, "zh-traditional"),
     gone(ZH + "<p>本文不构成任何投资建议。</p>", ZH, "zh-not-advice"),
     gone(ZH + "<p>文章来源：网络</p>", ZH, "zh-from-the-web"),

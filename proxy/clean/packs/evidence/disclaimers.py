@@ -255,7 +255,23 @@ def _is_disclaimer(unit: Unit) -> bool:
     return all((a.get("href") or "").strip().lower().startswith("mailto:") for a in unit.links())
 
 
+# A notice's heading on a line of its own ("免责声明：", "Disclaimer:"): it goes with the
+# notice right after it, never alone.
+LABELS = frozenset(
+    {
+        *("免责声明", "免責聲明", "免责申明", "版权声明", "版權聲明", "版权说明", "版權說明"),
+        *("声明", "聲明", "特别声明", "特別聲明", "郑重声明", "鄭重聲明", "免責事項"),
+        *("disclaimer", "disclaimers", "haftungsausschluss", "avertissement", "aviso legal"),
+        *("descargo de responsabilidad", "isenção de responsabilidade", "copyright notice"),
+    }
+)
+
+
+def is_label(text: str) -> bool:
+    return " ".join(text.strip(DECORATION).casefold().split()) in LABELS
+
+
 @item_rule(PACK, "disclaimers")
 def remove_disclaimers(root: HtmlElement) -> None:
     """A views, rights or aggregation notice at the item's edge, not the article."""
-    remove_units(root, _is_disclaimer, _ANY_PIECE.search)
+    remove_units(root, _is_disclaimer, _ANY_PIECE.search, is_label)

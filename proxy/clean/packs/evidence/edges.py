@@ -127,7 +127,13 @@ class _Walk:
     taking: _Taking
     is_junk: Callable[[Unit], bool]
     may_hold: Callable[[str], object]  # a cheap first test of a unit's text (is_junk's own)
+    is_label: Callable[[str], bool] | None = None  # a line heading the unit after it
     budget: int = 0
+    label: Unit | None = None  # (from the start) the label just passed, kept so far
+    took_last: bool = False  # (from the end) the block just passed was taken
+
+    def met(self, label: Unit | None = None, took: bool = False) -> None:
+        self.label, self.took_last = label, took
 
 
 def _walk(container: HtmlElement, at_start: bool, depth: int, walk: _Walk) -> None:
@@ -156,13 +162,28 @@ def _walk(container: HtmlElement, at_start: bool, depth: int, walk: _Walk) -> No
             walk.budget -= 1
             continue
         walk.budget -= 1
-        if text is not None and not walk.may_hold(text):
-            continue  # (nor any of its lines: their text is the block's)
         unit = None if text is None else _block_unit(node, text, at_start)
+        if unit is not None and walk.is_label is not None and walk.is_label(unit.text):
+            # "免责声明：" on a line of its own goes with the notice it heads (the next block
+            # in document order): met after it from the end, before it from the start.
+            if walk.took_last and not at_start and _allowed(node) and walk.taking.take(unit):
+                walk.budget += 1
+                walk.met()
+            else:
+                walk.met(label=unit if at_start and _allowed(node) else None)
+            continue
+        if text is not None and not walk.may_hold(text):
+            walk.met()
+            continue  # (nor any of its lines: their text is the block's)
         taken = unit is not None and walk.is_junk(unit) and _allowed(node)
         if taken and unit is not None and walk.taking.take(unit):
             walk.budget += 1  # (the edge moves inwards past it)
+            label = walk.label
+            if label is not None and is_attached(label.block, walk.taking.root):
+                walk.budget += walk.taking.take(label)
+            walk.met(took=True)
             continue
+        walk.met()
         for line in _line_units(node, at_start):
             if walk.is_junk(line) and walk.taking.take(line):
                 break  # one line per block and edge: the others' <br>s may have moved
@@ -208,10 +229,14 @@ def _container(root: HtmlElement) -> HtmlElement:
 
 
 def remove_units(
-    root: HtmlElement, is_junk: Callable[[Unit], bool], may_hold: Callable[[str], object]
+    root: HtmlElement,
+    is_junk: Callable[[Unit], bool],
+    may_hold: Callable[[str], object],
+    is_label: Callable[[str], bool] | None = None,
 ) -> None:
     """Remove the edge units is_junk accepts, within the bounds (see the module docstring).
-    may_hold(text) is false where is_junk cannot accept a unit of that text, or of a part."""
+    may_hold(text) is false where is_junk cannot accept a unit of that text, or of a part;
+    a block whose text is_label accepts goes with the unit taken right after it."""
     container = _container(root)
     # The edge is a third of the item at most: a notice in the middle of six paragraphs is
     # the article's (quoted, discussed); at its start or its end it is not.
@@ -221,7 +246,7 @@ def remove_units(
             with_text += 1
             if with_text >= 3 * EDGE_BLOCKS:
                 break  # (the budget is EDGE_BLOCKS from here on)
-    walk = _Walk(_Taking(root), is_junk, may_hold)
+    walk = _Walk(_Taking(root), is_junk, may_hold, is_label)
     if len(container) and (not is_blank(container.text) or not is_blank(container[-1].tail)):
         _own_lines(container, walk)  # an item written as lines (Blogger, Tumblr: text<br>…)
     if not with_text:
@@ -229,6 +254,7 @@ def remove_units(
     budget = min(EDGE_BLOCKS, max(2, with_text // 3))
     for at_start in (True, False):
         walk.budget = budget
+        walk.met()
         _walk(container, at_start, 0, walk)
 
 
