@@ -172,7 +172,8 @@ _NOTICES = (_is_views_notice, _is_rights_notice, _is_aggregation_notice)
 
 # Pieces of text at least one of which every notice read here holds, as written (no case
 # folding: an all-capitals notice is read only where a piece below is in capitals too). The
-# rule tests them on each unit first, so the runner may skip an item without any (Needs).
+# walk tests them on each unit first, the cheapest test (edges.remove_units' may_hold). An
+# item-level prefilter (registry.Needs) over the item's whole text cost more than it saved.
 PIECES = (
     # Chinese: not the views (不代表…), rights (版权, 侵权, 转载), original (原创), taken
     # automatically (聚合, 采集…) or from the web (来源于网络, 取自网络…)

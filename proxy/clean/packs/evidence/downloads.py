@@ -9,7 +9,9 @@ the call (after "please"), or, in Japanese and Korean where the verb comes last,
 word right before it; and it must name software (app, 客户端, 软件, アプリ…), so a report's
 "Click here to download the full report" and a post's "下载地址：<a>…</a>" (the post's own
 file) stay, as does a review whose text says "click here to download" (not a short line at
-the edge). A label ending in a colon after the call ("下载软件：") is the post's own list.
+the edge). A label ending in a colon after the call ("下载软件：") is the post's own list, and
+in word languages the line ends within TAIL_WORDS words of the software's name ("…for iOS
+and Android"): "Download the software from the official website, then install it" is a step.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ _ANY_PIECE = any_of(PIECES)  # (one search, not one per piece)
 def is_download_call(text: str) -> bool:
     """Whether a short line's text asks the reader to download or install software."""
     if not _ANY_PIECE.search(text):
-        return False  # (the runner's prefilter: Needs(text=PIECES))
+        return False  # (the walk's first test too: edges.remove_units' may_hold)
     line = text.strip(DECORATION).casefold()
     click = _CJK_CLICK.match(line)
     if click is not None:
