@@ -290,6 +290,12 @@ def test_each_removal_is_attributed_to_its_rule() -> None:
         ("Tutti i diritti riservati.", True),
         ("这并不代表公司的立场。", False),
         ("His views do not necessarily reflect those of the party.", False),
+        (
+            "The opinions in the survey do not reflect the nation as a whole, the authors warn.",
+            False,
+        ),
+        ("The views expressed are the author's own and not Example's.", True),
+        ("Opinions expressed by contributors are their own.", False),  # (no negation)
         ("本文转载自香港独立媒体", False),
         ("图片来源：视觉中国", False),
         ("责任编辑：宋德胜", False),

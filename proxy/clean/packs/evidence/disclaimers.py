@@ -78,8 +78,12 @@ _VIEWS_NOT = re.compile(
 _VIEWS_SELF = re.compile(
     r"\b(?:this|the|our|these) (?:article|post|blog|column|piece|op-ed|commentary|podcast"
     r"|episode|video|site|website|publication|newsletter|story|content)s?\b"
-    r"|\b(?:herein|expressed here|author|authors|author's|authors'|writer|writers|contributor"
-    r"|contributors|guest|columnist|redaktion|autors|autorin|autoren|verfasser|gastautor"
+    # (English names the author as the notice does, "those of the author", "the author's
+    # own": "…do not reflect the population as a whole, the authors caution" is a report)
+    r"|\b(?:herein|expressed here|(?:of|by) (?:the|its|their|our) (?:authors?|writers?"
+    r"|contributors?|guest|columnist)|(?:author|writer|contributor)(?:'s|s') own"
+    r"|(?:author|authors|writer|contributor)(?:'s|s')? alone"
+    r"|redaktion|autors|autorin|autoren|verfasser|gastautor"
     r"|auteur|auteurs|rédaction|autor|autores|redacción|redação|autore|autori|redazione)\b"
     r"|редакци|автор|記事|筆者|著者|執筆者|当社|弊社|当サイト|필자|기고|본 기사|본지"
 )
