@@ -267,6 +267,17 @@ def test_each_removal_is_attributed_to_its_rule() -> None:
     ]
 
 
+def test_a_line_taken_is_one_removal_with_its_text() -> None:
+    cleaned = clean(
+        "<p>"
+        + "正文的最后一段，讲完了文章要说的话。" * 3
+        + "<br><em>文中观点不代表本网立场</em></p>"
+    )
+    assert [(r.rule, r.text, r.count) for r in cleaned.removals] == [
+        ("evidence.disclaimers", "文中观点不代表本网立场", 1)
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "notice"),
     [
