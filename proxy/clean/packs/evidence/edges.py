@@ -4,7 +4,8 @@ no rule of its own, no I/O.
 
 A site or an aggregator puts its notices where the article is not: before it or after it. So
 blocks are read from each end inwards until EDGE_BLOCKS blocks with text were kept (or a
-third of the item's blocks, if fewer, but two at least), through wrappers that hold the whole
+third of the item's top-level elements, if fewer, but two at least; MAX_VISITS elements at
+most, empty ones included), through wrappers that hold the whole
 item and into a wrapper of blocks at an edge (a `<div>` of paragraphs: its blocks are the
 units, up to _DEPTH levels); empty blocks, separators and images are passed over, and a unit
 taken is not counted: the edge moves inwards past it (a download line, then the disclaimer
@@ -31,7 +32,6 @@ from proxy.clean import boilerplate_lines
 from proxy.clean.boilerplate_lines import Line
 from proxy.clean.nodes import (
     MEDIA_TAGS,
-    has_text,
     holds_any,
     is_attached,
     is_blank,
@@ -45,6 +45,8 @@ EDGE_LINES = 3  # lines read from a block's item-edge side
 UNIT_CHARS = 200  # a notice is a sentence or two, not a paragraph of the article
 MAX_SHARE = 0.6  # a rule never takes more of an item's text than this (as boilerplate.py)
 _DEPTH = 3  # wrappers looked into at an edge
+MAX_VISITS = 6 * EDGE_BLOCKS  # elements looked at from each edge, empty ones included
+LABEL_CHARS = 40  # a heading line's text, whitespace included, at most
 _CONTAINERS = frozenset({"div", "section", "article", "aside", "footer", "header", "main"})
 # Never a unit, nor anything holding one: content by nature (lists: an article's own points).
 _NOT_UNITS = PROTECTED_TAGS | {"ul", "ol", "dl", "li"}
@@ -129,6 +131,7 @@ class _Walk:
     may_hold: Callable[[str], object]  # a cheap first test of a unit's text (is_junk's own)
     is_label: Callable[[str], bool] | None = None  # a line heading the unit after it
     budget: int = 0
+    visits: int = 0  # elements looked at, at most, from this edge (empty ones included)
     label: Unit | None = None  # (from the start) the label just passed, kept so far
     took_last: bool = False  # (from the end) the block just passed was taken
 
@@ -142,8 +145,9 @@ def _walk(container: HtmlElement, at_start: bool, depth: int, walk: _Walk) -> No
     counted: the edge moves inwards past it. (Children are read lazily from that edge: an
     article's fifty paragraphs are not all looked at.)"""
     for node in container.iterchildren(etree.Element, reversed=not at_start):
-        if walk.budget <= 0:
-            return
+        walk.visits -= 1
+        if walk.budget <= 0 or walk.visits < 0:
+            return  # (a thousand empty <p>s or <br>s at an edge are not all looked at)
         if walk.taking.taken and not is_attached(node, walk.taking.root):
             continue  # (taken from the other edge)
         tag = tag_of(node)
@@ -162,19 +166,25 @@ def _walk(container: HtmlElement, at_start: bool, depth: int, walk: _Walk) -> No
             walk.budget -= 1
             continue
         walk.budget -= 1
-        unit = None if text is None else _block_unit(node, text, at_start)
-        if unit is not None and walk.is_label is not None and walk.is_label(unit.text):
+        if (
+            text is not None
+            and walk.is_label is not None
+            and len(text) <= LABEL_CHARS
+            and walk.is_label(text)
+        ):
             # "免责声明：" on a line of its own goes with the notice it heads (the next block
             # in document order): met after it from the end, before it from the start.
-            if walk.took_last and not at_start and _allowed(node) and walk.taking.take(unit):
+            heading = _block_unit(node, text, at_start)
+            if walk.took_last and not at_start and _allowed(node) and walk.taking.take(heading):
                 walk.budget += 1
                 walk.met()
             else:
-                walk.met(label=unit if at_start and _allowed(node) else None)
+                walk.met(label=heading if at_start and _allowed(node) else None)
             continue
         if text is not None and not walk.may_hold(text):
             walk.met()
             continue  # (nor any of its lines: their text is the block's)
+        unit = None if text is None else _block_unit(node, text, at_start)
         taken = unit is not None and walk.is_junk(unit) and _allowed(node)
         if taken and unit is not None and walk.taking.take(unit):
             walk.budget += 1  # (the edge moves inwards past it)
@@ -194,9 +204,9 @@ def _allowed(block: HtmlElement) -> bool:
     return not holds_protected(block) and next(block.iter(*_LISTS), None) is None
 
 
-def _block_unit(block: HtmlElement, text: str, at_start: bool) -> Unit | None:
+def _block_unit(block: HtmlElement, text: str, at_start: bool) -> Unit:
     words = " ".join(text.split())
-    return Unit(block, None, words, _characters(words), at_start) if words else None
+    return Unit(block, None, words, _characters(words), at_start)
 
 
 def _line_units(block: HtmlElement, at_start: bool) -> list[Unit]:
@@ -240,20 +250,17 @@ def remove_units(
     container = _container(root)
     # The edge is a third of the item at most: a notice in the middle of six paragraphs is
     # the article's (quoted, discussed); at its start or its end it is not.
-    with_text = 0
-    for block in container.iterchildren(etree.Element):
-        if has_text(block):
-            with_text += 1
-            if with_text >= 3 * EDGE_BLOCKS:
-                break  # (the budget is EDGE_BLOCKS from here on)
+    # (Its children are counted, empty ones too: looking for text in each cost a quarter
+    # of the rule; an item padded with empty paragraphs reads up to EDGE_BLOCKS a side.)
+    blocks = len(container)
     walk = _Walk(_Taking(root), is_junk, may_hold, is_label)
     if len(container) and (not is_blank(container.text) or not is_blank(container[-1].tail)):
         _own_lines(container, walk)  # an item written as lines (Blogger, Tumblr: text<br>…)
-    if not with_text:
+    if not blocks:
         return
-    budget = min(EDGE_BLOCKS, max(2, with_text // 3))
+    budget = min(EDGE_BLOCKS, max(2, blocks // 3))
     for at_start in (True, False):
-        walk.budget = budget
+        walk.budget, walk.visits = budget, MAX_VISITS
         walk.met()
         _walk(container, at_start, 0, walk)
 
