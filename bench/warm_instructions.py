@@ -57,7 +57,9 @@ async def _instructions(
         server.wait(60)
 
 
-async def main(trees: list[Path], requests: int, keep: Path | None = None) -> None:
+async def main(
+    trees: list[Path], requests: int, keep: Path | None = None, log_level: str = "WARNING"
+) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         dumps = tmp
@@ -79,7 +81,7 @@ async def main(trees: list[Path], requests: int, keep: Path | None = None) -> No
                     "FEEDSCRUB_PORT": str(port),
                     "FEEDSCRUB_CACHE_DIR": str(tmp / f"cache{i}"),
                     "FEEDSCRUB_ALLOW_PRIVATE": "true",
-                    "FEEDSCRUB_LOG_LEVEL": "WARNING",
+                    "FEEDSCRUB_LOG_LEVEL": log_level,
                     "FEEDSCRUB_TTL": "3600",
                 }
                 url = f"http://127.0.0.1:{port}{path}"
@@ -140,5 +142,11 @@ if __name__ == "__main__":
         help="keep the callgrind dumps in this directory (cg.N.PID: N counts the servers run, "
         "the bare handler last), for callgrind_annotate",
     )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="feedscrub's FEEDSCRUB_LOG_LEVEL (INFO, the default of a real instance, writes an "
+        "access line per request, to /dev/null here; the bare handler never logs)",
+    )
     args = parser.parse_args()
-    asyncio.run(main([ROOT, *args.tree], args.requests, args.keep))
+    asyncio.run(main([ROOT, *args.tree], args.requests, args.keep, args.log_level))
