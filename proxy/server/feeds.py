@@ -6,8 +6,8 @@ from __future__ import annotations
 import weakref
 
 from aiohttp import web
-from aiohttp.hdrs import ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH
-from multidict import istr
+from aiohttp.hdrs import ACCEPT_ENCODING, AUTHORIZATION, IF_MODIFIED_SINCE, IF_NONE_MATCH
+from multidict import CIMultiDict, istr
 
 from proxy.config import Settings
 from proxy.errors import BadRequest, Forbidden
@@ -49,6 +49,8 @@ async def by_url(request: web.Request) -> web.StreamResponse:
         )
         seen = Remembered(pipeline.feeds, job)
         app[JOBS].set((request.raw_path, base), seen)
+    if settings.access_key and AUTHORIZATION not in request.headers:
+        seen.by_query = True  # the key or sig= in this path's query passed
     # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
     rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
     return answer(request, rendered, seen, settings)
@@ -70,6 +72,8 @@ async def by_name(request: web.Request) -> web.StreamResponse:
     if seen is None:
         seen = Remembered(pipeline.feeds, pipeline.named_job(name, fmt=fmt, public_base=base))
         app[JOBS].set((request.raw_path, base), seen)
+    if settings.protect_named and settings.access_key and AUTHORIZATION not in request.headers:
+        seen.by_query = True  # the key or sig= in this path's query passed
     # The hot copy first, without the coroutine of Pipeline.serve (which looks there too).
     rendered = pipeline.freshness.hot(seen.job) or await pipeline.serve(seen.job)
     return answer(request, rendered, seen, settings)
@@ -174,8 +178,12 @@ def heads(rendered: Rendered, settings: Settings) -> Heads:
         headers[_CACHE_STATUS] = f"feedscrub; hit; ttl={rendered.ttl}"
     else:
         headers[_CACHE_STATUS] = "feedscrub; hit"
+    # As multidicts: aiohttp copies the headers of each answer into one, and a copy of a
+    # multidict skips hashing and folding each name again (~220 ns of a cached request).
     return Heads(
-        not_modified=headers,
-        identity={**headers, _CONTENT_TYPE: rendered.content_type},
-        gzip={**headers, _CONTENT_ENCODING: "gzip", _CONTENT_TYPE: rendered.content_type},
+        not_modified=CIMultiDict(headers),
+        identity=CIMultiDict({**headers, _CONTENT_TYPE: rendered.content_type}),
+        gzip=CIMultiDict(
+            {**headers, _CONTENT_ENCODING: "gzip", _CONTENT_TYPE: rendered.content_type}
+        ),
     )

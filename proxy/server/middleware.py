@@ -112,13 +112,13 @@ def front(settings: Settings, counts: Metrics, warm: Warm | None = None) -> Wrap
         short = warm.short(handler) if warm is not None and route is not None else None
         if short is None or route is None:
             return answer
-        return _shortened(answer, short, route, counts, check_host)
+        return _shortened(answer, *short, route, counts, check_host)
 
     return wrap
 
 
 def _shortened(
-    answer: Handler, short: Short, route: str, counts: Metrics, check_host: bool
+    answer: Handler, short: Short, keyed: bool, route: str, counts: Metrics, check_host: bool
 ) -> Handler:
     """``answer`` behind ``short``: a hot hit answered there (the Host checked first, as
     ``answer`` does) is counted as ``answer`` would count it, the request and the cache hit;
@@ -129,7 +129,7 @@ def _shortened(
         if check_host and not _HOST_HEADER.match(request.host):
             return await answer(request)  # refused there
         try:
-            response = short(request)
+            response = short(request, keyed)
         except Exception:  # a bug: logged, and the whole way answers (or names it as a 500)
             logger.exception("request path=%s: the short path failed", safe(request.path))
             response = None

@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient
 
-from proxy.server import PIPELINE, create_app
+from proxy.server import PIPELINE, auth, create_app
 from proxy.server.warm import Warm
 from tests.helpers import seed_feed
 from tests.served_answers import GOLDEN, answers
@@ -89,8 +89,8 @@ def make_pair(
         original = Warm.answer
         taken: list[bool] = []
 
-        def spy(self: Warm, request: web.Request) -> web.Response | None:
-            response = original(self, request)
+        def spy(self: Warm, request: web.Request, keyed: bool) -> web.Response | None:
+            response = original(self, request, keyed)
             taken.append(response is not None)
             return response
 
@@ -98,7 +98,7 @@ def make_pair(
         # the second one the whole way for every request.
         monkeypatch.setattr(Warm, "answer", spy)
         short = create_app(make_settings(cache_dir=str(tmp_path / "short"), **changes))
-        monkeypatch.setattr(Warm, "answer", lambda self, request: None)
+        monkeypatch.setattr(Warm, "answer", lambda self, request, keyed: None)
         whole = create_app(make_settings(cache_dir=str(tmp_path / "whole"), **changes))
         pair = Pair(await aiohttp_client(short), await aiohttp_client(whole))
         pair.taken = taken
@@ -214,3 +214,44 @@ async def test_cached_answers_as_main_made_them(tmp_path: Path) -> None:
     assert len(got) == len(expected)
     for was, now in zip(expected, got, strict=True):
         assert now == was
+
+
+KEY = "short-path-key-0123456789abcdef"
+
+
+async def test_with_an_access_key(upstream: Upstream, make_pair: MakePair, tmp_path: Path) -> None:
+    """Paths whose key= or sig= passed take the short path without an Authorization header;
+    everything else is checked the whole way, and answered the same."""
+    url = upstream.route("/rfi.xml", seed_feed())
+    config = tmp_path / "feedscrub.toml"
+    config.write_text(f'[[feeds]]\nname = "rfi"\nurl = "{url}"\n', encoding="utf-8")
+    pair = await make_pair(config=str(config), access_key=KEY, protect_named=True)
+    signed = feed_path(url, f"sig={auth.feed_signature(url, KEY)}")
+    named = f"/feeds/rfi?sig={auth.named_signature('rfi', KEY)}"
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    identity = {"Accept-Encoding": "identity"}
+    # A path first asked with the key in the header only: not open by its query.
+    status, _, _ = await pair.ask(feed_path(url, "limit=2"), headers={**bearer, **identity})
+    assert status == 200
+    for _ in range(3):
+        for path in (feed_path(url, f"key={KEY}"), signed, named, f"/feeds/rfi?key={KEY}"):
+            status, _, _ = await pair.ask(path, headers=identity)
+            assert status == 200, path
+            status, _, _ = await pair.ask(path, headers={**identity, **bearer})
+            assert status == 200, path
+            wrong = {**identity, "Authorization": "Bearer wrong"}
+            status, _, _ = await pair.ask(path, headers=wrong)  # the header is read first
+            assert status == (200 if "sig=" in path else 401), path  # sig= holds on its own
+        for path in (
+            feed_path(url, "limit=2"),  # its job is remembered; the query has no key
+            feed_path(url),
+            feed_path(url, f"key={KEY[:-1]}"),
+            feed_path(url, "sig=x"),
+            "/feeds/rfi",
+            "/feeds/rfi?sig=x",
+        ):
+            status, _, _ = await pair.ask(path, headers=identity)
+            assert status == 401, path
+    # The hits without a header, after each path's first: 4 paths × 3 rounds, less 4 firsts.
+    assert pair.taken.count(True) == 4 * 3 - 4
+    await pair.counts()
