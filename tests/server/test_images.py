@@ -70,9 +70,8 @@ def gate(expected: str, *, refusal: str = "403") -> Handler:
         if request.headers.get("Referer") == expected:
             return web.Response(body=PNG, content_type="image/png")
         if refusal == "page":  # some hosts answer 200 with an HTML page instead
-            return web.Response(
-                text="<html><body>no hotlinking</body></html>", content_type="text/html"
-            )
+            return web.Response(text="<html><body>no hotlinking</body></html>",
+                                content_type="text/html")
         return web.Response(status=403, text="hotlinking forbidden")
 
     return handler
@@ -188,7 +187,7 @@ async def _fifty_megabytes(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "image/png"})
     await response.prepare(request)
     try:
-        await response.write(RED_PNG + BLOCK[len(RED_PNG) :])
+        await response.write(RED_PNG + BLOCK[len(RED_PNG):])
         for _ in range(FIFTY_MB // len(BLOCK) - 1):
             await response.write(BLOCK)
     except ConnectionError:
@@ -279,9 +278,7 @@ async def test_concurrent_readers_share_one_upstream_request(
 
 async def cached(upstream: Upstream, client: TestClient[Any, Any]) -> tuple[str, Any]:
     url = upstream.route(
-        "/c.png",
-        PNG,
-        content_type="image/png",
+        "/c.png", PNG, content_type="image/png",
         headers={"Last-Modified": "Sun, 18 Jun 2023 23:50:00 GMT", "ETag": '"up"'},
     )
     path = link(client, url)
@@ -351,12 +348,8 @@ async def test_unsatisfiable_range_is_416(
 
 @pytest.mark.parametrize(
     "headers",
-    [
-        {"Range": "bytes=5-2"},
-        {"Range": "bytes=0-1,4-5"},
-        {"Range": "items=0-1"},
-        {"Range": "bytes=0-9", "If-Range": '"stale"'},
-    ],
+    [{"Range": "bytes=5-2"}, {"Range": "bytes=0-1,4-5"}, {"Range": "items=0-1"},
+     {"Range": "bytes=0-9", "If-Range": '"stale"'}],
     ids=["reversed", "several", "other-unit", "if-range-mismatch"],
 )
 async def test_ranges_we_do_not_serve_get_the_whole_image(
@@ -392,10 +385,8 @@ async def test_head_sends_headers_only(upstream: Upstream, make_client: MakeClie
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
-        (
-            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
-            "image/svg+xml",
-        ),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+         "image/svg+xml"),
         (b"  <?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg'/>", "image/png"),
         (b"<!doctype html><html><script>alert(1)</script></html>", "image/png"),
         (b"<html>hi</html>", "text/html"),
@@ -420,9 +411,8 @@ async def test_svg_and_html_are_refused_with_502(
 async def test_svg_is_not_retried_with_other_referers(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
-    url = upstream.route(
-        "/s.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", content_type="image/svg+xml"
-    )
+    url = upstream.route("/s.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+                         content_type="image/svg+xml")
     client = await make_client()
     response = await client.get(link(client, url, Hint(origin=BLOG)))
     assert response.status == 502
@@ -433,19 +423,12 @@ async def test_only_our_headers_reach_the_reader(
     upstream: Upstream, make_client: MakeClient
 ) -> None:
     url = upstream.route(
-        "/h.png",
-        PNG,
-        content_type="IMAGE/PNG; charset=x",
+        "/h.png", PNG, content_type="IMAGE/PNG; charset=x",
         headers={
-            "Set-Cookie": "tracker=1",
-            "Content-Disposition": "attachment; filename=x.html",
-            "Link": "<https://evil.example/>; rel=preload",
-            "Access-Control-Allow-Origin": "*",
-            "Content-Security-Policy": "default-src *",
-            "Refresh": "0;url=https://evil.example/",
-            "X-Upstream": "secret",
-            "ETag": '"theirs"',
-            "Server": "upstream/1.0",
+            "Set-Cookie": "tracker=1", "Content-Disposition": "attachment; filename=x.html",
+            "Link": "<https://evil.example/>; rel=preload", "Access-Control-Allow-Origin": "*",
+            "Content-Security-Policy": "default-src *", "Refresh": "0;url=https://evil.example/",
+            "X-Upstream": "secret", "ETag": '"theirs"', "Server": "upstream/1.0",
         },
     )
     client = await make_client()
@@ -454,14 +437,8 @@ async def test_only_our_headers_reach_the_reader(
         assert response.status == 200, attempt
         assert await response.read() == PNG
         headers = response.headers
-        for name in (
-            "Set-Cookie",
-            "Content-Disposition",
-            "Link",
-            "Access-Control-Allow-Origin",
-            "Refresh",
-            "X-Upstream",
-        ):
+        for name in ("Set-Cookie", "Content-Disposition", "Link", "Access-Control-Allow-Origin",
+                     "Refresh", "X-Upstream"):
             assert name not in headers, (attempt, name)
         assert headers["Content-Type"] == "image/png"  # from the bytes, normalised
         assert headers["ETag"] != '"theirs"'
@@ -477,16 +454,10 @@ async def test_reader_request_headers_do_not_reach_the_upstream(
 ) -> None:
     url = upstream.route("/r.png", PNG, content_type="image/png")
     client = await make_client()
-    await client.get(
-        link(client, url),
-        headers={
-            "Cookie": "session=1",
-            "Authorization": "Bearer x",
-            "X-Forwarded-For": "127.0.0.1",
-            "Referer": "https://reader.example/private",
-            "Origin": "https://reader.example",
-        },
-    )
+    await client.get(link(client, url), headers={
+        "Cookie": "session=1", "Authorization": "Bearer x", "X-Forwarded-For": "127.0.0.1",
+        "Referer": "https://reader.example/private", "Origin": "https://reader.example",
+    })
     sent = upstream.last_request("/r.png").headers
     for name in ("Cookie", "Authorization", "X-Forwarded-For", "Referer", "Origin"):
         assert name not in sent, name
