@@ -57,9 +57,15 @@ async def _instructions(
         server.wait(60)
 
 
-async def main(trees: list[Path], requests: int) -> None:
+async def main(
+    trees: list[Path], requests: int, keep: Path | None = None, log_level: str = "WARNING"
+) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        dumps = tmp
+        if keep is not None:  # the callgrind dumps, for callgrind_annotate
+            keep.mkdir(parents=True, exist_ok=True)
+            dumps = keep
         (tmp / "feed.xml").write_bytes(seed_like_feed(20))
         up = free_port()
         upstream = static_server(up, tmp / "feed.xml")
@@ -75,12 +81,12 @@ async def main(trees: list[Path], requests: int) -> None:
                     "FEEDSCRUB_PORT": str(port),
                     "FEEDSCRUB_CACHE_DIR": str(tmp / f"cache{i}"),
                     "FEEDSCRUB_ALLOW_PRIVATE": "true",
-                    "FEEDSCRUB_LOG_LEVEL": "WARNING",
+                    "FEEDSCRUB_LOG_LEVEL": log_level,
                     "FEEDSCRUB_TTL": "3600",
                 }
                 url = f"http://127.0.0.1:{port}{path}"
                 argv = [sys.executable, "-m", "proxy", "serve"]
-                figures[str(tree)] = await _instructions(argv, tree, env, url, requests, tmp)
+                figures[str(tree)] = await _instructions(argv, tree, env, url, requests, dumps)
                 if i == 0:  # the answer the bare handler repeats: a fresh server's hit
                     served = subprocess.Popen(argv, cwd=tree, env=env, stderr=subprocess.DEVNULL)
                     try:
@@ -109,7 +115,7 @@ async def main(trees: list[Path], requests: int) -> None:
                 str(tmp / "headers.json"),
             ]
             figures["bare"] = await _instructions(
-                bare, None, dict(os.environ), f"http://127.0.0.1:{port}{path}", requests, tmp
+                bare, None, dict(os.environ), f"http://127.0.0.1:{port}{path}", requests, dumps
             )
         finally:
             stop(upstream)
@@ -130,5 +136,17 @@ if __name__ == "__main__":
         help="another checkout holding proxy/ (repeatable)",
     )
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the callgrind dumps in this directory (cg.N.PID: N counts the servers run, "
+        "the bare handler last), for callgrind_annotate",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="feedscrub's FEEDSCRUB_LOG_LEVEL (INFO, the default of a real instance, writes an "
+        "access line per request, to /dev/null here; the bare handler never logs)",
+    )
     args = parser.parse_args()
-    asyncio.run(main([ROOT, *args.tree], args.requests))
+    asyncio.run(main([ROOT, *args.tree], args.requests, args.keep, args.log_level))

@@ -79,6 +79,7 @@ CacheResult = Literal["hit", "miss", "stale"]
 (an expired entry that the upstream confirms with 304 is a miss too); stale: the upstream
 failed and the last good copy was served."""
 CACHE_RESULTS: tuple[CacheResult, ...] = ("hit", "miss", "stale")
+_HIT = ("hit",)
 
 # Seconds. Most feeds answer in well under a second; the top buckets sit around the default
 # FEEDSCRUB_FETCH_TIMEOUT (20 s) so slow upstreams are told apart from dead ones.
@@ -100,12 +101,15 @@ class Counts(Collector):
         documentation: str,
         labels: tuple[str, ...],
         known: Iterable[tuple[object, ...]] = (),
+        lock: threading.Lock | None = None,
     ) -> None:
         self.name = name.removesuffix("_total")
         self.documentation = documentation
         self.labels = labels
         self._counts: dict[tuple[object, ...], float] = dict.fromkeys(known, 0.0)
-        self._lock = threading.Lock()
+        # ``lock``: shared with another family, so that ``Metrics.record_hit`` counts in
+        # both under one acquisition.
+        self._lock = lock or threading.Lock()
 
     def inc(self, values: tuple[object, ...], amount: float = 1.0) -> None:
         with self._lock:
@@ -141,11 +145,14 @@ class Metrics:
         )
         build.labels(__version__).set(1)
         # Counted on every request: plain numbers (``Counts``), not prometheus-client's
-        # Counter, whose child costs four Python calls and a lock per inc.
+        # Counter, whose child costs four Python calls and a lock per inc. One lock for
+        # requests and cache: a hot hit counts in both (``record_hit``).
+        self._lock = threading.Lock()
         self.requests = Counts(
             PREFIX + "requests_total",
             "Requests answered, by route pattern and HTTP status.",
             ("route", "status"),
+            lock=self._lock,
         )
         self.registry.register(self.requests)
         self.fetches = Counter(
@@ -162,7 +169,10 @@ class Metrics:
             ("result",),
             # Known label sets start at 0, so their series exist before the first event.
             known=[(result,) for result in CACHE_RESULTS],
+            lock=self._lock,
         )
+        self._request_counts = self.requests._counts
+        self._cache_counts = self.cache._counts
         self.registry.register(self.cache)
         self.rules = Counter(
             PREFIX + "rule_hits_total",
@@ -193,6 +203,14 @@ class Metrics:
     def record_request(self, route: str, status: int) -> None:
         # Bounded: routes are patterns (not paths), statuses HTTP codes.
         self.requests.inc((route, status))
+
+    def record_hit(self, request: tuple[str, int]) -> None:
+        """A request of ``request`` = (route, status) answered from a hot copy: the request
+        and the cache hit counted at once (the server's short path, server/warm.py)."""
+        with self._lock:
+            counts = self._request_counts
+            counts[request] = counts.get(request, 0.0) + 1.0
+            self._cache_counts[_HIT] += 1.0
 
     def record_fetch(self, outcome: FetchOutcome, seconds: float | None = None) -> None:
         """One upstream request's outcome; ``seconds`` goes into the duration histogram

@@ -142,15 +142,17 @@ def settings_from(config: str | None, **overrides: Any) -> Settings:
 
 def _configure_logging(settings: Settings) -> None:
     from proxy import logsafe
+    from proxy.server import accesslog
 
     logging.basicConfig(
         level=settings.log_level,
         stream=sys.stdout,  # containers collect stdout
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format=accesslog.LOG_FORMAT,  # the access log writes its lines in this format itself
     )
     # On the handler, so every logger's records pass: no forged lines, no keys in the log.
     for handler in logging.getLogger().handlers:
         logsafe.install(handler)
+        accesslog.plain(handler)  # access lines written to it in one step
     # The format names no source file, thread or process: finding them costs a stack walk
     # and system calls on every record, and an access line is written for every request
     # (about as much CPU as the rest of a cached request, measured by p15warm).

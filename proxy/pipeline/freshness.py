@@ -144,12 +144,20 @@ class Freshness:
     # -- hot copies of rendered outputs ----------------------------------------------------
 
     def hot(self, key: Hashable) -> Rendered | None:
-        """The rendered output kept for ``key`` while it is fresh, with its Age and ttl now."""
+        """The rendered output kept for ``key`` while it is fresh, with its Age and ttl now
+        (counted as a cache hit)."""
+        served = self.peek(key)
+        if served is not None:
+            metrics.record_cache("hit")
+        return served
+
+    def peek(self, key: Hashable) -> Rendered | None:
+        """``hot`` without counting the hit: for the server's short path (server/warm.py),
+        which counts it with the request, under one lock."""
         now = self.clock()
         hot = self._hot.get(key, now)
         if hot is None or hot.fresh_until <= now:
             return None
-        metrics.record_cache("hit")
         age = max(0, int(now - hot.checked_at))
         ttl = int(hot.checked_at + hot.ttl - now)
         served = hot.served

@@ -35,6 +35,7 @@ from proxy.server.keys import (
 )
 from proxy.server.middleware import UNMATCHED_ROUTE, front, guarded
 from proxy.server.routes import METRICS_ROUTES, ROUTES
+from proxy.server.warm import Warm
 from proxy.store import open_store
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def create_app(
     app[CACHE] = cache
     app[METRICS] = counts
     app[JOBS] = Jobs(JOBS_KEPT, JOBS_MAX_AGE, time.monotonic)
-    wrap = front(settings, counts)
+    warm = Warm(settings, app[JOBS])  # the short path of hot hits, once the pipeline is up
+    wrap = front(settings, counts, warm)
     app.router.add_routes(guarded(ROUTES, wrap))
     if settings.metrics:
         app.router.add_routes(guarded(METRICS_ROUTES, wrap))
@@ -92,6 +94,7 @@ def create_app(
         )
         images = ImageProxy(settings, session, cache, keys)
         app[PIPELINE] = pipeline
+        warm.pipeline = pipeline
         app[IMAGES] = images
         watcher = (
             asyncio.create_task(reload.watch(settings.config, pipeline.reload))
@@ -99,6 +102,7 @@ def create_app(
             else None
         )
         yield
+        warm.pipeline = None
         await pipeline.close()
         await images.aclose()
         if watcher is not None:

@@ -6,6 +6,7 @@ import weakref
 from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from proxy.bounded import BoundedMap
 from proxy.config import Settings
@@ -27,11 +28,12 @@ METRICS = web.AppKey("metrics", Metrics)
 @dataclass(frozen=True, slots=True)
 class Heads:
     """The response headers of one rendered output, as ``feeds.respond`` sends them: with a
-    304, with the identity body, with the gzip body (aiohttp copies them into each answer)."""
+    304, with the identity body, with the gzip body (aiohttp copies them into each answer;
+    never changed after they are made)."""
 
-    not_modified: dict[str, str]
-    identity: dict[str, str]
-    gzip: dict[str, str]
+    not_modified: CIMultiDict[str]
+    identity: CIMultiDict[str]
+    gzip: CIMultiDict[str]
 
 
 @dataclass(slots=True)
@@ -47,6 +49,10 @@ class Remembered:
     job: FeedJob
     rendered: weakref.ref[Rendered] | None = None
     heads: Heads | None = None
+    # With an access key: a request of this path passed the check on its query alone (key=
+    # or sig=, no Authorization header), so another one without the header passes it too
+    # (the check depends on nothing else): the short path needs no HMAC (server/warm.py).
+    by_query: bool = False
 
 
 # (raw path with its query, public base) → what it led to. Bounded: the path is the

@@ -19,6 +19,7 @@ from proxy.errors import BadRequest, ProxyError
 from proxy.logsafe import safe
 from proxy.metrics import Metrics
 from proxy.server.metrics import UNMATCHED, UNMATCHED_NAME, record_answer, route_label
+from proxy.server.warm import Short, Warm
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +67,12 @@ class Wrap(Protocol):
     def __call__(self, handler: Handler, route: str | None = None) -> Handler: ...
 
 
-def front(settings: Settings, counts: Metrics) -> Wrap:
+def front(settings: Settings, counts: Metrics, warm: Warm | None = None) -> Wrap:
     """What every request passes through, as a wrapper of each route's handler: make
     ``counts`` current (for the request and the tasks and threads it starts), refuse a bad
     Host, turn errors into answers, and count the final answer (error answers and redirects
     included). ``guarded`` wraps a route table with it; ``unmatched`` is the last route.
+    With ``warm``, a hot hit of the feed routes takes its short path (server/warm.py).
 
     A wrapper, not an aiohttp middleware: an app with any middleware at all runs two layers
     of aiohttp's own per request (a partial call, a coroutine and a cache lookup each),
@@ -107,9 +109,36 @@ def front(settings: Settings, counts: Metrics) -> Wrap:
             finally:
                 metrics.deactivate(token)
 
-        return answer
+        short = warm.short(handler) if warm is not None and route is not None else None
+        if short is None or route is None:
+            return answer
+        return _shortened(answer, *short, route, counts, check_host)
 
     return wrap
+
+
+def _shortened(
+    answer: Handler, short: Short, keyed: bool, route: str, counts: Metrics, check_host: bool
+) -> Handler:
+    """``answer`` behind ``short``: a hot hit answered there (the Host checked first, as
+    ``answer`` does) is counted as ``answer`` would count it, the request and the cache hit;
+    anything else takes ``answer``'s whole way."""
+
+    @functools.wraps(answer)
+    async def shortened(request: web.Request) -> web.StreamResponse:
+        if check_host and not _HOST_HEADER.match(request.host):
+            return await answer(request)  # refused there
+        try:
+            response = short(request, keyed)
+        except Exception:  # a bug: logged, and the whole way answers (or names it as a 500)
+            logger.exception("request path=%s: the short path failed", safe(request.path))
+            response = None
+        if response is None:
+            return await answer(request)
+        counts.record_hit((route, response.status))
+        return response
+
+    return shortened
 
 
 def guarded(routes: Iterable[web.RouteDef], wrap: Wrap) -> list[web.RouteDef]:

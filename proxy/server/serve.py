@@ -17,11 +17,11 @@ from aiohttp import web
 
 from proxy.config import Settings
 from proxy.errors import ConfigError
+from proxy.server.accesslog import ACCESS_LOG_FORMAT, AccessLog
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 5.0  # in-flight requests get this long on SIGTERM
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 _BUSY_BODY = b"too many open connections; try again shortly\n"
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
@@ -117,7 +117,10 @@ async def serve(app: web.Application, settings: Settings) -> None:
     bound: the port is taken, the address is not this machine's, no permission.
     """
     runner = web.AppRunner(
-        app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=SHUTDOWN_SECONDS
+        app,
+        access_log_class=AccessLog,  # one write per line (server/accesslog.py)
+        access_log_format=ACCESS_LOG_FORMAT,
+        shutdown_timeout=SHUTDOWN_SECONDS,
     )
     await runner.setup()
     site = LimitedSite(
