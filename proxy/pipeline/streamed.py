@@ -163,6 +163,7 @@ class _Build:
         items = self.layout.items
         # Pass 1: filters, dates, and (without a configured limit) the summaries.
         unlimited = dataclasses.replace(options, limit=None)
+        dated = bool(options.limit or recipe.limit)  # (else no date is needed)
         dates: dict[int, datetime | None] = {}
         for chunk in _chunks(items, range(len(items))):
             feed, _ = self._chunk(chunk)
@@ -170,7 +171,7 @@ class _Build:
                 feed, unlimited, now=self.plan.now, feed_name=recipe.feed_name
             )
             for entry in kept.entries:
-                dates[chunk[_index(entry)]] = filters.item_date(entry)
+                dates[chunk[_index(entry)]] = filters.item_date(entry) if dated else None
             if not options.limit:
                 self._analyse(chunk, kept.entries)
         cleaned = list(dates)  # what a full build cleans: the filtered items, limit applied
