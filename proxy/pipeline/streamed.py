@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,18 +44,24 @@ from proxy.models import Entry, Feed, FetchResult
 from proxy.output import inplace
 from proxy.pipeline import process
 from proxy.pipeline.splicescan import Layout, scan
-from proxy.pipeline.streamed_clean import FIELDS, Decided, Declined, Field
+from proxy.pipeline.streamed_clean import FIELDS, Decided, Declined, Field, item_context
 from proxy.pipeline.streamed_render import Assembler
 from proxy.store import StoredFeed, records
 
 logger = logging.getLogger(__name__)
 
-# Bodies of this many bytes or more are built streamed: the clean stage's own threshold for
-# cleaning in turn (clean.IN_TURN_CHARS: a body holds at least as many bytes as its items'
-# HTML has characters), so smaller feeds take the path they always took.
-STREAM_BYTES = clean.IN_TURN_CHARS
+# Bodies of this many bytes or more are built streamed: twice the clean stage's threshold
+# for cleaning in turn (clean.IN_TURN_CHARS; a body holds at least as many bytes as its
+# items' HTML has characters), the size from which parse no longer hands its tree over
+# (xmldoc.HAND_OVER_MAX_BYTES), and past what the splice path keeps for a refresh (its
+# bounds' share, splice.LARGEST_SHARE: ~5 MB bodies), so a feed the splice path refreshes
+# item by item is not streamed. A full build of a smaller body peaks at ~50 MB.
+STREAM_BYTES = 2 * clean.IN_TURN_CHARS
 # Item bytes per chunk: a chunk's entries, trees and output weigh ~10-20 times this.
 CHUNK_BYTES = 1024 * 1024
+# While the guessing pass's chunk outputs move into the output, the heap is trimmed after
+# every this many bytes: freed, they stay in malloc's arenas, the output grows elsewhere.
+TRIM_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +168,8 @@ class _Build:
         recipe = self.plan.recipe
         options = recipe.options
         items = self.layout.items
+        if not options.limit and not recipe.limit:
+            return self._guessing()
         # Pass 1: filters, dates, and (without a configured limit) the summaries.
         unlimited = dataclasses.replace(options, limit=None)
         dated = bool(options.limit or recipe.limit)  # (else no date is needed)
@@ -193,27 +202,97 @@ class _Build:
             served = [cleaned[i] for i in chosen]
         # Pass 2: clean, render and append, chunk by chunk.
         out = Assembler(self.body, items, set(served))
-        decided = Decided(self.fields)
         for chunk in _chunks(items, served):
-            feed, document = self._chunk(chunk)
-            decided.expect(chunk, feed.entries, self._label())
-            made = process.transform(
-                feed,
-                policy=self.plan.policy,
-                ruleset=recipe.ruleset,
-                feed_name=recipe.feed_name,
-                opencc=recipe.opencc,
-                learnt=self.learnt,
-                items=decided,
-            )
-            decided.done()
-            made = process.rebase(made, self.plan.placeholder, self.plan.public_base)
-            edited = inplace.edit_document(document, feed, made, self_url=recipe.self_url)
-            if edited is None:
-                raise Declined("a chunk cannot be edited in place")
-            del document, feed, made
-            out.add(edited, chunk)
+            out.add(self._rendered(chunk), chunk)
         return out.result()
+
+    def _guessing(self) -> bytes:
+        """Without a limit: one pass that also finishes each chunk on a guessed decision
+        (the decision over the first items and the chunk's, ``Field.guess``) and keeps its
+        output; once every item is analysed, a chunk whose guesses were all right goes out
+        as it is, the others are cleaned and rendered again with the decision over all
+        (most boilerplate shows in the first items: most chunks are made once)."""
+        recipe = self.plan.recipe
+        items = self.layout.items
+        pending: list[tuple[list[int], list[int], bytes, list[dict[int, Any]]] | None] = []
+        served: set[int] = set()
+        for chunk in _chunks(items, range(len(items))):
+            feed, document = self._chunk(chunk)
+            kept = filters.filter_entries(
+                feed, recipe.options, now=self.plan.now, feed_name=recipe.feed_name
+            )
+            positions = [chunk[_index(entry)] for entry in kept.entries]
+            served.update(positions)
+            guesses = []
+            for field, found in self._found(chunk, kept.entries):
+                field.analyse(found, keep=True)
+                guesses.append(field.guess(list(found)))
+            edited = self._edited(feed, document, kept, chunk)
+            # Compressed while it waits (~4 times smaller: the decision, next, unpacks every
+            # summary while these wait; level 1 costs ~1 % of the build).
+            pending.append((chunk, positions, zlib.compress(edited, 1), guesses))
+            del edited
+        for field in self.fields.values():
+            field.decide(served)
+        memory.release_after(len(self.body))  # (as in run)
+        decisions = [field.decisions for field in self.fields.values()]
+        out = Assembler(self.body, items, served)
+        moved = 0
+        for k, made in enumerate(pending):
+            assert made is not None
+            pending[k] = None  # each chunk's output let go as it is copied out...
+            chunk, positions, packed, guesses = made
+            edited = zlib.decompress(packed)
+            moved += len(edited)
+            if moved >= TRIM_BYTES:  # ...and given back, not kept beside the output (glibc)
+                memory.release_after(moved)
+                moved = 0
+            right = all(
+                all(d[p] == g for p, g in guessed.items())
+                for d, guessed in zip(decisions, guesses, strict=False)
+            )
+            if right:
+                out.add(edited, chunk)
+            elif positions:
+                out.add(self._rendered(positions), positions)
+        return out.result()
+
+    def _rendered(self, positions: list[int]) -> bytes:
+        """These items' skeleton parsed, cleaned with the decisions made, edited in place."""
+        feed, document = self._chunk(positions)
+        return self._edited(feed, document, feed, positions)
+
+    def _edited(
+        self, feed: Feed, document: xmldoc.Document, kept: Feed, positions: list[int]
+    ) -> bytes:
+        """A chunk's skeleton edited in place: its ``kept`` entries cleaned (transform, with
+        each field's decisions as they stand), the others left untouched (not served)."""
+        recipe = self.plan.recipe
+        decided = Decided(self.fields)
+        decided.expect([positions[_index(e)] for e in kept.entries], kept.entries, self._label())
+        made = process.transform(
+            kept,
+            policy=self.plan.policy,
+            ruleset=recipe.ruleset,
+            feed_name=recipe.feed_name,
+            opencc=recipe.opencc,
+            learnt=self.learnt,
+            items=decided,
+        )
+        decided.done()
+        made = process.rebase(made, self.plan.placeholder, self.plan.public_base)
+        untouched: frozenset[int] = frozenset()
+        if len(kept.entries) != len(feed.entries):
+            cleaned = {_index(e): c for e, c in zip(kept.entries, made.entries, strict=True)}
+            untouched = frozenset(_index(e) for e in feed.entries if _index(e) not in cleaned)
+            entries = tuple(cleaned.get(_index(e), e) for e in feed.entries)
+            made = dataclasses.replace(made, entries=entries)
+        edited = inplace.edit_document(
+            document, feed, made, self_url=recipe.self_url, untouched=untouched
+        )
+        if edited is None:
+            raise Declined("a chunk cannot be edited in place")
+        return edited
 
     def _label(self) -> str:
         assert self.head is not None
@@ -239,15 +318,25 @@ class _Build:
             self.fields[name] = Field(name, len(self.layout.items), ruleset, context)
 
     def _analyse(self, positions: list[int], entries: Sequence[Entry]) -> None:
-        label = self._label()
-        for name, field in self.fields.items():
-            found = {}
-            for entry in entries:
-                html = getattr(entry, name)
-                if html is not None:
-                    context = f"feed={label} item={entry.guid or entry.link or entry.title}"
-                    found[positions[_index(entry)]] = (html, context)
+        for field, found in self._found(positions, entries):
             field.analyse(found)
+
+    def _found(
+        self, positions: list[int], entries: Sequence[Entry]
+    ) -> list[tuple[Field, dict[int, tuple[str, str]]]]:
+        """Per field, these entries' HTML and log context by position in the feed."""
+        label = self._label()
+        return [
+            (
+                field,
+                {
+                    positions[_index(e)]: (html, item_context(label, e))
+                    for e in entries
+                    if (html := getattr(e, name)) is not None
+                },
+            )
+            for name, field in self.fields.items()
+        ]
 
 
 def _index(entry: Entry) -> int:

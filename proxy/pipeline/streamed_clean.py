@@ -25,6 +25,9 @@ from proxy.models import Cleaned, Entry
 from proxy.pipeline.itemcache import ItemCache
 
 FIELDS = ("summary", "content")
+# Guesses (``Field.guess``) are made beside the summaries of the first items, up to this many
+# characters of their HTML (staged.in_turn's kept share).
+EARLY_CHARS = staged.KEEP_CHARS
 
 
 class Declined(Exception):
@@ -81,19 +84,31 @@ class Field:
         self._packed: list[tuple[list[int], bytes]] = []
         self.decisions: list[frozenset[str] | None] = [None] * size
         self.present = [False] * size  # the item has this field, and is among the cleaned
+        self._early: dict[int, Any] = {}  # the first items' summaries (``guess``)
+        self._early_chars = 0
+        self._latest: dict[int, Any | None] = {}  # the last chunk's summaries
 
-    def analyse(self, found: dict[int, tuple[str, str]]) -> None:
-        """The summaries of these items (position → HTML and log context); trees let go."""
+    def analyse(self, found: dict[int, tuple[str, str]], *, keep: bool = False) -> None:
+        """The summaries of these items (position → HTML and log context); trees let go
+        unless ``keep`` (then ``finish`` them next, after ``guess``)."""
         self.present_at(found)
         if not found or self.steps.steps is None:
             return
         self._show(found)
         positions = list(found)
         try:
-            self._pack(self.steps.analyse(positions))
+            self._latest = self.steps.analyse(positions)
+            self._pack(self._latest)
         finally:
-            self.steps.forget(positions)
+            if not keep:
+                self.steps.forget(positions)
+                self._latest = {}
             self._show({})
+        for position, (html, _) in found.items():
+            if self._early_chars >= EARLY_CHARS:
+                break
+            self._early[position] = self._latest.get(position)
+            self._early_chars += len(html)
         if self.steps.item_failed is not None:
             raise Declined(f"the feed rule failed on an item ({self.steps.item_failed[0]})")
 
@@ -116,6 +131,23 @@ class Field:
             for position, summary in zip(positions, pickle.loads(packed), strict=True):
                 self.summaries[position] = summary
         self._packed = []
+
+    def guess(self, positions: Sequence[int]) -> dict[int, frozenset[str] | None]:
+        """The decisions of the last chunk analysed (kept), as if the feed were the first
+        items and these (None: no guess, the feed rule failed on them), made these items'
+        decisions for ``finish``; the feed's memory is not touched (``Staged.guess``)."""
+        if self.steps.steps is None:
+            made: dict[int, frozenset[str] | None] = dict.fromkeys(positions, staged.NO_DECISION)
+        else:
+            order = list(self._early) + [p for p in positions if p not in self._early]
+            summaries = [self._early.get(p, self._latest.get(p)) for p in order]
+            guessed = self.steps.guess(summaries, range(len(order)))
+            at = {p: k for k, p in enumerate(order)}
+            made = {p: None if guessed is None else guessed[at[p]] for p in positions}
+        self._latest = {}
+        for position, decision in made.items():
+            self.decisions[position] = decision
+        return made
 
     def present_at(self, found: dict[int, tuple[str, str]]) -> None:
         for position in found:

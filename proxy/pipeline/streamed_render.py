@@ -48,7 +48,8 @@ class Assembler:
         self._next = 0  # the next position to account for
 
     def add(self, out: bytes, positions: list[int]) -> None:
-        """One chunk's edited skeleton (its items: these positions, all served)."""
+        """One chunk's edited skeleton (its items: these positions; those not served were
+        left untouched there, and are left out here)."""
         layout = scan(out)
         if layout is None or len(layout.items) != len(positions):
             raise Declined("a chunk's output does not scan as its items")
@@ -74,12 +75,14 @@ class Assembler:
         ):
             raise Declined("a chunk's head or tail came out otherwise")
         for n, ((start, end), position) in enumerate(zip(layout.items, positions, strict=True)):
-            self._skip_to(position)
             if n + 1 < len(positions):
                 # The skeleton holds each item with the whitespace the document has after it.
                 between = out[end : layout.items[n + 1][0]]
                 if positions[n + 1] == position + 1 and between != self._own_tail(position):
                     raise Declined("whitespace between items came out otherwise")
+            if position not in self._kept:
+                continue
+            self._skip_to(position)
             self._out.write(self._tail)
             self._out.write(out[start:end])
             self._tail = self._own_tail(position)

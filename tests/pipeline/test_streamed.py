@@ -61,7 +61,9 @@ def feeds() -> Iterator[Any]:
         yield pytest.param(path, id=f"{path.parent.name}/{path.name}")
 
 
-def _recipe(fmt: str, options: FeedOptions = FeedOptions(), limit: int | None = None) -> Any:
+def _recipe(
+    fmt: str, options: FeedOptions = process.NO_OPTIONS, limit: int | None = None
+) -> process.Recipe:
     return process.Recipe(
         fmt=fmt,
         policy=POLICY,
