@@ -27,7 +27,7 @@ from proxy import parse, rewrite, xmldoc
 from proxy.errors import ProxyError
 from proxy.feedconfig import FeedOptions, FieldFilter
 from proxy.models import FetchResult
-from proxy.pipeline import process, streamed
+from proxy.pipeline import process, streamed, streamed_clean
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.splicescan import scan
 from proxy.server import PIPELINE, create_app
@@ -150,10 +150,16 @@ OPTIONS = {
 }
 
 
+# (chunk bytes, the option sets): one item per chunk for all; ~3 KB chunks for the two
+# passes (limits) and the guessing pass (none), with the early items few enough that later
+# chunks are guessed from them.
+RUNS = [(1, tuple(OPTIONS)), (3000, ("plain", "limit="))]
+
+
 @pytest.mark.parametrize("path", list(feeds()))
-@pytest.mark.parametrize("chunk", [1, 3000])
+@pytest.mark.parametrize("chunk, names", RUNS, ids=[str(chunk) for chunk, _ in RUNS])
 def test_a_feed_streamed_is_served_byte_for_byte_as_built_in_full(
-    path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+    path: Path, chunk: int, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body = path.read_bytes()
     try:
@@ -161,8 +167,10 @@ def test_a_feed_streamed_is_served_byte_for_byte_as_built_in_full(
     except ProxyError as exc:
         pytest.skip(f"not a feed to parse: {exc}")
     monkeypatch.setattr(streamed, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(streamed_clean, "EARLY_CHARS", 4000)
     must = _streamable(body)
-    for name, (options, limit) in OPTIONS.items():
+    for name in names:
+        options, limit = OPTIONS[name]
         full, made = _both(body, _recipe(kind, options, limit))
         if must and made == [None, None] and _items_in(full[0]) == 0:
             continue  # every item filtered out: declined (built in full, from no item)
@@ -209,6 +217,31 @@ def test_boilerplate_is_decided_over_every_item_not_per_chunk(
     served = parse.parse(FetchResult(url=SOURCE, status=200, body=made, content_type=""))
     assert len(served.entries) == 40  # no item lost, with its date and its enclosure
     assert all(e.published is not None and len(e.enclosures) == 1 for e in served.entries)
+
+
+def test_chunks_guessed_wrong_are_made_again_with_the_decision_over_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The footer only from item 10 on: the first items' guess says it is no boilerplate,
+    # the decision over all 40 (30 have it) says it is.
+    body = _seed_feed(40, footer_in=40).replace(FOOTER.encode(), b"", 10)
+    monkeypatch.setattr(streamed, "CHUNK_BYTES", 1)
+    # Guessed beside the first 12 items: two of them have the footer.
+    monkeypatch.setattr(streamed_clean, "EARLY_CHARS", 12 * len(SEED))
+    again: list[list[int]] = []
+    rendered = streamed._Build._rendered
+
+    def counting(self: Any, positions: list[int]) -> bytes:
+        again.append(positions)
+        return rendered(self, positions)
+
+    monkeypatch.setattr(streamed._Build, "_rendered", counting)
+    recipe = _recipe("rss")
+    made = _streamed(body, recipe, {})
+    assert made == _full(body, recipe, {})
+    assert b"Example Weekly" not in made
+    assert again  # some chunks were made again, not served on a wrong guess
+    assert len(again) < 40  # and those guessed right (no footer, guessed alike) were not
 
 
 def _first_item_removed(body: bytes, space: bytes) -> bytes:
