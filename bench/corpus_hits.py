@@ -57,9 +57,8 @@ def run(directory: Path, only: set[str], show: bool) -> Counter[str]:
                 for removal in cleaned.removals:
                     per_file[removal.rule] += removal.count
                     if show and (not only or removal.pack in only):
-                        print(
-                            f"  {path.name} {field} {removal.rule} <{removal.tag}> {removal.text!r}"
-                        )
+                        part = f"<{removal.tag}>" if removal.kind == "element" else removal.kind
+                        print(f"  {path.name} {field} {removal.rule} {part} {removal.text!r}")
                 for change in cleaned.links:
                     per_file[change.rule + " (links)"] += 1
                     if show and (not only or change.pack in only):

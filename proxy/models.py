@@ -140,20 +140,26 @@ class Rendered:
 # --- what the clean stage did (proxy.clean.clean); read by metrics, preview and explain ----
 
 REMOVED_TEXT_CHARS = 200  # Removal.text is cut here (with "…"): enough to recognise a block
+REMOVAL_KINDS = ("element", "line", "text")  # Removal.kind: a closed set (bounded labels)
 
 
 @dataclass(frozen=True, slots=True)
 class Removal:
-    """One element a cleaning rule took out of an item (or, with action "unwrap", whose tag
-    it dropped while keeping the text, counted once per item)."""
+    """One part a cleaning rule took out of an item (or, with action "unwrap", an element
+    whose tag it dropped while keeping the text, counted once per item).
+
+    kind says what the part was, for people (explain, preview): "element" (tag names it),
+    "line" (the text and inline elements between two <br>s of a block, boilerplate_lines.py;
+    tag is ""), or "text" (text cut out of an element's text or tail; tag is "")."""
 
     rule: str  # "<pack>.<name>": "share.endpoint_links", "custom.remove_text", "auto.boilerplate"
     pack: str  # "share", "custom", "auto"
-    tag: str  # the element's tag name ("" for text cut out of an element)
+    tag: str  # the element's tag name ("" for a line or text)
     text: str  # its text, whitespace collapsed, at most REMOVED_TEXT_CHARS characters
-    reason: str  # one sentence: why this rule removes such elements
+    reason: str  # one sentence: why this rule removes such parts
     action: str = "remove"  # "remove" | "unwrap"
     count: int = 1  # elements this entry stands for (unwraps are summed per item)
+    kind: str = "element"  # "element" | "line" | "text" (REMOVAL_KINDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,3 +262,33 @@ async def test_index_form_shows_the_link_to_copy_then_the_preview(
         assert len(browser.find_elements(By.CSS_SELECTOR, "article.item")) == 2
 
     await asyncio.to_thread(drive)
+
+
+async def test_a_removed_line_is_struck_inline_and_labelled_like_an_element(
+    browser: Any, serve: Any, upstream: Upstream
+) -> None:
+    from tests.test_preview_lines import SUBSCRIBE, _feed
+
+    url = upstream.route("/lines.xml", _feed())
+    client = await serve()
+    page = str(client.make_url("/preview").with_query(url=url))
+
+    def drive() -> None:
+        browser.get(page)
+        line = browser.find_element(By.CSS_SELECTOR, "#item-1 section.before del.fs-line")
+        assert line.text.endswith(SUBSCRIBE)
+        assert line.value_of_css_property("display") == "inline"  # in its block, as a line
+        assert "line-through" in line.value_of_css_property("text-decoration-line")
+        assert line.get_attribute("title").startswith("A block that recurs")  # its reason
+        label = line.find_element(By.CSS_SELECTOR, ".fs-rule")
+        assert label.text == "auto.boilerplate"
+        element = browser.find_element(
+            By.CSS_SELECTOR, "#item-1 section.before del.fs-removed:not(.fs-line)"
+        )
+        # The same look as a removed element's marker: colours and outline alike.
+        for name in ("background-color", "outline-style", "outline-color"):
+            assert line.value_of_css_property(name) == element.value_of_css_property(name)
+        after = browser.find_element(By.CSS_SELECTOR, "#item-1 section.after").text
+        assert SUBSCRIBE not in after and "Post tags:" in after
+
+    await asyncio.to_thread(drive)

@@ -19,9 +19,10 @@ its docstring's first line as the reason. `rewrite(i, root)` runs on each cleane
 before it is serialised (the pipeline's image/link rewrite). Never raises: a rule that
 fails leaves its item as it came (sanitised), `Cleaned.failed` names the rule, the log says
 which item. With `marked` (the preview page and `feedscrub explain`), each item's tree is
-also kept as it was parsed, and every element a rule removed is wrapped there in
-`<del data-feedscrub-rule="<pack>.<name>" data-feedscrub-removal="<index in removals>">`
-(MARK_RULE, MARK_REMOVAL); serving never asks for it, so it costs serving nothing.
+also kept as it was parsed, and every part a rule removed (an element, a line, text) is
+wrapped there in `<del data-feedscrub-rule="<pack>.<name>" data-feedscrub-removal="<index
+in removals>">` (MARK_RULE, MARK_REMOVAL; clean/marking.py); serving never asks for it, so
+it costs serving nothing.
 Every hit is counted in feedscrub_rule_hits_total{rule="<pack>.<name>"}.
 """
 
@@ -35,10 +36,11 @@ from lxml.html import HtmlElement
 
 from proxy import metrics
 from proxy.anchors import item_key
+from proxy.clean import marking, registry
 from proxy.clean import packs as _packs  # noqa: F401 (registers the built-in packs)
-from proxy.clean import registry
 from proxy.clean.attribution import ItemRecord, recording, running, text_of
 from proxy.clean.custom import apply_replacements
+from proxy.clean.marking import MARK_REMOVAL, MARK_RULE
 from proxy.clean.nodes import ItemHints, enter_item, leave_item
 from proxy.clean.registry import PACKS, FeedContext, Rule, all_rules
 from proxy.clean.ruleset import Ruleset, compile_ruleset
@@ -77,11 +79,6 @@ TreeHook = Callable[[int, HtmlElement], None]
 # weighs ~7 bytes a character (a 20,000-item feed: ~730 MB). Below it (~30 MB of trees,
 # a 900-item feed of 4 KB items) one parse each, all at once.
 IN_TURN_CHARS = 4 * 1024 * 1024
-
-# The marker attributes of marking mode. Attributes of these names that the upstream HTML
-# had are dropped from the marked copy, so every marker there is ours.
-MARK_RULE = "data-feedscrub-rule"
-MARK_REMOVAL = "data-feedscrub-removal"
 
 
 # What an item holds before start() or give_up() gives it its own (never read or edited).
@@ -322,26 +319,9 @@ def _finish(index: int, item: _Item, rewrite: TreeHook | None, marked: TreeHook 
 
 
 def _marked_tree(item: _Item) -> HtmlElement:
-    """The item as parsed, each element a rule removed wrapped in a marker <del>."""
+    """The item as parsed, each part a rule removed wrapped in a marker <del> (marking.py)."""
     before = item.before if item.before is not None else parse_fragment(item.original)
-    originals = list(before.iter())
-    for element in originals:
-        for name in (MARK_RULE, MARK_REMOVAL):
-            if name in element.attrib:
-                del element.attrib[name]
-    record = item.record
-    for removal_index, position in record.marks:
-        element = originals[position]
-        parent = element.getparent()
-        if parent is None:
-            continue
-        marker = before.makeelement("del", {})
-        marker.set(MARK_RULE, record.removals[removal_index].rule)
-        marker.set(MARK_REMOVAL, str(removal_index))
-        marker.tail, element.tail = element.tail, None
-        parent.insert(parent.index(element), marker)
-        marker.append(element)
-    return before
+    return marking.marked_tree(before, item.record)
 
 
 def _count(results: Sequence[Cleaned]) -> None:

@@ -45,6 +45,12 @@ class ItemRecord:
     positions: dict[int, int] | None = None  # id(element) → its index in document order
     elements: list[HtmlElement] = field(default_factory=list)  # keeps those ids alive
     marks: list[tuple[int, int]] = field(default_factory=list)  # (removal index, position)
+    # A removed line (removed_line): (removal index, its block's position, the positions of
+    # the <br>s around it, -1 for none: the block's start or end).
+    line_marks: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # Text cut out of an element's .text or .tail (removed_text): (removal index, the
+    # element's position, the text as cut).
+    text_marks: list[tuple[int, int, str]] = field(default_factory=list)
 
     def track(self, root: HtmlElement) -> None:
         """Remember every element's position under root before any rule runs."""
@@ -156,15 +162,54 @@ def removed(node: HtmlElement, reason: str | None = None) -> None:
 
 def removed_text(owner: HtmlElement, text: str, reason: str | None = None) -> None:
     """The running rule cut text (not a whole element) out of owner."""
-    found = _record_for(owner)
+    record = _textual(owner, text, reason, "text")
+    if record is not None and record.positions is not None:
+        position = record.positions.get(id(owner))
+        if position is not None:
+            record.text_marks.append((len(record.removals) - 1, position, text))
+
+
+def _textual(node: HtmlElement, text: str, reason: str | None, kind: str) -> ItemRecord | None:
+    """Record a removal of text or of a line (no element: tag "") in node's item; its
+    record, or None when nothing is recorded."""
+    found = _record_for(node)
     if found is None or not text.strip():
-        return
+        return None
     record, info = found
     record.removals.append(
         Removal(
-            rule=info.id, pack=info.pack, tag="", text=short(text), reason=reason or info.reason
+            rule=info.id,
+            pack=info.pack,
+            tag="",
+            text=short(text),
+            reason=reason or info.reason,
+            kind=kind,
         )
     )
+    return record
+
+
+def removed_line(
+    holder: HtmlElement,
+    before: HtmlElement | None,
+    after: HtmlElement | None,
+    text: str,
+    reason: str | None = None,
+) -> None:
+    """The running rule is about to remove one line of holder: what lies between the <br>
+    before (None: from holder's start) and the <br> after it (None: to holder's end).
+
+    One removal of kind "line" with the line's text; in marking mode the preview marks the
+    same stretch of the parsed tree (clean/marking.py), <br>s left where they are.
+    """
+    record = _textual(holder, text, reason, "line")
+    if record is not None and record.positions is not None:
+        where = record.positions.get(id(holder))
+        ends = [-1 if br is None else record.positions.get(id(br)) for br in (before, after)]
+        if where is not None and None not in ends:
+            start, end = ends
+            assert start is not None and end is not None
+            record.line_marks.append((len(record.removals) - 1, where, start, end))
 
 
 def unwrapped(root: HtmlElement, tag: str, count: int = 1) -> None:

@@ -40,8 +40,9 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from proxy.clean import attribution
 from proxy.clean.bylines import is_byline
-from proxy.clean.nodes import MEDIA_TAGS, drop, has_media, is_blank, tag_of, text_of
+from proxy.clean.nodes import MEDIA_TAGS, has_media, is_blank, tag_of, text_of
 
 # How many lines are read from a block's edge, and how short a line may be to be removed.
 EDGE_LINES = 3
@@ -71,6 +72,7 @@ class Line:
     before: HtmlElement | None  # the <br> the line starts after (None: the first line)
     after: HtmlElement | None  # the <br> that ends it (None: the last line)
     text: str  # whitespace collapsed
+    holder: HtmlElement | None = None  # the element whose children the lines are
     fingerprint: str = ""
 
 
@@ -116,15 +118,16 @@ def lines_of(node: HtmlElement) -> list[Line]:
     nodes: list[HtmlElement] = []
     for child in holder:
         if tag_of(child) == "br":
-            lines.append(_line(owner, first, nodes, before, child))
+            lines.append(_line(holder, owner, first, nodes, before, child))
             owner, first, nodes, before = child, False, [], child
         else:
             nodes.append(child)
-    lines.append(_line(owner, first, nodes, before, None))
+    lines.append(_line(holder, owner, first, nodes, before, None))
     return lines
 
 
 def _line(
+    holder: HtmlElement,
     owner: HtmlElement,
     first: bool,
     nodes: list[HtmlElement],
@@ -133,7 +136,7 @@ def _line(
 ) -> Line:
     lead = (owner.text if first else owner.tail) or ""
     text = lead + "".join(text_of(n) + (n.tail or "") for n in nodes)
-    return Line(owner, first, list(nodes), before, after, _words(text))
+    return Line(owner, first, list(nodes), before, after, _words(text), holder)
 
 
 def _links(nodes: Sequence[HtmlElement]) -> list[str]:
@@ -213,30 +216,37 @@ def removable(lines: Sequence[Line], boilerplate: AbstractSet[str]) -> list[Line
 
 
 def remove(line: Line) -> None:
-    """Take line out of its block with one of the <br>s around it, as one removal (one
-    element: the line's pieces are gathered in a <span> first, so the attribution, the
-    metrics and `feedscrub explain` see one removal with the line's text)."""
-    holder = line.owner if line.first else line.owner.getparent()
+    """Take line out of its block with one of the <br>s around it, as one removal of kind
+    "line" (attribution.removed_line: `feedscrub explain` and the preview name it a line,
+    with its text; the preview strikes it in place)."""
+    holder = line.holder
     if holder is None:
         return
+    # A line after one removed before it (two lines from a block's start) has lost the <br>
+    # it started after: it is the block's first line now, its text the holder's .text.
+    before = line.before
+    if before is not None and before.getparent() is not holder:
+        before = None
+    first = before is None
+    attribution.removed_line(holder, line.before, line.after, line.text)
     wrapper = holder.makeelement("span", {})
-    br = line.before if line.before is not None else line.after
-    if line.first:
+    br = before if before is not None else line.after
+    if first:
         wrapper.text, holder.text = holder.text, None
         holder.insert(0, wrapper)
     else:
-        assert line.before is not None
-        holder.insert(holder.index(line.before), wrapper)
+        assert before is not None
+        holder.insert(holder.index(before), wrapper)
     # The <br> before the line goes with it (its tail is the line's text); a first line
     # takes the <br> after it, whose tail (the next line) stays where it was.
-    if br is line.before and br is not None:
+    if br is before and br is not None:
         wrapper.append(br)
     for node in line.nodes:
         wrapper.append(node)
     if br is line.after and br is not None:
         wrapper.tail, br.tail = br.tail, None
         wrapper.append(br)
-    drop(wrapper)
+    wrapper.drop_tree()  # (attributed above, as a line: not as this <span>)
 
 
 # --- the edge blocks' lines (boilerplate.py's blocks) --------------------------------------

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--config", help="TOML config file (FEEDSCRUB_CONFIG)")
     explain.add_argument("--item", type=int, metavar="N", help="show only item N (1 = first)")
+    explain.add_argument("--json", action="store_true", help="print the report as JSON")
     explain.add_argument(
         "--rule",
         action="append",
@@ -260,6 +261,9 @@ def _explain(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.json:
+        sys.stdout.write(explain.format_json(report, item=args.item))
+        return 0
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     sys.stdout.write(explain.format_text(report, colour=colour, item=args.item))
     return 0

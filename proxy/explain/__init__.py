@@ -1,8 +1,10 @@
 """What cleaning did to one feed: the report behind the preview page and `feedscrub explain`.
 `report` builds it (no I/O), `tried` checks and applies rules being tried, `marked` shows an
-item's removals as safe HTML, `terminal` prints the report.
+item's removals as safe HTML, `terminal` prints the report,
+`export` gives it as JSON.
 """
 
+from proxy.explain.export import as_data, format_json
 from proxy.explain.marked import marked_html
 from proxy.explain.report import (
     Boilerplate,
@@ -35,8 +37,10 @@ __all__ = [
     "ItemReport",
     "Shown",
     "TriedRule",
+    "as_data",
     "build_report",
     "fetch_facts",
+    "format_json",
     "format_text",
     "marked_html",
     "parse_rule",

@@ -6,18 +6,22 @@ import copy
 import html as html_lib
 import re
 import secrets
+from collections.abc import Sequence
 
 from lxml.html import HtmlElement
 
 from proxy import clean
 from proxy.clean.tree import serialise
+from proxy.models import Removal
 from proxy.sanitize import sanitize_html
 
 
-def marked_html(tree: HtmlElement | None) -> str:
+def marked_html(tree: HtmlElement | None, removals: Sequence[Removal] = ()) -> str:
     """The marked tree as safe HTML: through the sanitiser, each marker then made a
-    <del class="fs-removed" data-rule="…"> with a <span class="fs-rule"> label.
+    <del class="fs-removed" data-rule="…" title="<the removal's reason>"> with a
+    <span class="fs-rule"> label; a removed line's (kind "line") is also of class fs-line.
 
+    removals: the item's removals, by the index markers carry (their reasons and kinds).
     The sanitiser keeps <del title>; the title carries a random nonce, so only our markers
     (never the upstream's own <del>) become labelled ones after it.
     """
@@ -38,8 +42,12 @@ def marked_html(tree: HtmlElement | None) -> str:
 
     def label(match: re.Match[str]) -> str:
         rule = html_lib.escape(match.group(1))
+        index = int(match.group(2))
+        removal = removals[index] if index < len(removals) else None
+        classes = "fs-removed fs-line" if removal and removal.kind == "line" else "fs-removed"
+        reason = f' title="{html_lib.escape(removal.reason)}"' if removal else ""
         return (
-            f'<del class="fs-removed" data-rule="{rule}" data-removal="{match.group(2)}">'
+            f'<del class="{classes}" data-rule="{rule}" data-removal="{index}"{reason}>'
             f'<span class="fs-rule">{rule}</span>'
         )
 

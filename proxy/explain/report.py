@@ -70,8 +70,19 @@ class Shown:
     """One removal, with the element it took out where the marked tree shows it."""
 
     removal: Removal
-    element: str = ""  # its start tag, e.g. <div data-selfpromo-newsletter>
+    element: str = ""  # its start tag, e.g. <div data-selfpromo-newsletter> ("" for a line)
     links: tuple[str, ...] = ()  # the links it held (share endpoints …)
+
+    @property
+    def part(self) -> str:
+        """What was taken out, for people: its start tag, "line", "text", or "unwrapped 78
+        <span>" (explain and the preview page both print this)."""
+        r = self.removal
+        if r.action == "unwrap":
+            return f"unwrapped {r.count} <{r.tag}>"
+        if r.kind != "element":
+            return r.kind  # "line" (between two <br>s of a block), "text"
+        return self.element or (f"<{r.tag}>" if r.tag else "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,7 @@ class Boilerplate:
     rule: str
     text: str
     items: int  # how many items carried it
+    kind: str = "element"  # "line": a line of a block (boilerplate_lines.py); Removal.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,10 @@ class FeedReport:
     fetch: FetchFacts
     timings: dict[str, float] = field(default_factory=dict)  # stage → milliseconds
     rules: tuple[TriedRule, ...] = ()
+    reasons: dict[str, str] = field(default_factory=dict)  # rule → why it removes (or changes)
+
+    def reason_of(self, rule: str) -> str:
+        return self.reasons.get(rule, "")
 
 
 def build_report(
@@ -222,7 +238,20 @@ def build_report(
         fetch=fetch,
         timings=timings,
         rules=tuple(tried),
+        reasons=_reasons(items),
     )
+
+
+def _reasons(items: Sequence[ItemReport]) -> dict[str, str]:
+    """Each rule's reason, as its first removal or link change in the feed gives it (a rule
+    gives one reason; one that gave another for a removal is shown beside that removal)."""
+    found: dict[str, str] = {}
+    for item in items:
+        for shown in item.removals:
+            found.setdefault(shown.removal.rule, shown.removal.reason)
+        for change in item.links:
+            found.setdefault(change.rule, change.reason)
+    return found
 
 
 def _ms(started: float) -> float:
@@ -244,15 +273,14 @@ def _item(
     shown = []
     for index, removal in enumerate(cleaned.removals):
         marker = markers.get(str(index))
-        element, links = ("", ())
-        if marker is not None and len(marker):
+        element, links = "", tuple[str, ...]()
+        if marker is not None and removal.kind == "line":
+            # A line's marker holds the line itself (its text, inline elements): no element.
+            links = _links_in(marker, marker)
+        elif marker is not None and len(marker):
             inner = marker[0]
             element = _start_tag(inner)
-            links = tuple(
-                a.get("href", "")
-                for a in inner.iter("a")
-                if a.get("href") and not _marked_inside(a, marker)
-            )
+            links = _links_in(inner, marker)
         shown.append(Shown(removal, element, links))
     return ItemReport(
         number,
@@ -264,6 +292,13 @@ def _item(
         tuple(shown),
         cleaned.links,
         cleaned.failed,
+    )
+
+
+def _links_in(node: HtmlElement, marker: HtmlElement) -> tuple[str, ...]:
+    """The links under node (in marker) that no marker nested in marker lists already."""
+    return tuple(
+        a.get("href", "") for a in node.iter("a") if a.get("href") and not _marked_inside(a, marker)
     )
 
 
@@ -289,15 +324,15 @@ def _start_tag(element: HtmlElement, limit: int = 80) -> str:
 
 def _boilerplate(items: Sequence[ItemReport]) -> tuple[Boilerplate, ...]:
     """Blocks the automatic detector (pack "auto") removed, with how many items had each."""
-    carriers: dict[tuple[str, str], set[int]] = {}
+    carriers: dict[tuple[str, str, str], set[int]] = {}
     for item in items:
         for shown in item.removals:
             if shown.removal.pack == "auto":
-                key = (shown.removal.rule, shown.removal.text)
+                key = (shown.removal.rule, shown.removal.text, shown.removal.kind)
                 carriers.setdefault(key, set()).add(item.number)
     return tuple(
-        Boilerplate(rule, text, len(numbers))
-        for (rule, text), numbers in sorted(carriers.items(), key=lambda kv: -len(kv[1]))
+        Boilerplate(rule, text, len(numbers), kind)
+        for (rule, text, kind), numbers in sorted(carriers.items(), key=lambda kv: -len(kv[1]))
     )
 
 

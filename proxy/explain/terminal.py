@@ -36,13 +36,19 @@ def format_text(report: FeedReport, *, colour: bool = False, item: int | None = 
     out.append("")
     out.append(c("head", "rule hits:"))
     width = max((len(rule) for rule in report.hits), default=0)
+    counts = max((len(str(count)) for count in report.hits.values()), default=0)
     for rule, count in report.hits.items():
-        out.append(f"  {c('rule', rule.ljust(width))}  {count}")
+        why = report.reason_of(rule)
+        out.append(
+            f"  {c('rule', rule.ljust(width))}  {str(count).rjust(counts)}"
+            + (f"  {c('dim', why)}" if why else "")
+        )
     if not report.hits:
         out.append("  (no rule removed anything)")
     out.append(c("head", "boilerplate found:"))
     for block in report.boilerplate:
-        out.append(f"  {c('rule', block.rule)}  in {block.items} items: {block.text!r}")
+        what = "a line " if block.kind == "line" else ""
+        out.append(f"  {c('rule', block.rule)}  {what}in {block.items} items: {block.text!r}")
     if not report.boilerplate:
         out.append("  (none)")
     if report.dropped:
@@ -58,19 +64,19 @@ def format_text(report: FeedReport, *, colour: bool = False, item: int | None = 
             out.append(f"  rule {entry.failed} failed: item served as it came (sanitised)")
         for s in entry.removals:
             r = s.removal
-            if r.action == "unwrap":
-                what = f"unwrapped {r.count} <{r.tag}>"
-            else:
-                what = s.element or (f"<{r.tag}>" if r.tag else "text")
-            line = f"  - {c('rule', r.rule)}  {what}"
+            line = f"  - {c('rule', r.rule)}  {s.part}"
             if r.text:
                 line += "  " + c("removed", repr(r.text))
             out.append(line)
+            if r.reason != report.reason_of(r.rule):
+                out.append(f"      {c('dim', 'why: ' + r.reason)}")
             for href in s.links:
                 short = href if len(href) <= 100 else href[:99] + "…"
                 out.append(f"      {c('link', short)}")
         for change in entry.links:
             out.append(f"  ~ {c('rule', change.rule)}  {change.old} → {change.new}")
+            if change.reason != report.reason_of(change.rule):
+                out.append(f"      {c('dim', 'why: ' + change.reason)}")
         if not entry.removals and not entry.links:
             out.append("  (nothing removed)")
     return "\n".join(out) + "\n"

@@ -32,6 +32,7 @@ from proxy import clean, metrics, rewrite
 from proxy.bounded import BoundedMap
 from proxy.clean import staged
 from proxy.models import Cleaned, Entry
+from proxy.pipeline.fingerprint import output_version
 from proxy.pipeline.process import OUTPUT_VERSION
 
 # Items kept: many feeds' worth. A 100-item feed of 5 KB CJK items weighs ~2 MB here (the
@@ -225,7 +226,7 @@ class ItemCache:
                 htmls, ruleset, rewrite=rewrite_tree, contexts=contexts, feed=feed
             )
         # In memory only, so a new version means a new process; named anyway, as in outputs.
-        fingerprint = OUTPUT_VERSION + ":" + ruleset.fingerprint
+        fingerprint = output_version(OUTPUT_VERSION) + ":" + ruleset.fingerprint
         summaries: list[Any | None] = [True] * len(htmls)  # no feed rule: nothing to decide
         if steps.steps is not None:
             found = [self._get(self._summaries, (html, fingerprint)) for html in htmls]

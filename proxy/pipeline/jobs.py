@@ -16,7 +16,7 @@ from proxy import clean
 from proxy.config import Settings
 from proxy.errors import NotFound
 from proxy.feedconfig import FeedOptions
-from proxy.pipeline import process
+from proxy.pipeline import fingerprint, process
 from proxy.reload import LoadedFeeds
 from proxy.store import StoredFeed, records
 
@@ -134,7 +134,7 @@ def clean_key(
     """
     digest = hashlib.sha256()
     for part in (
-        process.OUTPUT_VERSION,
+        fingerprint.output_version(process.OUTPUT_VERSION),  # this release's code
         stored.url,
         stored.final_url,
         settings.images,

@@ -31,7 +31,7 @@ from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
-from proxy.pipeline import jobs, process, streamed
+from proxy.pipeline import fingerprint, jobs, process, streamed
 from proxy.pipeline.freshness import BodyState, Freshness
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
@@ -91,6 +91,7 @@ class Pipeline:
         self.feeds = with_tracker_lists(feeds or compile_feeds(FeedsConfig()), settings.trackers())
         # Outputs embed links signed with the key: a new key must not reuse them.
         self._key_id = hashlib.sha256(key).hexdigest()[:16]
+        fingerprint.code_fingerprint()  # (once, here at startup: not on a request's path)
         site_configs = SiteConfigs(settings.site_config_dir) if settings.site_config_dir else None
         self.fulltext = FullText(settings, session, cache, site_configs)
         self.freshness = Freshness(

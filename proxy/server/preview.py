@@ -208,14 +208,15 @@ def _summary(report: explain.FeedReport) -> str:
     hits = (
         "".join(
             f'<tr data-rule="{e(rule)}"><td class="rule">{e(rule)}</td>'
-            f'<td class="count">{count}</td></tr>'
+            f'<td class="count">{count}</td><td class="why">{e(report.reason_of(rule))}</td></tr>'
             for rule, count in report.hits.items()
         )
-        or '<tr><td colspan="2">no rule removed anything</td></tr>'
+        or '<tr><td colspan="3">no rule removed anything</td></tr>'
     )
     boiler = (
         "".join(
-            f'<li><span class="rule">{e(b.rule)}</span> in {b.items} items: <q>{e(b.text)}</q></li>'
+            f'<li><span class="rule">{e(b.rule)}</span> {"a line " if b.kind == "line" else ""}'
+            f"in {b.items} items: <q>{e(b.text)}</q></li>"
             for b in report.boilerplate
         )
         or "<li>none found</li>"
@@ -228,7 +229,7 @@ def _summary(report: explain.FeedReport) -> str:
         '<section id="summary" class="summary">'
         f'<div><h2>Fetch</h2><dl id="fetch">{rows}</dl></div>'
         '<div><h2>Hits per rule</h2><table id="hits"><thead><tr><th>rule</th><th>hits</th>'
-        f"</tr></thead><tbody>{hits}</tbody></table></div>"
+        f"<th>why</th></tr></thead><tbody>{hits}</tbody></table></div>"
         f'<div><h2>Boilerplate found</h2><ul id="boilerplate">{boiler}</ul>'
         f'<h2>Dropped by filters</h2><ul id="dropped">{dropped}</ul></div></section>'
     )
@@ -292,14 +293,15 @@ def _web_link(url: str) -> bool:
     )
 
 
+def _marked(item: explain.ItemReport) -> str:
+    return explain.marked_html(item.before, [shown.removal for shown in item.removals])
+
+
 def _item(item: explain.ItemReport) -> str:
     removals = []
     for shown in item.removals:
         r = shown.removal
-        if r.action == "unwrap":
-            what = f"unwrapped {r.count} &lt;{e(r.tag)}&gt;"
-        else:
-            what = f"<code>{e(shown.element or ('<' + r.tag + '>' if r.tag else 'text'))}</code>"
+        what = e(shown.part) if r.action == "unwrap" else f"<code>{e(shown.part)}</code>"
         text = f' <q class="removed-text">{e(r.text)}</q>' if r.text else ""
         links = "".join(f"<li><code>{e(href)}</code></li>" for href in shown.links)
         removals.append(
@@ -309,7 +311,7 @@ def _item(item: explain.ItemReport) -> str:
             + "</li>"
         )
     changes = "".join(
-        f'<li data-rule="{e(c.rule)}"><span class="rule">{e(c.rule)}</span> '
+        f'<li data-rule="{e(c.rule)}" title="{e(c.reason)}"><span class="rule">{e(c.rule)}</span> '
         f"<code>{e(c.old)}</code> → <code>{e(c.new)}</code></li>"
         for c in item.links
     )
@@ -328,7 +330,7 @@ def _item(item: explain.ItemReport) -> str:
         f'<h2><span class="num">#{item.number}</span> {heading}</h2>{failed}'
         '<div class="columns">'
         f'<section class="before"><h3>Before <small>upstream {e(item.field)}, removed parts '
-        f'marked</small></h3><div class="html">{explain.marked_html(item.before)}</div></section>'
+        f'marked</small></h3><div class="html">{_marked(item)}</div></section>'
         '<section class="after"><h3>After <small>as served</small></h3>'
         f'<div class="html">{item.after}</div></section></div>'
         f"<details open><summary>{len(item.removals)} removals, {len(item.links)} changed links"
@@ -352,7 +354,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .8rem;margin:0}
 dt{color:#555}dd{margin:0}
 table{border-collapse:collapse}td,th{padding:.1rem .6rem;text-align:left;
   border-bottom:1px solid var(--line)}
-td.count{text-align:right;font-variant-numeric:tabular-nums}
+td.count{text-align:right;font-variant-numeric:tabular-nums}td.why{color:#555;font-size:.85em}
 .rule{color:var(--rule);font-family:ui-monospace,monospace;font-size:.9em}
 #try{border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
 #try .fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 1rem}
@@ -366,9 +368,12 @@ pre#toml{background:#f4f4f4;padding:.5rem;overflow:auto}
 .columns section{border:1px solid var(--line);border-radius:6px;padding:0 .8rem;min-width:0}
 .columns h3{font-size:.95rem;margin:.4rem 0;color:#444}
 .html{overflow-wrap:anywhere}.html img{max-width:100%;height:auto}
-del.fs-removed{display:block;text-decoration:none;background:var(--bg-removed);
-  outline:1px dashed var(--removed);margin:.2rem 0;padding:.1rem .3rem}
+del.fs-removed{display:block;text-decoration:line-through var(--removed);
+  background:var(--bg-removed);outline:1px dashed var(--removed);margin:.2rem 0;
+  padding:.1rem .3rem}
 del.fs-removed del.fs-removed{display:inline-block}
+del.fs-removed.fs-line,del.fs-removed del.fs-removed.fs-line{display:inline;margin:0;
+  padding:0 .2rem}
 .fs-rule{display:inline-block;background:var(--removed);color:#fff;font:12px/1.4 ui-monospace,
   monospace;padding:0 .3rem;border-radius:3px;margin-right:.3rem}
 q.removed-text{color:var(--removed)}
