@@ -19,7 +19,7 @@ import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
-from proxy import clean, metrics, rewrite
+from proxy import clean, metrics
 from proxy.clean import staged
 from proxy.models import Cleaned, Entry
 from proxy.pipeline.itemcache import ItemCache
@@ -223,18 +223,11 @@ class Decided(ItemCache):
             if found:
                 self._expected.append((self._fields[name], found))
 
-    def clean(
-        self,
-        htmls: Sequence[str],
-        ruleset: clean.Ruleset,
-        *,
-        bases: Sequence[str | None],
-        policies: Sequence[rewrite.ImagePolicy],
-        opencc: str | None,
-        rewrite_tree: clean.TreeHook,
-        contexts: Sequence[str],
-        feed: clean.FeedContext,
-    ) -> list[Cleaned]:
+    def clean(self, htmls: Sequence[str], ruleset: clean.Ruleset, **given: Any) -> list[Cleaned]:
+        """ItemCache.clean's place: what transform gives (but the HTML and its log contexts,
+        and the rewrite) is what made the decisions already."""
+        rewrite_tree: clean.TreeHook = given["rewrite_tree"]
+        contexts: Sequence[str] = given["contexts"]
         if not self._expected:
             raise Declined("transform cleaned a field it was not expected to")
         field, expected = self._expected.pop(0)
@@ -255,11 +248,9 @@ class Decided(ItemCache):
         return results
 
     def finish_all(
-        self,
-        entries: Sequence[Entry],
-        made_of: Sequence[Sequence[object]],
-        finish: Callable[[int, Entry], Entry],
+        self, entries: Sequence[Entry], _: object, finish: Callable[[int, Entry], Entry]
     ) -> tuple[Entry, ...]:
+        # Nothing kept (ItemCache.finished): every entry finished as transform does it.
         return tuple(finish(i, entry) for i, entry in enumerate(entries))
 
     def done(self) -> None:
