@@ -145,6 +145,9 @@ def build(
     except Declined as exc:
         logger.info("streamed feed_url=%s declined: %s; built in full", url, exc)
         return None
+    except Exception:  # a bug here must not fail the request: the full build still can
+        logger.exception("streamed feed_url=%s failed; built in full", url)
+        return None
 
 
 class _Build:

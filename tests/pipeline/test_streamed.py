@@ -370,3 +370,14 @@ async def test_a_conversion_of_a_big_feed_builds_in_full(
     client = await make_client(cache_dir=str(tmp_path / "streamed"))
     # Probed on arrival (not parsed whole), then parsed in full for the conversion.
     assert await _served(client, url, format="atom") == expected
+
+
+def test_a_bug_in_the_streamed_build_falls_back_to_the_full_build(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: Any) -> bytes:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(streamed._Build, "run", broken)
+    assert _streamed(_seed_feed(3), _recipe("rss"), {}) is None  # None: the caller builds
+    assert "built in full" in caplog.text
