@@ -74,6 +74,7 @@ import feedparser  # noqa: E402
 
 import proxy.clean  # noqa: E402
 import proxy.clean.boilerplate  # noqa: E402
+import proxy.clean.staged  # noqa: E402
 import proxy.clean.tree  # noqa: E402
 import proxy.fetch  # noqa: E402
 import proxy.memory  # noqa: E402
@@ -82,9 +83,12 @@ import proxy.parse  # noqa: E402
 import proxy.pipeline.itemcache  # noqa: E402
 import proxy.pipeline.process  # noqa: E402
 import proxy.pipeline.service  # noqa: E402
+import proxy.pipeline.splice  # noqa: E402
 import proxy.rewrite  # noqa: E402
 import proxy.sanitize  # noqa: E402
 import proxy.store.disk  # noqa: E402
+import proxy.store.packed  # noqa: E402
+import proxy.store.records  # noqa: E402
 import proxy.xmldoc  # noqa: E402
 import proxy.xmlfeed  # noqa: E402
 from proxy.server import create_app  # noqa: E402
@@ -221,8 +225,21 @@ def install_timers() -> None:
     patch(proxy.pipeline.process, "compress", "gzip")
     patch(proxy.memory, "release_after", "memory: release (malloc_trim)")
     patch(proxy.store.disk, "_safe_set", "cache writes")
+    patch(proxy.store.disk, "_safe_set_pieces", "cache writes")
     patch(proxy.store.disk, "_safe_get", "cache reads")
+    patch(proxy.store.disk, "_safe_read", "cache reads")
+    patch(proxy.store.packed, "feed", "cache writes")  # compressing the body to write it
     patch(proxy.pipeline.service.Pipeline, "_clean_key", "keys (hash of the body)")
+    # What a refresh is made of besides the changed items' own work (issue 15.3).
+    patch(proxy.pipeline.service.Pipeline, "_parse_new", "refresh: hash of a new body")
+    patch(proxy.store.records, "etag_of", "output: ETag (hash of the output)")
+    patch(proxy.store.records, "encode_memory", "memory of the feed rules (JSON)")
+    patch(proxy.store.records, "decode_memory", "memory of the feed rules (JSON)")
+    patch(proxy.clean.staged.Staged, "decide", "clean: the feed rule's decision")
+    patch(proxy.pipeline.itemcache.ItemCache, "finish_all", "transform: finished entries")
+    patch(proxy.pipeline.splice.Splicer, "parse", "splice: parse (skeleton, keep)")
+    patch(proxy.pipeline.splice.Splicer, "render", "splice: render (skeleton, assemble)")
+    patch(proxy.pipeline.splice, "scan", "splice: scan (item byte ranges)")
 
 
 def _move_clock(app: web.Application, seconds: float) -> None:

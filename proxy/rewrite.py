@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import mimetypes
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -52,6 +53,22 @@ def for_item(policy: ImagePolicy, link: str | None) -> ImagePolicy:
         return policy
     origin = referer.origin_of(link)
     return policy if origin == policy.origin else dataclasses.replace(policy, origin=origin)
+
+
+def for_items(policy: ImagePolicy, links: Iterable[str | None]) -> list[ImagePolicy]:
+    """``for_item`` of each link; links of one origin share one policy object (a feed's items
+    come from a few origins: a replace per origin, not one per item, ~3 µs each)."""
+    if policy.mode != "proxy":
+        return [policy for _ in links]
+    made = {policy.origin: policy}
+    policies = []
+    for link in links:
+        origin = referer.origin_of(link)
+        found = made.get(origin)
+        if found is None:
+            found = made[origin] = dataclasses.replace(policy, origin=origin)
+        policies.append(found)
+    return policies
 
 
 def proxied_url(url: str, policy: ImagePolicy, *, media: bool = False) -> str:

@@ -298,10 +298,15 @@ def _reparses_the_same(html: str) -> bool:
     """
     if _NOT_A_TAG.search(html):
         return False
-    names = [name.lower() for name in _START_TAG.findall(html)]
-    if sum(name in _HEADINGS for name in names) >= 2:
+    names = _START_TAG.findall(html)
+    # (each distinct name lower-cased once, headings counted only when there are any:
+    # half the instructions of lower-casing every name of a 40-tag item)
+    distinct = {name.lower() for name in set(names)}
+    if not distinct <= _ONE_PASS_TAGS:
         return False
-    return set(names) <= _ONE_PASS_TAGS
+    if distinct.isdisjoint(_HEADINGS):
+        return True
+    return sum(name.lower() in _HEADINGS for name in names) < 2
 
 
 # Where code is: spans inside stay (highlighting), spans elsewhere are unwrapped.

@@ -252,3 +252,18 @@ def test_the_value_types_need_no_lxml() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "{'share.endpoint_links': 1}"
+
+
+def test_fast_removal_records_equal_the_dataclass_made_ones() -> None:
+    """attribution._removal (made without Removal's frozen __init__) gives the very same
+    record: equal, same hash, same fields and defaults."""
+    from proxy.clean.attribution import _removal
+    from proxy.models import Removal
+
+    made = _removal("share.widgets", "share", "div", "分享", "Share widgets.")
+    expected = Removal(
+        rule="share.widgets", pack="share", tag="div", text="分享", reason="Share widgets."
+    )
+    assert made == expected
+    assert hash(made) == hash(expected)
+    assert (made.action, made.count, made.kind) == ("remove", 1, "element")

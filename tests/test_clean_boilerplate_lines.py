@@ -284,7 +284,8 @@ def test_real_items_with_a_mixed_footer_lose_exactly_its_recurring_line(name: st
 
 SHARED = [
     "Subscribe by mail for the daily digest today",
-    "All rights reserved by the publishing house",
+    # (not a rights notice: "All rights reserved…" goes wherever it stands, evidence.disclaimers)
+    "Printed and bound by the publishing house",
     "Download the app for phones and tablets now",
 ]
 

@@ -49,8 +49,15 @@ JUNK_TEXT: dict[tuple[str, str], int] = {
     ("medium-content-encoded-footer-pixel.xml", "medium.footer"): 28,
     # "Hodl!": the company's sign-off slogan closing every post (not a byline).
     ("medium-hodlhodl-twitter-embed-script-pixel.xml", "auto.boilerplate"): 6,
-    # "本文由极客公园 GeekPark 原创发布，转载请添加极客君微信 geekparker。": the repost notice.
-    ("zh-geekpark-mso-word-styles.xml", "auto.boilerplate"): 23,
+    # "本文由极客公园 GeekPark 原创发布，转载请添加极客君微信 geekparker。": the repost notice
+    # closing 23 summaries ("original to us, ask before reprinting"), a rights notice read as
+    # one by itself (it recurs too: auto.boilerplate took it before evidence.disclaimers was).
+    ("zh-geekpark-mso-word-styles.xml", "evidence.disclaimers"): 23,
+    # Paopao's "not our views" lines closing three republished articles: 本文中观点不代表本网立场
+    # and 文中观点不代表本网立场 (each the last <br> line of the last paragraph), 该文章仅代表作者
+    # 立场，不代表本网站立场 (a paragraph). "本文转载自<a>香港独立媒体</a>，不代表本网立场" stays:
+    # it names and links the source (a credit).
+    ("zh-paopao-drupal-utm.xml", "evidence.disclaimers"): 3,
     # "The post <title> appeared first on <blog>." / "Der Beitrag … erschien zuerst auf …".
     ("wordpress-anime2you-lazy-srcset.xml", "wordpress.appeared_first_on"): 100,
     ("wordpress-codehollow-appeared-first-on.xml", "wordpress.appeared_first_on"): 80,
@@ -64,6 +71,12 @@ JUNK_TEXT: dict[tuple[str, str], int] = {
     # the last line of the footer <p><small> in every item; that block's author, permalink
     # and tags lines differ per item and stay (auto.boilerplate by line).
     ("zh-cdt-wordpress-promo-footer.xml", "auto.boilerplate"): 15,
+    # Item 7 (a republished NYTimes-cn article) only: the aggregator's disclaimer
+    # <p><small>本文由自动聚合程序取自网络，内容和观点不代表数字时代立场</small></p> and the VPN
+    # download line "请点击<a>这里</a>下载翻墙软件：萤火虫代理。" (three text runs), in 1 of 15
+    # items: known by what they say at the item's edge, not by recurring.
+    ("zh-cdt-wordpress-promo-footer.xml", "evidence.disclaimers"): 1,
+    ("zh-cdt-wordpress-promo-footer.xml", "evidence.download_prompts"): 3,
     # shanzhuoboshi's product pop-ups (item 7, two of them, inline in the text): "闪卓博识相关文章："
     # with its one link to another post, and the shop lists "推荐的购买链接：" (Taobao shop,
     # Amazon with the site's affiliate tag) and "购买链接：" (Taobao, MPEX, B&H, eBay
@@ -233,15 +246,13 @@ JUNK_MARKERS: dict[str, str] = {
     "repost notice": r"GeekPark 原创发布",
     "related lists": r"<p>相关文章:</p>",
     "site promo footers": r"订靠谱新闻|本文由自动聚合程序|下载翻墙软件|推荐的购买链接|闪卓博识相关文章",
+    # (paopao's "本文转载自<a>…</a>，不代表本网立场" is a credit with its notice, and stays)
+    "views disclaimers": r"观点不代表本网立场|仅代表作者立场",
 }
-# (feed, marker) → how many are left, and why. Each is junk no mechanism reaches yet.
-KNOWN_LEFT: dict[tuple[str, str], int] = {
-    # China Digital Times, item 7 only (a republished NYTimes-cn article): its aggregator
-    # disclaimer (<p><small>本文由自动聚合程序取自网络…</small></p>) and VPN download line
-    # (请点击这里下载翻墙软件…) are in 1 of the 15 items, so nothing recurs to compare (the
-    # corpus notes say "every item": it is every item's subscription line, which goes).
-    ("zh-cdt-wordpress-promo-footer.xml", "site promo footers"): 2,
-}
+# (feed, marker) → how many are left, and why. Each is junk no mechanism reaches yet. None:
+# China Digital Times' item 7 aggregator disclaimer and VPN download line were the last ones
+# (evidence.disclaimers and evidence.download_prompts read them at the item's edge).
+KNOWN_LEFT: dict[tuple[str, str], int] = {}
 # Markers looked for outside <pre> only. "Empty shells": NetEase's item 32 (summary) is laid
 # out in <pre><pre><pre> with <p>&nbsp;</p> between its paragraphs: inside preformatted text
 # that is a blank line the author typed, not an emptied wrapper, and nothing inside <pre> is

@@ -291,6 +291,21 @@ def test_item_origin_and_feed_policy_travel_in_the_link() -> None:
     )
 
 
+def test_policies_per_item_are_for_item_of_each_link_one_object_per_origin() -> None:
+    from proxy.rewrite import for_item, for_items
+
+    links = [
+        "https://blog.test/1", "https://blog.test/2?utm=x", None, "", "mailto:x@y.test",
+        "http://[::1", "https://other.test:8443/a", "https://BLOG.test/3", "https://blog.test/4",
+    ]
+    for policy in (PROXY, for_item(PROXY, "https://blog.test/"), ImagePolicy(mode="absolute"),
+                   ImagePolicy(mode="template", template="https://t.test/{url}")):
+        made = for_items(policy, links)
+        assert made == [for_item(policy, link) for link in links]
+        by_origin = {p.origin: p for p in made}
+        assert all(p is by_origin[p.origin] for p in made)
+
+
 # --- enclosures and Media RSS ---------------------------------------------------------------
 
 

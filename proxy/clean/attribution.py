@@ -9,10 +9,12 @@ item of a feed at once) are attributed to the item whose tree the element was in
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -27,10 +29,11 @@ class RuleInfo:
     pack: str
     name: str
     reason: str
+    # "<pack>.<name>", made once (every removal record names it)
+    id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def id(self) -> str:
-        return f"{self.pack}.{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.pack}.{self.name}")
 
 
 @dataclass(slots=True)
@@ -130,12 +133,46 @@ def text_of(node: HtmlElement) -> str:
     return str(etree.tostring(node, method="text", encoding="unicode", with_tail=False))
 
 
+def text_bytes(node: HtmlElement) -> bytes:
+    """text_of(node) in UTF-8, as libxml2 holds it: a third of text_of's cost on CJK text
+    (decoding it is the rest). A string is in text_of(node) exactly when its UTF-8 is in
+    this (UTF-8 is self-synchronising; the tree holds no lone surrogates)."""
+    return bytes(etree.tostring(node, method="text", encoding="utf-8", with_tail=False))
+
+
 def short(text: str) -> str:
     """text with whitespace collapsed, cut to REMOVED_TEXT_CHARS characters."""
     words = " ".join(text[: REMOVED_TEXT_CHARS * 8].split())
     if len(words) > REMOVED_TEXT_CHARS:
         return words[: REMOVED_TEXT_CHARS - 1] + "…"
     return words
+
+
+# A removal record made without Removal's frozen-dataclass __init__ (one object.__setattr__
+# call per field: 14k instructions against 6.6k under callgrind; ~11 removals per seed item).
+# The very same object: every field set through its slot, in order, defaults included.
+_REMOVAL_FIELDS = tuple(f.name for f in dataclasses.fields(Removal))
+if _REMOVAL_FIELDS != ("rule", "pack", "tag", "text", "reason", "action", "count", "kind"):
+    raise ImportError(f"attribution: Removal's fields changed, update _removal: {_REMOVAL_FIELDS}")
+_SET: tuple[Callable[[Any, Any], None], ...] = tuple(
+    getattr(Removal, name).__set__ for name in _REMOVAL_FIELDS
+)
+_new = object.__new__
+
+
+def _removal(rule: str, pack: str, tag: str, text: str, reason: str) -> Removal:
+    """Removal(rule=…, pack=…, tag=…, text=…, reason=…), the defaults for the rest."""
+    made: Removal = _new(Removal)
+    s_rule, s_pack, s_tag, s_text, s_reason, s_action, s_count, s_kind = _SET
+    s_rule(made, rule)
+    s_pack(made, pack)
+    s_tag(made, tag)
+    s_text(made, text)
+    s_reason(made, reason)
+    s_action(made, "remove")
+    s_count(made, 1)
+    s_kind(made, "element")
+    return made
 
 
 def removed(node: HtmlElement, reason: str | None = None) -> None:
@@ -150,12 +187,12 @@ def removed(node: HtmlElement, reason: str | None = None) -> None:
         if position is not None:
             record.marks.append((len(record.removals), position))
     record.removals.append(
-        Removal(
-            rule=info.id,
-            pack=info.pack,
-            tag=tag.lower(),
-            text=short(text_of(node)) if tag else "",
-            reason=reason or info.reason,
+        _removal(
+            info.id,
+            info.pack,
+            tag.lower(),
+            short(text_of(node)) if tag else "",
+            reason or info.reason,
         )
     )
 

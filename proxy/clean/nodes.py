@@ -224,6 +224,7 @@ def has_media(node: HtmlElement) -> bool:
 
 
 text_of = attribution.text_of  # node.text_content(), without an XPath (attribution.py)
+text_bytes = attribution.text_bytes  # text_of in UTF-8, undecoded: for substring tests
 
 
 # text_of(node) is made of node.text and, for each node below it, its text (an element's:

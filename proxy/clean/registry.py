@@ -55,9 +55,13 @@ class Needs:
     markup: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
-    # Looked up as they are given, encoded once (ItemHints.may_hold and may_link_to_any).
+    # Looked up as they are given, encoded once (ItemHints.may_hold and may_link_to_any;
+    # text in UTF-8, looked up in the text's UTF-8: the same answer, see the runner).
     encoded_markup: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     encoded_hosts: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    # (each text piece with its distinct bytes: each byte is a memchr to look for, which
+    # rules out most pieces before a search of the whole text)
+    encoded_text: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for piece in self.text:
@@ -68,6 +72,8 @@ class Needs:
                 raise ValueError(f"clean: markup and host needs are lower-case ASCII: {value!r}")
         object.__setattr__(self, "encoded_markup", tuple(m.encode() for m in self.markup))
         object.__setattr__(self, "encoded_hosts", tuple(h.encode() for h in self.hosts))
+        pieces = tuple((t.encode(), bytes(sorted(set(t.encode())))) for t in self.text)
+        object.__setattr__(self, "encoded_text", pieces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,10 @@ def _same(kept: Entry, entry: Entry) -> bool:
     return True
 
 
+def _finished_key(entry: Entry) -> tuple[str | None, ...]:
+    return (entry.guid, entry.link, entry.title)
+
+
 def _kept(cleaned: Cleaned, html: str) -> _Kept:
     # 2 bytes a character (most text is in the BMP) for the result and the key's HTML,
     # ~200 bytes per removal or link change record, ~300 for the objects around them.
@@ -150,8 +154,10 @@ class ItemCache:
         if not self.keeps(len(entries)):
             return tuple(finish(i, entry) for i, entry in enumerate(entries))
         inputs = list(zip(*made_of, strict=True))
+        keys = [_finished_key(entry) for entry in entries]
+        kept: list[_Finished | None] = self._get_many(self._finished, keys)
         return tuple(
-            self.finished(entry, inputs[i], functools.partial(finish, i, entry))
+            self._finished_one(entry, inputs[i], functools.partial(finish, i, entry), kept[i])
             for i, entry in enumerate(entries)
         )
 
@@ -161,8 +167,16 @@ class ItemCache:
         """``make()``, the entry as transform finishes it (attachments, links, text), or what
         it made last time of an entry alike (``_same``) with equal ``inputs`` (its cleaned
         summary and content, and whatever else the caller made it with)."""
-        key = (entry.guid, entry.link, entry.title)
-        kept: _Finished | None = self._get(self._finished, key)
+        kept: _Finished | None = self._get(self._finished, _finished_key(entry))
+        return self._finished_one(entry, inputs, make, kept)
+
+    def _finished_one(
+        self,
+        entry: Entry,
+        inputs: tuple[object, ...],
+        make: Callable[[], Entry],
+        kept: _Finished | None,
+    ) -> Entry:
         if kept is not None and kept.inputs == inputs and _same(kept.entry, entry):
             with self._lock:
                 self.reused += 1
@@ -173,7 +187,7 @@ class ItemCache:
         made = make()
         texts = (entry.summary, entry.content, made.summary, made.content)
         weight = 2 * sum(len(text or "") for text in texts) + 600
-        self._set(self._finished, key, _Finished(entry, inputs, made, weight))
+        self._set(self._finished, _finished_key(entry), _Finished(entry, inputs, made, weight))
         return made
 
     def _too_big(self, htmls: Sequence[str]) -> bool:
@@ -182,15 +196,25 @@ class ItemCache:
         return len(htmls) > count or 4 * sum(map(len, htmls)) > size
 
     def _get(self, table: BoundedMap[Any, Any], key: Any) -> Any:
+        return self._get_many(table, [key])[0]
+
+    def _get_many(self, table: BoundedMap[Any, Any], keys: Iterable[Any]) -> list[Any]:
+        """The values under ``keys`` (None where absent), under one lock and one clock read
+        (a refresh of 100 items looks up ~500 of them)."""
         with self._lock:
-            found = table.get(key)
-            if found is None:
-                return None
-            value, since = found
             now = self._clock()
-            if now - since > self.max_age / 4:
-                table.set(key, (value, now))  # in use: it lives on (set again now and then)
-            return value
+            young = self.max_age / 4
+            values: list[Any] = []
+            for key in keys:
+                found = table.get(key, now)
+                if found is None:
+                    values.append(None)
+                    continue
+                value, since = found
+                if now - since > young:
+                    table.set(key, (value, now))  # in use: it lives on (set again now and then)
+                values.append(value)
+            return values
 
     def _set(self, table: BoundedMap[Any, Any], key: Any, value: Any) -> None:
         with self._lock:
@@ -229,7 +253,7 @@ class ItemCache:
         fingerprint = output_version(OUTPUT_VERSION) + ":" + ruleset.fingerprint
         summaries: list[Any | None] = [True] * len(htmls)  # no feed rule: nothing to decide
         if steps.steps is not None:
-            found = [self._get(self._summaries, (html, fingerprint)) for html in htmls]
+            found = self._get_many(self._summaries, [(html, fingerprint) for html in htmls])
             summaries = [None if f is None else f[0] for f in found]
             missing = [i for i, f in enumerate(found) if f is None]
             for i, summary in steps.analyse(missing).items():
@@ -255,8 +279,12 @@ class ItemCache:
         results: list[Cleaned | None] = [None] * len(htmls)
         hits: dict[str, int] = {}
         kept = 0
+        found_results: list[_Kept | None] = self._get_many(
+            self._results, [key for key in keys if key is not None]
+        )
+        looked = iter(found_results)
         for i, key in enumerate(keys):
-            reused: _Kept | None = None if key is None else self._get(self._results, key)
+            reused: _Kept | None = None if key is None else next(looked)
             if reused is not None:
                 results[i] = reused.cleaned
                 kept += 1

@@ -77,6 +77,7 @@ class _Parsed:
     source: tuple[str, str]  # final URL, Content-Type
     entries: dict[bytes, Entry]  # item bytes -> what parse made of them
     weight: int
+    quiet: dict[bytes, bool]  # item bytes -> they hold no "xmlns" (splicescan.scan's quiet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +158,13 @@ class Splicer:
         self, url: str, result: FetchResult, kept: _Body, entries: tuple[Entry, ...]
     ) -> None:
         weight = 3 * sum(map(len, kept.raws)) + 600 * len(kept.raws)
+        declares = kept.layout.declares
         memo = _Parsed(
             kept.layout.context,
             (result.url, result.content_type),
             dict(zip(kept.raws, entries, strict=True)),
             weight,
+            {raw: not declares[k] for k, raw in enumerate(kept.raws)},
         )
         if weight <= PARSED_BYTES * LARGEST_SHARE:
             with self._lock:
@@ -177,7 +180,7 @@ class Splicer:
         body = result.body
         # The items seen last time are not searched through again (most come back as they were).
         before = tuple(memo.entries)
-        layout = scan(body, known=before)
+        layout = scan(body, known=before, quiet=[memo.quiet[raw] for raw in before])
         if layout is None or not layout.items or layout.context != memo.context:
             return None
         # An item found among the known ones is that bytes object (hashed once already).

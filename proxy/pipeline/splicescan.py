@@ -53,6 +53,8 @@ class Layout:
     item_tag: bytes  # b"item" or b"entry"
     # Per item, the index of the known item it is (``scan``'s known), or -1; not compared.
     known: tuple[int, ...] = field(default=(), compare=False)
+    # Per item, whether its bytes hold "xmlns" (``scan``'s quiet, for the next scan).
+    declares: tuple[bool, ...] = field(default=(), compare=False)
 
 
 class _Bindings:
@@ -93,14 +95,20 @@ def _skip(body: bytes, pos: int) -> int | None:
 
 
 def scan(
-    body: bytes, *, empty: bool = False, known: Sequence[bytes] = ()
+    body: bytes,
+    *,
+    empty: bool = False,
+    known: Sequence[bytes] = (),
+    quiet: Sequence[bool] = (),
 ) -> Layout | None:
     """The layout of ``body``, or None when a splice should not be tried (module docstring).
     empty: self-closing items are items too (the splice's stand-ins, in its own output).
     known: the items (their bytes, as a scan found them) of an earlier version of the
     document, in order: an item starting with the very bytes of one of them (the next ones
     expected) ends where it does, so it is not searched through (scanning an item reads only
-    its own bytes); ``Layout.known`` says which one each item is."""
+    its own bytes); ``Layout.known`` says which one each item is. quiet: per known item,
+    True when its bytes hold no ``xmlns`` (a match is then not searched for declarations:
+    that search read every byte of every item)."""
     stack: list[bytes] = []
     context: list[bytes] = []
     pos = 0
@@ -159,22 +167,27 @@ def scan(
     jump = _JUMP[item_tag]
     items: list[tuple[int, int]] = []
     matched: list[int] = []
+    declares: list[bool] = []
     expected = 0  # the known item expected next (an insertion, a change, a removal resync)
     while True:
         # pos is at an item's start tag.
         start = pos
+        silent = False
         for k in range(expected, min(expected + _LOOKAHEAD, len(known))):
             if known[k] and body.startswith(known[k], pos):
                 expected, pos = k + 1, pos + len(known[k])
                 matched.append(k)
+                silent = k < len(quiet) and quiet[k]
                 break
         else:
             pos = _item_end(body, pos, item_tag, jump, empty)
             if pos < 0:
                 return None
             matched.append(-1)
-        if body.find(b"xmlns", start, pos) >= 0 and not bindings.add(body, start, pos):
+        declaring = not silent and body.find(b"xmlns", start, pos) >= 0
+        if declaring and not bindings.add(body, start, pos):
             return None
+        declares.append(declaring)
         items.append((start, pos))
         after = _SPACE.match(body, pos)
         assert after is not None
@@ -195,7 +208,9 @@ def scan(
         if skipped is None:
             return None
         pos = skipped
-    return Layout(tuple(items), head_end, b"".join(context), item_tag, tuple(matched))
+    return Layout(
+        tuple(items), head_end, b"".join(context), item_tag, tuple(matched), tuple(declares)
+    )
 
 
 def _item_end(

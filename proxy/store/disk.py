@@ -16,6 +16,7 @@ store had a protocol), so the event loop never waits on sqlite or the disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -28,9 +29,10 @@ from typing import Any, BinaryIO, TypeVar
 
 import diskcache
 
-from proxy.store import records
+from proxy.store import packed, records
 from proxy.store.keyed import KeyedRecords
 from proxy.store.lru import BoundedBytes
+from proxy.store.recent import RecentFeeds, RecentRecords
 from proxy.store.records import ImageRecord, OpenImage, StoredImage
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,24 @@ def _open(directory: Path, size_limit: int) -> diskcache.Cache:
         return _cache(directory, size_limit)
 
 
+class _Files(diskcache.Disk):  # type: ignore[misc]  # diskcache has no type hints
+    """diskcache's files one directory level deep (256 directories, made once and kept),
+    not two: its default names each file two fresh directories, made for it and removed
+    with it, which cost more than writing the 400 KB file (a refresh writes two)."""
+
+    def filename(self, key: Any = diskcache.UNKNOWN, value: Any = diskcache.UNKNOWN) -> Any:
+        name = os.urandom(16).hex()
+        filename = os.path.join(name[:2], name[2:] + ".val")
+        return filename, os.path.join(self._directory, filename)
+
+    def remove(self, file_path: str) -> None:
+        if file_path.count(os.sep) > 1:  # diskcache's own layout (written before)
+            super().remove(file_path)
+            return
+        with contextlib.suppress(OSError):  # another cache removed it first
+            os.remove(os.path.join(self._directory, file_path))
+
+
 def _cache(directory: Path, size_limit: int) -> diskcache.Cache:
     # sqlite_mmap_size=0: diskcache maps 64 MB of the database by default, and a database
     # file replaced or truncated under a running server is then read past its end through
@@ -107,6 +127,7 @@ def _cache(directory: Path, size_limit: int) -> diskcache.Cache:
         size_limit=size_limit,
         eviction_policy="least-recently-used",
         sqlite_mmap_size=0,
+        disk=_Files,
     )
 
 
@@ -130,7 +151,7 @@ def _safe_get(store: diskcache.Cache, key: str) -> Any:
 
 def _safe_set_pieces(
     store: diskcache.Cache, key: str, pieces: list[bytes], expire: float | None
-) -> None:
+) -> bool:
     try:
         # Small records stay inside sqlite (diskcache keeps bytes under its min file size
         # there); big ones go to their file piece by piece.
@@ -140,6 +161,8 @@ def _safe_set_pieces(
             store.set(key, _Pieces(pieces), expire=expire, read=True)
     except Exception as exc:
         logger.warning("cache: write of %s failed: %s", key[:80], exc)
+        return False
+    return True
 
 
 def _open_value(store: diskcache.Cache, key: str) -> BinaryIO | None:
@@ -170,11 +193,13 @@ def _safe_read(store: diskcache.Cache, key: str, build: Callable[[BinaryIO], T |
         file.close()
 
 
-def _safe_set(store: diskcache.Cache, key: str, value: bytes, expire: float | None = None) -> None:
+def _safe_set(store: diskcache.Cache, key: str, value: bytes, expire: float | None = None) -> bool:
     try:
         store.set(key, value, expire=expire)
     except Exception as exc:
         logger.warning("cache: write of %s failed: %s", key[:80], exc)
+        return False
+    return True
 
 
 class ImageCache:
@@ -270,6 +295,12 @@ class DiskStore(KeyedRecords):
         self.directory = self.images.directory
         self._feeds = _open(self.directory / "feeds", FEED_CACHE_BYTES)
         self._states = BoundedBytes(STATE_BYTES, STATE_ENTRIES)
+        # The bodies written last: a refresh compares the upstream's answer with the stored
+        # body without reading it back from disk (one process: recent.py). Kept from writes
+        # only, on the loop: a read in a thread could land after a newer write.
+        self.recent = RecentFeeds()
+        self.recent_records = RecentRecords()
+        self._record_writes = asyncio.Lock()  # the copy's order is the disk's
 
     async def close(self) -> None:
         self._feeds.close()
@@ -290,19 +321,54 @@ class DiskStore(KeyedRecords):
     # -- raw upstream feeds and outputs: read and written in a thread, body by body ---------
 
     async def get_feed(self, url: str) -> records.StoredFeed | None:
-        return await asyncio.to_thread(self._get_feed, url)
+        return self.recent.get(url) or await asyncio.to_thread(self._get_feed, url)
 
     def _get_feed(self, url: str) -> records.StoredFeed | None:
-        stored = _safe_read(self._feeds, "feed:" + url, records.read_feed)
+        stored = _safe_read(self._feeds, "feed:" + url, packed.read_feed)
         if stored is None:
             return None
         return records.confirmed(stored, _safe_get(self._feeds, "checked:" + url))
 
+    async def put_feed(self, stored: records.StoredFeed) -> None:
+        self.recent.forget(stored.url)  # whatever the write leaves on disk, read it there
+        if await asyncio.to_thread(self._put_feed, stored):
+            self.recent.written(stored)
+
+    def _put_feed(self, stored: records.StoredFeed) -> bool:
+        # Compressed under 1 MB (store/packed.py), in pieces above.
+        key = "feed:" + stored.url
+        blob = packed.feed(stored)
+        if blob is None:
+            parts = records.feed_parts(stored)
+            return _safe_set_pieces(self._feeds, key, parts, self.feed_expire)
+        return _safe_set(self._feeds, key, blob, self.feed_expire)
+
+    async def confirm_feed(self, stored: records.StoredFeed) -> None:
+        check = records.encode_checked(stored)
+        if await asyncio.to_thread(_safe_set, self._feeds, "checked:" + stored.url, check):
+            self.recent.checked(stored)
+        else:
+            self.recent.forget(stored.url)
+
     async def get_output(self, key: str) -> records.StoredOutput | None:
-        return await asyncio.to_thread(_safe_read, self._feeds, "out:" + key, records.read_output)
+        return await asyncio.to_thread(_safe_read, self._feeds, "out:" + key, packed.read_output)
+
+    async def put_output(self, key: str, output: records.StoredOutput) -> None:
+        await asyncio.to_thread(self._put_output, "out:" + key, output)
+
+    def _put_output(self, key: str, output: records.StoredOutput) -> None:
+        expire = records.RENDERED_EXPIRE_SECONDS
+        blob = packed.output(output)
+        if blob is None:
+            _safe_set_pieces(self._feeds, key, records.output_parts(output), expire)
+        else:
+            _safe_set(self._feeds, key, blob, expire)
 
     async def _set_parts(self, key: str, parts: list[bytes], expire: float | None) -> None:
         await asyncio.to_thread(_safe_set_pieces, self._feeds, key, parts, expire)
+
+    async def _set(self, key: str, value: bytes, expire: float | None) -> None:
+        await asyncio.to_thread(_safe_set, self._feeds, key, value, expire)
 
     # -- full-text articles ------------------------------------------------------------------
 
@@ -350,10 +416,29 @@ class DiskStore(KeyedRecords):
 
     # -- what the clean stage learnt per feed (boilerplate fingerprints) --------------------
 
+    # Read and written on every build of the feed: the last one written is kept in memory
+    # (no thread hop nor sqlite read), and the same bytes again are not written again.
+
+    async def get_memory(self, key: str) -> dict[str, Any] | None:
+        kept = self.recent_records.get("memory:" + key)
+        if kept is not None:
+            return records.decode_memory(kept)
+        return await super().get_memory(key)
+
+    async def put_memory(self, key: str, memory: dict[str, Any]) -> None:
+        encoded = records.encode_memory(memory)
+        if len(encoded) > records.MEMORY_MAX_BYTES:
+            return
+        name = "memory:" + key
+        async with self._record_writes:
+            if self.recent_records.get(name) == encoded:
+                return
+            self.recent_records.forget(name)
+            expire = records.MEMORY_EXPIRE_SECONDS
+            if await asyncio.to_thread(_safe_set, self._feeds, name, encoded, expire):
+                self.recent_records.written(name, encoded)
+
     # -- internals ---------------------------------------------------------------------------
 
     async def _get(self, key: str) -> Any:
         return await asyncio.to_thread(_safe_get, self._feeds, key)
-
-    async def _set(self, key: str, value: bytes, expire: float | None) -> None:
-        await asyncio.to_thread(_safe_set, self._feeds, key, value, expire)

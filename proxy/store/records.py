@@ -41,7 +41,9 @@ class StoredOutput:
     body: bytes
     etag: str
     created_at: float
-    gzip_body: bytes = b""  # compressed once here, not on every request
+    # compressed once here, not on every request; the gzip of body (process.compress): the
+    # embedded store keeps only these bytes when their trailer names the body (packed.py)
+    gzip_body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,3 +61,17 @@ def test_golden_has_no_junk_and_all_text() -> None:
     second = feed.entries[1].description
     assert "获取更多RSS" not in second and "feedx" not in second
     assert second.startswith("<p>第二条新闻的正文。</p>")
+
+
+def test_compressed_outputs_are_gzip_of_the_very_bytes_and_the_same_every_time() -> None:
+    import gzip
+
+    from proxy.pipeline.process import compress
+
+    bodies = [p.read_bytes() for p in sorted((DATA / "corpus").rglob("*")) if p.is_file()]
+    bodies += [b"", b"x", "布林肯".encode() * 50000]
+    for body in bodies:
+        packed = compress(body)
+        assert gzip.decompress(packed) == body
+        assert compress(body) == packed  # a refresh's gzip is a cold build's, byte for byte
+        assert packed[4:8] == b"\0\0\0\0"  # no timestamp in the header

@@ -318,17 +318,24 @@ def test_a_footer_spreading_re_renders_the_items_it_flips() -> None:
 def test_a_scan_knowing_the_last_items_finds_the_layout_a_fresh_scan_finds(path: Path) -> None:
     """splicescan.scan(known=the last version's items) skips searching through items it
     knows; through every edit, and with items of an unrelated feed as known, it finds what
-    a scan knowing nothing finds (or declines alike)."""
+    a scan knowing nothing finds (or declines alike); told which known items hold no
+    namespace declaration (quiet: not searched for one), too."""
     rng = random.Random(path.name)
     body = path.read_bytes()
     strangers = [body[s:e] for s, e in _items(_files()[0].read_bytes()) or []]
     for name, edit in [*EDITS.items(), *EDITS.items()]:
         before = scan(body)
         known = [body[s:e] for s, e in before.items] if before is not None else []
+        quiet = [not d for d in before.declares] if before is not None else []
+        assert quiet == [b"xmlns" not in raw for raw in known]
         body = edit(body, rng)
         fresh = scan(body)
         again = scan(body, known=known)
         assert again == fresh, name
+        told = scan(body, known=known, quiet=quiet)
+        assert told == fresh, name
+        if fresh is not None:
+            assert told is not None and told.declares == fresh.declares, name
         if again is not None:
             for (start, end), k in zip(again.items, again.known, strict=True):
                 assert k < 0 or known[k] == body[start:end], name

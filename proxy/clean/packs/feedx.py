@@ -17,7 +17,7 @@ from proxy.clean.nodes import (
     is_attached,
     is_blank,
     tag_of,
-    text_of,
+    text_bytes,
     text_owners,
 )
 from proxy.clean.packs.pixels import is_tracking_pixel
@@ -34,6 +34,7 @@ _FEEDX_MARKER = re.compile(r"[获獲]取更多\s*RSS\s*[：:]", re.IGNORECASE)
 _FEEDX_HOST = re.compile(r"(?:^|\.)feedx\.[a-z]{2,}$")
 # Every marker contains "取更多" (no case to fold): only the text nodes holding it matter.
 _FEEDX_NEEDLE = "取更多"
+_FEEDX_NEEDLE_UTF8 = _FEEDX_NEEDLE.encode()
 _FEEDX_TEXTS = etree.XPath(f"descendant-or-self::text()[contains(., '{_FEEDX_NEEDLE}')]")
 
 
@@ -61,8 +62,8 @@ def remove_feedx_footer(root: HtmlElement) -> None:
     it must be followed by feedx links and nothing else, so a sentence that mentions feedx
     or RSS stays.
     """
-    if _FEEDX_NEEDLE not in text_of(root):
-        return  # (the item's whole text, every .text and .tail joined: one call into C)
+    if _FEEDX_NEEDLE_UTF8 not in text_bytes(root):
+        return  # (the item's whole text, every .text and .tail joined, in UTF-8: one call)
     owners = text_owners(root, _FEEDX_TEXTS)
     hits: list[tuple[HtmlElement, bool]] = []
     for node in elements(root) if owners is None else owners:

@@ -22,6 +22,11 @@ stage; does no I/O.
 - `shopping_lists`: a block holding only a shopping label (购买链接, 推荐的购买链接, "Where to
   buy", "Shop the post", 購入はこちら…) and a list of shop links, or such a label line right
   before that list.
+- `disclaimers`: a views, rights or aggregation notice at the item's edge (edges.py): 本文观点
+  不代表本站立场, 版权归原作者所有，如有侵权请联系删除, "The views expressed in this article are
+  the author's own", "All rights reserved", 無断転載を禁じます, 本文由自动聚合程序取自网络.
+- `download_prompts`: a short line at the item's edge, with a link, asking the reader to
+  download or install an app or a program (请点击这里下载…软件, "Download our app").
 
 Precision over recall: each rule needs its evidence and a small amount of text together, so
 an article about advertising, a `social-media-article` with paragraphs, or a paper's
@@ -39,6 +44,8 @@ from proxy.clean.packs.evidence import widgets
 from proxy.clean.packs.evidence import trackers
 from proxy.clean.packs.evidence import related
 from proxy.clean.packs.evidence import shopping
+from proxy.clean.packs.evidence import disclaimers
+from proxy.clean.packs.evidence import downloads
 
 # isort: on
 from proxy.clean.packs.evidence.common import PACK, visible_text
@@ -47,6 +54,8 @@ from proxy.clean.packs.evidence.trackers import is_tracker_url
 
 __all__ = [
     "PACK",
+    "disclaimers",
+    "downloads",
     "forms",
     "is_tracker_url",
     "labels",

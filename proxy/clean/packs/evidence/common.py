@@ -13,7 +13,7 @@ PACK = declare_pack(
     "evidence",
     "generic junk evidence: ad/sponsor/promo/newsletter/share/related widget class names on"
     " short blocks, ad labels in many languages, subscription forms, tracker URL shapes,"
-    " related-article lists",
+    " related-article lists, views/rights notices and download-our-app lines at an item's edge",
 )
 
 # --- what a block must not be or hold ------------------------------------------------------
