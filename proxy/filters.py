@@ -93,11 +93,19 @@ def filter_entries(
 def newest(entries: Sequence[Entry], keep: int) -> list[int]:
     """Indexes of the newest ``keep`` entries by date, in upstream order (undated items count
     as newest: feeds list new items first)."""
-    if len(entries) <= keep:
-        return list(range(len(entries)))
+    return newest_dates([_date(e) for e in entries], keep)
+
+
+def newest_dates(dates: Sequence[datetime | None], keep: int) -> list[int]:
+    """``newest`` from each entry's date alone (its published, else updated date): the
+    streamed build (pipeline/streamed.py) keeps only the dates of a big feed's items."""
+    if len(dates) <= keep:
+        return list(range(len(dates)))
     epoch = datetime.min.replace(tzinfo=UTC)
-    ranked = sorted(
-        range(len(entries)),
-        key=lambda i: (_date(entries[i]) is None, _date(entries[i]) or epoch, -i),
-    )
+    ranked = sorted(range(len(dates)), key=lambda i: (dates[i] is None, dates[i] or epoch, -i))
     return sorted(ranked[-keep:]) if keep > 0 else []
+
+
+def item_date(entry: Entry) -> datetime | None:
+    """The date ``newest`` and max_age judge an entry by."""
+    return _date(entry)

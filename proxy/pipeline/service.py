@@ -31,7 +31,7 @@ from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
-from proxy.pipeline import fingerprint, jobs, process
+from proxy.pipeline import fingerprint, jobs, process, streamed
 from proxy.pipeline.freshness import BodyState, Freshness
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
@@ -271,7 +271,8 @@ class Pipeline:
 
     def _parse_new(self, url: str, result: FetchResult) -> tuple[FetchResult, Feed]:
         # A new body is hashed here, once (in the build thread): its keys use the digest.
-        feed = self._parse(url, result)
+        # A big one is only probed: its build streams it (streamed.py), unparsed whole.
+        feed = streamed.probe(result) or self._parse(url, result)
         return dataclasses.replace(result, digest=hashlib.sha256(result.body).hexdigest()), feed
 
     def _parse(self, url: str, result: FetchResult) -> Feed:
@@ -300,7 +301,8 @@ class Pipeline:
 
     async def _fill(self, state: BodyState, job: FeedJob) -> FillResult:
         # Filter first: no article is fetched for an item that is filtered out or cut.
-        feed = await self.builds.run(self._selected, state.feed, state.stored, job, job.limit)
+        parsed = streamed.parsed(state.feed)
+        feed = await self.builds.run(self._selected, parsed, state.stored, job, job.limit)
         # One request sends at most fulltext_max_articles article fetches, for the newest
         # items; the others keep the feed's own content (issue 9.4: 20,000 items once sent
         # 20,000 requests).
@@ -330,26 +332,46 @@ class Pipeline:
         if cached is not None:
             self.freshness.keep_output(key, cached)
             return cached
-        cleaned = self._cleaned.get(clean_key)
-        if cleaned is None:
-            cleaned = await self.freshness.once(
-                ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
-            )
-        body, compressed, etag = await self.builds.run(self._render, cleaned, stored, job, fmt)
+        made = None
+        if streamed.streams(len(stored.body), stored.kind, fmt, job.fulltext, state.feed):
+            made = await self._streamed(stored, job, fmt)
+        if made is None:
+            cleaned = self._cleaned.get(clean_key)
+            if cleaned is None:
+                cleaned = await self.freshness.once(
+                    ("clean", clean_key), lambda: self._clean(state, job, filled, clean_key)
+                )
+            made = await self.builds.run(self._render, cleaned, stored, job, fmt)
+        body, compressed, etag = made
         output = StoredOutput(body=body, etag=etag, created_at=self.clock(), gzip_body=compressed)
         await self.cache.put_output(key, output)
         self.freshness.keep_output(key, output)
         return output
 
+    async def _streamed(
+        self, stored: StoredFeed, job: FeedJob, fmt: str
+    ) -> tuple[bytes, bytes, str] | None:
+        """A big feed built a chunk of items at a time (streamed.py); None: build in full.
+        What feed rules learnt is saved only from a build that went through."""
+        learnt_key = job.name or stored.url
+        learnt = copy.deepcopy(await self.cache.get_memory(learnt_key) or {})
+        policy = process.image_policy(self.settings, self.key, self._base, job.options)
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
+        plan = streamed.Plan(self.recipe(job, fmt), policy, self._base, job.public_base, now)
+        made = await self.builds.run(streamed.served, stored, plan, learnt)
+        if made is not None:
+            await self.cache.put_memory(learnt_key, learnt)
+        return made
+
     async def _clean(
         self, state: BodyState, job: FeedJob, filled: FillResult | None, clean_key: str
     ) -> _Cleaned:
-        feed = filled.feed if filled is not None else None
+        feed = filled.feed if filled is not None else streamed.parsed(state.feed)
         # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
         learnt_key = job.name or state.stored.url
         learnt = await self.cache.get_memory(learnt_key) or {}
         cleaned = await self.builds.run(
-            self._clean_build, feed or state.feed, state.stored, job, feed is not None, learnt
+            self._clean_build, feed, state.stored, job, filled is not None, learnt
         )
         await self.cache.put_memory(learnt_key, learnt)
         self._cleaned.set(clean_key, cleaned)
