@@ -50,13 +50,15 @@ from proxy.store import StoredFeed, records
 
 logger = logging.getLogger(__name__)
 
-# Bodies of this many bytes or more are built streamed: twice the clean stage's threshold
-# for cleaning in turn (clean.IN_TURN_CHARS; a body holds at least as many bytes as its
-# items' HTML has characters), the size from which parse no longer hands its tree over
-# (xmldoc.HAND_OVER_MAX_BYTES), and past what the splice path keeps for a refresh (its
-# bounds' share, splice.LARGEST_SHARE: ~5 MB bodies), so a feed the splice path refreshes
-# item by item is not streamed. A full build of a smaller body peaks at ~50 MB.
-STREAM_BYTES = 2 * clean.IN_TURN_CHARS
+# Bodies of this many bytes or more are built streamed. A streamed build keeps no cleaned
+# feed behind it, so every new limit=, format= or Host of it cleans every item again (a
+# 100,000-item, 10 MB feed: 20 s each instead of 0.5, bench/relimit.py); below this size a
+# full build's peak (~5x the body) is the smaller cost, and its cleaned feed is kept. The
+# size is over the default body limit (FEEDSCRUB_MAX_BODY_BYTES, 10 MB) and at least twice
+# the clean stage's threshold for cleaning in turn (clean.IN_TURN_CHARS), the size from
+# which parse no longer hands its tree over (xmldoc.HAND_OVER_MAX_BYTES), and past what the
+# splice path keeps for a refresh (splice.LARGEST_SHARE: ~5 MB bodies).
+STREAM_BYTES = max(32 * 1024 * 1024, 2 * clean.IN_TURN_CHARS)
 # Item bytes per chunk: a chunk's entries, trees and output weigh ~10-20 times this.
 CHUNK_BYTES = 1024 * 1024
 # While the guessing pass's chunk outputs move into the output, the heap is trimmed after
