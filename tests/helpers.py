@@ -70,3 +70,24 @@ def cleaned_tree(html: str, packs: tuple[str, ...] | list[str] | None = None) ->
     cleaned = clean(html, ruleset, rewrite=lambda root: seen.append(serialise(root)))
     assert cleaned.failed is None, cleaned.failed
     return seen[0]
+
+
+def canon(html: str) -> str:
+    """lxml's own serialisation of html, so expectations need not spell `<br>` vs `<br/>`."""
+    from proxy.clean import parse_fragment, serialise
+
+    return serialise(parse_fragment(html))
+
+
+def keep(html: str, id: str) -> Any:  # (pytest's ParameterSet is not public)
+    """A before/after case of a look-alike: the rules must leave it exactly as it was."""
+    import pytest
+
+    return pytest.param(html, html, id=id)
+
+
+def gone(before: str, after: str, id: str) -> Any:
+    """A before/after case where the rules remove junk: ``after`` is what must be left."""
+    import pytest
+
+    return pytest.param(before, after, id=id)

@@ -29,7 +29,7 @@ from proxy.clean import (
     serialise,
 )
 from proxy.clean.packs.share import is_share_url
-from tests.helpers import cleaned_tree
+from tests.helpers import canon, cleaned_tree
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed" / "feedx-rfi-item.html"
@@ -39,11 +39,6 @@ GOLDEN_INPUTS = {"feedx-seed": SEED}  # cases whose input is not tests/data/clea
 
 def run(rule: str, html: str) -> str:
     return cleaned_tree(html, [rule])
-
-
-def canon(html: str) -> str:
-    """lxml's own serialisation of html, so expectations need not spell `<br>` vs `<br/>`."""
-    return serialise(parse_fragment(html))
 
 
 def squash(html: str) -> str:

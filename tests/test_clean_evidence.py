@@ -5,22 +5,11 @@ they were (run through the one rule alone and through every pack).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from proxy.clean import DEFAULT_PACKS, Ruleset, clean, parse_fragment, serialise
+from proxy.clean import DEFAULT_PACKS, Ruleset, clean, parse_fragment
 from proxy.clean.packs import evidence
-from tests.helpers import cleaned_tree
-
-
-def canon(html: str) -> str:
-    return serialise(parse_fragment(html))
-
-
-def keep(html: str, id: str) -> Any:  # (pytest's ParameterSet is not public)
-    return pytest.param(html, html, id=id)
-
+from tests.helpers import canon, cleaned_tree, keep
 
 ARTICLE = "<p>" + "The article's own paragraph, which is content and must stay. " * 3 + "</p>"
 LONG = "Related work. " + "Smith et al. showed that the method converges on sparse graphs. " * 6

@@ -6,30 +6,16 @@ run through the evidence pack and through every pack; then each rule's text test
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from proxy.clean import clean, parse_fragment, serialise
+from proxy.clean import clean, parse_fragment
 from proxy.clean.packs.evidence.disclaimers import is_notice
 from proxy.clean.packs.evidence.downloads import is_download_call
-from tests.helpers import cleaned_tree
+from tests.helpers import canon, cleaned_tree, gone, keep
 
 ARTICLE = "<p>" + "The article's own paragraph, which is content and must stay. " * 3 + "</p>"
 ZH = "<p>" + "这是文章自己的段落，是正文内容，必须保留下来。" * 3 + "</p>"
 APP = '<a href="https://app.example/get">'
-
-
-def canon(html: str) -> str:
-    return serialise(parse_fragment(html))
-
-
-def keep(html: str, id: str) -> Any:  # (pytest's ParameterSet is not public)
-    return pytest.param(html, html, id=id)
-
-
-def gone(before: str, after: str, id: str) -> Any:
-    return pytest.param(before, after, id=id)
 
 
 CASES = [

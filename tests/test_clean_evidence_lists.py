@@ -6,28 +6,14 @@ look-alikes that must stay, run through the evidence pack and through every pack
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from proxy.clean import clean, parse_fragment, serialise
+from proxy.clean import clean, parse_fragment
 from proxy.clean.packs.evidence.shopping import is_shop_label
-from tests.helpers import cleaned_tree
+from tests.helpers import canon, cleaned_tree, gone, keep
 
 ARTICLE = "<p>" + "The article's own paragraph, which is content and must stay. " * 3 + "</p>"
 LINKS = '<ul><li><a href="https://shop.example/a">Shop A</a></li><li><a href="https://b.example/x">B（美国）</a></li></ul>'
-
-
-def canon(html: str) -> str:
-    return serialise(parse_fragment(html))
-
-
-def keep(html: str, id: str) -> Any:  # (pytest's ParameterSet is not public)
-    return pytest.param(html, html, id=id)
-
-
-def gone(before: str, after: str, id: str) -> Any:
-    return pytest.param(before, after, id=id)
 
 
 CASES = [

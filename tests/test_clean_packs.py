@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lxml.html import HtmlElement
@@ -25,22 +24,13 @@ from proxy.clean import (
     serialise,
 )
 from proxy.clean.packs.tracking import strip_tracking
-from tests.helpers import cleaned_tree
+from tests.helpers import canon, cleaned_tree, keep
 
 GOLDEN_DIR = Path(__file__).parent / "data" / "clean"
 
 
 def run(pack: str, html: str) -> str:
     return cleaned_tree(html, [pack])
-
-
-def canon(html: str) -> str:
-    return serialise(parse_fragment(html))
-
-
-def keep(html: str, id: str) -> Any:  # (pytest's ParameterSet is not public)
-    """A look-alike: the pack must leave it exactly as it was."""
-    return pytest.param(html, html, id=id)
 
 
 # --- wordpress --------------------------------------------------------------------------

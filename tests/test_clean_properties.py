@@ -23,7 +23,6 @@ _JUNK_WORDS = re.compile(
 )
 
 
-
 def _junk_on_its_own(words: str) -> bool:
     """Whether a paragraph holding only these words is junk to the cleaner (an ad label such
     as "PAID CONTENT"): Hypothesis draws strings from the rules' own constants, so the
