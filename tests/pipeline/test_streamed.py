@@ -181,9 +181,12 @@ def test_a_feed_streamed_is_served_byte_for_byte_as_built_in_full(
 
 
 def test_most_feeds_stream() -> None:
-    # The differential compares something: most test feeds are RSS/Atom in UTF-8.
-    streamable = [p for p in _files() if _streamable(p.read_bytes())]
-    assert len(streamable) >= 40
+    # The differential compares something: most test feeds are RSS/Atom in UTF-8 (35 of
+    # tests/data's 47; 63 of 85 with the shared corpus beside the clone).
+    files = _files()
+    streamable = [p for p in files if _streamable(p.read_bytes())]
+    assert len(streamable) >= 30
+    assert len(streamable) * 3 >= len(files) * 2
 
 
 def _seed_feed(items: int, footer_in: int = 0) -> bytes:
