@@ -113,3 +113,26 @@ def validator_errors(body: bytes, content_type: str) -> set[str]:
 @functools.cache
 def atom_schema() -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(str(VALIDATORS / "atom.rng")))
+
+
+def xml_feed_files() -> list[Path]:
+    """Every XML feed of tests/data (corpus, feeds, boilerplate), then those of the shared
+    corpus that tests/data/corpus has no copy of: the inputs of the byte-for-byte
+    differentials (test_splice, test_streamed)."""
+    found = [
+        p
+        for folder in ("corpus", "feeds", "boilerplate")
+        for p in sorted((DATA / folder).iterdir())
+        if p.suffix == ".xml"
+    ]
+    if SHARED_CORPUS.is_dir():
+        names = {p.name for p in found}
+        found += [p for p in sorted(SHARED_CORPUS.glob("*.xml")) if p.name not in names]
+    return found
+
+
+def xml_feed_params() -> list[Any]:
+    """``xml_feed_files`` as pytest parameters named by folder and file."""
+    import pytest
+
+    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in xml_feed_files()]

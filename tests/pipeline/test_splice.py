@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from proxy.pipeline import process
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.splice import Splicer
 from proxy.pipeline.splicescan import scan
-from tests.corpus import SHARED_CORPUS
+from tests.corpus import xml_feed_files, xml_feed_params
 from tests.helpers import DATA
 
 SOURCE = "https://upstream.example/feed"
@@ -40,24 +40,6 @@ POLICY = rewrite.ImagePolicy(mode="proxy", public_base="https://proxy.example", 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 FOOTER = "<p>Thanks for reading the Example Weekly, forward it to a friend today.</p>"
 KEY = "output"
-
-
-def _files() -> list[Path]:
-    found = [
-        p
-        for folder in ("corpus", "feeds", "boilerplate")
-        for p in sorted((DATA / folder).iterdir())
-        if p.suffix == ".xml"
-    ]
-    if SHARED_CORPUS.is_dir():
-        names = {p.name for p in found}
-        found += [p for p in sorted(SHARED_CORPUS.glob("*.xml")) if p.name not in names]
-    return found
-
-
-def feeds() -> Iterator[Any]:
-    for path in _files():
-        yield pytest.param(path, id=f"{path.parent.name}/{path.name}")
 
 
 Edit = Callable[[bytes, random.Random], bytes]
@@ -267,12 +249,12 @@ def _run(path: Path, options: FeedOptions, limit: int | None, seed: int) -> Spli
     return splicer
 
 
-@pytest.mark.parametrize("path", list(feeds()))
+@pytest.mark.parametrize("path", list(xml_feed_params()))
 def test_spliced_refreshes_serve_what_full_builds_serve(path: Path) -> None:
     _run(path, FeedOptions(), None, seed=len(path.name))
 
 
-@pytest.mark.parametrize("path", list(feeds())[::3])
+@pytest.mark.parametrize("path", list(xml_feed_params())[::3])
 def test_spliced_refreshes_with_filters_and_limit(path: Path) -> None:
     options = FeedOptions(exclude=(FieldFilter("title", "(?i)updated"),))
     _run(path, options, 3, seed=7 * len(path.name))
@@ -314,7 +296,7 @@ def test_a_footer_spreading_re_renders_the_items_it_flips() -> None:
     assert b"Example Weekly" not in full_out  # and the three old footers went with it
 
 
-@pytest.mark.parametrize("path", list(feeds()))
+@pytest.mark.parametrize("path", list(xml_feed_params()))
 def test_a_scan_knowing_the_last_items_finds_the_layout_a_fresh_scan_finds(path: Path) -> None:
     """splicescan.scan(known=the last version's items) skips searching through items it
     knows; through every edit, and with items of an unrelated feed as known, it finds what
@@ -322,7 +304,7 @@ def test_a_scan_knowing_the_last_items_finds_the_layout_a_fresh_scan_finds(path:
     namespace declaration (quiet: not searched for one), too."""
     rng = random.Random(path.name)
     body = path.read_bytes()
-    strangers = [body[s:e] for s, e in _items(_files()[0].read_bytes()) or []]
+    strangers = [body[s:e] for s, e in _items(xml_feed_files()[0].read_bytes()) or []]
     for name, edit in [*EDITS.items(), *EDITS.items()]:
         before = scan(body)
         known = [body[s:e] for s, e in before.items] if before is not None else []

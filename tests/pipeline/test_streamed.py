@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from proxy.pipeline import process, streamed, streamed_clean
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.splicescan import scan
 from proxy.server import PIPELINE, create_app
-from tests.corpus import SHARED_CORPUS
+from tests.corpus import xml_feed_files, xml_feed_params
 from tests.helpers import DATA
 from tests.upstream import Upstream
 
@@ -42,23 +42,6 @@ POLICY = rewrite.ImagePolicy(mode="proxy", public_base=PLACEHOLDER, key=b"k" * 3
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FOOTER = "<p>Thanks for reading the Example Weekly, forward it to a friend today.</p>"
 SEED = (DATA / "seed" / "feedx-rfi-item.html").read_text(encoding="utf-8")
-
-
-def _files() -> list[Path]:
-    found = [
-        p
-        for folder in ("corpus", "feeds", "boilerplate")
-        for p in sorted((DATA / folder).iterdir())
-        if p.suffix == ".xml"
-    ]
-    if SHARED_CORPUS.is_dir():
-        found += sorted(SHARED_CORPUS.glob("*.xml"))
-    return found
-
-
-def feeds() -> Iterator[Any]:
-    for path in _files():
-        yield pytest.param(path, id=f"{path.parent.name}/{path.name}")
 
 
 def _recipe(
@@ -156,7 +139,7 @@ OPTIONS = {
 RUNS = [(1, tuple(OPTIONS)), (3000, ("plain", "limit="))]
 
 
-@pytest.mark.parametrize("path", list(feeds()))
+@pytest.mark.parametrize("path", list(xml_feed_params()))
 @pytest.mark.parametrize("chunk, names", RUNS, ids=[str(chunk) for chunk, _ in RUNS])
 def test_a_feed_streamed_is_served_byte_for_byte_as_built_in_full(
     path: Path, chunk: int, names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
@@ -182,8 +165,8 @@ def test_a_feed_streamed_is_served_byte_for_byte_as_built_in_full(
 
 def test_most_feeds_stream() -> None:
     # The differential compares something: most test feeds are RSS/Atom in UTF-8 (35 of
-    # tests/data's 47; 63 of 85 with the shared corpus beside the clone).
-    files = _files()
+    # tests/data's 47; the shared corpus adds only files tests/data/corpus has no copy of).
+    files = xml_feed_files()
     streamable = [p for p in files if _streamable(p.read_bytes())]
     assert len(streamable) >= 30
     assert len(streamable) * 3 >= len(files) * 2

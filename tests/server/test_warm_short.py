@@ -201,7 +201,7 @@ async def test_a_copy_refreshed_in_the_background_and_a_stale_copy(
             status, lines, _ = await pair.ask(feed_path(url), headers=headers)
             assert b"fwd=stale" in dict(lines)[b"Cache-Status"], (at, headers)
             assert (b"Warning", b'110 feedscrub "Response is Stale"') in lines
-    assert True in pair.taken[-8:]  # the stale copy is answered on the short path too
+    assert any(pair.taken[-8:])  # the stale copy is answered on the short path too
     await pair.counts()
 
 
