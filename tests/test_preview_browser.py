@@ -25,9 +25,24 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+
+def _left_the_document(old: Any) -> Callable[[Any], bool]:
+    """Like expected_conditions.staleness_of, but mid-navigation chromedriver may answer
+    "Node with given id does not belong to the document" (a plain WebDriverException, not
+    a StaleElementReferenceException): that too means the old page is gone."""
+
+    def check(_driver: Any) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one too
+            return True
+        return False
+
+    return check
 
 if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
     pytest.skip(
@@ -88,7 +103,7 @@ def _submit(driver: Any) -> None:
     """Press the form's "Try" button and wait for the new page (a plain GET form)."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "#try button[type=submit]").click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 20).until(_left_the_document(old))
 
 
 def _screenshot(driver: Any, path: Path) -> None:
@@ -251,14 +266,14 @@ async def test_index_form_shows_the_link_to_copy_then_the_preview(
         browser.find_element(By.NAME, "url").send_keys(url)
         old = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.CSS_SELECTOR, "button[formaction='/']").click()
-        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(browser, 20).until(_left_the_document(old))
         link = browser.find_element(By.ID, "feed-link").text
         assert link.endswith("/feed?url=" + url.replace(":", "%3A").replace("/", "%2F"))
         assert "format=" not in link
         _screenshot(browser, tmp_path / "index.png")
         old = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, "preview-link").click()
-        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(browser, 20).until(_left_the_document(old))
         assert len(browser.find_elements(By.CSS_SELECTOR, "article.item")) == 2
 
     await asyncio.to_thread(drive)
