@@ -419,15 +419,21 @@ class Pipeline:
         original, cleaned = kept.original, kept.cleaned
         if not job.fulltext:  # full text applied the limit before fetching articles
             original, cleaned = process.cut(original, cleaned, job.limit)
-        cleaned = process.rebase(cleaned, self._base, job.public_base)
+
+        def rebase(feed: Feed) -> Feed:
+            return process.rebase(feed, self._base, job.public_base)
+
         recipe = self.recipe(job, fmt)
         body = None
         if splice is not None:
-            body = self.splicer.render(splice, stored.body, original, cleaned, recipe.self_url)
+            # Spliced, only the items rendered anew are rebased (the key holds the base).
+            body = self.splicer.render(
+                splice, stored.body, original, cleaned, recipe.self_url, rebase
+            )
         if body is None:
             body = process.build_cleaned(
                 original,
-                cleaned,
+                rebase(cleaned),
                 recipe,
                 fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
                 body=stored.body,
