@@ -1,0 +1,150 @@
+"""The evidence rules' own first tests (speed-ups only): each says "nothing here" only where the
+rule's full reading finds nothing, over every item of tests/data (the real corpus included),
+the evidence tests' inputs and generated URLs. (Whole items cleaned with and without them:
+tests/test_clean_prefilters.py, through registry.use_prefilters, which they obey too.)"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from lxml.html import HtmlElement
+
+from proxy.clean import DEFAULT_PACKS, Ruleset, clean_items, parse_fragment
+from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES
+from proxy.clean.packs.evidence import trackers, widgets
+from tests import (
+    clean_inputs,
+    test_clean_evidence,
+    test_clean_evidence_disclaimers,
+    test_clean_evidence_lists,
+)
+
+_BEFORE_EVIDENCE = Ruleset(packs=DEFAULT_PACKS[: DEFAULT_PACKS.index("evidence")])
+
+
+# The before/after tables of the evidence tests (pytest params of HTML strings).
+_TABLES = (
+    *(test_clean_evidence.LOOK_ALIKES, test_clean_evidence.WIDGETS, test_clean_evidence.LABELS),
+    *(test_clean_evidence.RELATED, test_clean_evidence.FORMS),
+    *(test_clean_evidence_disclaimers.CASES, test_clean_evidence_lists.CASES),
+)
+
+
+@functools.cache
+def _htmls() -> tuple[str, ...]:
+    """Every item HTML of tests/data and every HTML of the evidence tests' tables."""
+    found = [html for _name, htmls in clean_inputs.batches() for html in htmls]
+    for table in _TABLES:
+        for case in table:
+            found.extend(value for value in case.values if isinstance(value, str))
+    return tuple(found)
+
+
+@functools.cache
+def _trees() -> tuple[HtmlElement, ...]:
+    """Each item parsed, and each item as the evidence pack gets it (after the packs before)."""
+    trees = [parse_fragment(html) for html in _htmls()]
+    before: list[HtmlElement] = []
+    clean_items(list(_htmls()), _BEFORE_EVIDENCE, rewrite=lambda _i, root: before.append(root))
+    return (*trees, *before)
+
+
+def test_the_trees_are_many() -> None:
+    assert len(_htmls()) > 1500
+    assert len(_trees()) > 3000
+
+
+def test_any_named_answers_as_the_widget_xpath_does() -> None:
+    """any_named(root) is whether _NAMED(root) finds anything, for every item and every
+    element of the first levels of each (some with a class, an id or data-*, most without)."""
+    answers = set()
+    for tree in _trees():
+        for root in [tree, *tree.iterchildren(etree.Element)]:
+            answer = widgets.any_named(root)
+            assert answer is bool(widgets._NAMED(root)), etree.tostring(root)[:200]
+            answers.add(answer)
+    assert answers == {True, False}
+
+
+def _urls() -> set[str]:
+    found = set()
+    for tree in _trees():
+        for node in tree.iter(etree.Element):
+            for name in ("src", "href", *LAZY_SRC_ATTRIBUTES):
+                if value := node.get(name):
+                    found.add(value)
+    return found
+
+
+def test_a_tracker_url_is_never_passed_over_in_the_test_data() -> None:
+    urls = _urls()
+    trackers_found = [url for url in urls if trackers.read_as_tracker_url(url)]
+    for url in trackers_found:
+        assert trackers.may_be_tracker_url(url), url
+    assert len(urls) > 1000
+    assert trackers_found, "some tracker URL is in the test data"
+    assert sum(not trackers.may_be_tracker_url(url) for url in urls) > len(urls) // 2
+
+
+@pytest.mark.parametrize(("url", "tracker"), test_clean_evidence.TRACKERS)
+def test_the_tracker_table_reads_the_same_without_the_first_test(url: str, tracker: bool) -> None:
+    assert trackers.read_as_tracker_url(url) is tracker
+    assert trackers.may_be_tracker_url(url) or not tracker
+
+
+# Tracker URLs written as feeds write them: odd cases, escaped once or twice, split by tabs
+# and line breaks, and the characters whose lower case is ASCII (KELVIN SIGN: "k").
+_URL_PIECES = st.sampled_from(
+    [
+        "https://",
+        "//",
+        "HTTP://",
+        "stats.example.org/",
+        "ir-na.amazon-adsystem.com/",
+        "IR-NA.Amazon-AdSystem.COM/",
+        "ad.DoubleClick.net/",
+        "doublecli\u212a.net/",
+        "doubleclic\u212a.net/",
+        "ad.double&#99;lick.net/",
+        "ad.double&amp;#99;lick.net/",
+        "doubleclick\t.net/",
+        "pixel.mathtag.com/",
+        "matomo.php",
+        "MATOMO.PHP",
+        "piwik.php",
+        "matomo.p&#104;p",
+        "/pixel/",
+        "/PIXEL/",
+        "/pi\nxel/",
+        "/trac\u212a/",
+        "/TRK/",
+        "/open",
+        "/Open.gif",
+        "/beacon/",
+        "a1b2c3d4e5f6",
+        "a1b2c3d4e5f6.gif",
+        "?",
+        "idsite=3",
+        "IdSite=3",
+        "id&#115;ite=3",
+        "&rec=1",
+        "&amp;action_name=x",
+        ";url=y",
+        "x=1",
+        "/photo.jpg",
+        " ",
+        "\r",
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=7).map("".join))
+def test_a_tracker_url_is_never_passed_over(url: str) -> None:
+    """Whenever the full reading takes url for a tracker's, the first test lets it through."""
+    if trackers.read_as_tracker_url(url):
+        assert trackers.may_be_tracker_url(url), url
