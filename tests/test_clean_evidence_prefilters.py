@@ -6,6 +6,8 @@ tests/test_clean_prefilters.py, through registry.use_prefilters, which they obey
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from copy import deepcopy
 
 import pytest
 from hypothesis import given, settings
@@ -13,9 +15,9 @@ from hypothesis import strategies as st
 from lxml import etree
 from lxml.html import HtmlElement
 
-from proxy.clean import DEFAULT_PACKS, Ruleset, clean_items, parse_fragment
+from proxy.clean import DEFAULT_PACKS, Ruleset, clean_items, parse_fragment, registry
 from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES
-from proxy.clean.packs.evidence import trackers, widgets
+from proxy.clean.packs.evidence import downloads, related, trackers, widgets
 from tests import (
     clean_inputs,
     test_clean_evidence,
@@ -148,3 +150,37 @@ def test_a_tracker_url_is_never_passed_over(url: str) -> None:
     """Whenever the full reading takes url for a tracker's, the first test lets it through."""
     if trackers.read_as_tracker_url(url):
         assert trackers.may_be_tracker_url(url), url
+
+
+def _without_links(tree: HtmlElement) -> bool:
+    return next(tree.iter("a"), None) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "skips"),
+    [
+        pytest.param(related.remove_related_lists, _without_links, id="related_lists"),
+        pytest.param(downloads.remove_download_prompts, _without_links, id="download_prompts"),
+        pytest.param(
+            widgets.remove_named_widgets, lambda t: not widgets.any_named(t), id="widgets"
+        ),
+    ],
+)
+def test_a_rule_finds_nothing_where_its_first_test_skips_it(
+    rule: Callable[[HtmlElement], None],
+    skips: Callable[[HtmlElement], bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run in full (prefilters off) on every tree its first test skips, the rule leaves the
+    tree as it was; and the test data has trees of both kinds."""
+    monkeypatch.setattr(registry, "use_prefilters", False)
+    skipped = 0
+    for tree in _trees():
+        if not skips(tree):
+            continue
+        skipped += 1
+        before = etree.tostring(tree)
+        copy = deepcopy(tree)
+        rule(copy)
+        assert etree.tostring(copy) == before
+    assert 100 < skipped < len(_trees())
