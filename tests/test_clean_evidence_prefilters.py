@@ -17,7 +17,9 @@ from lxml.html import HtmlElement
 
 from proxy.clean import DEFAULT_PACKS, Ruleset, clean_items, parse_fragment, registry
 from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES
-from proxy.clean.packs.evidence import downloads, related, trackers, widgets
+from proxy.clean.packs.evidence import downloads, folding, labels, related, trackers, widgets
+from proxy.clean.packs.evidence.labels import AD_LABELS
+from proxy.clean.packs.evidence.related import LABELS as RELATED_LABELS
 from tests import (
     clean_inputs,
     test_clean_evidence,
@@ -184,3 +186,86 @@ def test_a_rule_finds_nothing_where_its_first_test_skips_it(
         rule(copy)
         assert etree.tostring(copy) == before
     assert 100 < skipped < len(_trees())
+
+
+def test_the_folding_blocks_hold_every_character_that_folds() -> None:
+    """folding.FOLDING_BLOCKS is where every character of all of Unicode whose casefold() is
+    not itself lives (a new Python with a new Unicode fails here first)."""
+    blocks = set(folding.FOLDING_BLOCKS)
+    outside = [
+        hex(code)
+        for code in range(0x110000)
+        if code >> 8 not in blocks and chr(code).casefold() != chr(code)
+    ]
+    assert outside == []
+
+
+@functools.cache
+def _folding_into() -> dict[str, frozenset[str]]:
+    """Read from all of Unicode: for each character of the labels, every character whose
+    casefold() holds it (what folding.preimages must answer)."""
+    wanted = {c for label in (*AD_LABELS, *RELATED_LABELS) for c in label if not c.isspace()}
+    into: dict[str, set[str]] = {c: set() for c in wanted}
+    for code in range(0x110000):
+        character = chr(code)
+        for part in set(character.casefold()):
+            if part in into:
+                into[part].add(character)
+    return {c: frozenset(found) for c, found in into.items()}
+
+
+def test_preimages_are_every_character_folding_into_one() -> None:
+    for character, found in _folding_into().items():
+        assert folding.preimages(character) == found, character
+    assert folding.preimages("k") == {"k", "K", "\u212a"}
+    assert folding.preimages("μ") == {"μ", "Μ", "\xb5"}
+
+
+def _spellings(label: str) -> st.SearchStrategy[str]:
+    """Texts whose casefold() is label: each character (or run that one character folds
+    into, "ss" from "ß") written in any way that folds into it."""
+    ways: list[list[tuple[str, str]]] = []  # per position: (written, what it folds into)
+    for at in range(len(label)):
+        if label[at].isspace():
+            ways.append([(label[at], label[at])])
+            continue
+        ways.append(
+            [
+                (y, folded)
+                for y in sorted(_folding_into()[label[at]])
+                if label.startswith(folded := y.casefold(), at)
+            ]
+        )
+
+    @st.composite
+    def spell(draw: st.DrawFn) -> str:
+        out, at = [], 0
+        while at < len(label):
+            written, folded = draw(st.sampled_from(ways[at]))
+            out.append(written)
+            at += len(folded)
+        return "".join(out)
+
+    return spell()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_a_label_in_any_case_holds_a_piece(data: st.DataObject) -> None:
+    """Whatever the case of a label's characters (KELVIN SIGN, MICRO SIGN, ligatures, "ß"),
+    the text holds one of the pieces its rule is first tested with."""
+    for labels_of, pieces in (
+        (AD_LABELS, labels.LABEL_PIECES),
+        (RELATED_LABELS, folding.folded_needs(RELATED_LABELS)),
+    ):
+        label = data.draw(st.sampled_from(sorted(labels_of)))
+        text = data.draw(_spellings(label))
+        assert label in text.casefold()
+        assert any(piece in text for piece in pieces), (label, text)
+
+
+def test_ad_labels_pieces_are_found_in_every_case() -> None:
+    for text in ("ADVERTISEMENT", "Anzeige", "РЕКЛАМА", "ΔΙΑΦΉΜΙΣΗ", "广告", "スポンサーリンク"):
+        assert labels.ad_label(text), text
+        assert labels._ANY_PIECE.search(text), text
+    assert not labels._ANY_PIECE.search("18/06/2023 - 23:50，美国国务卿布林肯")
