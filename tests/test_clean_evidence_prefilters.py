@@ -16,7 +16,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy.clean import DEFAULT_PACKS, Ruleset, clean_items, parse_fragment, registry
-from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES
+from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES, text_of
 from proxy.clean.packs.evidence import downloads, folding, labels, related, trackers, widgets
 from proxy.clean.packs.evidence.labels import AD_LABELS
 from proxy.clean.packs.evidence.related import LABELS as RELATED_LABELS
@@ -166,6 +166,9 @@ def _without_links(tree: HtmlElement) -> bool:
         pytest.param(
             widgets.remove_named_widgets, lambda t: not widgets.any_named(t), id="widgets"
         ),
+        pytest.param(
+            labels.remove_ad_labels, lambda t: not labels.may_hold_label(text_of(t)), id="labels"
+        ),
     ],
 )
 def test_a_rule_finds_nothing_where_its_first_test_skips_it(
@@ -262,6 +265,8 @@ def test_a_label_in_any_case_holds_a_piece(data: st.DataObject) -> None:
         text = data.draw(_spellings(label))
         assert label in text.casefold()
         assert any(piece in text for piece in pieces), (label, text)
+    text = data.draw(_spellings(data.draw(st.sampled_from(sorted(AD_LABELS)))))
+    assert labels.may_hold_label(f"Article text.\n<{text}>\n2024"), text
 
 
 def test_ad_labels_pieces_are_found_in_every_case() -> None:
