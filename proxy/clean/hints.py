@@ -170,6 +170,12 @@ class ItemHints:
         """
         found = self._names.get(word)
         if found is None:
+            if word.isascii() and word.encode() not in self._ascii:
+                # Each run of the source's ASCII is in _ascii, lower-cased as the raw bytes
+                # are, but for tabs and line breaks, which end a name anyway: a word not
+                # there is in no name. (Most items, and no encoding of the whole item.)
+                found = self._names[word] = set()
+                return set()
             if self._raw is None:  # (encoded once for every word: 10 µs on a CJK item)
                 self._raw = self._source.encode("utf-8", "surrogatepass").lower()
             found = self._names[word] = _tag_names_with(self._raw, word.encode())
