@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.clean import all_rules, clean, parse_fragment, registry
-from proxy.clean.hints import ItemHints, _tag_names_with
+from proxy.clean.hints import ItemHints, _ascii_lowered, _tag_names_with
 from proxy.clean.packs.common import url_matches
 from proxy.sanitize import drop_non_xml_chars
 from tests import clean_inputs
@@ -171,3 +171,14 @@ def test_tag_names_with_finds_what_the_whole_source_held(markup: str) -> None:
     source = drop_non_xml_chars(markup)
     for word in ("share-", "-share", "share", "\u00e9-", "x\t"):
         assert ItemHints(source).tag_names_with(word) == _names_as_before(source, word), word
+
+
+def test_ascii_text_is_lower_cased_as_before_on_every_item() -> None:
+    """_ascii_lowered lower-cases and drops tabs and line breaks in one translate: over
+    every item of the test data (and every byte value), what lower() then the deletion made."""
+    texts = [html for _, htmls in clean_inputs.batches() for html in htmls]
+    texts.append("".join(map(chr, range(256))) + "K\u0130\u212a\t\n\r\f")
+    for text in texts:
+        lowered = text.lower() if any(c in text for c in ("\u0130", "\u212a")) else text
+        before = lowered.encode("ascii", "ignore").lower().translate(None, b"\t\n\r")
+        assert _ascii_lowered(text) == before

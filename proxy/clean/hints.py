@@ -65,6 +65,8 @@ REVEALING_REFERENCE = re.compile(
 # spelled with them matches an ASCII domain. (Looked for one by one: `in` finds one
 # character at memchr speed, a regex class took 57 µs on the seed item.)
 _LOWERS_TO_ASCII = ("\u0130", "\u212a")
+# bytes.lower() as a translate table (A-Z to a-z, every other byte as it is).
+_ASCII_LOWER = bytes(range(256)).lower()
 # What ends a start tag's name as libxml2 reads it (see ItemHints.tag_names_with).
 _NAME_END = re.compile(rb"[\t\n\f\r />]")
 
@@ -78,7 +80,8 @@ def _ascii_lowered(text: str) -> bytes:
     """
     if any(c in text for c in _LOWERS_TO_ASCII):
         text = text.lower()
-    return text.encode("ascii", "ignore").lower().translate(None, b"\t\n\r")
+    # (lower() and the deletion in one translate: 39k instructions on the seed item, 60k)
+    return text.encode("ascii", "ignore").translate(_ASCII_LOWER, b"\t\n\r")
 
 
 # Where a URL's host can be: urlsplit reads a netloc only right after "//", up to the next
