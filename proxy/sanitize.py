@@ -65,6 +65,9 @@ IFRAME_HOSTS: tuple[tuple[str, str], ...] = (
 _IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox"
 
 _NOT_XML_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# 0 for those bytes, 1 for every other: `0 in data.translate(_NOT_XML_ZERO)` says whether data
+# holds one (a table without deletions: 52k instructions on a 6.6 KB item, 68k deleting).
+_NOT_XML_ZERO = bytes(0 if byte in _NOT_XML_BYTES else 1 for byte in range(256))
 
 
 def drop_non_xml_chars(text: str) -> str:
@@ -76,11 +79,7 @@ def drop_non_xml_chars(text: str) -> str:
         data = text.encode("utf-8")  # refuses lone surrogates
     except UnicodeEncodeError:
         return NOT_XML_CHARS.sub("", text)
-    if (
-        len(data.translate(None, _NOT_XML_BYTES)) != len(data)
-        or "\ufffe" in text
-        or "\uffff" in text
-    ):
+    if 0 in data.translate(_NOT_XML_ZERO) or "\ufffe" in text or "\uffff" in text:
         return NOT_XML_CHARS.sub("", text)
     return text
 

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.clean import all_rules, clean, parse_fragment, registry
-from proxy.clean.hints import ItemHints
+from proxy.clean.hints import ItemHints, _ascii_lowered, _tag_names_with
 from proxy.clean.packs.common import url_matches
+from proxy.sanitize import drop_non_xml_chars
 from tests import clean_inputs
 
 Outcomes = dict[str, list[dict[str, Any]]]
@@ -41,10 +42,7 @@ def test_the_test_data_has_items_the_prefilters_skip_and_items_they_keep(
     (and remove something) on others."""
     rules = {rule.id for rule in all_rules() if rule.needs is not None}
     hit = {
-        removal[0]
-        for items in with_them.values()
-        for item in items
-        for removal in item["removals"]
+        removal[0] for items in with_them.values() for item in items for removal in item["removals"]
     }
     assert len(rules) >= 8
     assert len(rules & hit) >= 4, sorted(rules & hit)
@@ -105,10 +103,82 @@ _URL_PIECES = st.sampled_from(
 @given(st.lists(_URL_PIECES, max_size=8).map("".join))
 def test_the_hosts_index_knows_every_domain_a_url_rule_reads(url: str) -> None:
     """Whenever url_matches finds a link on a domain, ItemHints.may_link_to says it may."""
-    markup = f'<a href="{url}">x</a><img src=\'{url}\'>'
+    markup = f"<a href=\"{url}\">x</a><img src='{url}'>"
     hints = ItemHints(markup)
     for node in parse_fragment(markup).iter("a", "img"):
         value = node.get("href") or node.get("src")
         for domain in ("feeds.feedburner.com", "medium.com", "book.com", "com"):
             if url_matches(value, {domain: ("/",)}):
                 assert hints.may_link_to(domain), (url, domain)
+
+
+# Words tag_names_with is asked for (the share pack's), names the items hold, and words that
+# are nowhere; then pieces that put tabs, line breaks, case and Unicode around them.
+_NAME_WORDS = ("share-", "-share", "share", "button", "mp-", "x-", "-", "a", "zz-absent", "Share-")
+
+
+def _names_as_before(source: str, word: str) -> set[str]:
+    """tag_names_with as it was: read off the whole source, encoded and lower-cased."""
+    return _tag_names_with(source.encode("utf-8", "surrogatepass").lower(), word.encode())
+
+
+def test_tag_names_with_finds_what_the_whole_source_held_on_every_item() -> None:
+    """tag_names_with skips items whose ASCII text lacks the word (no encoding of the whole
+    item): over every item of the test data, the very names a read of it all finds."""
+    checked = skipped = 0
+    for _, htmls in clean_inputs.batches():
+        for html in htmls:
+            source = drop_non_xml_chars(html)
+            hints = ItemHints(source)
+            for word in _NAME_WORDS:
+                assert hints.tag_names_with(word) == _names_as_before(source, word), word
+                checked += 1
+                skipped += hints._raw is None
+    assert checked > 1000 and skipped > 100, (checked, skipped)
+
+
+_NAME_PIECES = st.sampled_from(
+    [
+        "<",
+        ">",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\f",
+        "/",
+        "share",
+        "SHARE",
+        "-",
+        "\u212a",
+        "\u0130",
+        "\u00e9",
+        "布",
+        "&amp;",
+        "&#60;",
+        "x",
+        "<share-",
+        "-share>",
+        '="',
+        '"',
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NAME_PIECES, max_size=12).map("".join))
+def test_tag_names_with_finds_what_the_whole_source_held(markup: str) -> None:
+    source = drop_non_xml_chars(markup)
+    for word in ("share-", "-share", "share", "\u00e9-", "x\t"):
+        assert ItemHints(source).tag_names_with(word) == _names_as_before(source, word), word
+
+
+def test_ascii_text_is_lower_cased_as_before_on_every_item() -> None:
+    """_ascii_lowered lower-cases and drops tabs and line breaks in one translate: over
+    every item of the test data (and every byte value), what lower() then the deletion made."""
+    texts = [html for _, htmls in clean_inputs.batches() for html in htmls]
+    texts.append("".join(map(chr, range(256))) + "K\u0130\u212a\t\n\r\f")
+    for text in texts:
+        lowered = text.lower() if any(c in text for c in ("\u0130", "\u212a")) else text
+        before = lowered.encode("ascii", "ignore").lower().translate(None, b"\t\n\r")
+        assert _ascii_lowered(text) == before

@@ -226,6 +226,15 @@ def test_drop_non_xml_chars_is_the_regex(text: str) -> None:
     assert drop_non_xml_chars(text) == NOT_XML_CHARS.sub("", text)
 
 
+def test_drop_non_xml_chars_is_the_regex_on_every_character() -> None:
+    """Each code point (surrogates too) alone and amid CJK text: the byte table's verdict is
+    the regex's."""
+    for code in range(0x110000):
+        character = chr(code)
+        for text in (character, f"布{character}x"):
+            assert drop_non_xml_chars(text) == NOT_XML_CHARS.sub("", text), hex(code)
+
+
 @pytest.mark.parametrize(
     "html",
     ["", "text & <b>x</b> tail", "<p>a</p>b", " <br> ", "x\u00a0<i>y</i>\u3000", "<div>&lt;</div>"],
