@@ -199,6 +199,33 @@ def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
     return _Block(nodes, words, fingerprint, tails)
 
 
+def _look(node: HtmlElement) -> tuple[bool, _Block | None]:
+    """(passed over, its block) for an edge walk: a <br>/<hr> or an empty element is passed
+    over (_is_separator(node) or _is_empty(node): an element that is neither is no
+    separator either); anything else is _block([node], []), None when it may not be one."""
+    tag = node.tag
+    if not isinstance(tag, str) or len(node):
+        passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
+        return passed, None if passed else _block([node], [])
+    # A leaf (most blocks: a paragraph, a line of text): _block and _is_empty on its one
+    # piece of text, read once (reading .text decodes it again each time).
+    lower = tag.lower()
+    if lower in SEPARATOR_TAGS:
+        return True, None
+    text = node.text
+    if not text or text.isspace():
+        if lower in MEDIA_TAGS:
+            return False, _block([node], [])  # an image: fingerprinted by its URL
+        return True, None
+    if tag in _SACRED_TAGS:
+        return False, None
+    words = _words(text)  # (its length bounds short_text's count: one test for both)
+    if len(words) > MAX_BLOCK_CHARS:
+        return False, None
+    links = _links([node]) if tag == "a" else []
+    return False, _Block([node], words, "t:" + _digest(words.casefold(), *links), [])
+
+
 def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
     """Whether only whitespace lies between node and its previous (before) or next element
     sibling, or its parent's edge: comments' tails count, they are shown."""
@@ -242,12 +269,10 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     seen: dict[int, tuple[HtmlElement, bool, _Block | None]] = {}
 
     def look(node: HtmlElement) -> tuple[bool, _Block | None]:
-        """(passed over, its block), once per node: _is_separator(node) or _is_empty(node)
-        is a <br>/<hr> or an empty node (a node that is neither is no separator either)."""
+        """_look(node), once per node."""
         known = seen.get(id(node))
         if known is None or known[0] is not node:
-            passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
-            known = seen[id(node)] = (node, passed, None if passed else _block([node], []))
+            known = seen[id(node)] = (node, *_look(node))
         return known[1], known[2]
 
     def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
@@ -262,16 +287,15 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
             # one entry of a list), not a block either.
             if not _only_blank_beside(node, before=from_start):
                 break
-            if tag_of(node) not in _BLOCK_TAGS and not _only_blank_beside(
-                node, before=not from_start
-            ):
+            tag = tag_of(node)
+            if tag not in _BLOCK_TAGS and not _only_blank_beside(node, before=not from_start):
                 break
             passed, block = look(node)
             if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
             if block is None:
-                if depth < MAX_DEPTH and tag_of(node) in _WRAPPER_TAGS and len(node):
+                if depth < MAX_DEPTH and tag in _WRAPPER_TAGS and len(node):
                     inner = [c for c in node if isinstance(c.tag, str)]
                     pending = inner if from_start else inner[::-1]
                     depth += 1
