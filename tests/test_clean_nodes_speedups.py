@@ -18,16 +18,16 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy import clean
-from proxy.clean import boilerplate, boilerplate_lines
-from proxy.clean.boilerplate import (
-    _SACRED_TAGS,
+from proxy.clean import boilerplate, boilerplate_blocks, boilerplate_lines
+from proxy.clean.boilerplate_blocks import (
     MAX_BLOCK_CHARS,
-    _Block,
-    _digest,
+    SACRED_TAGS,
+    Block,
     _links,
-    _media,
     _structure,
-    _words,
+    collapse,
+    digest,
+    media_keys,
 )
 from proxy.clean.nodes import (
     MEDIA_TAGS,
@@ -73,30 +73,30 @@ def _reference_is_empty(node: HtmlElement) -> bool:
     return tag_of(node) not in MEDIA_TAGS and not has_text(node) and not has_media(node)
 
 
-def _reference_block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
+def _reference_block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> Block | None:
     pieces = []
     for node in nodes:
         piece = reference_short_text(node, MAX_BLOCK_CHARS)
         if piece is None:
             return None
         pieces.append(piece)
-    if any(holds_any(node, _SACRED_TAGS) for node in nodes):
+    if any(holds_any(node, SACRED_TAGS) for node in nodes):
         return None
     text = "".join(pieces) + "".join(node.tail or "" for node in tails)
-    words = _words(text)
+    words = collapse(text)
     if len(words) > MAX_BLOCK_CHARS:
         return None
     if words:
-        fingerprint = "t:" + _digest(words.casefold(), *_links(nodes))
+        fingerprint = "t:" + digest(words.casefold(), *_links(nodes))
     else:
-        media = _media(nodes)
+        media = media_keys(nodes)
         if not media:
             return None
-        fingerprint = "m:" + _digest(_structure(nodes), *media)
-    return _Block(nodes, words, fingerprint, tails)
+        fingerprint = "m:" + digest(_structure(nodes), *media)
+    return Block(nodes, words, fingerprint, tails)
 
 
-def reference_look(node: HtmlElement) -> tuple[bool, _Block | None]:
+def reference_look(node: HtmlElement) -> tuple[bool, Block | None]:
     passed = tag_of(node) in SEPARATOR_TAGS or _reference_is_empty(node)
     return passed, None if passed else _reference_block([node], [])
 
@@ -185,7 +185,7 @@ def _trees() -> tuple[HtmlElement, ...]:
     return (*parsed, *_odd_trees())
 
 
-def _described(block: _Block | None) -> object:
+def _described(block: Block | None) -> object:
     if block is None:
         return None
     return ([id(n) for n in block.nodes], block.text, block.fingerprint, block.tails)
@@ -222,7 +222,7 @@ def test_look_is_the_old_separator_empty_and_block_tests() -> None:
     checked = 0
     for root in _trees():
         for node in root.iter():
-            passed, block = boilerplate._look(node)
+            passed, block = boilerplate_blocks.look(node)
             old_passed, old_block = reference_look(node)
             checked += 1
             if (passed, _described(block)) != (old_passed, _described(old_block)):
