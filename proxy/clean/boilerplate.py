@@ -103,20 +103,27 @@ def _container(root: HtmlElement) -> HtmlElement:
 def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
     """Whether only whitespace lies between node and its previous (before) or next element
     sibling, or its parent's edge: comments' tails count, they are shown."""
+    # (is_blank written out: the walks ask this of every node they pass)
     if before:
         sibling = node.getprevious()
         while sibling is not None and not isinstance(sibling.tag, str):
-            if not is_blank(sibling.tail):
+            text = sibling.tail
+            if text and not text.isspace():
                 return False
             sibling = sibling.getprevious()
-        parent = node.getparent()
-        text = (parent.text if parent is not None else None) if sibling is None else sibling.tail
-        return is_blank(text)
-    if not is_blank(node.tail):
+        if sibling is None:
+            parent = node.getparent()
+            text = parent.text if parent is not None else None
+        else:
+            text = sibling.tail
+        return not text or text.isspace()
+    text = node.tail
+    if text and not text.isspace():
         return False
     sibling = node.getnext()
     while sibling is not None and not isinstance(sibling.tag, str):
-        if not is_blank(sibling.tail):
+        text = sibling.tail
+        if text and not text.isspace():
             return False
         sibling = sibling.getnext()
     return True
@@ -165,7 +172,7 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[Block | None], list[Block
             # one entry of a list), not a block either.
             if not _only_blank_beside(node, before=from_start):
                 break
-            tag = tag_of(node)
+            tag = node.tag.lower()  # (tag_of: an element, iterchildren gives no comments)
             if tag not in _BLOCK_TAGS and not _only_blank_beside(node, before=not from_start):
                 break
             passed, block = look(node)
@@ -189,10 +196,10 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[Block | None], list[Block
 
 def _run_after_separator(container: HtmlElement) -> Block | None:
     """The elements and text after the last <hr> (or <br><br>) among the last few children."""
-    # Only the last 2 * EDGE_BLOCKS + 1 element children are looked at, and the one before
-    # them (a double <br>): the last ones are read from the end, not a proxy made for each
-    # child. When there are more, the first of them is at index 0 here but never `at`.
-    last = list(islice(container.iterchildren(etree.Element, reversed=True), 2 * EDGE_BLOCKS + 2))
+    # Only the last 2 * EDGE_BLOCKS element children can be the separator, and the one
+    # before them the first <br> of a double one: those are read from the end, not a proxy
+    # made for each child. When there are more children, index 0 here is never `at`.
+    last = list(islice(container.iterchildren(etree.Element, reversed=True), 2 * EDGE_BLOCKS + 1))
     children = last[::-1]
     for at in range(len(children) - 1, max(-1, len(children) - 2 * EDGE_BLOCKS - 1), -1):
         node = children[at]
