@@ -22,17 +22,27 @@ Safe by construction:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
-from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from proxy.clean import boilerplate_lines
+from proxy.clean.boilerplate_blocks import (  # noqa: F401 (MAX_BLOCK_CHARS: re-exported)
+    MAX_BLOCK_CHARS,
+    SACRED_TAGS,
+    Block,
+    block_of,
+    collapse,
+    digest,
+    is_separator,
+    media_keys,
+)
+from proxy.clean.boilerplate_blocks import look as look_at
 from proxy.clean.boilerplate_lines import Line
 from proxy.clean.boilerplate_memory import (  # noqa: F401 (the decision; names re-exported)
     MEMORY_ITEMS,
@@ -47,80 +57,41 @@ from proxy.clean.boilerplate_memory import (  # noqa: F401 (the decision; names 
 from proxy.clean.bylines import is_byline
 from proxy.clean.nodes import (
     MEDIA_TAGS,
-    SEPARATOR_TAGS,
     cut_text,
     drop,
-    has_media,
-    has_text,
-    holds_any,
     is_blank,
-    iter_tags,
-    short_text,
     tag_of,
     text_of,
 )
 
 # An item never loses more than this share of its text to boilerplate.
 MAX_SHARE = 0.6
-# How many blocks are looked at from each edge, and how long a block's text may be: site
-# footers and banners are short; a long block is an article's own paragraph.
+# How many blocks are looked at from each edge (how long one may be: boilerplate_blocks).
 EDGE_BLOCKS = 4
-MAX_BLOCK_CHARS = 800
 # The edge fingerprints memory keeps per item (boilerplate_memory.py): blocks, then lines.
 MEMORY_FINGERPRINTS = 2 * EDGE_BLOCKS + 1
 MEMORY_LINES = 2 * boilerplate_lines.EDGE_LINES
 
-# Elements that are content by nature: never a block, never inside one. Players are here
-# too: a video that opens every item is the channel's, but it is still something to watch;
-# media-only boilerplate is images (banners, badges, buttons).
-_SACRED_TAGS = (
-    "pre",
-    "code",
-    "table",
-    "blockquote",
-    "q",
-    "figure",
-    "math",
-    "ol",
-    "ul",
-    "dl",
-    "iframe",
-    "video",
-    "audio",
-    "object",
-    "embed",
-)
 # Elements that make a line of their own whatever text is beside them.
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "aside", "header", "footer", "nav", "main", "center"}
     | {"address", "form", "fieldset", "details", "hr", "br"}
     | {f"h{level}" for level in range(1, 7)}
-    | set(_SACRED_TAGS)
+    | set(SACRED_TAGS)
 )
 # Wrappers that may hold the whole item (the block structure is inside them).
 _WRAPPER_TAGS = frozenset({"div", "section", "article", "main", "body", "span", "font", "center"})
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-@dataclass(slots=True)
-class _Block:
-    nodes: list[HtmlElement]  # the elements, in document order
-    text: str  # their text (tails inside a run included)
-    fingerprint: str
-    tails: list[HtmlElement]  # elements whose tail text belongs to the block (runs)
 
 
 def _container(root: HtmlElement) -> HtmlElement:
     """The element whose children are the item's blocks: root, or the wrapper holding all."""
     container = root
     for _ in range(32):  # wrappers nest a few levels, not hundreds
-        children = [c for c in container if isinstance(c.tag, str)]
-        if len(children) != 1 or len(container) != 1:
+        if len(container) != 1:  # (len counts comments too: one node, and an element)
             break
-        only = children[0]
+        only = container[0]
+        if not isinstance(only.tag, str):
+            break
         if not is_blank(container.text) or not is_blank(only.tail):
             break
         if tag_of(only) not in _WRAPPER_TAGS:
@@ -129,93 +100,30 @@ def _container(root: HtmlElement) -> HtmlElement:
     return container
 
 
-def _links(nodes: Sequence[HtmlElement]) -> list[str]:
-    found = []
-    for node in nodes:
-        for a in iter_tags(node, "a"):
-            href = (a.get("href") or "").strip()
-            try:
-                parts = urlsplit(href)
-            except ValueError:
-                continue
-            found.append((parts.hostname or "") + parts.path)
-    return found
-
-
-def _media(nodes: Sequence[HtmlElement]) -> list[str]:
-    found = []
-    for node in nodes:
-        for inner in iter_tags(node, *MEDIA_TAGS):
-            found.append(
-                tag_of(inner) + "=" + (inner.get("src") or inner.get("data-src") or "").strip()
-            )
-    return found
-
-
-def _structure(nodes: Sequence[HtmlElement]) -> str:
-    return "/".join(tag_of(inner) for node in nodes for inner in node.iter(etree.Element))
-
-
-def _digest(*parts: str) -> str:
-    data = "\0".join(parts).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()[:20]
-
-
-def _is_separator(node: HtmlElement) -> bool:
-    tag = tag_of(node)
-    if tag in SEPARATOR_TAGS:
-        return True
-    if tag in MEDIA_TAGS or tag == "" or has_text(node) or has_media(node):
-        return False  # (text first: it stops early, has_media reads the whole subtree)
-    return all(tag_of(inner) in SEPARATOR_TAGS for inner in node.iterdescendants(etree.Element))
-
-
-def _is_empty(node: HtmlElement) -> bool:
-    return tag_of(node) not in MEDIA_TAGS and not has_text(node) and not has_media(node)
-
-
-def _block(nodes: list[HtmlElement], tails: list[HtmlElement]) -> _Block | None:
-    """The block made of nodes (and the tails of `tails`), or None if it may not be one."""
-    pieces = []
-    for node in nodes:
-        piece = short_text(node, MAX_BLOCK_CHARS)  # stops early in an article's paragraph
-        if piece is None:
-            return None
-        pieces.append(piece)
-    # (after the text, which stops early in a wrapper of the whole article)
-    if any(holds_any(node, _SACRED_TAGS) for node in nodes):
-        return None
-    text = "".join(pieces) + "".join(node.tail or "" for node in tails)
-    words = _words(text)
-    if len(words) > MAX_BLOCK_CHARS:
-        return None
-    if words:
-        fingerprint = "t:" + _digest(words.casefold(), *_links(nodes))
-    else:
-        media = _media(nodes)
-        if not media:
-            return None  # empty: the `empty` pack's business
-        fingerprint = "m:" + _digest(_structure(nodes), *media)
-    return _Block(nodes, words, fingerprint, tails)
-
-
 def _only_blank_beside(node: HtmlElement, *, before: bool) -> bool:
     """Whether only whitespace lies between node and its previous (before) or next element
     sibling, or its parent's edge: comments' tails count, they are shown."""
+    # (is_blank written out: the walks ask this of every node they pass)
     if before:
         sibling = node.getprevious()
         while sibling is not None and not isinstance(sibling.tag, str):
-            if not is_blank(sibling.tail):
+            text = sibling.tail
+            if text and not text.isspace():
                 return False
             sibling = sibling.getprevious()
-        parent = node.getparent()
-        text = (parent.text if parent is not None else None) if sibling is None else sibling.tail
-        return is_blank(text)
-    if not is_blank(node.tail):
+        if sibling is None:
+            parent = node.getparent()
+            text = parent.text if parent is not None else None
+        else:
+            text = sibling.tail
+        return not text or text.isspace()
+    text = node.tail
+    if text and not text.isspace():
         return False
     sibling = node.getnext()
     while sibling is not None and not isinstance(sibling.tag, str):
-        if not is_blank(sibling.tail):
+        text = sibling.tail
+        if text and not text.isspace():
             return False
         sibling = sibling.getnext()
     return True
@@ -228,7 +136,7 @@ MAX_DEPTH = 12
 MAX_VISITS = 64
 
 
-def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Block | None]]:
+def _edge_blocks(container: HtmlElement) -> tuple[list[Block | None], list[Block | None]]:
     """Blocks from the start inwards and from the end inwards (None: a separator or an empty
     element, which may be passed over; a non-block ends the walk, so it is not listed).
 
@@ -236,44 +144,44 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
     the last <div> (`<div>…shownotes…<p>Flattr</p></div>`) is still at the item's end. The
     walk then stays inside it (what lies beyond it is the wrapper's content, not an edge).
     """
-    children = [c for c in container if isinstance(c.tag, str)]
     # (Both walks can meet in the middle. The node is kept with what was found: an id() is
     # a name only while its lxml proxy lives, and walked-into children are let go.)
-    seen: dict[int, tuple[HtmlElement, bool, _Block | None]] = {}
+    seen: dict[int, tuple[HtmlElement, bool, Block | None]] = {}
 
-    def look(node: HtmlElement) -> tuple[bool, _Block | None]:
-        """(passed over, its block), once per node: _is_separator(node) or _is_empty(node)
-        is a <br>/<hr> or an empty node (a node that is neither is no separator either)."""
+    def look(node: HtmlElement) -> tuple[bool, Block | None]:
+        """look_at(node), once per node."""
         known = seen.get(id(node))
         if known is None or known[0] is not node:
-            passed = tag_of(node) in SEPARATOR_TAGS or _is_empty(node)
-            known = seen[id(node)] = (node, passed, None if passed else _block([node], []))
+            known = seen[id(node)] = (node, *look_at(node))
         return known[1], known[2]
 
-    def walk(order: Sequence[HtmlElement], from_start: bool) -> list[_Block | None]:
-        found: list[_Block | None] = []
-        pending = list(order)
+    def walk(from_start: bool) -> list[Block | None]:
+        found: list[Block | None] = []
+        # The element children from the edge, made one by one as the walk reaches them: a
+        # walk stops within a few, and an lxml proxy made for each child costs as much as
+        # looking at one. (The tree does not change while the walks look.)
+        pending = container.iterchildren(etree.Element, reversed=not from_start)
         depth = visits = blocks = 0
-        while pending and visits < MAX_VISITS:
-            node = pending.pop(0)
+        while visits < MAX_VISITS:
+            node = next(pending, None)
+            if node is None:
+                break
             visits += 1
             # Loose text between the edge and this node is content: stop there. An inline
             # element with text on its other side is part of a line (`• <a>title</a><br>`,
             # one entry of a list), not a block either.
             if not _only_blank_beside(node, before=from_start):
                 break
-            if tag_of(node) not in _BLOCK_TAGS and not _only_blank_beside(
-                node, before=not from_start
-            ):
+            tag = node.tag.lower()  # (tag_of: an element, iterchildren gives no comments)
+            if tag not in _BLOCK_TAGS and not _only_blank_beside(node, before=not from_start):
                 break
             passed, block = look(node)
             if passed:
                 found.append(None)  # passed over: removing it is the `empty` pack's call
                 continue
             if block is None:
-                if depth < MAX_DEPTH and tag_of(node) in _WRAPPER_TAGS and len(node):
-                    inner = [c for c in node if isinstance(c.tag, str)]
-                    pending = inner if from_start else inner[::-1]
+                if depth < MAX_DEPTH and tag in _WRAPPER_TAGS and len(node):
+                    pending = node.iterchildren(etree.Element, reversed=not from_start)
                     depth += 1
                     continue
                 break
@@ -283,12 +191,16 @@ def _edge_blocks(container: HtmlElement) -> tuple[list[_Block | None], list[_Blo
                 break
         return found
 
-    return walk(children, True), walk(list(reversed(children)), False)
+    return walk(True), walk(False)
 
 
-def _run_after_separator(container: HtmlElement) -> _Block | None:
+def _run_after_separator(container: HtmlElement) -> Block | None:
     """The elements and text after the last <hr> (or <br><br>) among the last few children."""
-    children = [c for c in container if isinstance(c.tag, str)]
+    # Only the last 2 * EDGE_BLOCKS element children can be the separator, and the one
+    # before them the first <br> of a double one: those are read from the end, not a proxy
+    # made for each child. When there are more children, index 0 here is never `at`.
+    last = list(islice(container.iterchildren(etree.Element, reversed=True), 2 * EDGE_BLOCKS + 1))
+    children = last[::-1]
     for at in range(len(children) - 1, max(-1, len(children) - 2 * EDGE_BLOCKS - 1), -1):
         node = children[at]
         tag = tag_of(node)
@@ -302,28 +214,28 @@ def _run_after_separator(container: HtmlElement) -> _Block | None:
             if at == 0:
                 return None  # a separator first: the whole item is "after" it
             run = children[at + 1 :]
-            nodes = [n for n in run if not _is_separator(n)]
+            nodes = [n for n in run if not is_separator(n)]
             if not nodes and is_blank(node.tail):
                 return None
             # The separator's tail (text right after it) belongs to the run too.
-            return _block(nodes, [node, *run])
+            return block_of(nodes, [node, *run])
     return None
 
 
 def _item_key(root: HtmlElement) -> tuple[str, int]:
     """The item's key, and the length of its text with whitespace collapsed."""
-    words = _words(text_of(root))
-    return _digest(words.casefold(), *_media([root])), len(words)
+    words = collapse(text_of(root))
+    return digest(words.casefold(), *media_keys([root])), len(words)
 
 
 @dataclass(slots=True)
 class _Item:
     root: HtmlElement
     key: str
-    head: list[_Block | None]
-    tail: list[_Block | None]
-    run: _Block | None
-    chars: int  # len(_words(text_of(root))) before anything is removed (read with the key)
+    head: list[Block | None]
+    tail: list[Block | None]
+    run: Block | None
+    chars: int  # len(collapse(text_of(root))) before anything is removed (read with the key)
     # Per head and tail block, its candidate lines from the item-edge side (boilerplate_lines)
     head_lines: list[list[Line]]
     tail_lines: list[list[Line]]
@@ -345,9 +257,9 @@ class _Item:
         return Summary(self.key, tuple(self.fingerprints()), blocks | frozenset(self._lines()))
 
 
-def _removable(blocks: Sequence[_Block | None], boilerplate: AbstractSet[str]) -> list[_Block]:
+def _removable(blocks: Sequence[Block | None], boilerplate: AbstractSet[str]) -> list[Block]:
     """The blocks from the edge inwards while each is boilerplate (separators pass)."""
-    chosen: list[_Block] = []
+    chosen: list[Block] = []
     for block in blocks:
         if block is None:
             continue
@@ -376,7 +288,7 @@ def remove_boilerplate(
     *,
     memory: MutableMapping[str, Any] | None = None,
     clock: Callable[[], float] | None = None,
-    keep: Callable[[_Block], bool] | None = None,
+    keep: Callable[[Block], bool] | None = None,
 ) -> None:
     """Remove the blocks that recur at the edges of most items (see the module docstring).
 
@@ -414,7 +326,7 @@ def apply(item: _Item, boilerplate: AbstractSet[str]) -> None:
     _clean_item(item, boilerplate, lambda block: is_byline(block.text))
 
 
-def _clean_item(item: _Item, boilerplate: AbstractSet[str], keep: Callable[[_Block], bool]) -> None:
+def _clean_item(item: _Item, boilerplate: AbstractSet[str], keep: Callable[[Block], bool]) -> None:
     chosen = _removable(item.head, boilerplate) + _removable(item.tail, boilerplate)
     if item.run is not None and item.run.fingerprint in boilerplate:
         chosen.append(item.run)

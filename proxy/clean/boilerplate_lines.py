@@ -110,6 +110,8 @@ def _holder(node: HtmlElement) -> HtmlElement | None:
 
 def lines_of(node: HtmlElement) -> list[Line]:
     """node's lines in order (empty ones included), or [] when it is not a run of lines."""
+    if not len(node):
+        return []  # a leaf holds no <br> (_holder would say None): no tag walk set up
     holder = _holder(node)
     if holder is None:
         return []

@@ -249,22 +249,41 @@ def has_text(node: HtmlElement) -> bool:
 
 def short_text(node: HtmlElement, limit: int) -> str | None:
     """text_of(node), or None as soon as it has more than limit non-whitespace characters."""
-    text = node.text
-    count = sum(map(len, text.split())) if text else 0
-    if count > limit:
+    # A piece's length bounds its count of non-whitespace characters from above, so pieces
+    # are only counted (a split per piece: most of the cost of a leaf) once their lengths
+    # together pass limit; most calls are on short text, and stop before that.
+    text: str | None = node.text
+    if not isinstance(node.tag, str):  # a comment: its .text is its content
+        if text and sum(map(len, text.split())) > limit:
+            return None
+        return text_of(node)
+    if not len(node):  # no children: its .text is all of its text (the same string)
+        if not text:
+            return ""
+        if len(text) <= limit or sum(map(len, text.split())) <= limit:
+            return text
         return None
-    if isinstance(node.tag, str):
-        if not len(node):  # no children: its .text is all of its text (the same string)
-            return text or ""
-        for inner in node.iterdescendants():
-            if isinstance(inner.tag, str) and (text := inner.text):
-                count += sum(map(len, text.split()))
-                if count > limit:
-                    return None
-            if text := inner.tail:
-                count += sum(map(len, text.split()))
-                if count > limit:
-                    return None
+    count = 0  # non-whitespace characters of the pieces counted so far
+    size = 0  # the length of the pieces not counted yet, in `pending`
+    pending: list[str] = []
+    if text:
+        size = len(text)
+        pending.append(text)
+    for inner in node.iterdescendants():
+        if isinstance(inner.tag, str) and (text := inner.text):
+            size += len(text)
+            pending.append(text)
+        if text := inner.tail:
+            size += len(text)
+            pending.append(text)
+        if count + size > limit:
+            count += sum(map(len, "".join(pending).split()))
+            if count > limit:
+                return None
+            pending.clear()
+            size = 0
+    if count + size > limit and count + sum(map(len, "".join(pending).split())) > limit:
+        return None
     return text_of(node)
 
 
