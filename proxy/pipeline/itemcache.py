@@ -263,19 +263,20 @@ class ItemCache:
                     self._set(self._summaries, (htmls[i], fingerprint), (summary, weight))
         decisions = steps.decide(summaries)
         tokens = _PolicyTokens()
-        keys: list[ResultKey | None] = [
-            None
-            if decision is None
-            else (
-                htmls[i],
-                fingerprint,
-                "\x1f".join(sorted(decision)),
-                bases[i] or "",
-                tokens.of(policies[i]),
-                opencc or "",
+        # Most items share a decision (none, or the feed's boilerplate) and a policy object
+        # (one per origin): each is made a string once per call, not once per item.
+        joined: dict[frozenset[str], str] = {}
+        keys: list[ResultKey | None] = []
+        for i, decision in enumerate(decisions):
+            if decision is None:
+                keys.append(None)
+                continue
+            token = joined.get(decision)
+            if token is None:
+                token = joined[decision] = "\x1f".join(sorted(decision))
+            keys.append(
+                (htmls[i], fingerprint, token, bases[i] or "", tokens.of(policies[i]), opencc or "")
             )
-            for i, decision in enumerate(decisions)
-        ]
         results: list[Cleaned | None] = [None] * len(htmls)
         hits: dict[str, int] = {}
         kept = 0
@@ -317,11 +318,18 @@ class _PolicyTokens:
 
     def __init__(self) -> None:
         self._seen: dict[rewrite.ImagePolicy, str] = {}
+        # By identity first (the caller's list holds each policy for the call: ids stay
+        # theirs), so a policy shared by many items is hashed (every field) once.
+        self._by_id: dict[int, tuple[rewrite.ImagePolicy, str]] = {}
 
     def of(self, policy: rewrite.ImagePolicy) -> str:
+        known = self._by_id.get(id(policy))
+        if known is not None and known[0] is policy:
+            return known[1]
         token = self._seen.get(policy)
         if token is None:
             key = hashlib.sha256(policy.key).hexdigest()
             token = repr(dataclasses.replace(policy, key=b"")) + key
             self._seen[policy] = token
+        self._by_id[id(policy)] = (policy, token)
         return token

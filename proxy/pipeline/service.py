@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Unpack
 
@@ -31,7 +30,8 @@ from proxy.feedconfig import FeedConfig, FeedsConfig
 from proxy.fulltext.filler import FillResult, FullText
 from proxy.fulltext.siteconfig import SiteConfigs
 from proxy.models import Feed, FetchResult, Rendered, Validators
-from proxy.pipeline import fingerprint, jobs, process, streamed
+from proxy.pipeline import cleanedfeeds, fingerprint, jobs, process, streamed
+from proxy.pipeline.cleanedfeeds import CleanedFeed
 from proxy.pipeline.freshness import BodyState, Freshness
 from proxy.pipeline.itemcache import ItemCache
 from proxy.pipeline.jobs import FeedJob, SelfPath
@@ -41,23 +41,7 @@ from proxy.store import Store, StoredFeed, StoredOutput, records
 
 _CHECKED_URLS = 4096  # accepted upstream URLs remembered
 _CHECKED_MAX_AGE = 3600.0
-# Cleaned feeds kept in memory, so a new limit=, format= or Host re-renders without
-# re-cleaning (a 100,000-item feed took 14.7 s to clean); bounded by their estimated size.
-_CLEANED_ENTRIES = 64
-_CLEANED_BYTES = 256 * 1024 * 1024
-_CLEANED_MAX_AGE = 3600.0
 _HASH_INLINE_BYTES = 1024 * 1024  # bigger bodies are hashed in a thread
-
-
-@dataclass(frozen=True, slots=True)
-class _Cleaned:
-    """A feed after clean, rewrite and sanitise (``cleaned``, its proxied links on a
-    placeholder base, ``Pipeline._base``) beside the filtered feed it was cleaned from
-    (``original``: the in-place edit needs both), before limit= and rendering."""
-
-    original: Feed
-    cleaned: Feed
-    weight: int  # estimated bytes in memory
 
 
 class Pipeline:
@@ -103,13 +87,7 @@ class Pipeline:
         self._checked_urls: BoundedMap[str, str] = BoundedMap(
             _CHECKED_URLS, _CHECKED_MAX_AGE, self._now
         )
-        self._cleaned: BoundedMap[str, _Cleaned] = BoundedMap(
-            _CLEANED_ENTRIES,
-            _CLEANED_MAX_AGE,
-            self._now,
-            weigh=lambda cleaned: cleaned.weight,
-            max_weight=_CLEANED_BYTES,
-        )
+        self._cleaned = cleanedfeeds.cleaned_feeds(self._now)
         # Cleaned items by content: a refresh cleans only the items that changed.
         self.items = ItemCache(self._now)
         # Parsed and rendered items by their upstream bytes: a refresh parses and renders
@@ -365,7 +343,7 @@ class Pipeline:
 
     async def _clean(
         self, state: BodyState, job: FeedJob, filled: FillResult | None, clean_key: str
-    ) -> _Cleaned:
+    ) -> CleanedFeed:
         feed = filled.feed if filled is not None else streamed.parsed(state.feed)
         # What feed rules learnt on earlier fetches: loaded before, saved after cleaning.
         learnt_key = job.name or state.stored.url
@@ -408,7 +386,7 @@ class Pipeline:
         job: FeedJob,
         filtered: bool = False,
         learnt: dict[str, Any] | None = None,
-    ) -> _Cleaned:
+    ) -> CleanedFeed:
         """Parse (unless parsed), filter (but for limit=), clean, rewrite, sanitise, with
         image links on the placeholder base."""
         if not filtered:
@@ -424,10 +402,10 @@ class Pipeline:
             learnt=learnt,
             items=self.items,
         )
-        return _Cleaned(feed, cleaned, process.weight(feed, cleaned))
+        return CleanedFeed(feed, cleaned, process.weight(feed, cleaned))
 
     def _render(
-        self, kept: _Cleaned, stored: StoredFeed, job: FeedJob, fmt: str
+        self, kept: CleanedFeed, stored: StoredFeed, job: FeedJob, fmt: str
     ) -> tuple[bytes, bytes, str]:
         """limit= on the cleaned items, the public base in place, then render (spliced from
         the last rendering of the same output, keyed by all but the body, where it can):
@@ -441,15 +419,21 @@ class Pipeline:
         original, cleaned = kept.original, kept.cleaned
         if not job.fulltext:  # full text applied the limit before fetching articles
             original, cleaned = process.cut(original, cleaned, job.limit)
-        cleaned = process.rebase(cleaned, self._base, job.public_base)
+
+        def rebase(feed: Feed) -> Feed:
+            return process.rebase(feed, self._base, job.public_base)
+
         recipe = self.recipe(job, fmt)
         body = None
         if splice is not None:
-            body = self.splicer.render(splice, stored.body, original, cleaned, recipe.self_url)
+            # Spliced, only the items rendered anew are rebased (the key holds the base).
+            body = self.splicer.render(
+                splice, stored.body, original, cleaned, recipe.self_url, rebase
+            )
         if body is None:
             body = process.build_cleaned(
                 original,
-                cleaned,
+                rebase(cleaned),
                 recipe,
                 fallback_date=datetime.fromtimestamp(stored.fetched_at, tz=UTC),
                 body=stored.body,

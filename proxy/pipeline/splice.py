@@ -13,6 +13,8 @@ So, per upstream URL and per output, the last build's work is kept by item bytes
   before (same bytes, same original and cleaned values) is an empty stand-in element; the
   stand-ins' places in the serialised skeleton then get the bytes kept for them. Filtered
   items are stand-ins too, removed as a full build removes them (their whitespace included).
+  Items are compared as the pipeline keeps them cleaned (links on its placeholder base, the
+  public base part of the output key), so only the items rendered anew are rebased.
 
 Cleaning is not spliced: ``process.transform`` runs over every item as before, with the
 pipeline's item cache, and what it makes of each item is compared with what the kept
@@ -37,7 +39,7 @@ import logging
 import operator
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
 from proxy import memory, parse, xmldoc
@@ -85,6 +87,9 @@ class _Item:
     original: tuple[object, ...]  # the item's values (Entry fields but index)
     cleaned: tuple[object, ...]
     output: bytes  # the item's bytes in the output
+    # The entries those values were read from: a refresh hands most of them back as the
+    # very objects (a spliced parse and the item cache keep them; frozen, so equal values).
+    entries: tuple[Entry, Entry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,11 +234,21 @@ class Splicer:
     # -- render ------------------------------------------------------------------------------
 
     def render(
-        self, key: str, body: bytes, original: Feed, cleaned: Feed, self_url: str
+        self,
+        key: str,
+        body: bytes,
+        original: Feed,
+        cleaned: Feed,
+        self_url: str,
+        rebase: Callable[[Feed], Feed] | None = None,
     ) -> bytes | None:
-        """What ``inplace.edit(body, original, cleaned, self_url=…)`` returns, rendering only
-        the items not rendered the same way in the last build of output ``key``; None when
-        the splice declines. ``remember`` keeps what a build rendered, spliced or not."""
+        """What ``inplace.edit(body, original, rebase(cleaned), self_url=…)`` returns,
+        rendering only the items not rendered the same way in the last build of output
+        ``key``; None when the splice declines. ``remember`` keeps what a build rendered,
+        spliced or not (given the same ``cleaned``, before rebase). rebase: what the output
+        makes of the cleaned feed (the public base in place of the placeholder, a function
+        of the feed alone for a given key); items are compared before it, so only the items
+        rendered anew go through it (None: cleaned as it is)."""
         kept = self._body(body)
         with self._lock:
             memo = self._rendered.get(key)
@@ -247,7 +262,7 @@ class Splicer:
             return None
         stand_in = b"<" + layout.item_tag + b"/>"
         reused: dict[int, _Item] = {}
-        made: dict[int, tuple[tuple[object, ...], tuple[object, ...]]] = {}
+        made: dict[int, tuple[Entry, Entry]] = {}
         parts = [body[: layout.head_end]]
         for k, (_, end) in enumerate(layout.items):
             raw = kept.raws[k]
@@ -255,13 +270,12 @@ class Splicer:
             if pair is None:
                 parts.append(stand_in)  # filtered out: removed as a full build removes it
             else:
-                values = (_values(pair[0]), _values(pair[1]))
                 item = memo.items.get(raw)
-                if item is not None and (item.original, item.cleaned) == values:
+                if item is not None and _alike(item, pair):
                     reused[k] = item
                     parts.append(stand_in)
                 else:
-                    made[k] = values
+                    made[k] = pair
                     parts.append(raw)
             following = layout.items[k + 1][0] if k + 1 < len(kept.raws) else len(body)
             parts.append(body[end:following])
@@ -270,19 +284,21 @@ class Splicer:
         document = xmldoc.load(b"".join(parts), original.encoding)
         if document is None or not document.strict or len(document.items) != len(kept.raws):
             return None
+        placed = cleaned if rebase is None else _placed(original, cleaned, rebase, made)
         out = inplace.edit_document(
-            document, original, cleaned, self_url=self_url, untouched=frozenset(reused)
+            document, original, placed, self_url=self_url, untouched=frozenset(reused)
         )
         if out is None:
             return None
-        assembled = _assemble(out, sorted(pairs), {k: i.output for k, i in reused.items()})
+        reused_bytes = {k: i.output for k, i in reused.items()}
+        assembled = _assemble(out, sorted(pairs), reused_bytes, layout.item_tag)
         if assembled is None:
             return None
         spliced, ranges = assembled
         items = {kept.raws[k]: item for k, item in reused.items()}
         for k, (start, end) in ranges.items():
             if k in made:
-                items[kept.raws[k]] = _Item(*made[k], spliced[start:end])
+                items[kept.raws[k]] = _item(made[k], spliced[start:end])
         self._keep_rendering(key, kept, cleaned, items)
         with self._lock:
             self.renders += 1
@@ -300,8 +316,7 @@ class Splicer:
             return
         items = {}
         for (start, end), k in zip(out_layout.items, sorted(pairs), strict=True):
-            before, after = pairs[k]
-            items[kept.raws[k]] = _Item(_values(before), _values(after), output[start:end])
+            items[kept.raws[k]] = _item(pairs[k], output[start:end])
         self._keep_rendering(key, kept, cleaned, items)
 
     def _keep_rendering(
@@ -315,6 +330,17 @@ class Splicer:
             self._rendered.set(key, memo)
 
 
+def _item(pair: tuple[Entry, Entry], output: bytes) -> _Item:
+    return _Item(_values(pair[0]), _values(pair[1]), output, pair)
+
+
+def _alike(item: _Item, pair: tuple[Entry, Entry]) -> bool:
+    """Whether ``pair`` (original, cleaned) holds the values ``item`` was rendered from."""
+    if item.entries[0] is pair[0] and item.entries[1] is pair[1]:
+        return True
+    return (item.original, item.cleaned) == (_values(pair[0]), _values(pair[1]))
+
+
 def _utf8(encoding: str | None) -> bool:
     return (encoding or "").lower().replace("_", "-") in ("utf-8", "utf8")
 
@@ -322,6 +348,20 @@ def _utf8(encoding: str | None) -> bool:
 def _site(cleaned: Feed) -> str | None:
     # What the in-place edit puts in place of a bad item link (inplace._web_urls_only).
     return web_url(cleaned.link) or web_url(cleaned.source_url) or None
+
+
+def _placed(
+    original: Feed, cleaned: Feed, rebase: Callable[[Feed], Feed], made: Container[int]
+) -> Feed:
+    """``rebase(cleaned)`` for the feed's own fields and the items in ``made`` (by upstream
+    position); the other items as they are (the in-place edit leaves them untouched)."""
+    positions = [i for i, entry in enumerate(original.entries) if entry.index in made]
+    chosen = tuple(cleaned.entries[i] for i in positions)
+    part = rebase(dataclasses.replace(cleaned, entries=chosen))
+    entries = list(cleaned.entries)
+    for i, entry in zip(positions, part.entries, strict=True):
+        entries[i] = entry
+    return dataclasses.replace(part, entries=tuple(entries))
 
 
 def _pairs(original: Feed, cleaned: Feed, items: int) -> dict[int, tuple[Entry, Entry]] | None:
@@ -336,14 +376,17 @@ def _pairs(original: Feed, cleaned: Feed, items: int) -> dict[int, tuple[Entry, 
 
 
 def _assemble(
-    out: bytes, kept: list[int], reused: dict[int, bytes]
+    out: bytes, kept: list[int], reused: dict[int, bytes], item_tag: bytes
 ) -> tuple[bytes, dict[int, tuple[int, int]]] | None:
     """The serialised skeleton with each stand-in replaced by the bytes kept for it, and
     where each item now lies in it (by its upstream position)."""
-    layout = scan(out, empty=True)
-    if layout is None or len(layout.items) != len(kept):
+    stand_in = b"<" + item_tag + b"/>"
+    # Each stand-in is a known item to the scan (matched by its bytes, not searched
+    # through); the check below still holds every item to where it was put.
+    expected = [stand_in if k in reused else b"" for k in kept]
+    layout = scan(out, empty=True, known=expected, quiet=[True] * len(expected))
+    if layout is None or len(layout.items) != len(kept) or layout.item_tag != item_tag:
         return None
-    stand_in = b"<" + layout.item_tag + b"/>"
     for (start, end), k in zip(layout.items, kept, strict=True):
         if (k in reused) != (out[start:end] == stand_in):
             return None  # a stand-in not where it was put, or an item that looks like one

@@ -169,21 +169,30 @@ def scan(
     matched: list[int] = []
     declares: list[bool] = []
     expected = 0  # the known item expected next (an insertion, a change, a removal resync)
+    opener = b"<" + item_tag
+    after_name = len(opener)
     while True:
         # pos is at an item's start tag.
         start = pos
         silent = False
-        for k in range(expected, min(expected + _LOOKAHEAD, len(known))):
-            if known[k] and body.startswith(known[k], pos):
-                expected, pos = k + 1, pos + len(known[k])
-                matched.append(k)
-                silent = k < len(quiet) and quiet[k]
-                break
+        # Most items are the one expected next: tried first, before the look-ahead.
+        if expected < len(known) and known[expected] and body.startswith(known[expected], pos):
+            k = expected
+            expected, pos = k + 1, pos + len(known[k])
+            matched.append(k)
+            silent = k < len(quiet) and quiet[k]
         else:
-            pos = _item_end(body, pos, item_tag, jump, empty)
-            if pos < 0:
-                return None
-            matched.append(-1)
+            for k in range(expected + 1, min(expected + _LOOKAHEAD, len(known))):
+                if known[k] and body.startswith(known[k], pos):
+                    expected, pos = k + 1, pos + len(known[k])
+                    matched.append(k)
+                    silent = k < len(quiet) and quiet[k]
+                    break
+            else:
+                pos = _item_end(body, pos, item_tag, jump, empty)
+                if pos < 0:
+                    return None
+                matched.append(-1)
         declaring = not silent and body.find(b"xmlns", start, pos) >= 0
         if declaring and not bindings.add(body, start, pos):
             return None
@@ -192,8 +201,8 @@ def scan(
         after = _SPACE.match(body, pos)
         assert after is not None
         nxt = after.end()
-        follows = nxt + len(item_tag) + 1
-        if body.startswith(b"<" + item_tag, nxt) and body[follows : follows + 1] in _AFTER_NAME:
+        follows = nxt + after_name
+        if body.startswith(opener, nxt) and body[follows : follows + 1] in _AFTER_NAME:
             pos = nxt
             continue
         break

@@ -73,6 +73,37 @@ async def test_one_changed_item_is_cleaned_alone_and_served_as_cold(
     assert await _get(cold_client, url) == refreshed
 
 
+async def test_a_spliced_refresh_under_each_host_serves_what_a_cold_build_serves(
+    upstream: Upstream, make_client: MakeClient, tmp_path: Path
+) -> None:
+    # Cleaned feeds are kept on a placeholder base and rebased per Host; a spliced refresh
+    # rebases only the items it renders anew. Served under two Hosts after a one-item
+    # change, each answer is what a cold build of the new body serves under that Host.
+    first = (DATA / "feeds" / "feedx-rfi.xml").read_bytes()
+    url = upstream.route("/rfi.xml", first)
+    client = await make_client(public_url="")  # the public base is the request's Host
+    splicer = client.app[PIPELINE].splicer
+    hosts = ("feeds-a.example", "feeds-b.example")
+
+    async def served(on: TestClient[Any, Any], host: str) -> bytes:
+        response = await on.get("/feed", params={"url": url}, headers={"Host": host})
+        body = await response.read()
+        assert response.status == 200, body
+        return body
+
+    for host in hosts:
+        await served(client, host)
+    renders = splicer.renders
+    upstream.route("/rfi.xml", _one_item_changed(first))
+    move_clock(client, TTL + 1)
+    refreshed = [await served(client, host) for host in hosts]
+    assert splicer.renders == renders + 2  # both outputs spliced, not built in full
+    cold_client = await make_client(public_url="", cache_dir=str(tmp_path / "cold"))
+    for host, body in zip(hosts, refreshed, strict=True):
+        assert f"//{host}/img/".encode() in body  # images proxied on this Host's base
+        assert await served(cold_client, host) == body
+
+
 async def test_same_bytes_again_are_not_parsed_again(
     upstream: Upstream, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ import re
 
 from lxml.html import HtmlElement
 
+from proxy.clean import registry
 from proxy.clean.packs.evidence.common import PACK
 from proxy.clean.packs.evidence.edges import Unit, any_of, remove_units
 from proxy.clean.packs.wechat import DECORATION
@@ -177,4 +178,6 @@ def _is_prompt(unit: Unit) -> bool:
 @item_rule(PACK, "download_prompts")
 def remove_download_prompts(root: HtmlElement) -> None:
     """A line at the item's edge asking the reader to download or install an app or program."""
+    if registry.use_prefilters and next(root.iter("a"), None) is None:
+        return  # (_is_prompt wants a link in the unit: an item without one has no prompt)
     remove_units(root, _is_prompt, _ANY_PIECE.search)

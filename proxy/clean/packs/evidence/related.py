@@ -23,6 +23,7 @@ import re
 
 from lxml.html import HtmlElement
 
+from proxy.clean import registry
 from proxy.clean.nodes import short_text, text_of
 from proxy.clean.packs.common import drop_all
 from proxy.clean.packs.evidence.common import PACK
@@ -132,6 +133,8 @@ def _is_list_line(node: HtmlElement) -> bool:
 @item_rule(PACK, "related_lists")
 def remove_related_lists(root: HtmlElement) -> None:
     """A related-articles label line followed to the item's end only by link lines or images."""
+    if registry.use_prefilters and next(root.iter("a"), None) is None:
+        return  # (both readings want a link in the list: an item without one has no list)
     # A block holding only a related label and its list of links, wherever it stands.
     remove_groups(root, labelled_groups(root, is_list_label))
     _remove_list_at_the_end(root)

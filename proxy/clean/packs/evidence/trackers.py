@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from lxml.html import HtmlElement
 
+from proxy.clean import registry
 from proxy.clean.nodes import LAZY_SRC_ATTRIBUTES, drop, short_text
 from proxy.clean.packs.evidence.common import PACK
+from proxy.clean.packs.evidence.edges import any_of
 from proxy.clean.registry import item_rule
-from proxy.clean.urls import domains_of, host_of, split_url
+from proxy.clean.urls import domains_of, host_of, split_url, unescape
 
 # --- tracker_images -------------------------------------------------------------------------
 
@@ -84,7 +86,39 @@ def _is_matomo_view(query: str) -> bool:
     return MATOMO_SITE in names and not MATOMO_VIEW.isdisjoint(names)
 
 
+# What every URL is_tracker_url accepts holds, lower-cased: a tracker host, the ad system,
+# a tracker script, Matomo's site parameter or a tracking segment ("tracking" holds
+# "track"). Looked for first, in the URL as split_url reads it (once unescaped, without the
+# tabs and line breaks urlsplit drops), so that most images (a CDN path) are not split:
+# the host, the path and the query are parts of that string, and str.lower() only ever
+# lower-cases an ASCII letter out of "K" (KELVIN SIGN) and "İ", the same in a part as in
+# the whole. (A few fixed words: the pattern is linear.)
+_MARKERS = (
+    *TRACKER_HOSTS,
+    AMAZON_AD_SYSTEM,
+    *TRACKER_SCRIPTS,
+    MATOMO_SITE,
+    *TRACKER_SEGMENTS,
+)
+_ANY_MARKER = any_of(m for m in _MARKERS if not any(o != m and o in m for o in _MARKERS))
+
+
+def may_be_tracker_url(value: str) -> bool:
+    """False where is_tracker_url(value) is false, cheaply (no urlsplit)."""
+    url = unescape(value).lower()
+    if "\t" in url or "\n" in url or "\r" in url:  # (str.translate cost more than the search)
+        url = url.replace("\t", "").replace("\n", "").replace("\r", "")
+    return _ANY_MARKER.search(url) is not None
+
+
 def is_tracker_url(value: str | None) -> bool:
+    if not value or (registry.use_prefilters and not may_be_tracker_url(value)):
+        return False
+    return read_as_tracker_url(value)
+
+
+def read_as_tracker_url(value: str) -> bool:
+    """is_tracker_url without its first test (tests compare the two)."""
     parts = split_url(value)
     if parts is None or parts.scheme.lower() not in ("http", "https", ""):
         return False
@@ -112,13 +146,18 @@ def is_tracker_url(value: str | None) -> bool:
     return False
 
 
+# (an image's own attribute names, not each of these looked up: most images have a src;
+# keys(): an element iterates its children)
+_URL_NAMES = frozenset({"src", *LAZY_SRC_ATTRIBUTES})
+
+
 @item_rule(PACK, "tracker_images")
 def remove_tracker_images(root: HtmlElement) -> None:
     """An image from a tracker endpoint or ad-system host, whatever its size: it counts views."""
     found = [
         image
         for image in root.iter("img")
-        if any(is_tracker_url(image.get(name)) for name in ("src", *LAZY_SRC_ATTRIBUTES))
+        if any(is_tracker_url(image.get(n)) for n in image.keys() if n in _URL_NAMES)  # noqa: SIM118
         and short_text(image, 0) is not None
         and len((image.get("alt") or "").strip()) <= 20
     ]
