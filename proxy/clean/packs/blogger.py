@@ -11,9 +11,9 @@ from __future__ import annotations
 from lxml import etree
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import class_tokens, hints_for
+from proxy.clean.nodes import class_tokens
 from proxy.clean.packs.common import URLRules, drop_all, links_to, url_matches
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "blogger",
@@ -33,23 +33,26 @@ _CLASSED = etree.XPath(
 )
 
 
-@item_rule(PACK, "post_footer")
+# (Needs, here and below: the runner's prefilter asks the item's hints what these rules
+# asked themselves, with the markers encoded once and without calling the rule.)
+# (Needs: the one class token it removes.)
+@item_rule(PACK, "post_footer", needs=Needs(markup=("blogger-post-footer",)))
 def remove_blogger_footer(root: HtmlElement) -> None:
     """Blogger's post footer is the blog's feed-wide ad slot, not part of the article."""
-    if not hints_for(root).may_contain("blogger-post-footer"):
-        return
     drop_all(
         root,
         [n for n in _CLASSED(root) if BLOGGER_FOOTER_CLASSES.intersection(class_tokens(n))],
     )
 
 
-@item_rule(PACK, "share_bar")
+# (Needs: both link paths, and every class of BLOGGER_SHARE_CLASSES holds one of the others.)
+@item_rule(
+    PACK,
+    "share_bar",
+    needs=Needs(markup=("share-post.g", "email-post.g", "share-button", "sb-")),
+)
 def remove_blogger_share(root: HtmlElement) -> None:
     """Blogger's share bar (share-post.g / email-post.g links) is buttons, not content."""
-    hints = hints_for(root)
-    if not hints.may_contain("share-post.g", "email-post.g", "share-button", "sb-"):
-        return
     found = [
         n
         for n in _CLASSED(root)

@@ -15,8 +15,8 @@ import re
 from lxml.html import HtmlElement
 
 from proxy.clean import attribution
-from proxy.clean.nodes import class_tokens, hints_for, set_link
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.nodes import class_tokens, set_link
+from proxy.clean.registry import Needs, declare_pack, item_rule
 from proxy.clean.urls import split_url
 
 PACK = declare_pack(
@@ -67,12 +67,13 @@ def _restore_text(node: HtmlElement, address: str) -> None:
             child.tail = _PLACEHOLDER.sub(address, child.tail)
 
 
-@item_rule(PACK, "email_protection")
+# (Needs: what the rule asked the item's hints itself, asked by the runner with the markers
+# encoded once: the link's path, the data-cfemail attribute, the span's class.)
+@item_rule(
+    PACK, "email_protection", needs=Needs(markup=("email-protection", "cfemail", "__cf_email__"))
+)
 def restore_protected_emails(root: HtmlElement) -> None:
     """Cloudflare hid this address behind a script that a feed reader does not run."""
-    hints = hints_for(root)
-    if not hints.may_contain("email-protection", "cfemail", "__cf_email__"):
-        return
     for a in list(root.iter("a")):
         parts = split_url(a.get("href"))
         if parts is None or parts.path.rstrip("/") != EMAIL_PROTECTION_PATH:

@@ -84,10 +84,11 @@ def _cut_feedx_footer(root: HtmlElement, node: HtmlElement, in_tail: bool) -> No
         return
     before = text[: marker.start()]
     rest = list(node.itersiblings()) if in_tail else list(node)
-    if not all(_is_footer_part(part) and is_blank(part.tail) for part in rest):
+    seen: list[bool] = []  # (whether the walks of _is_footer_part met a feedx link)
+    if not all(_is_footer_part(part, seen) and is_blank(part.tail) for part in rest):
         return
-    if not any(is_feedx_link(a) for part in rest for a in part.iter("a")):
-        return
+    if not seen and not any(is_feedx_link(a) for part in rest for a in part.iter("a")):
+        return  # (a feedx link met on the way is one of those: no second look at each)
     if not in_tail and node is not root and is_blank(before):
         # The marker opens its own element (the seed's <div>获取更多RSS：…</div>).
         block = node
@@ -112,13 +113,17 @@ def _cut_feedx_footer(root: HtmlElement, node: HtmlElement, in_tail: bool) -> No
             drop(separator)
 
 
-def _is_footer_part(node: HtmlElement) -> bool:
-    """<br>/<hr>, a feedx link, a tracking pixel, or a wrapper holding only those."""
+def _is_footer_part(node: HtmlElement, seen: list[bool]) -> bool:
+    """<br>/<hr>, a feedx link, a tracking pixel, or a wrapper holding only those. A feedx
+    link it meets (node or below) is noted in seen."""
     stack = [node]
     while stack:
         current = stack.pop()
         tag = tag_of(current)
-        if not tag or tag in SEPARATOR_TAGS or is_feedx_link(current):
+        if not tag or tag in SEPARATOR_TAGS:
+            continue
+        if is_feedx_link(current):
+            seen.append(True)
             continue
         if tag == "img" and is_tracking_pixel(current):
             continue

@@ -12,9 +12,9 @@ from __future__ import annotations
 from lxml import etree
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import class_tokens, hints_for, short_text, tag_of
+from proxy.clean.nodes import class_tokens, short_text, tag_of
 from proxy.clean.packs.common import drop_all
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 
 PACK = declare_pack(
     "ghost",
@@ -35,21 +35,22 @@ _PORTAL = etree.XPath("descendant::*[@data-portal] | descendant::a[contains(@hre
 PORTAL_TEXT_CHARS = 40
 
 
-@item_rule(PACK, "signup_cards")
+# (Needs, here and below: what the rules asked the item's hints themselves, asked by the
+# runner with the markers encoded once. Each card class holds one of these.)
+@item_rule(
+    PACK,
+    "signup_cards",
+    needs=Needs(markup=("kg-signup", "gh-post-upgrade", "gh-subscribe", "gh-cta", "kg-subscribe")),
+)
 def remove_ghost_cards(root: HtmlElement) -> None:
     """Ghost's signup and upgrade cards are a membership form, not the article."""
-    if not hints_for(root).may_contain(
-        "kg-signup", "gh-post-upgrade", "gh-subscribe", "gh-cta", "kg-subscribe"
-    ):
-        return
     drop_all(root, [n for n in _CARDS(root) if GHOST_CARD_CLASSES.intersection(class_tokens(n))])
 
 
-@item_rule(PACK, "portal_links")
+# (Needs: the attribute and the link _PORTAL finds.)
+@item_rule(PACK, "portal_links", needs=Needs(markup=("data-portal", "#/portal")))
 def remove_ghost_portal(root: HtmlElement) -> None:
     """Ghost Portal links and buttons open a membership pop-up that a reader cannot show."""
-    if not hints_for(root).may_contain("data-portal", "#/portal"):
-        return
     drop_all(
         root,
         [

@@ -6,9 +6,9 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import LAZY_ATTRIBUTES, LAZY_SRC_ATTRIBUTES, class_tokens, drop
+from proxy.clean.nodes import LAZY_ATTRIBUTES, LAZY_SRC_ATTRIBUTES, class_tokens, drop, one_of
 from proxy.clean.registry import declare_pack, item_rule
-from proxy.clean.urls import domains_of, host_of, path_matches, split_url
+from proxy.clean.urls import domains_of, host_of, path_matches, split_url, unescape
 
 PACK = declare_pack(
     "pixels",
@@ -107,10 +107,26 @@ def is_authored_image(node: HtmlElement) -> bool:
     return parts is not None and (parts.path or "").lower().endswith(IMAGE_FILE_SUFFIXES)
 
 
+# Every tracker host holds one of TRACKER_IMAGES' domains, and the host is a lower-cased
+# part of the URL as split_url reads it (unescaped, tabs and line breaks gone, as urlsplit
+# drops them; common.url_matches rules URLs out the same way): one search before urlsplit.
+_TRACKER_DOMAIN = re.compile(one_of(_TRACKERS))
+
+
+def _may_be_on_tracker(url: str) -> bool:
+    lowered = unescape(url).lower()
+    if "\t" in lowered or "\n" in lowered or "\r" in lowered:
+        lowered = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
+    return _TRACKER_DOMAIN.search(lowered) is not None
+
+
 def is_tracking_pixel(node: HtmlElement) -> bool:
     """A 1×1 / 0×0 image (unless it is an authored one), or an image from a known tracker."""
     for name in ("src", *LAZY_SRC_ATTRIBUTES):
-        parts = split_url(node.get(name))
+        value = node.get(name)
+        if not value or not _may_be_on_tracker(value):
+            continue  # (split_url(value) would be None, or its host on no tracker)
+        parts = split_url(value)
         if parts is None:
             continue
         host = host_of(parts)

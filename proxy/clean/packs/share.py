@@ -239,26 +239,30 @@ def _candidates(names: tuple[str, ...], attributes: bool) -> etree.XPath:
     return etree.XPath(" | ".join(paths))
 
 
-def _targets(root: HtmlElement, *, links: bool) -> list[HtmlElement]:
-    """Share links (links=True) or share elements under root, in document order."""
-    if links:  # (a share link is known by its URL alone: every link is a candidate)
-        return [a for a in root.iter("a") if a is not root and is_share_url(a.get("href"))]
+def _widget_candidates(root: HtmlElement) -> list[HtmlElement]:
+    """Every element under root that can be a share element (is_share_element decides), in
+    document order."""
     hints = hints_for(root)
-    shares = hints.may_contain("share")  # in every share tag name, and in data-root-share
     # A tag is share markup when "share" is one of its dash-separated parts (is_share_element):
     # next to a dash. (Other names holding "share" are no candidates; fewer places to read.)
+    # Both words hold "share", which data-root-share holds too: one question for the names
+    # and the attribute (tag_names_with reads the whole source, 0.2M instructions on a CJK
+    # item, so not for a "share" in a link's URL).
+    dashed = hints.may_contain("share-", "-share")
     names = (
-        sorted(hints.tag_names_with("share-") | hints.tag_names_with("-share")) if shares else []
+        sorted(hints.tag_names_with("share-") | hints.tag_names_with("-share")) if dashed else []
     )
-    attributes = (shares and hints.may_contain("data-root-share")) or hints.may_contain(
+    attributes = (dashed and hints.may_contain("data-root-share")) or hints.may_contain(
         "data-selfpromo"
     )
     odd_names = [name for name in names if not _XPATH_NAME.fullmatch(name)]
-    found = _candidates(tuple(n for n in names if n not in odd_names), attributes)(root)
+    found: list[HtmlElement] = _candidates(
+        tuple(n for n in names if n not in odd_names), attributes
+    )(root)
     if odd_names:  # found by iter() instead, and merged into document order
         unique = {id(node): node for node in [*found, *root.iter(*odd_names)]}
         found = in_document_order(unique.values())
-    return [node for node in found if node is not root and is_share_element(node)]
+    return found
 
 
 @item_rule(PACK, "endpoint_links")
@@ -267,8 +271,11 @@ def remove_share_links(root: HtmlElement) -> None:
 
     Their labels and the containers they leave empty go with them.
     """
-    for node in _targets(root, links=True):
-        if is_attached(node, root):
+    # Each link's URL is read only while the link is still in the item: most share links
+    # sit in one bar, which goes whole with the first of them (the same links go, in the
+    # same order: a removal never changes another link's href).
+    for node in list(root.iter("a")):
+        if node is not root and is_attached(node, root) and is_share_url(node.get("href")):
             _remove_with_leftovers(node, root)
 
 
@@ -278,9 +285,11 @@ def remove_share_widgets(root: HtmlElement) -> None:
 
     Their labels and the containers they leave empty go with them.
     """
-    for node in _targets(root, links=False):
-        if is_attached(node, root):  # (not inside a target removed earlier)
-            _remove_with_leftovers(node, root)
+    # (is_share_element reads only the node's own tag and attributes, which no removal
+    # changes: asked only of candidates still in the item, the same nodes go, in order)
+    for node in _widget_candidates(root):
+        if node is not root and is_attached(node, root) and is_share_element(node):
+            _remove_with_leftovers(node, root)  # (not inside a widget removed earlier)
 
 
 @item_rule(PACK, "labels")

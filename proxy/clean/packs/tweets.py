@@ -13,9 +13,9 @@ import re
 
 from lxml.html import HtmlElement
 
-from proxy.clean.nodes import class_tokens, hints_for, short_text
+from proxy.clean.nodes import class_tokens, short_text
 from proxy.clean.packs.common import URLRules, drop_all, url_matches
-from proxy.clean.registry import declare_pack, item_rule
+from proxy.clean.registry import Needs, declare_pack, item_rule
 from proxy.clean.urls import split_url
 
 PACK = declare_pack(
@@ -49,11 +49,11 @@ def _is_follow_button(a: HtmlElement) -> bool:
     return text is not None and bool(_FOLLOW.fullmatch(" ".join(text.split())))
 
 
-@item_rule(PACK, "action_chrome")
+# (Needs: what the rule asked the item's hints itself, asked by the runner with the markers
+# encoded once: both hosts of its links, and the follow buttons' class.)
+@item_rule(PACK, "action_chrome", needs=Needs(markup=("twitter.com", "x.com", "twitter-follow")))
 def remove_tweet_actions(root: HtmlElement) -> None:
     """Reply, Retweet, Favorite and Follow buttons of an embedded tweet do nothing in a feed."""
-    if not hints_for(root).may_contain("twitter.com", "x.com", "twitter-follow"):
-        return
     drop_all(
         root,
         [
