@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.clean import all_rules, clean, parse_fragment, registry
-from proxy.clean.hints import ItemHints, _ascii_lowered, _tag_names_with
+from proxy.clean.hints import MARKER_PUNCTUATION, ItemHints, _ascii_lowered, _tag_names_with
 from proxy.clean.packs.common import url_matches
 from proxy.sanitize import drop_non_xml_chars
 from tests import clean_inputs
@@ -66,6 +66,26 @@ def test_markup_that_was_escaped_twice_is_seen_once_parsed(html: str) -> None:
     cleaned = clean(html)
     assert cleaned.html.startswith("<p>Text of the article"), cleaned.html
     assert "share-button" not in cleaned.html and "card" not in cleaned.html, cleaned.html
+
+
+def test_a_ghost_portal_link_written_with_a_character_reference_is_removed() -> None:
+    """`&num;` is `#` once parsed: the portal rule's `#/portal` marker must not be ruled
+    out by the hints because the source spells it as a reference."""
+    for spelling in ("&num;", "&#35;", "&#x23;", "&#0035;"):
+        html = f'<p>Text of the article, long enough.</p><a href="{spelling}/portal/signup">Join</a>'
+        assert ItemHints(html).may_contain("#/portal"), spelling
+        assert "portal" not in clean(html).html, spelling
+
+
+def test_every_markup_marker_character_is_one_the_hints_decode() -> None:
+    """A marker character the hints do not decode from a reference (MARKER_PUNCTUATION)
+    would let a prefilter skip an item whose parsed tree holds the marker."""
+    for rule in all_rules():
+        if rule.needs is None:
+            continue
+        for marker in rule.needs.markup:
+            odd = {c for c in marker if not c.isalnum() and c not in MARKER_PUNCTUATION}
+            assert not odd, (rule.id, marker, odd)
 
 
 # URLs as feeds write them: escaped once or twice, split by tabs and line breaks, with

@@ -44,7 +44,7 @@ def _trie_pattern(node: dict[str, Any]) -> str:
 # --- what an item can contain -----------------------------------------------------------
 
 # What a marker may contain: ASCII letters and digits, these, and non-ASCII text (CJK).
-MARKER_PUNCTUATION = "._/:=-"
+MARKER_PUNCTUATION = "._/:=-#"
 
 
 def _spells_marker_text(value: str) -> bool:
