@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from harness import callgrind_total
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,9 +63,7 @@ def _instructions(tree: Path, items: int, runs: int, out: Path) -> int:
         str(runs),
     ]
     subprocess.run(command, check=True, capture_output=True, env=env, cwd=tree)
-    found = re.search(r"^summary:\s+(\d+)", dump.read_text(errors="replace"), re.M)
-    assert found, dump
-    return int(found.group(1))
+    return callgrind_total(dump)
 
 
 def main() -> None:

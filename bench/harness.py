@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -160,6 +161,14 @@ def in_process_settings(tmp: str, *, max_body_bytes: int = 256 * 1024 * 1024) ->
         ttl=3600,
         max_body_bytes=max_body_bytes,
     )
+
+
+def callgrind_total(dump: Path) -> int:
+    """The instructions a callgrind dump counted: its `summary:` line, or `totals:` in a dump
+    that `callgrind_control -d` asked for (the *_instructions.py benchmarks)."""
+    found = re.search(r"^(?:summary|totals):\s+(\d+)", dump.read_text(errors="replace"), re.M)
+    assert found, dump
+    return int(found.group(1))
 
 
 def cpu_ns(pid: int) -> int:

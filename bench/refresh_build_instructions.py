@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT  # noqa: E402
+from harness import ROOT, callgrind_total  # noqa: E402
 
 ITEMS = 100
 URL = "http://127.0.0.1:1/feed.xml"
@@ -83,9 +82,7 @@ def _counted(tree: Path, refreshes: int, out: Path) -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    found = re.search(r"^(?:summary|totals):\s+(\d+)", out.read_text(errors="replace"), re.M)
-    assert found, out
-    return int(found.group(1))
+    return callgrind_total(out)
 
 
 def main() -> None:

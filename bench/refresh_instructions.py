@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,16 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, free_port, median, seed_like_feed, static_server, stop, wait_up  # noqa: E402
+from harness import (  # noqa: E402
+    ROOT,
+    callgrind_total,
+    free_port,
+    median,
+    seed_like_feed,
+    static_server,
+    stop,
+    wait_up,
+)
 
 ITEMS = 100
 TTL = 1
@@ -48,9 +56,7 @@ async def _counted(session: aiohttp.ClientSession, pid: int, url: str, out: Path
         await asyncio.sleep(0.1)
     newest = max(dumps or out.glob(f"cg.*.{pid}*"), key=os.path.getmtime)
     await asyncio.sleep(0.2)  # let the dump finish writing
-    found = re.search(r"^(?:summary|totals):\s+(\d+)", newest.read_text(errors="replace"), re.M)
-    assert found, newest
-    return int(found.group(1))
+    return callgrind_total(newest)
 
 
 async def _tree(tree: Path, tmp: Path, index: int, runs: int) -> tuple[float, float]:

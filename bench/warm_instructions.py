@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,16 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BARE_SERVER, ROOT, free_port, seed_like_feed, static_server, stop, wait_up  # noqa: E402
+from harness import (  # noqa: E402
+    BARE_SERVER,
+    ROOT,
+    callgrind_total,
+    free_port,
+    seed_like_feed,
+    static_server,
+    stop,
+    wait_up,
+)
 from run import _OWN_HEADERS, _load_cpu  # noqa: E402
 
 
@@ -49,9 +57,7 @@ async def _instructions(
         )
         await asyncio.sleep(1)
         newest = max(out.glob(f"{dump.name}.{server.pid}*"), key=os.path.getmtime)
-        found = re.search(r"^summary:\s+(\d+)", newest.read_text(errors="replace"), re.M)
-        assert found, newest
-        return int(found.group(1)) / requests
+        return callgrind_total(newest) / requests
     finally:
         server.terminate()
         server.wait(60)
