@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import callgrind_total
+from harness import add_tree_option, callgrind_total
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,7 +69,7 @@ def _instructions(tree: Path, items: int, runs: int, out: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100)
-    parser.add_argument("--tree", type=Path, action="append", default=[], help="another checkout")
+    add_tree_option(parser)
     args = parser.parse_args()
     trees = [HERE.parent, *args.tree]
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,6 +3,7 @@ another process. Everything listens on 127.0.0.1; each script starts and stops i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -160,6 +161,17 @@ def in_process_settings(tmp: str, *, max_body_bytes: int = 256 * 1024 * 1024) ->
         allow_private=True,
         ttl=3600,
         max_body_bytes=max_body_bytes,
+    )
+
+
+def add_tree_option(parser: argparse.ArgumentParser) -> None:
+    """--tree, for the *_instructions.py benchmarks: other checkouts measured after this one."""
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout holding proxy/ (repeatable)",
     )
 
 

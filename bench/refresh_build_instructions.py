@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, callgrind_total  # noqa: E402
+from harness import ROOT, add_tree_option, callgrind_total  # noqa: E402
 
 ITEMS = 100
 URL = "http://127.0.0.1:1/feed.xml"
@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--tree", type=Path, action="append", default=[], help="another checkout")
+    add_tree_option(parser)
     parser.add_argument("--warm", type=int, default=3, help="refreshes not counted")
     parser.add_argument("--runs", type=int, default=10, help="refreshes counted")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)

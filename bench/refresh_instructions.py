@@ -27,6 +27,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402
     ROOT,
+    add_tree_option,
     callgrind_total,
     free_port,
     median,
@@ -131,13 +132,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--tree",
-        type=Path,
-        action="append",
-        default=[],
-        help="another checkout holding proxy/ (repeatable)",
-    )
+    add_tree_option(parser)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     asyncio.run(main([ROOT, *args.tree], args.runs))

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402
     BARE_SERVER,
     ROOT,
+    add_tree_option,
     callgrind_total,
     free_port,
     seed_like_feed,
@@ -134,13 +135,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--tree",
-        type=Path,
-        action="append",
-        default=[],
-        help="another checkout holding proxy/ (repeatable)",
-    )
+    add_tree_option(parser)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument(
         "--keep",
