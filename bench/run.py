@@ -9,6 +9,7 @@
    ÷ the floor (lxml parse of the feed + lxml.html parse and serialise of each item).  ≤ 3×
 2. Cold first response (wall) of a 100-item seed-like feed through the server ÷ morss's,
    interleaved, same bytes from the same local upstream.                              ≤ 1×
+   Context: the same with every rule pack off (what the pipeline costs besides cleaning).
 3. Refresh: server CPU to rebuild after 1 of 100 items changed upstream ÷ a cold build.  ≤ 5 %
 4. Warm: bare aiohttp handler CPU per request ÷ feedscrub's for cached requests of the same
    bytes, interleaved rounds at 50 connections.                                       ≥ 0.9×
@@ -193,12 +194,19 @@ async def bench_1(items: int = 500, repeat: int = 5) -> dict[str, float]:
     }
 
 
+# Every rule pack off (the packs list empty): what the pipeline costs without cleaning, so
+# target 2 can be read against a peer that cleans nothing (context, not a target).
+RULES_OFF = "[defaults]\nrules = []\n"
+
+
 async def bench_2(
     items: int = 100, repeat: int = 5, morss: bool = False, html: str = SEED
 ) -> dict[str, float]:
     import peer_morss
 
     with tempfile.TemporaryDirectory() as tmp:
+        rules_off = Path(tmp) / "rules-off.toml"
+        rules_off.write_text(RULES_OFF, encoding="utf-8")
         # Item links on the local upstream (404s), so a peer that fetches articles stays local.
         up_port = free_port()
         body = seed_like_feed(items, html, link=f"http://127.0.0.1:{up_port}/a/")
@@ -207,14 +215,19 @@ async def bench_2(
         port = free_port()
         upstream = static_server(up_port, feed_file)
         proxy = feedscrub(port, str(Path(tmp) / "cache"))
+        off_port = free_port()
+        proxy_off = feedscrub(
+            off_port, str(Path(tmp) / "cache-off"), FEEDSCRUB_CONFIG=str(rules_off)
+        )
         peer_port = free_port()
         peer = peer_morss.serve(peer_port) if morss else None
         try:
             await wait_up(f"http://127.0.0.1:{up_port}/feed.xml")
             await wait_up(f"http://127.0.0.1:{port}/healthz")
+            await wait_up(f"http://127.0.0.1:{off_port}/healthz")
             if peer is not None:
                 await wait_up(f"http://127.0.0.1:{peer_port}/")
-            ours_walls, peer_walls = [], []
+            ours_walls, off_walls, peer_walls = [], [], []
             peer_items = ours_items = 0
             async with aiohttp.ClientSession() as session:
 
@@ -229,24 +242,29 @@ async def bench_2(
                     ours_items = got.count(b"<item>") + got.count(b"<item ")
                     if run:
                         ours_walls.append(wall)
+                    wall, _ = await timed(f"http://127.0.0.1:{off_port}/feed?url={upstream_url}")
+                    if run:
+                        off_walls.append(wall)
                     if peer is not None:
                         wall, got = await timed(peer_morss.url(peer_port, upstream_url))
                         peer_items = got.count(b"<item>") + got.count(b"<item ")
                         if run:
                             peer_walls.append(wall)
         finally:
-            stop(*(p for p in (proxy, upstream, peer) if p is not None))
+            stop(*(p for p in (proxy, proxy_off, upstream, peer) if p is not None))
     result = {
         "items": items,
         "kb": len(body) / 1024,
         "ours_ms": median(ours_walls) * 1e3,
         "ours_items": ours_items,
+        "rules_off_ms": median(off_walls) * 1e3,
     }
     if peer_walls:
         result.update(
             peer_ms=median(peer_walls) * 1e3,
             peer_items=peer_items,
             ratio=median(ours_walls) / median(peer_walls),
+            rules_off_ratio=median(off_walls) / median(peer_walls),
         )
     return result
 
@@ -501,6 +519,10 @@ def main() -> None:
                 f"({r['peer_items']} items), {r['items']}-item feed of {r['kb']:.0f} KB "
                 f"(morss reads at most 500 KiB of a body, crawler.SizeLimitHandler)"
             )
+            print(
+                f"   context: every rule pack off, feedscrub {r['rules_off_ms']:.0f} ms, "
+                f"{r['rules_off_ratio']:.2f}× morss (what the cleaning costs on top)"
+            )
             # Short items keep the feed under morss's 500 KiB: both serve every item.
             r = asyncio.run(bench_2(repeat=repeat, morss=morss, html=short_seed()))
             print(
@@ -512,7 +534,8 @@ def main() -> None:
         else:
             print(
                 f"2. cold first response: feedscrub {r['ours_ms']:.0f} ms for {r['items']} "
-                f"items; morss not installed (run with --compare-morss for the ratio)"
+                f"items ({r['rules_off_ms']:.0f} ms with every rule pack off); morss not "
+                f"installed (run with --compare-morss for the ratio)"
             )
     if only in (None, "3"):
         r = asyncio.run(bench_3(repeat=repeat))
