@@ -97,7 +97,7 @@ async def _clean_served(
 def _clean_file(settings: Settings, loaded: LoadedFeeds, source: str, fmt: str | None) -> bytes:
     """A feed file through ``process`` with the [defaults] rules and filters, as /feed does."""
     from proxy.errors import NotAFeed
-    from proxy.pipeline import process
+    from proxy.pipeline import jobs, process
 
     body = read_source(source)
     self_url = "stdin" if source == "-" else Path(source).resolve().as_uri()
@@ -113,7 +113,7 @@ def _clean_file(settings: Settings, loaded: LoadedFeeds, source: str, fmt: str |
     defaults = loaded.feeds.defaults
     now = datetime.now(UTC)
     recipe = process.Recipe(
-        fmt=process.check_format(fmt) or defaults.format or feed.kind,
+        fmt=jobs.check_format(fmt) or defaults.format or feed.kind,
         policy=process.image_policy(
             settings, _key(settings, defaults), public_base(settings), defaults
         ),

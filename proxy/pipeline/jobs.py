@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TypedDict, Unpack
 
-from proxy import clean
+from proxy import clean, output
 from proxy.config import Settings
-from proxy.errors import NotFound
+from proxy.errors import BadRequest, NotFound
 from proxy.feedconfig import FeedOptions
+from proxy.output import text as outtext
 from proxy.pipeline import fingerprint, process
 from proxy.reload import LoadedFeeds
 from proxy.store import StoredFeed, records
@@ -73,13 +74,13 @@ def adhoc(
     """
     return FeedJob(
         url=url,
-        fmt=process.check_format(fmt) or loaded.feeds.defaults.format,
+        fmt=check_format(fmt) or loaded.feeds.defaults.format,
         public_base=public_base,
         options=loaded.feeds.defaults,
         ruleset=loaded.defaults,
         limit=asked.get("limit"),
         fulltext=asked.get("fulltext", False) or bool(loaded.feeds.defaults.fulltext),
-        opencc=process.check_opencc(asked.get("opencc")),
+        opencc=check_opencc(asked.get("opencc")),
     )
 
 
@@ -100,7 +101,7 @@ def named(
     options = config.options
     return FeedJob(
         checked(config.url),
-        process.check_format(fmt) or options.format,
+        check_format(fmt) or options.format,
         public_base,
         options,
         loaded.rulesets[name],
@@ -152,3 +153,26 @@ def clean_key(
         digest.update(part.encode("utf-8") + b"\0")
     digest.update(records.body_digest(stored).encode("ascii"))  # the body, hashed once
     return digest.hexdigest()
+
+
+# -- what a request may ask for --------------------------------------------------------------
+
+
+def check_format(fmt: str | None) -> str | None:
+    """A request's format= (None when not asked), lower-cased; BadRequest if unknown."""
+    if fmt in (None, ""):
+        return None
+    lowered = fmt.lower()
+    if lowered not in output.FORMATS:
+        raise BadRequest(f"format must be rss, atom or json, not {fmt!r}")
+    return lowered
+
+
+def check_opencc(name: str | None) -> str | None:
+    """A request's opencc= conversion (None when not asked); BadRequest if unknown."""
+    if name in (None, ""):
+        return None
+    try:
+        return outtext.check_opencc(name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None

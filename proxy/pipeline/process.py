@@ -20,7 +20,6 @@ from lxml.html import HtmlElement
 from proxy import anchors, clean, filters, memory, output, parse, rewrite
 from proxy.clean.packs.tracking import strip_tracking
 from proxy.config import Settings
-from proxy.errors import BadRequest
 from proxy.feedconfig import FeedOptions
 from proxy.models import Cleaned, Entry, Feed, FetchResult
 from proxy.output import text as outtext
@@ -431,21 +430,3 @@ def build_output(
         self_url=self_url,
         fallback_date=fallback_date,
     )
-
-
-def check_format(fmt: str | None) -> str | None:
-    if fmt in (None, ""):
-        return None
-    lowered = fmt.lower()
-    if lowered not in output.FORMATS:
-        raise BadRequest(f"format must be rss, atom or json, not {fmt!r}")
-    return lowered
-
-
-def check_opencc(name: str | None) -> str | None:
-    if name in (None, ""):
-        return None
-    try:
-        return outtext.check_opencc(name)
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
