@@ -237,3 +237,43 @@ async def requests_per_second(url: str, concurrency: int, seconds: float) -> flo
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return done / (time.monotonic() - started)
+
+
+class Servers:
+    """A local upstream serving ``feed.xml`` (rewritten to change it) and a feedscrub server."""
+
+    def __init__(self, tmp: Path, body: bytes, **env: str) -> None:
+        self.feed_file = tmp / "feed.xml"
+        self.feed_file.write_bytes(body)
+        self.up_port, self.port = free_port(), free_port()
+        self.upstream = static_server(self.up_port, self.feed_file)
+        self.proxy = feedscrub(self.port, str(tmp / "cache"), **env)
+
+    async def __aenter__(self) -> Servers:
+        await wait_up(f"http://127.0.0.1:{self.up_port}/feed.xml")
+        await wait_up(f"http://127.0.0.1:{self.port}/healthz")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        stop(self.proxy, self.upstream)
+
+    def upstream_url(self, tag: str = "") -> str:
+        return f"http://127.0.0.1:{self.up_port}/feed.xml" + (f"?run={tag}" if tag else "")
+
+    def feed_url(self, tag: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/feed?url={self.upstream_url(tag)}"
+
+    def change(self, body: bytes) -> None:
+        # Write then rename: the upstream never serves half a file.
+        part = self.feed_file.with_suffix(".part")
+        part.write_bytes(body)
+        part.replace(self.feed_file)
+
+
+async def get_ok(session: aiohttp.ClientSession, url: str) -> bytes:
+    """The body of a GET that must answer 200 (anything else raises, with the start of it)."""
+    async with session.get(url) as response:
+        body = await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url}: {response.status} {body[:200]!r}")
+        return body

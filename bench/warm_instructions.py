@@ -34,7 +34,7 @@ from harness import (  # noqa: E402
     stop,
     wait_up,
 )
-from run import _OWN_HEADERS, _load_cpu  # noqa: E402
+from targets_serving import _OWN_HEADERS, _load_cpu  # noqa: E402
 
 
 async def _instructions(
