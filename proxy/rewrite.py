@@ -274,7 +274,7 @@ def _is_svg_source(source: HtmlElement) -> bool:
 
 
 def attachment_kind(url: str, declared_type: str | None, medium: str | None) -> str | None:
-    """ "image", "media" (audio or video) or None (a document, or unknown: left alone).
+    """"image", "media" (audio or video) or None (a document, or unknown: left alone).
 
     Media RSS ``medium`` wins, then the declared MIME type, then the URL's file extension.
     """
@@ -296,7 +296,9 @@ def _guessed(url: str) -> str:
     return guessed.split("/")[0] if guessed else ""
 
 
-def _attachment_url(url: str, kind: str | None, base_url: str | None, policy: ImagePolicy) -> str:
+def _attachment_url(
+    url: str, kind: str | None, base_url: str | None, policy: ImagePolicy
+) -> str:
     absolute = _resolve(url, base_url)
     if kind is None or policy.mode == "absolute":
         return absolute

@@ -122,8 +122,8 @@ class ItemCache:
         self._results: BoundedMap[ResultKey, tuple[_Kept, float]] = BoundedMap(
             results, max_age, clock, weigh=lambda v: v[0].weight, max_weight=result_bytes
         )
-        self._finished: BoundedMap[tuple[str | None, ...], tuple[_Finished, float]] = BoundedMap(
-            ENTRIES, max_age, clock, weigh=lambda v: v[0].weight, max_weight=ENTRY_BYTES
+        self._finished: BoundedMap[tuple[str | None, ...], tuple[_Finished, float]] = (
+            BoundedMap(ENTRIES, max_age, clock, weigh=lambda v: v[0].weight, max_weight=ENTRY_BYTES)
         )
         self.hits = 0  # results reused, and items cleaned (tests and benchmarks read them)
         self.misses = 0

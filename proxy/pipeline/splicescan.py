@@ -222,7 +222,9 @@ def scan(
     )
 
 
-def _item_end(body: bytes, pos: int, item_tag: bytes, jump: re.Pattern[bytes], empty: bool) -> int:
+def _item_end(
+    body: bytes, pos: int, item_tag: bytes, jump: re.Pattern[bytes], empty: bool
+) -> int:
     """Where the item whose start tag is at pos ends; -1 when it is not one to splice."""
     match = _START.match(body, pos)
     if match is None or match.group(1) != item_tag or match.group(3) and not empty:

@@ -132,7 +132,7 @@ class RedisStore(KeyedRecords):
         self.images.close()
 
     async def ping(self) -> str:
-        """ "" when the server answers, else why not (the replica still serves: degraded)."""
+        """"" when the server answers, else why not (the replica still serves: degraded)."""
         if not self.degraded:
             try:
                 await self.client.ping()
@@ -161,9 +161,8 @@ class RedisStore(KeyedRecords):
             shared = client.get(SECRET_KEY)
         except (RedisError, OSError) as exc:
             if copy.exists():
-                logger.warning(
-                    "store: redis unreachable (%s); using the shared key kept in %s", exc, copy
-                )
+                logger.warning("store: redis unreachable (%s); using the shared key kept in %s",
+                               exc, copy)
                 self._key = local
                 return local
             raise ConfigError(
@@ -348,8 +347,7 @@ class RedisStore(KeyedRecords):
         if not self.degraded:
             logger.warning(
                 "store: redis %s unreachable (%s); serving from memory, fetching directly",
-                redact(self.url),
-                reason,
+                redact(self.url), reason,
             )
         self.degraded = reason
         if self._reconnect is None or self._reconnect.done():
@@ -369,8 +367,7 @@ class RedisStore(KeyedRecords):
             self.degraded = ""
             logger.warning(
                 "store: redis %s answers again; shared again (%d entries written back)",
-                redact(self.url),
-                written,
+                redact(self.url), written,
             )
             return
 
