@@ -110,31 +110,42 @@ async def _cpu_of_request(
 RULES_OFF = "[defaults]\nrules = []\n"
 
 
+def rules_off_config(tmp: Path) -> str:
+    """The path of a config file in ``tmp`` that turns every rule pack off (RULES_OFF)."""
+    path = tmp / "rules-off.toml"
+    path.write_text(RULES_OFF, encoding="utf-8")
+    return str(path)
+
+
+async def _colds(
+    session: aiohttp.ClientSession, servers: Servers, repeat: int
+) -> tuple[list[float], list[float]]:
+    """Server CPU and wall seconds of ``repeat`` cold requests (new upstream URLs), after
+    one not counted: imports and compiled patterns load on first use."""
+    await get_ok(session, servers.feed_url("warmup"))
+    cpus, walls = [], []
+    for run in range(repeat):
+        cpu, wall, _ = await _cpu_of_request(session, servers.proxy.pid, servers.feed_url(str(run)))
+        cpus.append(cpu)
+        walls.append(wall)
+    return cpus, walls
+
+
 async def _cold_cpus(
     tmp: Path, body: bytes, repeat: int, **env: str
 ) -> tuple[list[float], list[float]]:
-    """Server CPU and wall seconds of ``repeat`` cold requests (new upstream URLs)."""
+    """``_colds`` on a server of its own, started in ``tmp`` with ``env``."""
     async with Servers(tmp, body, **env) as servers, aiohttp.ClientSession() as session:
-        # One cold build first: imports and compiled patterns load on first use.
-        await get_ok(session, servers.feed_url("warmup"))
-        cpus, walls = [], []
-        for run in range(repeat):
-            cpu, wall, _ = await _cpu_of_request(
-                session, servers.proxy.pid, servers.feed_url(str(run))
-            )
-            cpus.append(cpu)
-            walls.append(wall)
-    return cpus, walls
+        return await _colds(session, servers, repeat)
 
 
 async def bench_1(items: int = 500, repeat: int = 5) -> dict[str, float]:
     body = seed_like_feed(items)
     with tempfile.TemporaryDirectory() as tmp:
         cpus, walls = await _cold_cpus(Path(tmp), body, repeat)
-        rules_off = Path(tmp) / "rules-off.toml"
-        rules_off.write_text(RULES_OFF, encoding="utf-8")
         (Path(tmp) / "off").mkdir()
-        off, _ = await _cold_cpus(Path(tmp) / "off", body, repeat, FEEDSCRUB_CONFIG=str(rules_off))
+        config = rules_off_config(Path(tmp))
+        off, _ = await _cold_cpus(Path(tmp) / "off", body, repeat, FEEDSCRUB_CONFIG=config)
     ours = median(cpus) / items * 1e6
     floor = floor_per_item(body, repeat)
     return {
@@ -153,8 +164,6 @@ async def bench_2(
     import peer_morss
 
     with tempfile.TemporaryDirectory() as tmp:
-        rules_off = Path(tmp) / "rules-off.toml"
-        rules_off.write_text(RULES_OFF, encoding="utf-8")
         # Item links on the local upstream (404s), so a peer that fetches articles stays local.
         up_port = free_port()
         body = seed_like_feed(items, html, link=f"http://127.0.0.1:{up_port}/a/")
@@ -165,7 +174,7 @@ async def bench_2(
         proxy = feedscrub(port, str(Path(tmp) / "cache"))
         off_port = free_port()
         proxy_off = feedscrub(
-            off_port, str(Path(tmp) / "cache-off"), FEEDSCRUB_CONFIG=str(rules_off)
+            off_port, str(Path(tmp) / "cache-off"), FEEDSCRUB_CONFIG=rules_off_config(Path(tmp))
         )
         peer_port = free_port()
         peer = peer_morss.serve(peer_port) if morss else None
@@ -224,11 +233,7 @@ async def bench_3(items: int = 100, repeat: int = 5) -> dict[str, float]:
         async with Servers(Path(tmp), seed_like_feed(items), **env) as servers:
             pid = servers.proxy.pid
             async with aiohttp.ClientSession() as session:
-                await get_ok(session, servers.feed_url("warmup"))
-                colds = []
-                for run in range(repeat):
-                    cpu, _, _ = await _cpu_of_request(session, pid, servers.feed_url(str(run)))
-                    colds.append(cpu)
+                colds, _ = await _colds(session, servers, repeat)
                 url = servers.feed_url()
                 await get_ok(session, url)
                 refreshes, unchanged = [], []
